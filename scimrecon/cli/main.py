@@ -1,0 +1,129 @@
+"""The root `scimrecon` command: global options, lazy subcommands, and the one error boundary.
+
+Subcommands live one group per module (DESIGN.md) and are imported only when used, so
+`scimrecon --help` stays fast and a broken optional module cannot take the whole CLI down.
+Every ScimreconError becomes one line on stderr and its documented exit code; a traceback is
+shown only with --debug.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scimrecon import __version__
+from scimrecon.errors import EXIT_TARGETS_FAILED, EXIT_USAGE, ScimreconError
+
+# command name -> "module:attribute"; the order is the order of `--help`.
+COMMANDS: dict[str, str] = {
+    "analyze": "scimrecon.cli.analyze:analyze",
+    "counts": "scimrecon.cli.counts:counts",
+    "billing": "scimrecon.cli.billing:billing",
+    "reconcile": "scimrecon.cli.reconcile:reconcile",
+    "playbooks": "scimrecon.cli.playbooks:playbooks",
+    "plan": "scimrecon.cli.run:plan",
+    "run": "scimrecon.cli.run:run",
+    "resume": "scimrecon.cli.run:resume",
+    "abort": "scimrecon.cli.run:abort",
+    "status": "scimrecon.cli.status:status",
+    "runs": "scimrecon.cli.status:runs",
+    "log": "scimrecon.cli.status:log",
+    "report": "scimrecon.cli.status:report",
+    "scim": "scimrecon.cli.scim:scim",
+    "accounts": "scimrecon.cli.accounts:accounts",
+    "idp": "scimrecon.cli.idp:idp",
+    "config": "scimrecon.cli.config_cmd:config",
+    "sim": "scimrecon.cli.sim:sim",
+    "demo": "scimrecon.cli.demo:demo",
+}
+
+
+@dataclass
+class CliState:
+    """What the root options tell every subcommand (reach it with `click.pass_obj`)."""
+
+    debug: bool = False
+    profile: Path | None = None
+
+
+def _available(name: str) -> bool:
+    module, _, _ = COMMANDS[name].partition(":")
+    return importlib.util.find_spec(module) is not None
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module on first use and owns the error boundary."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if _available(name)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or not _available(cmd_name):
+            return None
+        module, _, attr = COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except ScimreconError as exc:
+            _fail(ctx, exc, exc.message, exc.exit_code)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # the last line of defence: one line, never a raw traceback
+            message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
+            _fail(ctx, exc, message, EXIT_TARGETS_FAILED)
+
+
+def _fail(ctx: click.Context, exc: BaseException, message: str, code: int) -> None:
+    state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+    if state.debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    click.echo(f"error: {message}", err=True)
+    ctx.exit(code)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scimrecon")
+@click.option("--debug", is_flag=True, help="Show debug logs and tracebacks (never secrets).")
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SCIMRECON_PROFILE",
+    help="Profile TOML with endpoints and ids (env: SCIMRECON_PROFILE).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, profile: Path | None) -> None:
+    """Find and fix identity drift and unwanted billable access in Atlassian Cloud."""
+    ctx.obj = CliState(debug=debug, profile=profile)
+    if debug:
+        logging.basicConfig(
+            level=logging.DEBUG, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+        )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="scimrecon")
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+__all__ = ["EXIT_USAGE", "CliState", "cli", "main"]

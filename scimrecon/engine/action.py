@@ -1,0 +1,133 @@
+"""The contract between the engine and the step library.
+
+An action is one idempotent, checkable unit of remediation. The runner never trusts that an
+`apply` happened just because it was started: it records the intent, calls `apply`, records the
+outputs; and after a crash it asks `check` whether the postcondition holds before deciding to
+apply again. That is why `check` must be read-only and must be able to recover the outputs that
+later steps need (e.g. the SCIM id) from the world itself.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from scimrecon.errors import ScimreconError
+
+
+class Skip(Exception):
+    """Raised by `check` or `apply`: this target should not get this step (or any later one).
+
+    The reason is shown to the user (`skip: admin`) and recorded in state and audit.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StepFailed(ScimreconError):
+    """Raised by `apply`: the target failed at this step; the others go on."""
+
+
+class Interaction(Protocol):
+    """How a step talks to the person running it; the CLI and the tests each provide one."""
+
+    def confirm(self, message: str) -> bool:
+        """Yes/no question; `--yes` answers yes. Used for `confirm = true` steps."""
+        ...
+
+    def manual(self, instructions: str, expect: str) -> None:
+        """Show instructions for a manual step, then require the person to type `expect`.
+
+        `--yes` never answers this. Raises RefusedError when nobody can answer (no TTY).
+        """
+        ...
+
+    def info(self, message: str) -> None:
+        """A line of progress for the person watching."""
+        ...
+
+
+@dataclass
+class StepContext:
+    """Everything an action may read. `target` holds the target's columns plus the outputs of
+    every earlier step for that target; for `run`-scoped steps it is empty.
+    """
+
+    run_id: str
+    step_id: str
+    params: Mapping[str, Any]
+    services: Any
+    ui: Interaction
+    target_key: str | None = None
+    target: dict[str, Any] = field(default_factory=dict)
+    step_options: Mapping[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    run_outputs: dict[str, Any] = field(default_factory=dict)
+
+    def param(self, name: str, default: Any = None) -> Any:
+        """A step option overrides a playbook parameter of the same name."""
+        if name in self.step_options:
+            return self.step_options[name]
+        return self.params.get(name, default)
+
+
+class Action(ABC):
+    """One kind of step. Subclasses are registered by name in the step library."""
+
+    name: ClassVar[str]
+    #: Makes a change that cannot simply be taken back (delete, unlink, email change, disable).
+    destructive: ClassVar[bool] = False
+    #: Calling `apply` twice has the same effect as once (the runner still checks first).
+    idempotent: ClassVar[bool] = False
+    #: `check` and `describe` are safe in --dry-run (read-only); every shipped action must be.
+    supports_dry_run: ClassVar[bool] = True
+
+    @abstractmethod
+    def describe(self, ctx: StepContext) -> str:
+        """One line for the plan: what `apply` would do for this context."""
+
+    @abstractmethod
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        """Read-only. Return the outputs if the postcondition already holds, else None.
+
+        May raise Skip when the target should not be touched at all.
+        """
+
+    @abstractmethod
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        """Make the change; return outputs merged into the target's context."""
+
+    def undo(self, ctx: StepContext) -> None:
+        """The inverse of `apply`, where one exists."""
+        raise NotImplementedError(f"{self.name} has no undo")
+
+    @classmethod
+    def has_undo(cls) -> bool:
+        return cls.undo is not Action.undo
+
+
+class ActionRegistry:
+    """Name -> action class. The CLI fills it from `scimrecon.steps`; tests bring their own."""
+
+    def __init__(self, actions: Mapping[str, type[Action]] | None = None) -> None:
+        self._actions: dict[str, type[Action]] = dict(actions or {})
+
+    def register(self, cls: type[Action]) -> type[Action]:
+        self._actions[cls.name] = cls
+        return cls
+
+    def get(self, name: str) -> type[Action]:
+        try:
+            return self._actions[name]
+        except KeyError:
+            raise KeyError(name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._actions
+
+    def names(self) -> list[str]:
+        return sorted(self._actions)

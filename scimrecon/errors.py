@@ -1,0 +1,47 @@
+"""The project's exception hierarchy and the exit codes they map to.
+
+Every layer raises these instead of printing: the CLI is the only place that turns an error into
+one line on stderr and an exit code, so library users get exceptions and scripts get the
+documented codes (docs/exit-codes.md).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_TARGETS_FAILED = 1
+EXIT_USAGE = 2
+EXIT_PARKED = 3
+EXIT_REFUSED = 4
+
+
+class ScimreconError(Exception):
+    """Base class: an error whose message is fit to show a user as one line."""
+
+    exit_code: int = EXIT_TARGETS_FAILED
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class InputError(ScimreconError):
+    """Bad input from the user (file, option, profile): exit 2, nothing changed."""
+
+    exit_code = EXIT_USAGE
+
+
+class RefusedError(ScimreconError):
+    """The tool refuses to go on (lock held, stale plan, threshold tripped): exit 4."""
+
+    exit_code = EXIT_REFUSED
+
+
+class RemoteError(ScimreconError):
+    """A remote API answered with an error we cannot recover from."""
+
+    exit_code = EXIT_TARGETS_FAILED

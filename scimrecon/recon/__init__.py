@@ -1,0 +1,1 @@
+"""Pure analysis: export parsing, classification, reconciliation situations, billing maths."""
