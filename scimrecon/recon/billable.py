@@ -11,9 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
-def is_billable(
-    *, managed: bool, status: str, product_keys: Iterable[str]
-) -> bool:
+def is_billable(*, managed: bool, status: str, product_keys: Iterable[str]) -> bool:
     """Tell whether an account with these facts is billable under the Guard rule."""
     return bool(managed) and status == "active" and any(True for _ in product_keys)
 
@@ -27,9 +25,7 @@ def account_is_billable(account: Mapping[str, Any]) -> bool:
     )
 
 
-def billable_only_through(
-    product_keys: Iterable[str], unwanted: Iterable[str]
-) -> bool:
+def billable_only_through(product_keys: Iterable[str], unwanted: Iterable[str]) -> bool:
     """True when every product the user has is an unwanted one (e.g. only Trello).
 
     Such a user stops being billable once the unwanted access is gone, which is the saving the
