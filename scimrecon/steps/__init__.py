@@ -1,1 +1,38 @@
-"""scimrecon.steps."""
+"""The step library: every action a playbook may name, registered by name.
+
+The CLI hands `REGISTRY` to the engine; the engine never imports this package.
+"""
+
+from scimrecon.engine.action import ActionRegistry
+from scimrecon.steps.account_steps import (
+    AwaitLogin,
+    DisableAccount,
+    ParkOldEmail,
+    RecheckInactive,
+    SuspendAccess,
+)
+from scimrecon.steps.idp_steps import PauseProvisioning, ProvisionUser, ResumeProvisioning
+from scimrecon.steps.jira_steps import ReassignTickets
+from scimrecon.steps.scim_steps import AwaitNewAccount, LookupUser, RemoveEntry
+
+REGISTRY = ActionRegistry(
+    {
+        cls.name: cls
+        for cls in (
+            LookupUser,
+            PauseProvisioning,
+            RemoveEntry,
+            ParkOldEmail,
+            ResumeProvisioning,
+            ProvisionUser,
+            AwaitNewAccount,
+            ReassignTickets,
+            AwaitLogin,
+            DisableAccount,
+            RecheckInactive,
+            SuspendAccess,
+        )
+    }
+)
+
+__all__ = ["REGISTRY"]

@@ -1,0 +1,47 @@
+"""Small helpers shared by the step library (no I/O of their own)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from scimrecon.engine.action import StepContext, StepFailed
+
+
+def require(ctx: StepContext, *names: str) -> tuple[Any, ...]:
+    """Outputs of earlier steps this step cannot work without.
+
+    A missing one means the playbook's order is wrong (or state was edited by hand); failing the
+    target loudly beats guessing an account id.
+    """
+    missing = [n for n in names if ctx.target.get(n) in (None, "")]
+    if missing:
+        raise StepFailed(
+            f"step {ctx.step_id} needs {', '.join(missing)} from an earlier step, which is missing"
+        )
+    return tuple(ctx.target[n] for n in names)
+
+
+def csv_param(ctx: StepContext, name: str, default: str) -> list[str]:
+    """A parameter that may be a list or a comma-separated string, normalised to lower case."""
+    value = ctx.param(name, default)
+    items: Iterable[str] = value.split(",") if isinstance(value, str) else value
+    return [item.strip().lower() for item in items if str(item).strip()]
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def target_email(ctx: StepContext) -> str:
+    email = str(ctx.target.get("email") or ctx.target_key or "").strip()
+    if not email:
+        raise StepFailed("target has no email")
+    return email
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """Connectors signal a 404 with an exception carrying `status`; we only need to know that."""
+    return getattr(exc, "status", None) in (404, "404")

@@ -1,0 +1,213 @@
+"""Steps on Atlassian accounts: move the old email aside, wait for a login, disable, suspend."""
+
+from __future__ import annotations
+
+import fnmatch
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from scimrecon.engine.action import Action, Skip, StepContext, StepFailed
+from scimrecon.steps._util import as_bool, csv_param, require, target_email
+
+DEFAULT_EMAIL_TEMPLATE = "{local}+old-{run}@{domain}"
+
+
+def parked_email(template: str, email: str, run_id: str) -> str:
+    """The address the old account moves to, so the IdP's next push cannot match it by email.
+
+    It stays on the same (verified) domain because Atlassian refuses other domains for a managed
+    account.
+    """
+    local, _, domain = email.partition("@")
+    if not local or not domain:
+        raise StepFailed(f"cannot derive a parked email from {email!r}")
+    try:
+        result = template.format(local=local, domain=domain, run=run_id)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise StepFailed(f"email_template {template!r} is invalid: {exc}") from None
+    if result.count("@") != 1 or result.lower() == email.lower():
+        raise StepFailed(f"email_template {template!r} gives {result!r}, not a new address")
+    return result
+
+
+class ParkOldEmail(Action):
+    """Change the old account's email to an unused address on the same domain."""
+
+    name = "account.park_email"
+    destructive = True
+    idempotent = True
+
+    def _new_email(self, ctx: StepContext) -> str:
+        template = str(ctx.param("email_template", DEFAULT_EMAIL_TEMPLATE))
+        original = str(ctx.target.get("old_email") or target_email(ctx))
+        return parked_email(template, original, ctx.run_id)
+
+    def describe(self, ctx: StepContext) -> str:
+        old = ctx.target.get("old_account_id", "the old account")
+        return f"would change the email of {old} to {self._new_email(ctx)}"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        account_id = ctx.target.get("old_account_id")
+        if not account_id:
+            return None
+        new_email = self._new_email(ctx)
+        if ctx.services.admin.get_profile(account_id).email.lower() == new_email.lower():
+            return {"old_account_email": new_email}
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        (account_id,) = require(ctx, "old_account_id")
+        new_email = self._new_email(ctx)
+        holder = ctx.services.admin.find_org_user_by_email(new_email)
+        if holder is not None and holder.account_id != account_id:
+            raise StepFailed(
+                f"{new_email} already belongs to account {holder.account_id}; "
+                "choose another --param email_template"
+            )
+        ctx.services.admin.set_email(account_id, new_email)
+        return {"old_account_email": new_email}
+
+
+class DisableAccount(Action):
+    """Deactivate the old account once nothing depends on it any more."""
+
+    name = "account.disable"
+    destructive = True
+    idempotent = True
+
+    def _account(self, ctx: StepContext) -> str:
+        return str(ctx.target.get(str(ctx.param("account_field", "old_account_id"))) or "")
+
+    def describe(self, ctx: StepContext) -> str:
+        return f"would disable account {self._account(ctx) or '?'} ({target_email(ctx)})"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        account_id = self._account(ctx)
+        if account_id and ctx.services.admin.get_profile(account_id).account_status != "active":
+            return {"disabled_account": account_id}
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        account_id = self._account(ctx)
+        if not account_id:
+            raise StepFailed("no account id to disable")
+        default = "Replaced by a new account (scimrecon run {run})"
+        message = str(ctx.param("disable_message", default))
+        ctx.services.admin.disable(account_id, message.format(run=ctx.run_id))
+        return {"disabled_account": account_id}
+
+    def undo(self, ctx: StepContext) -> None:
+        ctx.services.admin.enable(self._account(ctx))
+
+
+class AwaitLogin(Action):
+    """Park the run until the user has logged in to the new account at least once.
+
+    Disabling the old account before that would leave the person with no working login if the
+    new account was never set up; waiting days is normal, which is why the run parks.
+    """
+
+    name = "account.await_login"
+    idempotent = True
+
+    def describe(self, ctx: StepContext) -> str:
+        days = ctx.param("wait_login_days", 0)
+        return f"wait up to {days} days for {target_email(ctx)} to log in to the new account"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        account_id = ctx.target.get("new_account_id")
+        if not account_id:
+            return None
+        seen = [p.last_active for p in ctx.services.admin.last_active_dates(account_id).products]
+        seen = [s for s in seen if s]
+        return {"first_login": max(seen)} if seen else None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        outputs = self.check(ctx)
+        if outputs is None:
+            raise StepFailed(f"{target_email(ctx)} has not logged in to the new account yet")
+        return outputs
+
+
+def _parse_day(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
+def _today(ctx: StepContext) -> date:
+    as_of = _parse_day(ctx.param("as_of", ""))
+    return as_of or datetime.now(UTC).date()
+
+
+class RecheckInactive(Action):
+    """Re-read activity live: a list made last week may name someone who logged in since."""
+
+    name = "account.recheck_inactive"
+    idempotent = True
+
+    def describe(self, ctx: StepContext) -> str:
+        days = ctx.param("inactive_days", 90)
+        return f"re-check that {target_email(ctx)} has been inactive for {days} days"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        self._verdict(ctx)
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        return self._verdict(ctx)
+
+    def _verdict(self, ctx: StepContext) -> dict[str, Any]:
+        email = target_email(ctx)
+        if as_bool(ctx.target.get("is_admin")) or str(ctx.target.get("org_role", "")) == "admin":
+            raise Skip("protected: org admin")
+        for pattern in csv_param(ctx, "protect", ""):
+            if fnmatch.fnmatch(email.lower(), pattern):
+                raise Skip(f"protected: matches {pattern}")
+        account_id = ctx.target.get("account_id")
+        if not account_id:
+            user = ctx.services.admin.find_org_user_by_email(email)
+            if user is None:
+                raise Skip("no such account in the org")
+            account_id = user.account_id
+        today = _today(ctx)
+        activity = ctx.services.admin.last_active_dates(account_id)
+        added = _parse_day(activity.added_to_org)
+        grace = int(ctx.param("grace_days", 30))
+        if added and (today - added).days < grace:
+            raise Skip(f"protected: added to the org {added.isoformat()}, within {grace} days")
+        if not activity.products:
+            raise Skip("no product access left: nothing to suspend")
+        cutoff = today - timedelta(days=int(ctx.param("inactive_days", 90)))
+        last = max((d for p in activity.products if (d := _parse_day(p.last_active))), default=None)
+        if last and last > cutoff:
+            raise Skip(f"active since the list was made (last active {last.isoformat()})")
+        return {"account_id": account_id, "last_active": last.isoformat() if last else "never"}
+
+
+class SuspendAccess(Action):
+    """Remove the account's product access (the licence) without touching the identity."""
+
+    name = "account.suspend"
+    destructive = True
+    idempotent = True
+
+    def describe(self, ctx: StepContext) -> str:
+        return f"would suspend product access of {target_email(ctx)}"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        account_id = ctx.target.get("account_id")
+        if account_id and not ctx.services.admin.last_active_dates(account_id).products:
+            return {"suspended": True}
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        (account_id,) = require(ctx, "account_id")
+        ctx.services.admin.suspend_access(account_id)
+        return {"suspended": True}
+
+    def undo(self, ctx: StepContext) -> None:
+        ctx.services.admin.restore_access(str(ctx.target["account_id"]))

@@ -1,0 +1,133 @@
+"""Steps that drive the identity provider: pause and resume provisioning, re-push a user.
+
+Where the IdP has an API (Entra ID) the step calls it and verifies the new state. Where it has
+none (Okta, any other IdP) the step shows the adapter's instructions and waits for the person to
+type a confirmation: `--yes` never answers that, because we cannot verify it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from scimrecon.engine.action import Action, StepContext, StepFailed
+from scimrecon.steps._util import target_email
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _is_manual(ctx: StepContext, operation: str) -> bool:
+    return ctx.services.idp.capabilities.get(operation) != "api"
+
+
+def _idp_name(ctx: StepContext) -> str:
+    return {"entra": "Entra ID", "okta": "Okta"}.get(ctx.services.idp.kind, "your IdP")
+
+
+class PauseProvisioning(Action):
+    """Stop the IdP from pushing users while their SCIM entries are being replaced.
+
+    Without the pause, the next provisioning cycle pushes the user straight back onto the old
+    account (same email), and the whole run is for nothing.
+    """
+
+    name = "idp.pause"
+
+    def describe(self, ctx: StepContext) -> str:
+        how = "ask you to pause" if _is_manual(ctx, "pause") else "pause"
+        return f"would {how} provisioning in {_idp_name(ctx)}"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        if _is_manual(ctx, "pause"):
+            return None
+        if ctx.services.idp.status() == "Paused":
+            return {"paused_at": ctx.run_outputs.get("paused_at") or _now()}
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        idp = ctx.services.idp
+        if _is_manual(ctx, "pause"):
+            ctx.ui.manual(idp.instructions("pause"), expect="paused")
+        else:
+            idp.pause()
+            state = idp.status()
+            if state != "Paused":
+                raise StepFailed(f"{_idp_name(ctx)} provisioning is {state} after pausing it")
+        return {"paused_at": _now()}
+
+    def left_changed(self, ctx: StepContext) -> str | None:
+        """What a person must know if the run stops while provisioning is paused."""
+        if ctx.run_outputs.get("resumed_at"):
+            return None
+        return (
+            f"provisioning is still paused in {_idp_name(ctx)}: "
+            f"resume it (scimrecon resume {ctx.run_id}) or abort run {ctx.run_id}"
+        )
+
+
+class ResumeProvisioning(Action):
+    """Turn provisioning back on, and report how long it was off."""
+
+    name = "idp.resume"
+    idempotent = True
+
+    def describe(self, ctx: StepContext) -> str:
+        how = "ask you to resume" if _is_manual(ctx, "resume") else "resume"
+        return f"would {how} provisioning in {_idp_name(ctx)}"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        if _is_manual(ctx, "resume"):
+            return self._outputs(ctx) if ctx.run_outputs.get("resumed_at") else None
+        if ctx.services.idp.status() == "Active":
+            return self._outputs(ctx)
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        idp = ctx.services.idp
+        if _is_manual(ctx, "resume"):
+            ctx.ui.manual(idp.instructions("resume"), expect="resumed")
+        else:
+            idp.resume()
+            state = idp.status()
+            if state != "Active":
+                raise StepFailed(f"{_idp_name(ctx)} provisioning is {state} after resuming it")
+        return self._outputs(ctx)
+
+    def _outputs(self, ctx: StepContext) -> dict[str, Any]:
+        resumed = ctx.run_outputs.get("resumed_at") or _now()
+        outputs: dict[str, Any] = {"resumed_at": resumed}
+        paused = ctx.run_outputs.get("paused_at")
+        if paused:
+            start = datetime.strptime(paused, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            end = datetime.strptime(resumed, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            outputs["paused_seconds"] = max(0, int((end - start).total_seconds()))
+        return outputs
+
+
+class ProvisionUser(Action):
+    """Ask the IdP to push the user now instead of waiting for the next cycle (up to 40 min)."""
+
+    name = "idp.provision"
+
+    def describe(self, ctx: StepContext) -> str:
+        verb = "ask you to re-push" if _is_manual(ctx, "provision_user") else "provision on demand"
+        return f"would {verb} {target_email(ctx)} in {_idp_name(ctx)}"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        user_name = ctx.target.get("user_name") or target_email(ctx)
+        user = ctx.services.scim.find_by_username(user_name)
+        if user is not None and user.account_id:
+            return {"provisioned": "already"}
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        idp = ctx.services.idp
+        user_name = ctx.target.get("user_name") or target_email(ctx)
+        if _is_manual(ctx, "provision_user"):
+            ctx.ui.manual(idp.instructions("provision_user", user=user_name), expect="pushed")
+            return {"provisioned": "manual"}
+        idp.provision_user(user_name)
+        return {"provisioned": "on-demand", "provisioned_at": time.time()}

@@ -1,0 +1,144 @@
+"""Steps over the SCIM directory: find the user, remove the entry, wait for the fresh link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scimrecon.engine.action import Action, Skip, StepContext, StepFailed
+from scimrecon.steps._util import as_bool, csv_param, is_not_found, require, target_email
+
+SCIM_REMOVAL_MODES = ("unlink", "delete")
+
+
+class LookupUser(Action):
+    """Find the target's SCIM entry and Atlassian account, and decide whether it is worth it.
+
+    All reads happen here, before provisioning is paused, so the pause lasts as short as possible
+    and every skip is decided while nothing has changed yet.
+    """
+
+    name = "scim.lookup"
+    idempotent = True
+
+    def describe(self, ctx: StepContext) -> str:
+        return f"look up {target_email(ctx)} in the SCIM directory and the org"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        self._facts(ctx)  # raises Skip for users we must not touch, so the plan can say so
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        return self._facts(ctx)
+
+    def _facts(self, ctx: StepContext) -> dict[str, Any]:
+        services = ctx.services
+        email = target_email(ctx)
+        user = services.scim.find_by_username(email)
+        if user is None:
+            raise Skip(f"no SCIM user with userName {email!r}")
+        links = services.admin.scim_links_for_email(email)
+        account_id = user.account_id or next((link.account_id for link in links), None)
+        if not account_id:
+            raise Skip(f"SCIM user {user.id} is not linked to an Atlassian account")
+        profile = services.admin.get_profile(account_id)
+        if profile.account_status != "active":
+            raise Skip(f"account {account_id} is {profile.account_status}: not billable")
+        unwanted = csv_param(ctx, "unwanted", "trello")
+        activity = services.admin.last_active_dates(account_id)
+        keys = sorted({p.key.lower() for p in activity.products})
+        if not set(keys) & set(unwanted):
+            raise Skip(f"no {'/'.join(unwanted)} access: nothing to remove")
+        licensed = [k for k in keys if k not in unwanted]
+        if licensed and not as_bool(ctx.param("include_licensed", False)):
+            raise Skip(
+                f"billable anyway through {', '.join(licensed)} (no saving; "
+                "--param include_licensed=true to include)"
+            )
+        return {
+            "scim_id": user.id,
+            "user_name": user.user_name,
+            "external_id": user.external_id,
+            "old_account_id": account_id,
+            "old_email": profile.email,
+            "products_before": ",".join(keys),
+        }
+
+
+class RemoveEntry(Action):
+    """Remove the SCIM entry so the IdP can push the user again as a new identity.
+
+    `unlink` (onlyDeleteUserInDB) keeps the old account working until its tickets have moved;
+    `delete` also deactivates it at once and cannot be undone.
+    """
+
+    name = "scim.remove"
+    destructive = True
+    idempotent = True
+
+    def _mode(self, ctx: StepContext) -> str:
+        mode = str(ctx.param("scim_removal", "unlink"))
+        if mode not in SCIM_REMOVAL_MODES:
+            raise StepFailed(f"scim_removal must be one of {', '.join(SCIM_REMOVAL_MODES)}")
+        return mode
+
+    def describe(self, ctx: StepContext) -> str:
+        scim_id = ctx.target.get("scim_id", "?")
+        how = "unlink (onlyDeleteUserInDB)" if self._mode(ctx) == "unlink" else "DELETE"
+        return f"would remove SCIM user {scim_id} ({target_email(ctx)}) by {how}"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        scim_id = ctx.target.get("scim_id")
+        account_id = ctx.target.get("old_account_id")
+        if not scim_id or not account_id:
+            return None
+        try:
+            ctx.services.scim.get(scim_id)
+            return None
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+        if ctx.services.admin.scim_links_for_account(account_id):
+            return None
+        return {"scim_removed": self._mode(ctx)}
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        scim_id, account_id = require(ctx, "scim_id", "old_account_id")
+        if self._mode(ctx) == "unlink":
+            ctx.services.admin.delete_scim_record_only(account_id)
+        else:
+            ctx.services.scim.delete(scim_id)
+        return {"scim_removed": self._mode(ctx)}
+
+
+class AwaitNewAccount(Action):
+    """Wait until the IdP has pushed the user again, and prove it landed on a *new* account.
+
+    If it relinked to the old account, the old email was not changed in time (or provisioning was
+    never paused): the saving is lost and a person must fix it, so the target fails loudly.
+    """
+
+    name = "scim.await_new_account"
+    idempotent = True
+
+    def describe(self, ctx: StepContext) -> str:
+        return f"wait for {target_email(ctx)} to be provisioned again onto a new account"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        user_name = ctx.target.get("user_name") or target_email(ctx)
+        user = ctx.services.scim.find_by_username(user_name)
+        if user is None or not user.account_id:
+            return None
+        old = ctx.target.get("old_account_id")
+        if user.account_id == old:
+            raise StepFailed(
+                f"{user_name} was provisioned back onto its OLD account {old}: the old email was "
+                "not changed before provisioning resumed. Fix: pause provisioning, unlink SCIM "
+                f"user {user.id}, change the old account's email, then resume this run"
+            )
+        return {"new_account_id": user.account_id, "new_scim_id": user.id}
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        outputs = self.check(ctx)
+        if outputs is None:
+            raise StepFailed(f"{target_email(ctx)} has not been provisioned again yet")
+        return outputs
