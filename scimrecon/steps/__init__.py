@@ -7,6 +7,7 @@ from scimrecon.engine.action import ActionRegistry
 from scimrecon.steps.account_steps import (
     AwaitLogin,
     DisableAccount,
+    LookupLeaver,
     ParkOldEmail,
     RecheckInactive,
     SuspendAccess,
@@ -31,6 +32,7 @@ REGISTRY = ActionRegistry(
             DisableAccount,
             RecheckInactive,
             SuspendAccess,
+            LookupLeaver,
         )
     }
 )

@@ -211,3 +211,35 @@ class SuspendAccess(Action):
 
     def undo(self, ctx: StepContext) -> None:
         ctx.services.admin.restore_access(str(ctx.target["account_id"]))
+
+
+class LookupLeaver(Action):
+    """Find a leaver's account and SCIM entry, live, right before anything is changed."""
+
+    name = "account.lookup_leaver"
+    idempotent = True
+
+    def describe(self, ctx: StepContext) -> str:
+        return f"look up {target_email(ctx)}'s account and SCIM entry"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        self._facts(ctx)
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        return self._facts(ctx)
+
+    def _facts(self, ctx: StepContext) -> dict[str, Any]:
+        email = target_email(ctx)
+        links = ctx.services.admin.scim_links_for_email(email)
+        account_id = ctx.target.get("account_id") or next((x.account_id for x in links), None)
+        if not account_id:
+            user = ctx.services.admin.find_org_user_by_email(email)
+            if user is None:
+                raise Skip("no such account in the org")
+            account_id = user.account_id
+        status = ctx.services.admin.get_profile(account_id).account_status
+        if status != "active":
+            raise Skip(f"account {account_id} is already {status}")
+        scim_id = next((x.scim_user_id for x in links if x.account_id == account_id), None)
+        return {"account_id": account_id, "scim_id": scim_id or ""}

@@ -86,9 +86,12 @@ class RemoveEntry(Action):
         how = "unlink (onlyDeleteUserInDB)" if self._mode(ctx) == "unlink" else "DELETE"
         return f"would remove SCIM user {scim_id} ({target_email(ctx)}) by {how}"
 
+    def _account_field(self, ctx: StepContext) -> str:
+        return str(ctx.param("account_field", "old_account_id"))
+
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
         scim_id = ctx.target.get("scim_id")
-        account_id = ctx.target.get("old_account_id")
+        account_id = ctx.target.get(self._account_field(ctx))
         if not scim_id or not account_id:
             return None
         try:
@@ -102,7 +105,7 @@ class RemoveEntry(Action):
         return {"scim_removed": self._mode(ctx)}
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        scim_id, account_id = require(ctx, "scim_id", "old_account_id")
+        scim_id, account_id = require(ctx, "scim_id", self._account_field(ctx))
         if self._mode(ctx) == "unlink":
             ctx.services.admin.delete_scim_record_only(account_id)
         else:
