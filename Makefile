@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "scimrecon needs Python 3.11 or newer")'
@@ -27,6 +27,9 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run_all.py
+
+docs: $(STAMP)
+	$(BIN)/python -m scimrecon.docgen
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .scimrecon

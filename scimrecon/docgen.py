@@ -1,0 +1,116 @@
+"""Generate the reference docs that must never drift from the code.
+
+`docs/cli-reference.md` comes from the commands' own `--help`, and `docs/playbooks/*.md` from
+the playbook TOML files. Tests regenerate both and fail when the committed copy is stale;
+`python -m scimrecon.docgen` (or `make docs`) rewrites them.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
+    found = [(path, command)]
+    if isinstance(command, click.Group):
+        ctx = click.Context(command, info_name=path[-1])
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is not None and not getattr(sub, "hidden", False):
+                found.extend(_walk(sub, [*path, name]))
+    return found
+
+
+def cli_reference() -> str:
+    """Every command's `--help`, in the order `scimrecon --help` lists them."""
+    from scimrecon.cli.main import cli
+
+    parts = [
+        "# CLI reference\n",
+        "Generated from `--help` by `python -m scimrecon.docgen`; a test fails when it is stale.",
+        "Exit codes: see [exit-codes.md](exit-codes.md).\n",
+    ]
+    for path, command in _walk(cli, ["scimrecon"]):
+        ctx = click.Context(
+            command, info_name=" ".join(path), terminal_width=100, max_content_width=100
+        )
+        text = command.get_help(ctx)
+        parts.append(f"## `{' '.join(path)}`\n\n```text\n{text}\n```\n")
+    return "\n".join(parts)
+
+
+def _playbook_files() -> list[tuple[str, str]]:
+    folder = resources.files("scimrecon") / "playbooks"
+    return sorted(
+        (item.name, item.read_text(encoding="utf-8"))
+        for item in folder.iterdir()
+        if item.name.endswith(".toml")
+    )
+
+
+def _flags(step: dict[str, Any]) -> str:
+    flags = [f for f in ("destructive", "confirm") if step.get(f)]
+    if step.get("manual"):
+        flags.append("manual")
+    if step.get("wait"):
+        wait = step["wait"]
+        flags.append(f"wait (every {wait.get('interval_s')} s, up to {wait.get('timeout_s')} s)")
+    if step.get("when"):
+        flags.append(f"when `{step['when']}`")
+    return ", ".join(flags) or "—"
+
+
+def playbook_page(source: str) -> str:
+    """One Markdown page a person can read before running the playbook."""
+    doc = tomllib.loads(source)
+    lines = [
+        f"# Playbook `{doc['id']}`\n",
+        f"**{doc['title']}**\n",
+        doc.get("description", "").strip() + "\n",
+        "Generated from the playbook's TOML by `python -m scimrecon.docgen`.\n",
+        f"Targets: a CSV or JSON list with column(s) {', '.join(doc['targets']['columns'])}; "
+        f"key `{doc['targets'].get('key', doc['targets']['columns'][0])}`.\n",
+        "## Parameters\n",
+        "| name | type | default | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, spec in doc.get("params", {}).items():
+        kind = spec["type"] + (f" ({' / '.join(spec['choices'])})" if "choices" in spec else "")
+        lines.append(f"| `{name}` | {kind} | `{spec.get('default')}` | {spec.get('description', '')} |")
+    for title, key in (("Steps", "steps"), ("Finally (always runs)", "finally")):
+        if not doc.get(key):
+            continue
+        lines += [f"\n## {title}\n", "| # | id | action | scope | flags | what |", "| --- " * 6 + "|"]
+        for n, step in enumerate(doc[key], 1):
+            lines.append(
+                f"| {n} | `{step['id']}` | `{step['action']}` | {step.get('scope', 'target')} | "
+                f"{_flags(step)} | {step.get('description', '')} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def expected_files() -> dict[Path, str]:
+    files = {DOCS / "cli-reference.md": cli_reference()}
+    for name, source in _playbook_files():
+        files[DOCS / "playbooks" / name.replace(".toml", ".md")] = playbook_page(source)
+    return files
+
+
+def main() -> int:
+    for path, text in expected_files().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(DOCS.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
