@@ -84,11 +84,13 @@ def playbook_page(source: str) -> str:
     ]
     for name, spec in doc.get("params", {}).items():
         kind = spec["type"] + (f" ({' / '.join(spec['choices'])})" if "choices" in spec else "")
-        lines.append(f"| `{name}` | {kind} | `{spec.get('default')}` | {spec.get('description', '')} |")
+        default, meaning = spec.get("default"), spec.get("description", "")
+        lines.append(f"| `{name}` | {kind} | `{default}` | {meaning} |")
     for title, key in (("Steps", "steps"), ("Finally (always runs)", "finally")):
         if not doc.get(key):
             continue
-        lines += [f"\n## {title}\n", "| # | id | action | scope | flags | what |", "| --- " * 6 + "|"]
+        header = "| # | id | action | scope | flags | what |"
+        lines += [f"\n## {title}\n", header, "| --- " * 6 + "|"]
         for n, step in enumerate(doc[key], 1):
             lines.append(
                 f"| {n} | `{step['id']}` | `{step['action']}` | {step.get('scope', 'target')} | "
