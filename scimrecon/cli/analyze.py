@@ -1,0 +1,258 @@
+"""`scimrecon analyze`: figures, classes and tier usage from a user export.
+
+The command only parses options, feeds the streaming reader into the analyser and renders;
+every rule lives in scimrecon.recon so it can be used (and tested) without Click.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from scimrecon.cli.render import (
+    as_of_option,
+    format_option,
+    key_values,
+    load_profile,
+    table,
+    to_csv,
+    to_json,
+)
+from scimrecon.errors import InputError
+from scimrecon.recon.analysis import Analysis, Analyzer
+from scimrecon.recon.classify import (
+    CANDIDATE_CLASSES,
+    CLASSES,
+    INACTIVE,
+    PROTECTED,
+    TRELLO_ONLY,
+    Policy,
+    unwanted_keys,
+)
+from scimrecon.recon.columns import FORMATS, parse_column_overrides
+from scimrecon.recon.export import open_export
+from scimrecon.recon.protect import Protector
+from scimrecon.recon.targets import write_targets
+
+CLASS_TITLES = {
+    TRELLO_ONLY: "billable only through an unwanted product",
+    INACTIVE: "inactive licences",
+    PROTECTED: "protected (left off the candidate lists)",
+}
+LIST_COLUMNS = ("email", "account_id", "name", "reason")
+
+
+def _summary_table(result: Analysis, limit: int) -> str:
+    t = result.tier
+    if t.limit is None:
+        tier_line = f"{t.used} billable (no tier: pass --tier or set [billing].tier)"
+    else:
+        tier_line = f"{t.used} of {t.limit} ({t.percent:.1f} %): {t.status}"
+        if t.remove_to_get_under_80:
+            tier_line += f"; remove {t.remove_to_get_under_80} to get under 80 %"
+    head = f"{result.source} ({result.format}), as of {result.as_of.isoformat()}"
+    parts = [
+        head,
+        "",
+        key_values(
+            [
+                ("users", result.users),
+                ("active", result.active),
+                ("billable", result.billable),
+                ("tier", tier_line),
+            ]
+        ),
+        "",
+        table(
+            (
+                (p.product, p.site, p.users, p.active_30d, p.active_90d, p.never_accessed)
+                for p in result.products
+            ),
+            ("product", "site", "users", "active 30d", "active 90d", "never accessed"),
+        ),
+    ]
+    unwanted = ", ".join(sorted(result.policy.unwanted))
+    for cls in CLASSES:
+        items = result.classes[cls]
+        title = CLASS_TITLES[cls]
+        if cls == TRELLO_ONLY:
+            title += f" ({unwanted})"
+        if cls == INACTIVE:
+            title += f" (no use in {result.policy.inactive_days} days)"
+        parts += ["", f"{cls}: {len(items)} {title}"]
+        if items:
+            shown = items[:limit] if limit > 0 else items
+            parts.append(
+                table(((c.email, c.account_id, c.name, c.reason) for c in shown), LIST_COLUMNS)
+            )
+            if len(items) > len(shown):
+                parts.append(
+                    f"... and {len(items) - len(shown)} more (--limit 0, --format csv "
+                    f"or --targets-out for all)"
+                )
+    return "\n".join(parts)
+
+
+def _classes_csv(result: Analysis) -> str:
+    rows = (
+        (cls, c.email, c.account_id, c.name, c.reason)
+        for cls in CLASSES
+        for c in result.classes[cls]
+    )
+    return to_csv(rows, ("class", *LIST_COLUMNS))
+
+
+@click.command()
+@click.argument("export", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--live", is_flag=True, help="Read users through the org admin API instead.")
+@as_of_option
+@format_option
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report (summary, lists, chart).",
+)
+@click.option("--tier", type=click.IntRange(min=1), help="User tier (default: [billing].tier).")
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    metavar="DOMAIN",
+    help="An org domain: its users count as managed (repeatable).",
+)
+@click.option(
+    "--unwanted",
+    multiple=True,
+    default=("trello",),
+    show_default=True,
+    help="Product that should not make anyone billable (repeatable).",
+)
+@click.option(
+    "--inactive-days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="No product used in this many days makes a user inactive.",
+)
+@click.option(
+    "--grace-days",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Users added this recently are never candidates.",
+)
+@click.option(
+    "--protect",
+    multiple=True,
+    metavar="FILE|PATTERN",
+    help="Never list these users: email/account id glob, or a file of them.",
+)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="NAME=FIELD",
+    help="Map an unknown header: NAME=email|status|...|product|last_seen|ignore.",
+)
+@click.option(
+    "--export-format", type=click.Choice(FORMATS), help="Skip detection: the export's format."
+)
+@click.option("--encoding", help="Override the detected text encoding (e.g. cp1252).")
+@click.option(
+    "--targets-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the --class list as a playbook target list (CSV).",
+)
+@click.option(
+    "--class",
+    "target_class",
+    type=click.Choice(CANDIDATE_CLASSES),
+    help="Which list --targets-out writes.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Rows shown per list in tables (0: all).",
+)
+@click.pass_obj
+def analyze(
+    obj: object,
+    export: Path | None,
+    live: bool,
+    as_of: date,
+    fmt: str,
+    html_out: Path | None,
+    tier: int | None,
+    domains: tuple[str, ...],
+    unwanted: tuple[str, ...],
+    inactive_days: int,
+    grace_days: int,
+    protect: tuple[str, ...],
+    columns: tuple[str, ...],
+    export_format: str | None,
+    encoding: str | None,
+    targets_out: Path | None,
+    target_class: str | None,
+    limit: int,
+) -> None:
+    """Count users, billable users and tier usage; list trello-only and inactive candidates.
+
+    EXPORT is Atlassian's Directory "Export users" CSV or the managed-accounts export.
+    """
+    if (targets_out is None) != (target_class is None):
+        raise InputError("--targets-out and --class go together (which list, to which file)")
+    if live and export is not None:
+        raise InputError("give an EXPORT file or --live, not both")
+    if live:
+        raise InputError(
+            "--live is not available yet: export the users from admin.atlassian.com "
+            "(Directory > Users > Export users) and pass the CSV"
+        )
+    if export is None:
+        raise InputError("missing EXPORT (a user export CSV) or --live")
+    profile = load_profile(obj) if tier is None else None
+    if tier is None and profile is not None:
+        tier = profile.billing.tier
+    policy = Policy(
+        as_of=as_of,
+        unwanted=unwanted_keys(unwanted),
+        inactive_days=inactive_days,
+        grace_days=grace_days,
+        protect=Protector.from_options(protect),
+    )
+    overrides = parse_column_overrides(columns)
+    with open_export(
+        export,
+        columns=overrides,
+        domains=domains,
+        export_format=export_format,
+        encoding=encoding,
+    ) as opened:
+        analyzer = Analyzer(policy).add_all(opened.records())
+        result = analyzer.result(fmt=opened.format, tier=tier, source=str(export))
+        ignored = opened.plan.ignored
+    if ignored:
+        result.warnings.append(f"ignored columns: {', '.join(ignored)}")
+
+    if targets_out is not None and target_class is not None:
+        count = write_targets(targets_out, result.classes[target_class])
+        click.echo(f"wrote {count} {target_class} targets to {targets_out}", err=True)
+    if html_out is not None:
+        from scimrecon.recon.html_report import analysis_html, write_html
+
+        write_html(html_out, analysis_html(result))
+        click.echo(f"wrote {html_out}", err=True)
+
+    if fmt == "json":
+        click.echo(to_json(result.as_json()))
+    elif fmt == "csv":
+        click.echo(_classes_csv(result), nl=False)
+    else:
+        click.echo(_summary_table(result, limit))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)

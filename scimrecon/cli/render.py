@@ -1,0 +1,128 @@
+"""Rendering shared by the analysis commands: tables (tabulate), JSON and CSV, sparklines.
+
+One place decides how a table, a JSON document or a CSV looks, so every command that takes
+`--format table|json|csv` behaves the same and the JSON stays a stable contract.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import click
+from tabulate import tabulate
+
+from scimrecon.errors import InputError
+
+if TYPE_CHECKING:
+    from scimrecon.config import Profile
+
+FORMATS = ("table", "json", "csv")
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output: human tables, JSON (a stable contract) or CSV.",
+)
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def to_json(data: Any) -> str:
+    """Indented, key order kept, non-ASCII kept (names are people's names)."""
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
+    """A plain table; empty tables still show their headers so a blank result is visible.
+
+    Numbers are right-aligned by their Python type, never by guessing from text, so an
+    account id that looks like a number stays as written.
+    """
+    data = [list(r) for r in rows]
+    numeric = [
+        bool(data) and all(isinstance(r[i], int | float) for r in data) for i in range(len(headers))
+    ]
+    align = ["right" if n else "left" for n in numeric]
+    return tabulate(
+        data, headers=list(headers), tablefmt="simple", disable_numparse=True, colalign=align
+    )
+
+
+def key_values(pairs: Iterable[tuple[str, Any]]) -> str:
+    """A two-column block for summaries (label, value)."""
+    return tabulate([(k, v) for k, v in pairs], tablefmt="plain", disable_numparse=True)
+
+
+def to_csv(rows: Iterable[Mapping[str, Any] | Sequence[Any]], headers: Sequence[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    for row in rows:
+        if isinstance(row, Mapping):
+            writer.writerow(["" if row.get(h) is None else row.get(h) for h in headers])
+        else:
+            writer.writerow(["" if v is None else v for v in row])
+    return out.getvalue()
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """One character per value, lowest to highest; a gap for a missing value."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return " " * len(values)
+    low, high = min(known), max(known)
+    span = high - low
+    chars = []
+    for v in values:
+        if v is None:
+            chars.append(" ")
+        elif span == 0:
+            chars.append(_BARS[3])
+        else:
+            chars.append(_BARS[round((v - low) / span * (len(_BARS) - 1))])
+    return "".join(chars)
+
+
+# -- option helpers shared by the analysis commands ----------------------------------------------
+
+
+def parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
+    """`--as-of YYYY-MM-DD` (default today): one fixed day makes every figure reproducible."""
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
+
+
+as_of_option = click.option(
+    "--as-of",
+    callback=parse_as_of,
+    metavar="DATE",
+    help="Compute every figure as of this day (YYYY-MM-DD; default today).",
+)
+
+
+def load_profile(obj: object) -> Profile | None:
+    """The profile if one applies (--profile, $SCIMRECON_PROFILE, ./scimrecon.toml, ...).
+
+    Analysis works from files alone, so having no profile is fine; a profile that is named but
+    broken is still an error.
+    """
+    from scimrecon.config import Profile, resolve_profile_path
+
+    explicit = getattr(obj, "profile", None)
+    try:
+        path = resolve_profile_path(explicit)
+    except InputError:
+        return None
+    return Profile.load(path)

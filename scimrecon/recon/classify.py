@@ -1,0 +1,146 @@
+"""Candidate classes: who is billable only through an unwanted product, who is inactive, and
+who is protected from both lists. Each answer carries the sentence that justifies it.
+
+The lists feed playbooks that change people's access, so every rule leans towards leaving a
+user off: a product whose last use is unknown keeps its user off the inactive list, and a user
+added within the grace period is never a candidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from scimrecon.recon.model import NEVER, UserRecord, product_key, product_name
+from scimrecon.recon.protect import Protector
+
+TRELLO_ONLY = "trello-only"
+INACTIVE = "inactive"
+PROTECTED = "protected"
+CANDIDATE_CLASSES = (TRELLO_ONLY, INACTIVE)
+CLASSES = (TRELLO_ONLY, INACTIVE, PROTECTED)
+
+
+def unwanted_keys(names: Iterable[str]) -> frozenset[str]:
+    """`--unwanted` values (keys or display names, any case) as product keys."""
+    return frozenset(product_key(n) for n in names if n.strip())
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything that decides the classes; `as_of` makes the answer reproducible."""
+
+    as_of: date
+    unwanted: frozenset[str] = frozenset({"trello"})
+    inactive_days: int = 90
+    grace_days: int = 30
+    protect: Protector = field(default_factory=Protector)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One line of a class list (and of a target list)."""
+
+    email: str
+    account_id: str
+    name: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "account_id": self.account_id,
+            "name": self.name,
+            "reason": self.reason,
+        }
+
+
+def _days(as_of: date, then: date) -> str:
+    n = (as_of - then).days
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def unwanted_reason(record: UserRecord, policy: Policy) -> str | None:
+    """Why the user is billable only through unwanted products, or None when they are not."""
+    if not record.billable_only_through(policy.unwanted):
+        return None
+    names = sorted({product_name(p.key) for p in record.products})
+    return f"billable only through {', '.join(names)}"
+
+
+def inactive_reason(record: UserRecord, policy: Policy) -> str | None:
+    """Why an active user with product access counts as inactive, or None.
+
+    Inactive: no product used in the last `inactive_days` (last seen that many days or more
+    before as_of), or never accessed at all once added more than `inactive_days` ago. An
+    unknown last use (a product without a date) or an unknown added date keeps the user off.
+    """
+    if record.status != "active" or not record.products:
+        return None
+    latest: date | None = record.last_active
+    unknown = False
+    for access in record.products:
+        seen = access.last_seen
+        if seen is None:
+            unknown = True
+        elif seen != NEVER:
+            assert isinstance(seen, date)
+            if latest is None or seen > latest:
+                latest = seen
+    limit = policy.inactive_days
+    if latest is not None:
+        if (policy.as_of - latest).days < limit:
+            return None
+        if unknown and record.last_active is None:
+            return None
+        ago = _days(policy.as_of, latest)
+        return f"last seen {latest.isoformat()}, {ago} before {policy.as_of.isoformat()}"
+    if unknown:
+        return None
+    added = record.added_to_org
+    if added is None or (policy.as_of - added).days <= limit:
+        return None  # never used, but maybe only just added: not a candidate
+    ago = _days(policy.as_of, added)
+    return f"never accessed any product; added {added.isoformat()}, {ago} before {policy.as_of}"
+
+
+def protection_reason(record: UserRecord, policy: Policy) -> str | None:
+    """Why the user must stay off every candidate list, or None."""
+    reasons: list[str] = []
+    if record.is_admin:
+        reasons.append(f"org role {record.org_role!r}")
+    if record.is_app:
+        reasons.append(f"account type {record.account_type!r}")
+    rule = policy.protect.match(record.email, record.account_id)
+    if rule is not None:
+        reasons.append(f"matches protect pattern {rule.pattern!r} ({rule.origin})")
+    added = record.added_to_org
+    if added is not None and (policy.as_of - added).days < policy.grace_days:
+        reasons.append(
+            f"added {added.isoformat()}, within the {policy.grace_days}-day grace period"
+        )
+    return "; ".join(reasons) or None
+
+
+def classify(record: UserRecord, policy: Policy) -> dict[str, Candidate]:
+    """The classes this user is on, each with its reason. A protected user is only PROTECTED,
+    with the classes they were kept off named in the reason."""
+    found: dict[str, str] = {}
+    reason = unwanted_reason(record, policy)
+    if reason:
+        found[TRELLO_ONLY] = reason
+    reason = inactive_reason(record, policy)
+    if reason:
+        found[INACTIVE] = reason
+    if not found:
+        return {}
+    guard = protection_reason(record, policy)
+    if guard:
+        kept_off = "; ".join(f"would be {c}: {r}" for c, r in found.items())
+        found = {PROTECTED: f"protected ({guard}); {kept_off}"}
+    return {
+        cls: Candidate(record.email, record.account_id, record.name, text)
+        for cls, text in found.items()
+    }

@@ -1,0 +1,128 @@
+"""The normalised user record every analysis works on, whatever the source.
+
+Exports, the org admin API and fixture worlds all describe the same facts in different shapes;
+turning each into one small record early keeps the classification and counting code free of
+format quirks (and lets one test drive it with hand-made records).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Final, Literal
+
+from scimrecon.recon.billable import billable_only_through, is_billable
+
+NEVER: Final = "never"
+"""The export's "Never accessed": the user has the product but never opened it."""
+
+LastSeen = date | Literal["never"] | None
+"""A product's last-seen value: a date, NEVER, or None when the source does not say."""
+
+STATUSES: Final = ("active", "inactive", "suspended", "closed", "pending")
+
+# Atlassian's display names <-> the product keys the APIs and fixture worlds use. Unknown
+# products are kept under a slug of their display name, so nothing the export lists is lost.
+_KEY_BY_NAME: Final[dict[str, str]] = {
+    "jira": "jira-software",
+    "jira software": "jira-software",
+    "jira service management": "jira-servicedesk",
+    "jira service desk": "jira-servicedesk",
+    "jira work management": "jira-core",
+    "jira core": "jira-core",
+    "jira product discovery": "jira-product-discovery",
+    "confluence": "confluence",
+    "trello": "trello",
+    "bitbucket": "bitbucket",
+    "opsgenie": "opsgenie",
+    "statuspage": "statuspage",
+    "compass": "compass",
+    "loom": "loom",
+    "atlassian analytics": "atlassian-analytics",
+    "atlas": "townsquare",
+}
+_NAME_BY_KEY: Final[dict[str, str]] = {
+    "jira-software": "Jira Software",
+    "jira-servicedesk": "Jira Service Management",
+    "jira-core": "Jira Work Management",
+    "jira-product-discovery": "Jira Product Discovery",
+    "confluence": "Confluence",
+    "trello": "Trello",
+    "bitbucket": "Bitbucket",
+    "opsgenie": "Opsgenie",
+    "statuspage": "Statuspage",
+    "compass": "Compass",
+    "loom": "Loom",
+    "atlassian-analytics": "Atlassian Analytics",
+    "townsquare": "Atlas",
+}
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def product_key(display_name: str) -> str:
+    """The API/world key for a product display name ("Jira Software" -> "jira-software")."""
+    lowered = " ".join(display_name.lower().split())
+    known = _KEY_BY_NAME.get(lowered)
+    if known is not None:
+        return known
+    return _SLUG.sub("-", lowered).strip("-") or lowered
+
+
+def product_name(key: str) -> str:
+    """The display name an export uses for a product key (inverse of product_key)."""
+    return _NAME_BY_KEY.get(key, key)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductAccess:
+    """One product on one site that the user can use, and when they last used it."""
+
+    product: str
+    site: str
+    last_seen: LastSeen
+
+    @property
+    def key(self) -> str:
+        return product_key(self.product)
+
+
+@dataclass(slots=True)
+class UserRecord:
+    """One user, as every analysis sees it. `line` points back at the source for messages."""
+
+    account_id: str
+    name: str
+    email: str
+    status: str
+    managed: bool
+    products: tuple[ProductAccess, ...] = ()
+    added_to_org: date | None = None
+    org_role: str = "member"
+    account_type: str = "atlassian"
+    last_active: date | None = None
+    reported_billable: bool | None = None
+    groups: tuple[str, ...] = field(default=())
+    line: int = 0
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.org_role.lower()
+
+    @property
+    def is_app(self) -> bool:
+        """Bots and integrations (account type `app`): never a licence to reclaim by hand."""
+        return self.account_type not in ("atlassian", "")
+
+    @property
+    def product_keys(self) -> list[str]:
+        return [p.key for p in self.products]
+
+    @property
+    def billable(self) -> bool:
+        """The one billable rule (recon.billable), applied to this record."""
+        return is_billable(managed=self.managed, status=self.status, product_keys=self.product_keys)
+
+    def billable_only_through(self, unwanted: frozenset[str]) -> bool:
+        """Billable, and only because of products in `unwanted` (keys, lower case)."""
+        return self.billable and billable_only_through(self.product_keys, unwanted)

@@ -1,0 +1,47 @@
+"""Target lists in the one shape every playbook accepts: `email,account_id,name,reason`.
+
+Written with the csv module (quotes, commas and newlines in names survive) and atomically, so
+a half-written list can never be fed to a playbook that changes people's access.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from scimrecon.errors import InputError
+from scimrecon.recon.classify import Candidate
+
+TARGET_COLUMNS = ("email", "account_id", "name", "reason")
+
+
+def targets_csv(candidates: Iterable[Candidate]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(TARGET_COLUMNS)
+    for c in candidates:
+        writer.writerow([c.email, c.account_id, c.name, c.reason])
+    return out.getvalue()
+
+
+def write_targets(path: Path, candidates: Iterable[Candidate]) -> int:
+    """Write the list to `path` (replacing it whole); return how many targets it holds."""
+    items = list(candidates)
+    text = targets_csv(items)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return len(items)

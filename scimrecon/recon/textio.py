@@ -1,0 +1,57 @@
+"""Open an export as decoded text, whatever Excel or the admin console saved it as.
+
+Atlassian's exports are UTF-8 (sometimes with a BOM); a file re-saved by Excel can be UTF-16.
+We decide from the BOM (or, without one, from the NUL bytes UTF-16 leaves in ASCII text) and
+decode strictly while streaming, so a bad byte is reported where it is instead of becoming a
+silent replacement character in someone's email address.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from scimrecon.errors import InputError
+
+
+def detect_encoding(head: bytes) -> str:
+    """The codec for a file that starts with `head` (its first few bytes)."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(head) >= 4:
+        if head[1] == 0 and head[3] == 0 and head[0] != 0:
+            return "utf-16-le"
+        if head[0] == 0 and head[2] == 0 and head[1] != 0:
+            return "utf-16-be"
+    return "utf-8"
+
+
+@contextmanager
+def open_text(path: Path, encoding: str | None = None) -> Iterator[tuple[IO[str], str]]:
+    """Yield (text stream for the csv module, codec name). Decoding errors surface on read."""
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - wrapped and closed below
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        if encoding is None:
+            encoding = detect_encoding(raw.read(4))
+            raw.seek(0)
+        else:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise InputError(f"--encoding: unknown encoding {encoding!r}") from None
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
+        try:
+            yield text, encoding
+        finally:
+            text.detach()
+    finally:
+        raw.close()
