@@ -1,0 +1,251 @@
+"""Atlassian org admin APIs: provisioning links, user management, organization directory.
+
+Three API families share one org API key and one base URL (api.atlassian.com), so they share
+one client and one rate budget. Ids are always put in the path as single, escaped segments so a
+strange account id can never address another resource.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from scimrecon.http import HttpClient, HttpError
+
+# These POSTs end in the same state however often they are sent (disabled is disabled), so a
+# retry after a lost response is safe.
+_SAME_TWICE: dict[str, Any] = {"retry_unsafe": True}
+
+
+def seg(value: str) -> str:
+    """One path segment: everything that could end it or climb out of it is percent-encoded."""
+    if value in ("", ".", ".."):
+        raise ValueError(f"{value!r} cannot be used as an id")
+    return quote(value, safe=":@!$&'()*+,;=")
+
+
+@dataclass(frozen=True)
+class ScimLink:
+    scim_user_id: str
+    account_id: str
+    org_id: str | None
+    directory_id: str | None
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> ScimLink:
+        return cls(
+            scim_user_id=str(item.get("scimUserId") or ""),
+            account_id=str(item.get("atlassianAccountId") or ""),
+            org_id=item.get("orgId"),
+            directory_id=item.get("directoryId"),
+        )
+
+
+@dataclass(frozen=True)
+class AccountProfile:
+    account_id: str
+    email: str | None
+    name: str | None
+    account_status: str | None
+    account_type: str | None
+
+
+@dataclass(frozen=True)
+class ProductAccess:
+    key: str
+    last_active: str | None
+    name: str | None = None
+    url: str | None = None
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> ProductAccess:
+        return cls(
+            key=str(item.get("key") or ""),
+            last_active=item.get("last_active"),
+            name=item.get("name"),
+            url=item.get("url"),
+        )
+
+
+@dataclass(frozen=True)
+class OrgUser:
+    account_id: str
+    email: str | None
+    name: str | None
+    account_status: str | None
+    account_type: str | None
+    access_billable: bool | None
+    last_active: str | None
+    product_access: list[ProductAccess] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> OrgUser:
+        billable = item.get("access_billable")
+        return cls(
+            account_id=str(item.get("account_id") or ""),
+            email=item.get("email"),
+            name=item.get("name"),
+            account_status=item.get("account_status"),
+            account_type=item.get("account_type"),
+            access_billable=bool(billable) if billable is not None else None,
+            last_active=item.get("last_active"),
+            product_access=[ProductAccess.from_json(p) for p in item.get("product_access") or []],
+        )
+
+
+@dataclass(frozen=True)
+class LastActive:
+    products: list[ProductAccess]
+    added_to_org: str | None
+
+
+def _shape_error(http: HttpClient, method: str, path: str, what: str) -> HttpError:
+    return HttpError(
+        f"{http.api}: {method} {path} → 200: unexpected response ({what})",
+        api=http.api,
+        method=method,
+        path=path,
+        status=200,
+    )
+
+
+class AdminApi:
+    """Org admin + user management + organization APIs for one org."""
+
+    def __init__(self, http: HttpClient, org_id: str) -> None:
+        self.http = http
+        self.org_id = org_id
+        self._prov = f"/admin/user-provisioning/v1/org/{seg(org_id)}"
+        self._orgs = f"/admin/v1/orgs/{seg(org_id)}"
+        self._users_cache: dict[str, OrgUser] | None = None
+        self._cache_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"AdminApi(org_id={self.org_id!r}, {self.http!r})"
+
+    @staticmethod
+    def _manage(account_id: str) -> str:
+        return f"/users/{seg(account_id)}/manage"
+
+    # -- provisioning ----------------------------------------------------------------------------
+
+    def _links(self, method: str, path: str, body: Any) -> list[ScimLink]:
+        if not isinstance(body, dict) or not isinstance(body.get("scimLinks"), list):
+            raise _shape_error(self.http, method, path, "no scimLinks list")
+        return [ScimLink.from_json(item) for item in body["scimLinks"]]
+
+    def scim_links_for_email(self, email: str) -> list[ScimLink]:
+        path = f"{self._prov}/get-scim-links-for-email"
+        body = self.http.post(path, json={"email": email}, retry_unsafe=True)  # a read
+        return self._links("POST", path, body)
+
+    def scim_links_for_account(self, account_id: str) -> list[ScimLink]:
+        path = f"{self._prov}/user/{seg(account_id)}/get-scim-links"
+        return self._links("GET", path, self.http.get(path))
+
+    def delete_scim_record_only(self, account_id: str) -> None:
+        """Remove only the SCIM record (onlyDeleteUserInDB); the account keeps working."""
+        self.http.delete(f"{self._prov}/user/{seg(account_id)}/onlyDeleteUserInDB")
+
+    # -- user management -------------------------------------------------------------------------
+
+    def get_profile(self, account_id: str) -> AccountProfile:
+        path = f"{self._manage(account_id)}/profile"
+        body = self.http.get(path)
+        account = body.get("account") if isinstance(body, dict) else None
+        if not isinstance(account, dict):
+            raise _shape_error(self.http, "GET", path, "no account object")
+        return AccountProfile(
+            account_id=str(account.get("account_id") or account_id),
+            email=account.get("email"),
+            name=account.get("name"),
+            account_status=account.get("account_status"),
+            account_type=account.get("account_type"),
+        )
+
+    def set_email(self, account_id: str, email: str) -> None:
+        """New address on a verified domain; ends the user's sessions."""
+        self.http.put(f"{self._manage(account_id)}/email", json={"email": email})
+        self.refresh()
+
+    def disable(self, account_id: str, message: str | None = None) -> None:
+        body = {"message": message} if message else {}
+        self.http.post(f"{self._manage(account_id)}/lifecycle/disable", json=body, **_SAME_TWICE)
+        self.refresh()
+
+    def enable(self, account_id: str) -> None:
+        self.http.post(f"{self._manage(account_id)}/lifecycle/enable", json={}, **_SAME_TWICE)
+        self.refresh()
+
+    # -- organization ----------------------------------------------------------------------------
+
+    def iter_org_users(self) -> Iterator[OrgUser]:
+        """Every managed account, following `links.next` cursors (the cursor only: a next link
+        pointing at another host never gets our key)."""
+        path = f"{self._orgs}/users"
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = {"cursor": cursor} if cursor else None
+            body = self.http.get(path, params=params)
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise _shape_error(self.http, "GET", path, "no data list")
+            for item in body["data"]:
+                yield OrgUser.from_json(item)
+            following = (body.get("links") or {}).get("next")
+            if not following:
+                return
+            cursor = (parse_qs(urlsplit(str(following)).query).get("cursor") or [None])[0]
+            if not cursor or cursor in seen:
+                raise _shape_error(self.http, "GET", path, "links.next without a new cursor")
+            seen.add(cursor)
+
+    def refresh(self) -> None:
+        """Forget the cached org user list (after any change, or to see others' changes)."""
+        with self._cache_lock:
+            self._users_cache = None
+
+    def find_org_user_by_email(self, email: str) -> OrgUser | None:
+        """Look an email up in the org's user list (fetched once per instance; `refresh()`)."""
+        with self._cache_lock:
+            if self._users_cache is None:
+                self._users_cache = {u.email.lower(): u for u in self.iter_org_users() if u.email}
+            return self._users_cache.get(email.lower())
+
+    def last_active_dates(self, account_id: str) -> LastActive:
+        path = f"{self._orgs}/directory/users/{seg(account_id)}/last-active-dates"
+        body = self.http.get(path)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise _shape_error(self.http, "GET", path, "no data object")
+        return LastActive(
+            products=[ProductAccess.from_json(p) for p in data.get("product_access") or []],
+            added_to_org=data.get("added_to_org"),
+        )
+
+    def suspend_access(self, account_id: str) -> None:
+        path = f"{self._orgs}/directory/users/{seg(account_id)}/suspend-access"
+        self.http.post(path, json={}, **_SAME_TWICE)
+        self.refresh()
+
+    def restore_access(self, account_id: str) -> None:
+        path = f"{self._orgs}/directory/users/{seg(account_id)}/restore-access"
+        self.http.post(path, json={}, **_SAME_TWICE)
+        self.refresh()
+
+    def close(self) -> None:
+        self.http.close()
+
+
+__all__ = [
+    "AccountProfile",
+    "AdminApi",
+    "LastActive",
+    "OrgUser",
+    "ProductAccess",
+    "ScimLink",
+    "seg",
+]
