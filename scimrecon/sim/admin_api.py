@@ -1,0 +1,286 @@
+"""Atlassian org-level APIs (org API key): provisioning admin, user management, organizations.
+
+These are the calls a remediation playbook makes around the SCIM ones: find SCIM links for an
+email, drop only the SCIM record, change an account's email (verified domain, unused address),
+disable/enable an account, list org users with their billable state, suspend/restore access.
+Billability comes from `recon.billable`, the one rule both the product and the simulator use.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from scimrecon.recon.billable import account_is_billable
+from scimrecon.sim.context import Ctx
+from scimrecon.sim.store import Record, Store, fold
+from scimrecon.sim.web import ApiError, Reply, Router, json_object
+
+PAGE = 100
+PROVISIONING = "/atlassian/admin/user-provisioning/v1/org/{org_id}"
+ORGS = "/atlassian/admin/v1/orgs/{org_id}"
+MANAGE = "/atlassian/users/{account_id}/manage"
+
+PRODUCT_NAMES = {
+    "jira-software": "Jira Software",
+    "jira-servicedesk": "Jira Service Management",
+    "jira-core": "Jira Work Management",
+    "jira-product-discovery": "Jira Product Discovery",
+    "confluence": "Confluence",
+    "trello": "Trello",
+    "bitbucket": "Bitbucket",
+    "statuspage": "Statuspage",
+    "opsgenie": "Opsgenie",
+    "loom": "Loom",
+}
+
+
+def register(router: Router) -> None:
+    router.add("POST", f"{PROVISIONING}/get-scim-links-for-email", scim_links_for_email)
+    router.add("GET", f"{PROVISIONING}/user/{{account_id}}/get-scim-links", scim_links_for_account)
+    router.add(
+        "DELETE", f"{PROVISIONING}/user/{{account_id}}/onlyDeleteUserInDB", only_delete_in_db
+    )
+    router.add("GET", f"{MANAGE}/profile", get_profile)
+    router.add("PUT", f"{MANAGE}/email", put_email)
+    router.add("POST", f"{MANAGE}/lifecycle/disable", disable)
+    router.add("POST", f"{MANAGE}/lifecycle/enable", enable)
+    router.add("GET", f"{ORGS}/users", list_org_users)
+    router.add("GET", f"{ORGS}/directory/users/{{account_id}}/last-active-dates", last_active_dates)
+    router.add("POST", f"{ORGS}/directory/users/{{account_id}}/suspend-access", suspend_access)
+    router.add("POST", f"{ORGS}/directory/users/{{account_id}}/restore-access", restore_access)
+
+
+def _org(ctx: Ctx, org_id: str) -> None:
+    if ctx.store.org.get("id") != org_id:
+        raise ApiError(404, f"organization {org_id} not found", code="NOT_FOUND")
+
+
+def _account_or_404(store: Store, account_id: str) -> Record:
+    account = store.account(account_id)
+    if account is None:
+        raise ApiError(404, f"account {account_id} not found", code="NOT_FOUND")
+    return account
+
+
+def _managed_or_403(store: Store, account_id: str) -> Record:
+    account = _account_or_404(store, account_id)
+    if not account.get("managed"):
+        raise ApiError(
+            403, f"account {account_id} is not managed by this organization", code="FORBIDDEN"
+        )
+    return account
+
+
+# -- provisioning admin -----------------------------------------------------------------------
+
+
+def _link(store: Store, record: Record) -> dict[str, Any]:
+    return {
+        "scimUserId": record["id"],
+        "atlassianAccountId": record.get("account_id"),
+        "orgId": store.org.get("id"),
+        "directoryId": record.get("directory"),
+    }
+
+
+def scim_links_for_email(ctx: Ctx, org_id: str) -> Reply:
+    """Links of the account holding the email, plus SCIM entries whose email is that address."""
+    _org(ctx, org_id)
+    email = json_object(ctx.request).get("email")
+    if not isinstance(email, str) or "@" not in email:
+        raise ApiError(400, "email is required", code="INVALID_EMAIL")
+    found: list[Record] = []
+    holder = ctx.store.account_by_email(email)
+    if holder is not None:
+        found.extend(ctx.store.scim_links(holder["account_id"]))
+    for record in ctx.store.world["scim_users"]:
+        addresses = {fold(e.get("value")) for e in record.get("emails") or []}
+        if fold(email) in addresses and record not in found:
+            found.append(record)
+    return Reply(200, {"scimLinks": [_link(ctx.store, r) for r in found]})
+
+
+def scim_links_for_account(ctx: Ctx, org_id: str, account_id: str) -> Reply:
+    _org(ctx, org_id)
+    _account_or_404(ctx.store, account_id)
+    return Reply(
+        200, {"scimLinks": [_link(ctx.store, r) for r in ctx.store.scim_links(account_id)]}
+    )
+
+
+def only_delete_in_db(ctx: Ctx, org_id: str, account_id: str) -> Reply:
+    """Remove only the SCIM record(s): the account keeps its status and access."""
+    _org(ctx, org_id)
+    _account_or_404(ctx.store, account_id)
+    links = ctx.store.scim_links(account_id)
+    if not links:
+        raise ApiError(404, f"account {account_id} has no SCIM link", code="NOT_FOUND")
+    for record in links:
+        ctx.store.remove_scim_user(record)
+    return Reply(204)
+
+
+# -- user management --------------------------------------------------------------------------
+
+
+def get_profile(ctx: Ctx, account_id: str) -> Reply:
+    account = _managed_or_403(ctx.store, account_id)
+    return Reply(
+        200,
+        {
+            "account": {
+                "account_id": account["account_id"],
+                "name": account.get("name"),
+                "email": account.get("email"),
+                "account_type": account.get("account_type", "atlassian"),
+                "account_status": account.get("status"),
+            }
+        },
+    )
+
+
+def put_email(ctx: Ctx, account_id: str) -> Reply:
+    """Change the address: verified domain, not used by anyone else; ends the user's sessions."""
+    account = _managed_or_403(ctx.store, account_id)
+    email = json_object(ctx.request).get("email")
+    if not isinstance(email, str) or email.count("@") != 1 or not all(email.split("@")):
+        raise ApiError(400, "email must be a valid email address", code="INVALID_EMAIL")
+    if not ctx.store.is_verified_email(email):
+        raise ApiError(
+            400,
+            f"{email.split('@')[1]} is not a verified domain of this organization",
+            code="DOMAIN_NOT_VERIFIED",
+        )
+    holder = ctx.store.account_by_email(email)
+    if holder is not None and holder is not account:
+        raise ApiError(400, f"{email} is already used by another account", code="EMAIL_IN_USE")
+    account["email"] = email
+    return Reply(204)
+
+
+def disable(ctx: Ctx, account_id: str) -> Reply:
+    account = _managed_or_403(ctx.store, account_id)
+    body = ctx.request.get_data(cache=True)
+    if body:
+        message = json_object(ctx.request).get("message")
+        if message is not None and not isinstance(message, str):
+            raise ApiError(400, "message must be a string", code="INVALID_REQUEST")
+    if account.get("status") == "closed":
+        raise ApiError(400, f"account {account_id} is closed", code="ACCOUNT_CLOSED")
+    account["status"] = "inactive"
+    return Reply(204)
+
+
+def enable(ctx: Ctx, account_id: str) -> Reply:
+    account = _managed_or_403(ctx.store, account_id)
+    if account.get("status") == "closed":
+        raise ApiError(400, f"account {account_id} is closed", code="ACCOUNT_CLOSED")
+    account["status"] = "active"
+    return Reply(204)
+
+
+# -- organizations ----------------------------------------------------------------------------
+
+
+def _product(entry: dict[str, Any]) -> dict[str, Any]:
+    key = str(entry.get("key"))
+    site = entry.get("site")
+    url = (
+        "https://trello.com"
+        if key == "trello"
+        else (f"https://{site}.atlassian.net" if site else None)
+    )
+    out: dict[str, Any] = {"key": key, "name": PRODUCT_NAMES.get(key, key)}
+    if url:
+        out["url"] = url
+    out["last_active"] = entry.get("last_active")
+    return out
+
+
+def org_user(account: Record) -> dict[str, Any]:
+    """An account as an item of GET /admin/v1/orgs/{orgId}/users."""
+    access = account.get("product_access") or []
+    dates = [str(p["last_active"]) for p in access if p.get("last_active")]
+    return {
+        "account_id": account["account_id"],
+        "account_type": account.get("account_type", "atlassian"),
+        "account_status": account.get("status"),
+        "name": account.get("name"),
+        "email": account.get("email"),
+        "access_billable": account_is_billable(account),
+        "last_active": max(dates) if dates else None,
+        "product_access": [_product(p) for p in access],
+    }
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def _offset(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "offset":
+            raise ValueError(cursor)
+        return max(int(number), 0)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"invalid cursor {cursor!r}", code="INVALID_CURSOR") from exc
+
+
+def list_org_users(ctx: Ctx, org_id: str) -> Reply:
+    """Managed accounts, 100 a page; `links.next` is absent on the last page."""
+    _org(ctx, org_id)
+    cursor = ctx.arg("cursor")
+    offset = _offset(cursor) if cursor else 0
+    managed = [a for a in ctx.store.accounts() if a.get("managed")]
+    page = managed[offset : offset + PAGE]
+    links: dict[str, str] = {
+        "self": f"{ctx.request.host_url.rstrip('/')}/atlassian/admin/v1/orgs/{org_id}/users"
+        + (f"?cursor={cursor}" if cursor else "")
+    }
+    if offset + PAGE < len(managed):
+        base = f"{ctx.request.host_url.rstrip('/')}/atlassian/admin/v1/orgs/{org_id}/users"
+        links["next"] = f"{base}?cursor={_cursor(offset + PAGE)}"
+    return Reply(200, {"data": [org_user(a) for a in page], "links": links})
+
+
+def last_active_dates(ctx: Ctx, org_id: str, account_id: str) -> Reply:
+    _org(ctx, org_id)
+    account = _managed_or_403(ctx.store, account_id)
+    access = [
+        {"key": p.get("key"), "last_active": p.get("last_active")}
+        for p in account.get("product_access") or []
+    ]
+    return Reply(
+        200,
+        {
+            "data": {"product_access": access, "added_to_org": account.get("added_to_org")},
+            "links": {},
+        },
+    )
+
+
+def suspend_access(ctx: Ctx, org_id: str, account_id: str) -> Reply:
+    """Remove every product access (no longer billable), keeping it so restore gives it back."""
+    _org(ctx, org_id)
+    account = _managed_or_403(ctx.store, account_id)
+    removed = account.get("product_access") or []
+    if removed:
+        account["suspended_access"] = [*(account.get("suspended_access") or []), *removed]
+    account["product_access"] = []
+    return Reply(200, {"message": f"access of {account_id} suspended"})
+
+
+def restore_access(ctx: Ctx, org_id: str, account_id: str) -> Reply:
+    _org(ctx, org_id)
+    account = _managed_or_403(ctx.store, account_id)
+    kept = account.pop("suspended_access", None) or []
+    current = account.get("product_access") or []
+    keys = {(p.get("key"), p.get("site")) for p in current}
+    account["product_access"] = current + [
+        p for p in kept if (p.get("key"), p.get("site")) not in keys
+    ]
+    return Reply(200, {"message": f"access of {account_id} restored"})

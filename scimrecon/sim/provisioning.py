@@ -1,0 +1,159 @@
+"""How a SCIM user comes to exist, and the IdP's provisioning cycle that keeps pushing them.
+
+Both `POST /Users` and the IdP's push (cycle or provision-on-demand) end here, because in
+Atlassian they are the same event: a SCIM entry is created and linked to *whichever account
+currently holds the email*, or a new managed account is made. That linking rule is the whole
+reason a playbook must pause provisioning and change the old email first; keeping it in one
+function is what makes the simulator punish a playbook that forgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from scimrecon.sim.store import Record, Store
+from scimrecon.sim.web import ApiError
+
+
+def primary_email(emails: Sequence[Mapping[str, Any]] | None, fallback: str | None = None) -> str:
+    """The address Atlassian links on: the primary email, else the first, else the userName."""
+    emails = list(emails or [])
+    for entry in emails:
+        if entry.get("primary") and entry.get("value"):
+            return str(entry["value"])
+    for entry in emails:
+        if entry.get("value"):
+            return str(entry["value"])
+    return fallback if fallback and "@" in fallback else ""
+
+
+# Record keys a client may set, in the order the fixture shape lists them.
+USER_SLOTS = (
+    "userName",
+    "externalId",
+    "emails",
+    "displayName",
+    "name",
+    "nickName",
+    "title",
+    "department",
+    "organization",
+    "preferredLanguage",
+    "timezone",
+    "active",
+)
+EXTRA = "x-scim"
+
+
+def write_slots(record: Record, fields: Mapping[str, Any]) -> None:
+    """Replace every client-settable key of a record with `fields` (PUT semantics)."""
+    keep = {k: v for k, v in record.items() if k not in (*USER_SLOTS, EXTRA)}
+    record.clear()
+    record.update({k: keep.pop(k) for k in ("id", "directory") if k in keep})
+    for key in USER_SLOTS:
+        if fields.get(key) is not None:
+            record[key] = fields[key]
+    record["active"] = bool(fields.get("active", True))
+    record.update(keep)
+
+
+def provision(store: Store, directory_id: str, fields: Mapping[str, Any]) -> Record:
+    """Create a SCIM user, linked to the account holding its email or to a new managed one.
+
+    `fields` are record fields (userName required; emails, displayName, active...). Raises
+    ApiError 409 (uniqueness) when the userName exists in the directory, or when the account
+    holding the email is already linked to another entry of this directory.
+    """
+    user_name = str(fields["userName"])
+    active = bool(fields.get("active", True))
+    display_name = fields.get("displayName")
+    if store.scim_user_by_name(directory_id, user_name) is not None:
+        raise ApiError(409, f"a user with userName {user_name!r} already exists", code="uniqueness")
+    email = primary_email(fields.get("emails"), user_name)
+    account = store.account_by_email(email) if email else None
+    if account is not None:
+        taken = [
+            u for u in store.scim_links(account["account_id"]) if u.get("directory") == directory_id
+        ]
+        if taken:
+            raise ApiError(
+                409,
+                f"the account holding {email!r} is already linked to SCIM user "
+                f"{taken[0].get('id')}",
+                code="uniqueness",
+            )
+        if active and account.get("status") == "inactive":
+            account["status"] = "active"
+        elif not active and account.get("status") == "active":
+            account["status"] = "inactive"
+    else:
+        account = {
+            "account_id": store.new_account_id(),
+            "email": email or user_name,
+            "name": display_name or user_name,
+            "status": "active" if active else "inactive",
+            "managed": bool(email) and store.is_verified_email(email),
+            "account_type": "atlassian",
+            "added_to_org": store.today(),
+            "org_role": "member",
+            "product_access": [],
+        }
+        store.accounts().append(account)
+    now = store.timestamp()
+    record: Record = {"id": store.new_uuid(), "directory": directory_id}
+    write_slots(record, fields)
+    record["account_id"] = account["account_id"]
+    record["meta"] = {"created": now, "lastModified": now}
+    if fields.get(EXTRA):
+        record[EXTRA] = dict(fields[EXTRA])
+    store.world["scim_users"].append(record)
+    return record
+
+
+def push_idp_user(store: Store, idp_user: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Push one IdP user as the IdP would; None when there is nothing to do.
+
+    A user who already has a SCIM entry (matched by userName) is left alone: the push creates,
+    it never repairs. An unassigned user is out of scope.
+    """
+    directory_id = store.idp_directory_id()
+    user_name = str(idp_user.get("userName") or "")
+    if directory_id is None or not user_name or not idp_user.get("assigned", True):
+        return None
+    if store.scim_user_by_name(directory_id, user_name) is not None:
+        return None
+    mail = idp_user.get("mail") or user_name
+    before = {a.get("account_id") for a in store.accounts()}
+    try:
+        fields = {
+            "userName": user_name,
+            "externalId": idp_user.get("object_id"),
+            "emails": [{"value": mail, "type": "work", "primary": True}],
+            "displayName": idp_user.get("displayName"),
+            "active": True,
+        }
+        record = provision(store, directory_id, fields)
+    except ApiError as exc:
+        return {"userName": user_name, "error": exc.message}
+    return {
+        "userName": user_name,
+        "scim_id": record["id"],
+        "account_id": record["account_id"],
+        "new_account": record["account_id"] not in before,
+    }
+
+
+def run_cycle(store: Store) -> list[dict[str, Any]]:
+    """One provisioning cycle: push every assigned IdP user without a SCIM entry."""
+    pushed = []
+    for idp_user in list(store.idp.get("users") or []):
+        outcome = push_idp_user(store, idp_user)
+        if outcome is not None:
+            pushed.append(outcome)
+    return pushed
+
+
+def job_active(store: Store) -> bool:
+    job = store.idp.get("job") or {}
+    return job.get("state") == "Active"

@@ -1,0 +1,154 @@
+"""Read and change the fixture world in place, the one representation of simulator state.
+
+The simulator keeps no shadow copy of the world: every handler mutates the plain dict of the
+DESIGN.md fixture shape, so `/_sim/world` is a deep copy and always round-trips through the
+loader. This module is the only place that knows how to find things in that dict; callers hold
+the app's lock while they use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+Record = dict[str, Any]
+
+
+def fold(value: str | None) -> str:
+    """Case-insensitive key: userName and emails are matched this way by Atlassian."""
+    return (value or "").casefold()
+
+
+class Store:
+    """Lookups, id generation and small invariants over one world dict."""
+
+    def __init__(self, world: Record, *, seed: int, clock: Callable[[], float]) -> None:
+        self.world = world
+        self.clock = clock
+        self._rng = random.Random(f"ids:{seed}")
+        for key in ("accounts", "scim_users", "groups", "directories", "sites"):
+            world.setdefault(key, [])
+
+    # -- ids and time -------------------------------------------------------------------------
+
+    def new_account_id(self) -> str:
+        """A 24-hex Atlassian-style account id, reproducible from the seed."""
+        while True:
+            candidate = f"{self._rng.getrandbits(96):024x}"
+            if self.account(candidate) is None:
+                return candidate
+
+    def new_uuid(self) -> str:
+        """A UUID-shaped id (SCIM users, groups, Jira bulk tasks), reproducible from the seed."""
+        value = f"{self._rng.getrandbits(128):032x}"
+        return f"{value[:8]}-{value[8:12]}-4{value[13:16]}-a{value[17:20]}-{value[20:]}"
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
+
+    def timestamp(self) -> str:
+        """Now as an ISO 8601 UTC time to the second (SCIM meta dates)."""
+        return self.now().replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+    def today(self) -> str:
+        return self.now().date().isoformat()
+
+    # -- org ------------------------------------------------------------------------------------
+
+    @property
+    def org(self) -> Record:
+        return self.world.setdefault("org", {})
+
+    def verified_domains(self) -> set[str]:
+        return {fold(d) for d in self.org.get("domains") or []}
+
+    def directory(self, directory_id: str) -> Record | None:
+        return next((d for d in self.world["directories"] if d.get("id") == directory_id), None)
+
+    def idp_directory_id(self) -> str | None:
+        """The directory the IdP pushes into: `idp.directory`, else the first one."""
+        idp = self.world.get("idp") or {}
+        if idp.get("directory"):
+            return str(idp["directory"])
+        dirs = self.world["directories"]
+        return str(dirs[0]["id"]) if dirs else None
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    def accounts(self) -> list[Record]:
+        return self.world["accounts"]
+
+    def account(self, account_id: str | None) -> Record | None:
+        if not account_id:
+            return None
+        return next((a for a in self.world["accounts"] if a.get("account_id") == account_id), None)
+
+    def account_by_email(self, email: str | None) -> Record | None:
+        key = fold(email)
+        if not key:
+            return None
+        return next((a for a in self.world["accounts"] if fold(a.get("email")) == key), None)
+
+    def is_verified_email(self, email: str) -> bool:
+        _, _, domain = email.rpartition("@")
+        return bool(domain) and fold(domain) in self.verified_domains()
+
+    # -- SCIM users -----------------------------------------------------------------------------
+
+    def scim_users(self, directory_id: str) -> Iterator[Record]:
+        return (u for u in self.world["scim_users"] if u.get("directory") == directory_id)
+
+    def scim_user(self, directory_id: str, scim_id: str) -> Record | None:
+        return next((u for u in self.scim_users(directory_id) if u.get("id") == scim_id), None)
+
+    def scim_user_by_name(self, directory_id: str, user_name: str) -> Record | None:
+        key = fold(user_name)
+        return next(
+            (u for u in self.scim_users(directory_id) if fold(u.get("userName")) == key), None
+        )
+
+    def scim_links(self, account_id: str) -> list[Record]:
+        return [u for u in self.world["scim_users"] if u.get("account_id") == account_id]
+
+    def remove_scim_user(self, record: Record) -> None:
+        """Drop a SCIM record and its group memberships (the account is left to the caller)."""
+        self.world["scim_users"] = [u for u in self.world["scim_users"] if u is not record]
+        for group in self.world["groups"]:
+            members = group.get("members") or []
+            if record.get("id") in members:
+                group["members"] = [m for m in members if m != record.get("id")]
+
+    # -- groups ---------------------------------------------------------------------------------
+
+    def groups(self, directory_id: str) -> Iterator[Record]:
+        return (g for g in self.world["groups"] if g.get("directory") == directory_id)
+
+    def group(self, directory_id: str, group_id: str) -> Record | None:
+        return next((g for g in self.groups(directory_id) if g.get("id") == group_id), None)
+
+    # -- Jira -----------------------------------------------------------------------------------
+
+    @property
+    def jira(self) -> Record:
+        return self.world.setdefault("jira", {"issues": []})
+
+    def issue(self, key: str) -> Record | None:
+        want = key.upper()
+        return next(
+            (i for i in self.jira.get("issues") or [] if str(i.get("key")).upper() == want), None
+        )
+
+    # -- IdP ------------------------------------------------------------------------------------
+
+    @property
+    def idp(self) -> Record:
+        return self.world.setdefault("idp", {})
+
+    def idp_user(self, id_or_upn: str) -> Record | None:
+        key = fold(id_or_upn)
+        for user in self.idp.get("users") or []:
+            if user.get("object_id") == id_or_upn or fold(user.get("userName")) == key:
+                return user
+        return None
