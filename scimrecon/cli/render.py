@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -40,13 +41,25 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _cell(value: Any) -> Any:
+    """A cell fit for one terminal line: line breaks become spaces and other control
+    characters (an ANSI escape in a display name) are shown escaped, never interpreted."""
+    if not isinstance(value, str):
+        return value
+    flat = " ".join(value.splitlines()) if ("\n" in value or "\r" in value) else value
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], flat)
+
+
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     """A plain table; empty tables still show their headers so a blank result is visible.
 
     Numbers are right-aligned by their Python type, never by guessing from text, so an
     account id that looks like a number stays as written.
     """
-    data = [list(r) for r in rows]
+    data = [[_cell(v) for v in r] for r in rows]
     numeric = [
         bool(data) and all(isinstance(r[i], int | float) for r in data) for i in range(len(headers))
     ]

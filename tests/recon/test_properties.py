@@ -1,0 +1,108 @@
+"""Property tests: tier maths, and export round-trips through quotes, commas and newlines."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scimrecon.recon.export import read_records
+from scimrecon.recon.model import UserRecord
+from scimrecon.recon.tier import OK, OVER, WARNING, tier_usage
+from scimrecon.recon.world import export_from_world, records_from_accounts
+
+
+@given(st.integers(0, 10**7), st.integers(1, 10**7))
+def test_tier_status_follows_the_exact_percentages(used: int, limit: int) -> None:
+    t = tier_usage(used, limit)
+    if used * 100 < 80 * limit:
+        assert t.status == OK
+    elif used < limit:
+        assert t.status == WARNING
+    else:
+        assert t.status == OVER
+    assert t.percent == round(100 * used / limit, 1)
+
+
+@given(st.integers(0, 10**7), st.integers(1, 10**7))
+def test_removing_the_suggested_number_is_exactly_enough(used: int, limit: int) -> None:
+    remove = tier_usage(used, limit).remove_to_get_under_80
+    assert remove is not None and 0 <= remove <= used
+    assert tier_usage(used - remove, limit).status == OK
+    if remove:
+        assert tier_usage(used - remove + 1, limit).status != OK
+
+
+_TRICKY = st.sampled_from([",", '"', "\n", "\r\n", "\r", " ", "é", "ß", "名", "'", ";", "\t"])
+_TEXT = (
+    st.lists(
+        st.one_of(_TRICKY, st.characters(categories=["L", "N", "P", "S"])), min_size=1, max_size=12
+    )
+    .map(lambda parts: "".join(parts).strip())
+    .filter(bool)
+)
+_DATES = st.one_of(st.none(), st.dates(min_value=date(2015, 1, 1), max_value=date(2030, 12, 31)))
+
+
+@st.composite
+def _worlds(draw: st.DrawFn) -> dict:
+    accounts = []
+    for n in range(draw(st.integers(0, 6))):
+        products = []
+        for key, site in draw(
+            st.lists(
+                st.sampled_from(
+                    [("jira-software", "acme"), ("confluence", "acme"), ("trello", "trello")]
+                ),
+                unique=True,
+            )
+        ):
+            seen = draw(_DATES)
+            products.append(
+                {"key": key, "site": site, "last_active": seen.isoformat() if seen else None}
+            )
+        added = draw(_DATES)
+        accounts.append(
+            {
+                "account_id": f"id-{n}",
+                "email": f"{draw(_TEXT)}{n}@acme.example",
+                "name": draw(_TEXT),
+                "status": draw(st.sampled_from(["active", "inactive", "closed"])),
+                "managed": draw(st.booleans()),
+                "account_type": "atlassian",
+                "added_to_org": added.isoformat() if added else None,
+                "org_role": draw(st.sampled_from(["member", "admin"])),
+                "product_access": products,
+            }
+        )
+    return {
+        "sites": [{"name": "acme", "products": ["jira-software", "confluence"]}],
+        "accounts": accounts,
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(_worlds())
+def test_export_round_trips_through_quotes_commas_and_newlines(world: dict) -> None:
+    with TemporaryDirectory() as tmp:
+        path = Path(tmp) / "users.csv"
+        path.write_bytes(export_from_world(world).encode("utf-8"))
+        got = read_records(path)
+    want = list(records_from_accounts(world["accounts"]))
+
+    def facts(r: UserRecord) -> tuple:
+        return (
+            r.account_id,
+            r.email.strip(),
+            r.name,
+            r.status,
+            r.managed,
+            frozenset(r.products),
+            r.added_to_org,
+            r.is_admin,
+        )
+
+    assert [facts(r) for r in got] == [facts(r) for r in want]
