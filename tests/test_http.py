@@ -32,6 +32,7 @@ from scimrecon.http import (
     OAuth2ClientCredentials,
     RetryPolicy,
     TokenBucket,
+    WindowLimiter,
     detail_from_body,
     parse_retry_after,
 )
@@ -633,3 +634,32 @@ def test_real_socket_connection_refused() -> None:
         client.get("/x")
     assert str(err.value).startswith("Local: GET /x could not connect: ")
     assert len(ft.sleeps) == 1
+
+
+@given(
+    limit=st.integers(min_value=1, max_value=6),
+    window=st.floats(min_value=0.5, max_value=20),
+    gaps=st.lists(st.floats(min_value=0, max_value=5), min_size=1, max_size=40),
+)
+def test_window_limiter_never_lets_more_than_limit_into_any_window(
+    limit: int, window: float, gaps: list[float]
+) -> None:
+    ft = FakeTime()
+    limiter = WindowLimiter(limit, window, clock=ft.clock, sleep=ft.sleep)
+    sent: list[float] = []
+    for gap in gaps:
+        ft.t += gap
+        limiter.acquire()
+        sent.append(ft.t)
+    for i in range(len(sent)):
+        inside = [t for t in sent if sent[i] <= t < sent[i] + window - 1e-9]
+        assert len(inside) <= limit
+
+
+def test_window_limiter_five_per_ten_seconds() -> None:
+    ft = FakeTime()
+    limiter = WindowLimiter(5, 10.0, clock=ft.clock, sleep=ft.sleep)
+    for _ in range(11):
+        limiter.acquire()
+    # calls 6-10 wait for call 1 to leave the window, call 11 for call 6
+    assert sum(ft.sleeps) == pytest.approx(20.0)

@@ -19,8 +19,8 @@ from scimrecon.connectors.admin import AdminApi, seg
 from scimrecon.connectors.idp import EntraAdapter, IdpAdapter, ManualAdapter, OktaAdapter
 from scimrecon.connectors.idp.entra import (
     GRAPH_SCOPE,
-    PROVISION_ON_DEMAND_BURST,
-    PROVISION_ON_DEMAND_RATE,
+    PROVISION_ON_DEMAND_LIMIT,
+    PROVISION_ON_DEMAND_WINDOW,
 )
 from scimrecon.connectors.jira import JiraApi
 from scimrecon.connectors.scim import ScimDirectory
@@ -143,8 +143,8 @@ class Services:
         graph = self.factory.make(GRAPH_API, cfg.graph_url, auth, rate_key="graph")
         graph.add_secrets(auth.secret_values)
         self._built["login-http"] = login
-        limiter = self.factory.limiter(
-            "graph-provision-on-demand", PROVISION_ON_DEMAND_RATE, PROVISION_ON_DEMAND_BURST
+        limiter = self.factory.window_limiter(
+            "graph-provision-on-demand", PROVISION_ON_DEMAND_LIMIT, PROVISION_ON_DEMAND_WINDOW
         )
         return EntraAdapter(
             graph, cfg.service_principal, cfg.job_id, cfg.rule_id, on_demand_limiter=limiter

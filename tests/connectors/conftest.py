@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,8 +21,11 @@ class FakeTime:
     """Retries and rate limits wait on this clock, so tests take no wall time."""
 
     def __init__(self) -> None:
-        self.t = 10_000.0
+        self.t = 1_795_000_000.0  # late 2026, in epoch seconds: the simulator shares this clock
         self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t, UTC)
 
     def clock(self) -> float:
         return self.t
@@ -49,22 +53,31 @@ class Sim:
         self.app.set_faults(spec)
 
 
-def make_sim(name: str = "acme-trello", *, retry: RetryPolicy | None = None) -> Sim:
+def make_sim(
+    name: str = "acme-trello",
+    *,
+    retry: RetryPolicy | None = None,
+    world: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    profile: dict[str, Any] | None = None,
+) -> Sim:
+    """A simulator over a fixture world and Services pointed at it, all on one fake clock."""
     from scimrecon.sim.app import SimApp
     from scimrecon.sim.world import load_world
 
-    world = load_world(name)
-    app = SimApp(world, seed=1)
+    world = world if world is not None else load_world(name)
     ft = FakeTime()
-    profile = Profile.from_dict(app.profile(SIM_URL))
-    secrets = Secrets(app.secrets(), keyring_lookup=None)
+    app = SimApp(world, seed=1, clock=ft.clock, sleep=ft.sleep)
+    profile = Profile.from_dict(profile if profile is not None else app.profile(SIM_URL))
+    secrets_env = secrets if secrets is not None else app.secrets()
     factory = ApiClientFactory(
         transport=httpx.WSGITransport(app=app),
         sleep=ft.sleep,
         clock=ft.clock,
+        now=ft.now,
         retry=retry or RetryPolicy(attempts=3),
     )
-    services = Services(profile, secrets, factory=factory)
+    services = Services(profile, Secrets(secrets_env, keyring_lookup=None), factory=factory)
     return Sim(app, app.world, services, ft)
 
 

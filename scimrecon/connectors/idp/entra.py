@@ -14,11 +14,11 @@ from typing import Any
 from scimrecon.connectors.admin import seg
 from scimrecon.connectors.idp.base import Capability, unknown_operation
 from scimrecon.errors import InputError
-from scimrecon.http import HttpClient, HttpError, TokenBucket
+from scimrecon.http import HttpClient, HttpError, WindowLimiter
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
-PROVISION_ON_DEMAND_RATE = 0.5  # 5 per 10 s
-PROVISION_ON_DEMAND_BURST = 5
+PROVISION_ON_DEMAND_LIMIT = 5  # calls ...
+PROVISION_ON_DEMAND_WINDOW = 10.0  # ... per this many seconds
 
 _ENTRA_TEXT: dict[str, str] = {
     "pause": (
@@ -61,14 +61,14 @@ class EntraAdapter:
         job_id: str | None,
         rule_id: str | None,
         *,
-        on_demand_limiter: TokenBucket | None = None,
+        on_demand_limiter: WindowLimiter | None = None,
     ) -> None:
         self.graph = graph
         self.service_principal = service_principal
         self._job_id = job_id
         self.rule_id = rule_id
-        self._limiter = on_demand_limiter or TokenBucket(
-            PROVISION_ON_DEMAND_RATE, PROVISION_ON_DEMAND_BURST
+        self._limiter = on_demand_limiter or WindowLimiter(
+            PROVISION_ON_DEMAND_LIMIT, PROVISION_ON_DEMAND_WINDOW
         )
 
     def __repr__(self) -> str:
