@@ -1,0 +1,64 @@
+"""The terminal side of `engine.action.Interaction`: questions, manual steps, progress lines.
+
+Two rules keep a person in charge: `--yes` answers yes/no questions but never a manual step
+(we cannot verify what someone did in another console, so they must type the confirmation), and
+without a terminal nothing is assumed — a question nobody can answer refuses the run instead.
+Progress goes to stderr so that `--format json` on stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from scimrecon.errors import RefusedError
+
+
+def stdin_is_tty() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class ClickInteraction:
+    """Interaction over click prompts; `interactive` defaults to whether stdin is a terminal."""
+
+    def __init__(self, *, assume_yes: bool = False, interactive: bool | None = None) -> None:
+        self.assume_yes = assume_yes
+        self.interactive = stdin_is_tty() if interactive is None else interactive
+
+    def confirm(self, message: str) -> bool:
+        if self.assume_yes:
+            click.echo(f"{message} -> yes (--yes)", err=True)
+            return True
+        if not self.interactive:
+            raise RefusedError(
+                f"{message}: needs a yes, and there is no terminal to ask on; pass --yes"
+            )
+        return click.confirm(message, default=False, err=True)
+
+    def manual(self, instructions: str, expect: str) -> None:
+        if not self.interactive:
+            raise RefusedError(
+                "a manual step needs a person at a terminal (--yes never answers manual steps); "
+                "run or resume it interactively"
+            )
+        click.echo("", err=True)
+        click.secho("MANUAL STEP", bold=True, err=True)
+        for line in instructions.strip().splitlines():
+            click.echo(f"  {line}", err=True)
+        while True:
+            answer = click.prompt(
+                f"Type {expect!r} when this is done (Ctrl-C stops; the run can be resumed)",
+                default="",
+                show_default=False,
+                err=True,
+            )
+            if answer.strip() == expect:
+                return
+            click.echo(f"expected {expect!r}, got {answer.strip()!r}", err=True)
+
+    def info(self, message: str) -> None:
+        click.echo(message, err=True)

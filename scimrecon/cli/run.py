@@ -1,0 +1,429 @@
+"""`plan`, `run`, `resume`, `abort`: the commands that drive the playbook engine.
+
+The CLI is where the three independent parts meet: the engine (which never imports the step
+library), the step library's `REGISTRY`, and the connectors' `Services`. All three are reached
+through `HOOKS`, so tests (and the subprocess crash test) can run the real commands with a
+test-only step library and no network at all.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from scimrecon.cli.interaction import ClickInteraction
+from scimrecon.cli.main import CliState
+from scimrecon.cli.playbooks import playbooks_dir_option
+from scimrecon.cli.render import table, to_json
+from scimrecon.cli.status import open_store, state_option
+from scimrecon.engine.action import ActionRegistry, Interaction
+from scimrecon.engine.plan import Plan, Planner, check_plan, read_plan, write_plan
+from scimrecon.engine.playbook import Playbook, load_playbook, parse_playbook
+from scimrecon.engine.runner import Runner, RunOptions, RunResult, Terminated
+from scimrecon.engine.state import StateStore
+from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, TargetList, load_targets
+from scimrecon.errors import EXIT_TARGETS_FAILED, InputError, RefusedError
+
+
+def default_registry() -> ActionRegistry:
+    """The step library's registry, or an empty one while the library has none yet."""
+    try:
+        from scimrecon.steps import REGISTRY
+    except ImportError:
+        return ActionRegistry()
+    return REGISTRY if isinstance(REGISTRY, ActionRegistry) else ActionRegistry()
+
+
+def default_services(state: CliState | None) -> Any:
+    """The connectors over the profile (root --profile or the usual places) and env secrets."""
+    from scimrecon.connectors.services import Services
+
+    return Services.load(state.profile if state else None)
+
+
+@dataclass
+class EngineHooks:
+    """What the commands build their engine from; tests replace these."""
+
+    registry: Callable[[], ActionRegistry] = default_registry
+    services: Callable[[CliState | None], Any] = default_services
+    interaction: Callable[..., Interaction] = ClickInteraction
+
+
+HOOKS = EngineHooks()
+
+
+def _state(ctx: click.Context) -> CliState | None:
+    obj = ctx.find_object(CliState)
+    return obj if isinstance(obj, CliState) else None
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a run like Ctrl-C: in-flight calls finish, everything is recorded."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# -- shared options --------------------------------------------------------------------------
+
+targets_option = click.option(
+    "--targets",
+    "targets_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Target list: CSV with a header row, or JSON (a list of objects).",
+)
+param_option = click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a playbook parameter (repeatable; see `scimrecon playbooks show`).",
+)
+max_targets_option = click.option(
+    "--max-targets",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_TARGETS,
+    show_default=True,
+    help="Refuse target lists longer than this.",
+)
+concurrency_option = click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Targets worked on at the same time within a step.",
+)
+max_wait_option = click.option(
+    "--max-wait",
+    "max_wait_s",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Poll a wait step for at most this many seconds before parking the run.",
+)
+
+
+@dataclass
+class _Prepared:
+    playbook: Playbook
+    params: dict[str, Any]
+    targets: TargetList
+    registry: ActionRegistry
+
+
+def _prepare(
+    playbook_ref: str,
+    targets_path: Path,
+    raw_params: tuple[str, ...],
+    max_targets: int,
+    dirs: tuple[Path, ...],
+) -> _Prepared:
+    registry = HOOKS.registry()
+    pb = load_playbook(playbook_ref, registry, dirs)
+    params = pb.resolve_params(raw_params)
+    targets = load_targets(targets_path, columns=pb.columns, key=pb.key, max_targets=max_targets)
+    return _Prepared(pb, params, targets, registry)
+
+
+def _make_plan(prep: _Prepared, services: Any, concurrency: int, ui: Interaction) -> Plan:
+    planner = Planner(prep.playbook, prep.registry, services, ui, concurrency=concurrency)
+    return planner.plan(prep.params, prep.targets)
+
+
+def render_plan(plan: Plan, *, full: bool) -> str:
+    lines = [
+        f"Plan: {plan.playbook} on {plan.targets} target(s) from {plan.targets_name}",
+        "params: " + (", ".join(f"{k}={v!r}" for k, v in plan.params.items()) or "none"),
+        "",
+    ]
+    if full:
+        rows = [[e.target or "(run)", e.step, e.text] for e in plan.entries]
+        lines += [table(rows, ["target", "step", "plan"]), ""]
+    statuses = ["would", "done", "skip", "n/a", "error"]
+    summary = plan.summary()
+    rows = [[step, *[counts.get(s, 0) for s in statuses]] for step, counts in summary.items()]
+    lines.append(table(rows, ["step", "would", "already done", "skip", "n/a", "error"]))
+    lines.append(f"\nfingerprint: {plan.fingerprint}")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("playbook")
+@targets_option
+@param_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (JSON) for `run --plan`; it holds no secrets.",
+)
+@concurrency_option
+@max_targets_option
+@playbooks_dir_option
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    playbook: str,
+    targets_path: Path,
+    params: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    concurrency: int,
+    max_targets: int,
+    playbook_dirs: tuple[Path, ...],
+) -> None:
+    """Show what a run would do, reading only (PLAYBOOK: id or .toml path)."""
+    prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
+    services = HOOKS.services(_state(ctx))
+    result = _make_plan(prep, services, concurrency, HOOKS.interaction(assume_yes=False))
+    if out is not None:
+        write_plan(result, out)
+    if fmt == "json":
+        click.echo(to_json(result.to_json()))
+    else:
+        click.echo(render_plan(result, full=True))
+    errors = sum(1 for e in result.entries if e.status == "error")
+    if errors:
+        click.echo(f"warning: {errors} check(s) could not be made; see 'cannot check'", err=True)
+        ctx.exit(EXIT_TARGETS_FAILED)
+
+
+def _report(result: RunResult, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(
+            to_json(
+                {
+                    "run": result.run_id,
+                    "state": result.state,
+                    "reason": result.reason,
+                    "exit_code": result.exit_code,
+                    "targets": result.targets,
+                    "failures": [{"key": k, "step": s, "reason": r} for k, s, r in result.failures],
+                    "left_changed": result.left_changed,
+                }
+            )
+        )
+    else:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(result.targets.items()))
+        click.echo(f"run {result.run_id} {result.state}: {counts}")
+        if result.reason:
+            click.echo(f"reason: {result.reason}")
+        for key, step, reason in result.failures:
+            click.echo(f"  failed {key} at {step}: {reason}")
+    if result.left_changed:
+        click.secho("\nLEFT IN A CHANGED STATE:", fg="red", bold=True, err=True)
+        for note in result.left_changed:
+            click.secho(f"  ! {note}", fg="red", err=True)
+        click.echo(
+            f"  resume: scimrecon resume {result.run_id}   "
+            f"undo what finally steps can: scimrecon abort {result.run_id}",
+            err=True,
+        )
+
+
+def _drive(store: StateStore, run_id: str, action: Callable[[], RunResult]) -> RunResult:
+    """Run `action` holding the run's lock; the lock is released whatever happens."""
+    try:
+        with _sigterm_as_interrupt():
+            return action()
+    finally:
+        store.release(run_id)
+
+
+@click.command()
+@click.argument("playbook")
+@targets_option
+@click.option("--yes", is_flag=True, help="Answer yes to confirmations (never to manual steps).")
+@click.option("--dry-run", is_flag=True, help="Plan only: no change, no state written.")
+@concurrency_option
+@click.option(
+    "--max-fail-percent",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Abort the run (exit 4) when more than this share of targets has failed.",
+)
+@max_targets_option
+@param_option
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Refuse (exit 4) unless the world still matches this saved plan.",
+)
+@max_wait_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@state_option
+@playbooks_dir_option
+@click.pass_context
+def run(
+    ctx: click.Context,
+    playbook: str,
+    targets_path: Path,
+    yes: bool,
+    dry_run: bool,
+    concurrency: int,
+    max_fail_percent: float | None,
+    max_targets: int,
+    params: tuple[str, ...],
+    plan_path: Path | None,
+    max_wait_s: float | None,
+    fmt: str,
+    state_path: Path,
+    playbook_dirs: tuple[Path, ...],
+) -> None:
+    """Plan, confirm, then execute a playbook over a target list, checkpointing each step."""
+    saved = read_plan(plan_path) if plan_path else None
+    prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
+    ui = HOOKS.interaction(assume_yes=yes)
+    services = HOOKS.services(_state(ctx))
+    current = _make_plan(prep, services, concurrency, ui)
+    if saved is not None and plan_path is not None:
+        check_plan(saved, current, plan_path)
+    click.echo(render_plan(current, full=dry_run), err=fmt == "json")
+    if dry_run:
+        click.echo("dry run: nothing was changed", err=True)
+        return
+    manual = [s.id for s in prep.playbook.steps if s.manual and s.id in current.pending_steps()]
+    if manual and not getattr(ui, "interactive", True):
+        raise RefusedError(
+            f"step(s) {', '.join(manual)} are manual and need a person at a terminal "
+            "(--yes never answers them); run interactively"
+        )
+    if not ui.confirm(f"Run {prep.playbook.id} on {len(prep.targets)} target(s)?"):
+        raise RefusedError("not confirmed: nothing was changed")
+    options = RunOptions(
+        concurrency=concurrency, max_fail_percent=max_fail_percent, max_wait_s=max_wait_s
+    )
+    store = open_store(state_path, create=True)
+    try:
+        run_id = store.create_run(
+            playbook=prep.playbook.id,
+            playbook_hash=prep.playbook.content_hash,
+            playbook_name=prep.playbook.source_name,
+            playbook_source=prep.playbook.source,
+            params=prep.params,
+            targets_name=prep.targets.name,
+            targets_hash=prep.targets.digest,
+            targets=[(t.key, t.row) for t in prep.targets.targets],
+            options=options.__dict__,
+        )
+        click.echo(f"run {run_id} started (state: {state_path})", err=True)
+        runner = Runner(store, prep.playbook, prep.registry, services, ui, options)
+        result = _drive(store, run_id, lambda: runner.execute(run_id))
+    finally:
+        store.close()
+    _report(result, fmt)
+    ctx.exit(result.exit_code)
+
+
+def _options(stored: dict[str, Any], **given: Any) -> RunOptions:
+    merged = {**RunOptions().__dict__, **stored}
+    merged.update({k: v for k, v in given.items() if v is not None})
+    return RunOptions(**{k: merged[k] for k in RunOptions().__dict__})
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--yes", is_flag=True, help="Answer yes to confirmations (never to manual steps).")
+@click.option("--force", is_flag=True, help="Take the run over from a process that is gone.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Default: as run.")
+@click.option("--max-fail-percent", type=click.FloatRange(0, 100), default=None)
+@max_wait_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@state_option
+@click.pass_context
+def resume(
+    ctx: click.Context,
+    run_id: str,
+    yes: bool,
+    force: bool,
+    concurrency: int | None,
+    max_fail_percent: float | None,
+    max_wait_s: float | None,
+    fmt: str,
+    state_path: Path,
+) -> None:
+    """Carry on with a parked or interrupted run where it stopped."""
+    store = open_store(state_path)
+    try:
+        record = store.get_run(run_id)
+        if record.state in ("completed", "failed", "aborted"):
+            raise RefusedError(f"run {record.id} is {record.state}: nothing to resume")
+        registry = HOOKS.registry()
+        playbook = parse_playbook(record.playbook_source, record.playbook_name, registry)
+        store.acquire(record.id, force=force)
+        options = _options(
+            record.options,
+            concurrency=concurrency,
+            max_fail_percent=max_fail_percent,
+            max_wait_s=max_wait_s,
+        )
+        try:
+            services = HOOKS.services(_state(ctx))
+            ui = HOOKS.interaction(assume_yes=yes)
+        except BaseException:
+            store.release(record.id)
+            raise
+        runner = Runner(store, playbook, registry, services, ui, options)
+        result = _drive(store, record.id, lambda: runner.execute(record.id))
+    finally:
+        store.close()
+    _report(result, fmt)
+    ctx.exit(result.exit_code)
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--yes", is_flag=True, help="Do not ask before aborting.")
+@click.option("--force", is_flag=True, help="Take the run over from a process that is gone.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@state_option
+@click.pass_context
+def abort(
+    ctx: click.Context, run_id: str, yes: bool, force: bool, fmt: str, state_path: Path
+) -> None:
+    """Stop a run for good: mark it aborted and run its finally steps."""
+    store = open_store(state_path)
+    try:
+        record = store.get_run(run_id)
+        if record.state in ("completed", "failed", "aborted"):
+            raise RefusedError(f"run {record.id} is already {record.state}")
+        registry = HOOKS.registry()
+        playbook = parse_playbook(record.playbook_source, record.playbook_name, registry)
+        ui = HOOKS.interaction(assume_yes=yes)
+        if not ui.confirm(f"Abort run {record.id} ({record.playbook}, {record.state})?"):
+            raise RefusedError("not confirmed: the run was left as it was")
+        store.acquire(record.id, force=force)
+        try:
+            services = HOOKS.services(_state(ctx))
+        except BaseException:
+            store.release(record.id)
+            raise
+        runner = Runner(store, playbook, registry, services, ui, _options(record.options))
+        result = _drive(store, record.id, lambda: runner.abort(record.id))
+    finally:
+        store.close()
+    _report(result, fmt)
+    ctx.exit(result.exit_code)
+
+
+__all__ = ["HOOKS", "EngineHooks", "InputError", "abort", "plan", "resume", "run"]

@@ -1,0 +1,238 @@
+"""`status`, `runs`, `log`, `report`: reading the state file, never changing it.
+
+These commands open the state file without creating it, so a mistyped `--state` says "no state
+file here" instead of quietly creating an empty one. Their JSON is a contract (DESIGN.md): keys
+may be added, never renamed or dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scimrecon.cli.render import table, to_csv, to_json
+from scimrecon.engine.playbook import parse_playbook
+from scimrecon.engine.state import DEFAULT_STATE, RunRecord, StateStore
+from scimrecon.errors import InputError, ScimreconError
+
+state_option = click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SCIMRECON_STATE",
+    default=DEFAULT_STATE,
+    show_default=True,
+    help="State file (env: SCIMRECON_STATE).",
+)
+
+
+def open_store(path: Path, *, create: bool = False) -> StateStore:
+    return StateStore.open(path, create=create)
+
+
+def pick_run(store: StateStore, run_id: str | None) -> RunRecord:
+    if run_id is None:
+        latest = store.latest_run_id()
+        if latest is None:
+            raise InputError(f"{store.path}: no runs yet")
+        run_id = latest
+    return store.get_run(run_id)
+
+
+def step_ids(run: RunRecord) -> tuple[list[str], list[str]]:
+    """(target-scoped, run-scoped) step ids of the run's own copy of its playbook."""
+    try:
+        playbook = parse_playbook(run.playbook_source, run.playbook_name, None)
+    except ScimreconError:
+        return [], []
+    steps = (*playbook.steps, *playbook.finally_steps)
+    return [s.id for s in steps if s.scope == "target"], [s.id for s in steps if s.scope == "run"]
+
+
+def status_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
+    """The `status --format json` document (DESIGN.md shape, plus extra keys)."""
+    target_steps, run_steps = step_ids(run)
+    states = store.step_states(run.id)
+    for target, step in states:
+        if target and step not in target_steps:
+            target_steps.append(step)
+    targets = []
+    for t in store.targets(run.id):
+        steps = {
+            s: states[(t.key, s)].state if (t.key, s) in states else "pending" for s in target_steps
+        }
+        targets.append(
+            {
+                "key": t.key,
+                "state": t.state,
+                "reason": t.reason,
+                "steps": steps,
+                "outputs": t.outputs,
+                "step": t.step,
+            }
+        )
+    return {
+        "run": run.id,
+        "playbook": run.playbook,
+        "state": run.state,
+        "reason": run.reason,
+        "started": run.started,
+        "finished": run.finished,
+        "params": run.params,
+        "run_steps": {
+            s: states[("", s)].state if ("", s) in states else "pending" for s in run_steps
+        },
+        "outputs": run.outputs,
+        "lock": (
+            {"pid": run.lock_pid, "host": run.lock_host, "since": run.lock_since}
+            if run.lock_pid is not None
+            else None
+        ),
+        "targets": targets,
+    }
+
+
+def _counts(targets: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for t in targets:
+        counts[t["state"]] = counts.get(t["state"], 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no targets"
+
+
+@click.command()
+@click.argument("run_id", required=False)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@state_option
+def status(run_id: str | None, fmt: str, state_path: Path) -> None:
+    """Show a run's targets x steps grid (the latest run without RUN_ID)."""
+    store = open_store(state_path)
+    try:
+        doc = status_document(store, pick_run(store, run_id))
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(to_json(doc))
+        return
+    click.echo(
+        f"run {doc['run']}  {doc['playbook']}  {doc['state']}  started {doc['started']}"
+        f"  ({len(doc['targets'])} targets: {_counts(doc['targets'])})"
+    )
+    if doc["reason"]:
+        click.echo(f"reason: {doc['reason']}")
+    if doc["lock"]:
+        lock = doc["lock"]
+        click.echo(f"locked by pid {lock['pid']} on {lock['host']} since {lock['since']}")
+    if doc["run_steps"]:
+        click.echo("run steps: " + ", ".join(f"{k} {v}" for k, v in doc["run_steps"].items()))
+    names = list(doc["targets"][0]["steps"]) if doc["targets"] else []
+    rows = [[t["key"], t["state"], *t["steps"].values(), t["reason"] or ""] for t in doc["targets"]]
+    click.echo(table(rows, ["target", "state", *names, "reason"]))
+
+
+def run_summary(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run": run.id,
+        "playbook": run.playbook,
+        "state": run.state,
+        "started": run.started,
+        "targets": run.target_count,
+        "finished": run.finished,
+        "reason": run.reason,
+        "user": run.os_user,
+        "host": run.host,
+    }
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@state_option
+def runs(fmt: str, state_path: Path) -> None:
+    """List the runs in the state file, oldest first."""
+    store = open_store(state_path)
+    try:
+        docs = [run_summary(r) for r in store.list_runs()]
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(to_json(docs))
+        return
+    headers = ["run", "playbook", "state", "started", "targets", "user"]
+    click.echo(table([[d[h] for h in headers] for d in docs], headers))
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table")
+@state_option
+def log(run_id: str, fmt: str, state_path: Path) -> None:
+    """Show a run's audit trail: who did what, when, with which outcome."""
+    store = open_store(state_path)
+    try:
+        run = store.get_run(run_id)
+        records = store.audit(run.id)
+    finally:
+        store.close()
+    if fmt == "jsonl":
+        for r in records:
+            click.echo(json.dumps(r.__dict__, ensure_ascii=False))
+        return
+    headers = ["time", "user", "target", "step", "outcome", "summary"]
+    rows = [
+        [r.time, r.os_user, r.target or "", r.step or "", r.outcome, r.summary or ""]
+        for r in records
+    ]
+    click.echo(table(rows, headers))
+
+
+def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
+    """The targets and their outputs (old/new account ids ...), one entry per target."""
+    targets = [
+        {
+            "key": t.key,
+            "state": t.state,
+            "reason": t.reason,
+            "step": t.step,
+            "row": t.row,
+            "outputs": t.outputs,
+        }
+        for t in store.targets(run.id)
+    ]
+    return {
+        "run": run.id,
+        "playbook": run.playbook,
+        "state": run.state,
+        "params": run.params,
+        "outputs": run.outputs,
+        "targets": targets,
+    }
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@state_option
+def report(run_id: str, fmt: str, state_path: Path) -> None:
+    """Show every target of a run with its outcome and outputs."""
+    store = open_store(state_path)
+    try:
+        doc = report_document(store, store.get_run(run_id))
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(to_json(doc))
+        return
+    columns: list[str] = []
+    for t in doc["targets"]:
+        columns += [k for k in t["outputs"] if k not in columns]
+    headers = ["target", "state", "reason", *columns]
+    rows = [
+        [t["key"], t["state"], t["reason"] or "", *[t["outputs"].get(c) for c in columns]]
+        for t in doc["targets"]
+    ]
+    if fmt == "csv":
+        click.echo(to_csv(rows, headers), nl=False)
+        return
+    click.echo(table(rows, headers))

@@ -1,0 +1,266 @@
+"""Plans: what a run would do, computed by reading only, and proof the world has not moved.
+
+Like a Terraform plan, a plan is a reviewable artefact: for every target and step it says
+`would …`, `already done` or `skip: <reason>`. Saved with `--out`, it carries a fingerprint of
+everything it read (targets, parameters, playbook, each check's result and describe line), so
+`run --plan` can refuse (exit 4) when the world changed between review and execution. Plans
+hold no secrets: only ids, statuses and the describe lines (redacted like every stored text).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scimrecon.engine.action import Action, ActionRegistry, Interaction, Skip, StepContext
+from scimrecon.engine.builtin import with_builtins
+from scimrecon.engine.playbook import MANUAL_ACTION, Playbook, Step
+from scimrecon.engine.redact import redact
+from scimrecon.engine.runner import render_instructions
+from scimrecon.engine.state import utc_now
+from scimrecon.engine.targets import TargetList
+from scimrecon.errors import InputError, RefusedError
+
+PLAN_FORMAT = "scimrecon-plan/1"
+STATUSES = ("would", "done", "skip", "n/a", "error")
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    target: str | None  # None: a run-scoped step
+    step: str
+    status: str  # one of STATUSES
+    text: str
+    digest: str = ""  # hash of the outputs `check` found (timestamps left out)
+
+
+@dataclass
+class Plan:
+    playbook: str
+    playbook_hash: str
+    params: dict[str, Any]
+    targets_name: str
+    targets_hash: str
+    targets: int
+    entries: list[PlanEntry] = field(default_factory=list)
+    made_at: str = field(default_factory=utc_now)
+
+    @property
+    def fingerprint(self) -> str:
+        material = {
+            "playbook_hash": self.playbook_hash,
+            "params": self.params,
+            "targets_hash": self.targets_hash,
+            "entries": [[e.target, e.step, e.status, e.text, e.digest] for e in self.entries],
+        }
+        blob = json.dumps(material, sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """step id -> status -> count, in step order."""
+        out: dict[str, dict[str, int]] = {}
+        for e in self.entries:
+            counts = out.setdefault(e.step, {})
+            counts[e.status] = counts.get(e.status, 0) + 1
+        return out
+
+    def pending_steps(self) -> set[str]:
+        return {e.step for e in self.entries if e.status == "would"}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "playbook": self.playbook,
+            "playbook_hash": self.playbook_hash,
+            "params": self.params,
+            "targets_file": self.targets_name,
+            "targets_hash": self.targets_hash,
+            "targets": self.targets,
+            "made_at": self.made_at,
+            "fingerprint": self.fingerprint,
+            "summary": self.summary(),
+            "entries": [asdict(e) for e in self.entries],
+        }
+
+
+class _ReadOnlyUI:
+    """Checks and describes must never prompt: a plan is computed without a person."""
+
+    def __init__(self, ui: Interaction) -> None:
+        self._ui = ui
+
+    def confirm(self, message: str) -> bool:
+        raise RefusedError("a check asked for confirmation while planning")
+
+    def manual(self, instructions: str, expect: str) -> None:
+        raise RefusedError("a check asked for a manual step while planning")
+
+    def info(self, message: str) -> None:
+        self._ui.info(message)
+
+
+def _digest(outputs: Mapping[str, Any]) -> str:
+    # Timestamps (`*_at`) differ on every read without the world having changed.
+    stable = {k: v for k, v in outputs.items() if not k.endswith("_at")}
+    blob = json.dumps(stable, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Planner:
+    def __init__(
+        self,
+        playbook: Playbook,
+        registry: ActionRegistry,
+        services: Any,
+        ui: Interaction,
+        *,
+        concurrency: int = 4,
+    ) -> None:
+        self.playbook = playbook
+        self.registry = with_builtins(registry)
+        self.services = services
+        self.ui = _ReadOnlyUI(ui)
+        self.concurrency = max(1, concurrency)
+        self._actions: dict[str, Action] = {}
+
+    def _action(self, step: Step) -> Action:
+        if step.action not in self._actions:
+            self._actions[step.action] = self.registry.get(step.action)()
+        return self._actions[step.action]
+
+    def _entry(
+        self,
+        step: Step,
+        key: str | None,
+        target: dict[str, Any],
+        params: Mapping[str, Any],
+        run_outputs: dict[str, Any],
+    ) -> tuple[PlanEntry, bool]:
+        """One step's plan line; the flag says whether the target stops here (skip)."""
+        options = dict(step.options)
+        ctx = StepContext(
+            run_id="plan",
+            step_id=step.id,
+            params=params,
+            services=self.services,
+            ui=self.ui,
+            target_key=key,
+            target=target,
+            step_options=options,
+            dry_run=True,
+            run_outputs=run_outputs,
+        )
+        if step.manual and step.action == MANUAL_ACTION:
+            options["instructions"] = render_instructions(step.manual, ctx)
+        if step.when is not None and not step.when.holds(params, target, run_outputs):
+            return PlanEntry(key, step.id, "n/a", f"not applicable: {step.when.source}"), False
+        action = self._action(step)
+        try:
+            found = action.check(ctx)
+        except Skip as skip:
+            return PlanEntry(key, step.id, "skip", redact(f"skip: {skip.reason}")), True
+        except Exception as exc:
+            text = redact(f"cannot check: {getattr(exc, 'message', None) or exc}")
+            return PlanEntry(key, step.id, "error", text), False
+        if found is not None:
+            (target if key is not None else run_outputs).update(found)
+            return PlanEntry(key, step.id, "done", "already done", _digest(found)), False
+        try:
+            text = action.describe(ctx)
+        except Exception as exc:
+            text = f"would run {step.action} (cannot describe: {exc})"
+        if step.manual and step.action != MANUAL_ACTION:
+            text += " (after a manual confirmation)"
+        return PlanEntry(key, step.id, "would", redact(text)), False
+
+    def _target(
+        self, key: str, row: Mapping[str, Any], params: Mapping[str, Any], run: dict[str, Any]
+    ) -> list[PlanEntry]:
+        target = dict(row)
+        entries: list[PlanEntry] = []
+        for step in self.playbook.steps:
+            if step.scope != "target":
+                continue
+            entry, stop = self._entry(step, key, target, params, dict(run))
+            entries.append(entry)
+            if stop:
+                break
+        return entries
+
+    def plan(self, params: Mapping[str, Any], targets: TargetList) -> Plan:
+        """Read only: run-scoped checks once, then every target's steps in order."""
+        plan = Plan(
+            playbook=self.playbook.id,
+            playbook_hash=self.playbook.content_hash,
+            params=dict(params),
+            targets_name=targets.name,
+            targets_hash=targets.digest,
+            targets=len(targets),
+        )
+        run_outputs: dict[str, Any] = {}
+        run_entries: list[PlanEntry] = []
+        for step in (*self.playbook.steps, *self.playbook.finally_steps):
+            if step.scope == "run":
+                entry, _ = self._entry(step, None, {}, params, run_outputs)
+                run_entries.append(entry)
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            per_target = list(
+                pool.map(lambda t: self._target(t.key, t.row, params, run_outputs), targets.targets)
+            )
+        plan.entries = run_entries + [e for entries in per_target for e in entries]
+        return plan
+
+
+def write_plan(plan: Plan, path: Path) -> None:
+    path.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n", "utf-8")
+
+
+def read_plan(path: Path) -> dict[str, Any]:
+    """A saved plan's JSON, checked for the fields `run --plan` relies on."""
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: plan file not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a plan file ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT:
+        raise InputError(f"{path}: not a scimrecon plan (expected format {PLAN_FORMAT!r})")
+    for key in ("playbook", "fingerprint", "made_at", "entries", "targets_hash", "params"):
+        if key not in doc:
+            raise InputError(f"{path}: plan has no {key!r}")
+    return doc
+
+
+def check_plan(saved: Mapping[str, Any], current: Plan, path: Path) -> None:
+    """Refuse (exit 4) unless `current` is the plan that was saved, item for item."""
+    name = path.name
+    if saved["playbook"] != current.playbook:
+        raise RefusedError(
+            f"{name} is a plan for playbook {saved['playbook']}, not {current.playbook}"
+        )
+    if saved["fingerprint"] == current.fingerprint:
+        return
+    made = saved["made_at"]
+    if saved.get("playbook_hash") != current.playbook_hash:
+        why = "the playbook file changed"
+    elif saved.get("targets_hash") != current.targets_hash:
+        why = "the targets file changed"
+    elif saved.get("params") != current.params:
+        why = "the parameters differ"
+    else:
+        old = {(e.get("target"), e.get("step")): e for e in saved["entries"]}
+        why = "the world changed"
+        for e in current.entries:
+            before = old.get((e.target, e.step))
+            now = {"status": e.status, "text": e.text, "digest": e.digest}
+            if before is None or any(before.get(k) != v for k, v in now.items()):
+                was = before.get("text") if before else "not planned"
+                who = e.target or "run"
+                why = f"the world changed ({who} {e.step}: was '{was}', now '{e.text}')"
+                break
+    raise RefusedError(f"{name} is stale: {why} since it was made at {made}; make a new plan")

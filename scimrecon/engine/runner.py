@@ -1,0 +1,774 @@
+"""The runner: executes a playbook over its targets, checkpointing every step in the store.
+
+The guarantees, in the order they matter:
+
+1. Intent is committed before `apply`, the outputs and `done` after it. On resume a step found
+   `running` is settled by `check()`, and `check()` also runs before every `apply`: a
+   destructive call is never repeated when its effect is already there, and never lost.
+2. Steps run in order. A `target` step runs for every still-healthy target (bounded thread
+   pool) before the next step starts; a failed or skipped target stops there, the others go on.
+3. Every call to an action happens on a worker thread; the main thread only schedules, serves
+   prompts and handles Ctrl-C/SIGTERM. So an interrupt never cuts a remote call in half: the
+   runner stops scheduling, lets in-flight calls finish, records them, and says loudly what is
+   left changed (actions' `left_changed` hook).
+4. `finally` steps run when a run completes, fails or is aborted, but not when it parks or is
+   interrupted: a parked or interrupted run keeps its state for `resume`, and `abort` runs them.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from scimrecon.engine.action import Action, ActionRegistry, Interaction, Skip, StepContext
+from scimrecon.engine.action import StepFailed as StepFailed
+from scimrecon.engine.builtin import with_builtins
+from scimrecon.engine.playbook import MANUAL_ACTION, Playbook, Step
+from scimrecon.engine.redact import redact
+from scimrecon.engine.state import RunRecord, StateStore, StepRecord, iso
+from scimrecon.errors import (
+    EXIT_OK,
+    EXIT_PARKED,
+    EXIT_REFUSED,
+    EXIT_TARGETS_FAILED,
+    RefusedError,
+)
+
+EXIT_INTERRUPTED = 130
+#: Run states that `resume` refuses: the run is over.
+FINISHED = ("completed", "failed", "aborted")
+RUN_SCOPE = ""  # the target key of run-scoped step states
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread by the CLI's SIGTERM handler: stop like Ctrl-C, exit 4."""
+
+
+class _UiStopped(BaseException):
+    """A prompt was interrupted (or refused): the step stays `running` for resume to settle.
+
+    A BaseException so that an action's `except Exception` cannot swallow it.
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@dataclass
+class RunOptions:
+    concurrency: int = 4
+    max_fail_percent: float | None = None
+    #: Caps how long this process polls a wait step before parking (None: the step's own).
+    max_wait_s: float | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    state: str
+    reason: str | None
+    exit_code: int
+    targets: dict[str, int] = field(default_factory=dict)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
+    left_changed: list[str] = field(default_factory=list)
+
+
+_PLACEHOLDER = re.compile(r"\{(target|params|run)\.([A-Za-z0-9_-]+)\}|\{run_id\}")
+
+
+def render_instructions(text: str, ctx: StepContext) -> str:
+    """Fill `{target.x}`, `{params.x}`, `{run.x}` and `{run_id}` in manual instructions."""
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "{run_id}":
+            return ctx.run_id
+        scope: Mapping[str, Any] = {
+            "target": ctx.target,
+            "params": ctx.params,
+            "run": ctx.run_outputs,
+        }[m.group(1)]
+        value = scope.get(m.group(2))
+        return m.group(0) if value is None else str(value)
+
+    return _PLACEHOLDER.sub(sub, text)
+
+
+class _Prompt:
+    def __init__(self, method: str, args: tuple[Any, ...]) -> None:
+        self.method = method
+        self.args = args
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class _BrokeredUI:
+    """The Interaction handed to actions: prompts from workers are served on the main thread.
+
+    A prompt on the main thread can be interrupted by Ctrl-C cleanly, and prompts never
+    interleave; a worker waiting for an answer just blocks.
+    """
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+
+    def _ask(self, method: str, *args: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            return self._runner._serve(_Prompt(method, args), direct=True)
+        prompt = _Prompt(method, args)
+        self._runner._events.put(("prompt", prompt))
+        prompt.done.wait()
+        if prompt.error is not None:
+            raise _UiStopped(prompt.error)
+        return prompt.result
+
+    def confirm(self, message: str) -> bool:
+        return bool(self._ask("confirm", message))
+
+    def manual(self, instructions: str, expect: str) -> None:
+        self._ask("manual", instructions, expect)
+
+    def info(self, message: str) -> None:
+        with self._runner._print_lock:
+            self._runner.ui.info(message)
+
+
+class _Wave:
+    """The tasks of one step: outcomes and a completion count kept by the workers."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.outcomes: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def complete(self, key: str, outcome: str) -> None:
+        with self._lock:
+            self.outcomes[key] = outcome
+            self._count += 1
+
+    def finished(self) -> bool:
+        with self._lock:
+            return self._count >= self.size
+
+
+class Runner:
+    """Executes (or resumes, or aborts) one run of one playbook."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        playbook: Playbook,
+        registry: ActionRegistry,
+        services: Any,
+        ui: Interaction,
+        options: RunOptions | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.playbook = playbook
+        self.registry = with_builtins(registry)
+        self.services = services
+        self.ui = ui
+        self.options = options or RunOptions()
+        self.clock = clock
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._print_lock = threading.Lock()
+        self._broker = _BrokeredUI(self)
+        self._stop = threading.Event()
+        self._stop_kind: str | None = None  # "interrupt" | "terminate" | "threshold" | "refused"
+        self._stop_reason: str | None = None
+        self._actions: dict[str, Action] = {}
+        self._crash: BaseException | None = None
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def _load(self, run_id: str) -> RunRecord:
+        run = self.store.get_run(run_id)
+        self.run = run
+        self.run_id = run.id
+        self.params = run.params
+        self.run_outputs: dict[str, Any] = dict(run.outputs)
+        self.states: dict[tuple[str, str], StepRecord] = self.store.step_states(run.id)
+        self.order: list[str] = []
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.tstate: dict[str, str] = {}
+        self.treason: dict[str, str | None] = {}
+        self.fstep: dict[str, str] = {}
+        for t in self.store.targets(run.id):
+            self.order.append(t.key)
+            self.rows[t.key] = t.row
+            self.outputs[t.key] = dict(t.outputs)
+            self.tstate[t.key] = t.state
+            self.treason[t.key] = t.reason
+            if t.state == "failed" and t.step:
+                self.fstep[t.key] = t.step
+        return run
+
+    def _action(self, step: Step) -> Action:
+        if step.action not in self._actions:
+            self._actions[step.action] = self.registry.get(step.action)()
+        return self._actions[step.action]
+
+    def _ctx(self, step: Step, key: str) -> StepContext:
+        options = dict(step.options)
+        target = {**self.rows[key], **self.outputs[key]} if key else {}
+        ctx = StepContext(
+            run_id=self.run_id,
+            step_id=step.id,
+            params=self.params,
+            services=self.services,
+            ui=self._broker,
+            target_key=key or None,
+            target=target,
+            step_options=options,
+            run_outputs=self.run_outputs,
+        )
+        if step.manual and step.action == MANUAL_ACTION:
+            options["instructions"] = render_instructions(step.manual, ctx)
+        return ctx
+
+    # -- the main thread: prompts, events, interrupts -------------------------------------
+
+    def _serve(self, prompt: _Prompt, *, direct: bool = False) -> Any:
+        try:
+            if self._stop.is_set():
+                raise RefusedError("the run is stopping: no more prompts")
+            if prompt.method == "confirm":
+                prompt.result = self.ui.confirm(*prompt.args)
+            else:
+                prompt.result = self.ui.manual(*prompt.args)
+        except BaseException as exc:  # Ctrl-C at a prompt, no TTY, click.Abort ...
+            prompt.error = exc
+            if isinstance(exc, KeyboardInterrupt):
+                self._request_stop(exc)
+            elif not self._stop.is_set():
+                self._request_stop(None, kind="refused", reason=f"stopped at a prompt: {exc}")
+        finally:
+            prompt.done.set()
+        if direct and prompt.error is not None:
+            raise _UiStopped(prompt.error)
+        return prompt.result
+
+    def _request_stop(
+        self, exc: BaseException | None, *, kind: str | None = None, reason: str | None = None
+    ) -> None:
+        if self._stop.is_set():
+            with self._print_lock:
+                self.ui.info("still stopping: waiting for in-flight steps to finish")
+            return
+        if exc is not None:
+            kind = "terminate" if isinstance(exc, Terminated) else "interrupt"
+            reason = "terminated (SIGTERM)" if kind == "terminate" else "interrupted (Ctrl-C)"
+        self._stop_kind, self._stop_reason = kind, reason
+        self._stop.set()
+        with self._print_lock:
+            self.ui.info(f"stopping: {reason}; letting in-flight steps finish")
+
+    def _wave(self, step: Step, keys: list[str], pool: ThreadPoolExecutor) -> dict[str, str]:
+        """Run `step` for `keys` on the pool; returns key -> outcome.
+
+        Completion is counted by the workers, not by the events this thread reads, so an
+        interrupt landing between two bytecodes here can never lose track of a task.
+        """
+        wave = _Wave(len(keys))
+        for key in keys:
+            pool.submit(self._task, step, key, wave)
+        while True:
+            try:
+                if wave.finished() and self._events.empty():
+                    break
+                try:
+                    kind, payload = self._events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if kind == "prompt":
+                    self._serve(payload)
+                elif payload == "failed":
+                    self._check_threshold()
+            except KeyboardInterrupt as exc:
+                self._request_stop(exc)
+        if self._crash is not None:
+            raise self._crash
+        return wave.outcomes
+
+    def _check_threshold(self) -> None:
+        limit = self.options.max_fail_percent
+        if limit is None or self._stop.is_set():
+            return
+        failed = sum(1 for s in self.tstate.values() if s == "failed")
+        share = 100.0 * failed / max(1, len(self.order))
+        if share > limit:
+            self._request_stop(
+                None,
+                kind="threshold",
+                reason=f"{failed} of {len(self.order)} targets failed ({share:.0f}%), "
+                f"more than --max-fail-percent {limit:g}",
+            )
+
+    def _task(self, step: Step, key: str, wave: _Wave) -> None:
+        outcome = "not-started"
+        try:
+            if not self._stop.is_set():
+                outcome = self._do_step(step, key)
+        except _UiStopped:
+            outcome = "stopped"
+        except BaseException as exc:  # a bug or a broken store: stop everything, say why
+            self._crash = exc
+            self._stop.set()
+            self._stop_kind = self._stop_kind or "crash"
+            outcome = "crashed"
+        finally:
+            wave.complete(key, outcome)
+            self._events.put(("done", outcome))
+
+    # -- one step for one target (worker thread) ------------------------------------------
+
+    def _record(self, step: Step, key: str, **kw: Any) -> None:
+        self.store.record(self.run_id, key, step.id, action=step.action, **kw)
+
+    def _do_step(self, step: Step, key: str) -> str:
+        rec = self.states.get((key, step.id))
+        if rec is not None and rec.state in ("done", "skipped", "failed"):
+            return rec.state
+        ctx = self._ctx(step, key)
+        if step.when is not None and not step.when.holds(self.params, ctx.target, self.run_outputs):
+            self._set(step, key, "skipped")
+            self._record(
+                step,
+                key,
+                state="skipped",
+                error=f"condition false: {step.when.source}",
+                outcome="not-applicable",
+                summary=f"when {step.when.source}: false",
+            )
+            return "not-applicable"
+        action = self._action(step)
+        attempts = rec.attempts if rec is not None else 0
+        waiting = rec is not None and rec.state == "waiting"
+        settling = rec is not None and rec.state == "running"
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                try:
+                    found = action.check(ctx)
+                except Skip as skip:
+                    return self._skipped(step, key, skip.reason)
+                if found is not None:
+                    outcome = "settled" if settling else "already-done" if not waiting else "done"
+                    return self._done(step, key, found, attempts, outcome)
+                if step.wait is not None:
+                    return self._waiting(step, key, rec)
+                attempts += 1
+                self._set(step, key, "running")
+                self._record(step, key, state="running", attempts=attempts)
+                if step.manual:
+                    ctx.ui.manual(render_instructions(step.manual, ctx), step.expect)
+                try:
+                    outputs = action.apply(ctx)
+                except Skip as skip:
+                    return self._skipped(step, key, skip.reason)
+                return self._done(step, key, outputs or {}, attempts, "done")
+            except StepFailed as exc:
+                return self._failed(step, key, exc.message, attempts)
+            except Exception as exc:
+                if tries < step.retry.attempts and not self._stop.is_set():
+                    time.sleep(step.retry.backoff_s * 2 ** (tries - 1))
+                    settling = True
+                    continue
+                return self._failed(step, key, f"{type(exc).__name__}: {exc}", attempts)
+
+    def _set(self, step: Step, key: str, state: str, **kw: Any) -> None:
+        old = self.states.get((key, step.id))
+        self.states[(key, step.id)] = StepRecord(
+            target=key,
+            step=step.id,
+            state=state,
+            attempts=kw.get("attempts", old.attempts if old else 0),
+            outputs=kw.get("outputs"),
+            error=kw.get("error"),
+            started=None,
+            finished=None,
+            deadline=kw.get("deadline", old.deadline if old else None),
+        )
+
+    def _done(
+        self, step: Step, key: str, outputs: Mapping[str, Any], attempts: int, outcome: str
+    ) -> str:
+        outputs = dict(outputs)
+        if key:
+            merged = {**self.outputs[key], **outputs}
+            judge = not step.is_finally
+            self._record(
+                step,
+                key,
+                state="done",
+                attempts=attempts,
+                outputs=outputs,
+                target_outputs=merged,
+                target_state="pending" if judge else None,
+                outcome=outcome,
+                summary=redact(_summary(outputs)),
+            )
+            self.outputs[key] = merged
+            if judge:
+                self.tstate[key], self.treason[key] = "pending", None
+        else:
+            merged = {**self.run_outputs, **outputs}
+            self._record(
+                step,
+                key,
+                state="done",
+                attempts=attempts,
+                outputs=outputs,
+                run_outputs=merged,
+                outcome=outcome,
+                summary=redact(_summary(outputs)),
+            )
+            self.run_outputs.clear()
+            self.run_outputs.update(merged)
+        self._set(step, key, "done", attempts=attempts, outputs=outputs)
+        return "done"
+
+    def _skipped(self, step: Step, key: str, reason: str) -> str:
+        reason = redact(reason)
+        judge = bool(key) and not step.is_finally
+        self._record(
+            step,
+            key,
+            state="skipped",
+            error=reason,
+            target_state="skipped" if judge else None,
+            target_reason=reason,
+            outcome="skipped",
+            summary=reason,
+        )
+        self._set(step, key, "skipped", error=reason)
+        if judge:
+            self.tstate[key], self.treason[key] = "skipped", reason
+        return "skipped"
+
+    def _failed(self, step: Step, key: str, message: str, attempts: int) -> str:
+        reason = redact(message)
+        judge = bool(key) and not step.is_finally
+        self._record(
+            step,
+            key,
+            state="failed",
+            attempts=attempts,
+            error=reason,
+            target_state="failed" if judge else None,
+            target_reason=f"{step.id}: {reason}",
+            outcome="failed",
+            summary=reason,
+        )
+        self._set(step, key, "failed", error=reason)
+        if judge:
+            self.tstate[key], self.treason[key] = "failed", f"{step.id}: {reason}"
+            self.fstep[key] = step.id
+        return "failed"
+
+    def _waiting(self, step: Step, key: str, rec: StepRecord | None) -> str:
+        assert step.wait is not None
+        now = self.clock()
+        if rec is not None and rec.deadline is not None:
+            deadline = rec.deadline
+            if now > deadline:
+                return self._failed(
+                    step,
+                    key,
+                    f"gave up waiting: the deadline {iso(deadline)} passed "
+                    f"(wait timeout {step.wait.timeout_s:g} s)",
+                    rec.attempts,
+                )
+            return "waiting"
+        deadline = now + step.wait.timeout_s
+        reason = f"waiting at {step.id} until {iso(deadline)}"
+        judge = bool(key) and not step.is_finally
+        self._record(
+            step,
+            key,
+            state="waiting",
+            deadline=deadline,
+            target_state="waiting" if judge else None,
+            target_reason=reason,
+            outcome="waiting",
+            summary=reason,
+        )
+        self._set(step, key, "waiting", deadline=deadline)
+        if judge:
+            self.tstate[key], self.treason[key] = "waiting", reason
+        return "waiting"
+
+    # -- the run --------------------------------------------------------------------------
+
+    def _healthy(self) -> list[str]:
+        return [k for k in self.order if self.tstate[k] == "pending"]
+
+    def _confirmed(self, step: Step, count: int) -> bool:
+        """Ask before a `confirm` step; a no (or no way to ask) stops the run."""
+        what = f"{count} target(s)" if step.scope == "target" else "the run"
+        flag = " (destructive)" if step.destructive else ""
+        try:
+            ok = self._broker.confirm(f"step {step.id}{flag} for {what}: {step.description}")
+        except _UiStopped:
+            return False
+        if not ok:
+            self._request_stop(None, kind="declined", reason=f"step {step.id} was not confirmed")
+        return ok
+
+    def _run_step(self, step: Step, pool: ThreadPoolExecutor) -> str | None:
+        """One step for every target it concerns; a reason when the run cannot go on."""
+        if step.scope == "run":
+            if any(s == "waiting" for s in self.tstate.values()):
+                return "park"
+            rec = self.states.get((RUN_SCOPE, step.id))
+            if rec is not None and rec.state in ("done", "skipped"):
+                return None
+            if step.confirm and rec is None and not self._confirmed(step, 1):
+                return "stop"
+            outcome = self._wave(step, [RUN_SCOPE], pool).get(RUN_SCOPE)
+            if outcome == "waiting":
+                self._poll(step, [RUN_SCOPE], pool)
+                if self.states[(RUN_SCOPE, step.id)].state == "waiting":
+                    return "park"
+                outcome = self.states[(RUN_SCOPE, step.id)].state
+            if outcome == "failed":
+                error = self.states[(RUN_SCOPE, step.id)].error
+                return f"fail:step {step.id} failed: {error}"
+            if outcome == "skipped":
+                reason = self.states[(RUN_SCOPE, step.id)].error or "skipped"
+                keys = self._healthy()
+                self.store.set_target_state(self.run_id, keys, "skipped", reason)
+                for k in keys:
+                    self.tstate[k], self.treason[k] = "skipped", reason
+            return None
+        keys = [
+            k
+            for k in self.order
+            if self.tstate[k] in ("pending", "waiting")
+            and (self.tstate[k] == "pending" or (k, step.id) in self.states)
+            and not (
+                (rec := self.states.get((k, step.id))) is not None
+                and rec.state in ("done", "skipped")
+            )
+        ]
+        if not keys:
+            return None
+        if step.confirm:
+            fresh = [k for k in keys if (k, step.id) not in self.states]
+            if fresh and not self._confirmed(step, len(fresh)):
+                return "stop"
+        with self._print_lock:
+            self.ui.info(f"step {step.id}: {len(keys)} target(s)")
+        outcomes = self._wave(step, keys, pool)
+        if step.wait is not None:
+            self._poll(step, [k for k, o in outcomes.items() if o == "waiting"], pool)
+        return None
+
+    def _poll(self, step: Step, keys: list[str], pool: ThreadPoolExecutor) -> None:
+        """Poll a wait step's `check` until satisfied or this process's window closes."""
+        assert step.wait is not None
+        window = step.wait.park_after_s
+        if self.options.max_wait_s is not None:
+            window = min(window, self.options.max_wait_s)
+        start = self.clock()
+        deadlines = [self.states[(k, step.id)].deadline or start for k in keys]
+        end = min(start + window, max(deadlines, default=start))
+        waiting = keys
+        while waiting and not self._stop.is_set():
+            next_poll = self.clock() + step.wait.interval_s
+            if next_poll >= end:
+                break
+            try:
+                self._stop.wait(max(0.0, next_poll - self.clock()))
+            except KeyboardInterrupt as exc:
+                self._request_stop(exc)
+                break
+            if self._stop.is_set():
+                break
+            outcomes = self._wave(step, waiting, pool)
+            waiting = [k for k, o in outcomes.items() if o == "waiting"]
+
+    def _left_changed(self) -> list[str]:
+        notes: list[str] = []
+        for step in (*self.playbook.steps, *self.playbook.finally_steps):
+            touched = any(
+                s.step == step.id and s.state in ("done", "running") for s in self.states.values()
+            )
+            action = self._action(step)
+            hook = getattr(action, "left_changed", None)
+            if not touched or hook is None:
+                continue
+            try:
+                note = hook(self._ctx(step, RUN_SCOPE))
+            except Exception as exc:
+                note = f"step {step.id}: could not tell what is left changed ({exc})"
+            if note and note not in notes:
+                notes.append(redact(note))
+        return notes
+
+    def _finally(self, pool: ThreadPoolExecutor) -> list[str]:
+        """Run every finally step (a failure does not stop the others); returns the failures.
+
+        An earlier threshold or a declined confirmation must not stop these, so the stop flag
+        is cleared first; a new Ctrl-C while they run stops them like any other step.
+        """
+        self._stop.clear()
+        problems: list[str] = []
+        for step in self.playbook.finally_steps:
+            if self._stop.is_set():
+                problems.append(f"finally step {step.id} not run: {self._stop_reason}")
+                continue
+            if step.scope == "run":
+                keys = [RUN_SCOPE]
+            else:
+                keys = [k for k in self.order if self.tstate[k] != "skipped"]
+            keys = [
+                k
+                for k in keys
+                if not (
+                    (rec := self.states.get((k, step.id))) is not None
+                    and rec.state in ("done", "skipped")
+                )
+            ]
+            if not keys:
+                continue
+            with self._print_lock:
+                self.ui.info(f"finally {step.id}")
+            for key, outcome in self._wave(step, keys, pool).items():
+                if outcome in ("failed", "waiting", "stopped"):
+                    rec = self.states.get((key, step.id))
+                    error = rec.error if rec and rec.error else outcome
+                    who = f" for {key}" if key else ""
+                    problems.append(f"finally step {step.id}{who}: {error}")
+        return problems
+
+    def execute(self, run_id: str) -> RunResult:
+        """Run (or resume) `run_id`, which this process must already hold the lock of."""
+        run = self._load(run_id)
+        if run.state in FINISHED:
+            raise RefusedError(f"run {run.id} is {run.state}: nothing to resume")
+        if run.state != "running":
+            self.store.set_run_state(run.id, "running")
+        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+            try:
+                stop = self._main(pool)
+                return self._finish(stop, pool)
+            except KeyboardInterrupt as exc:  # outside a wave: nothing in flight
+                self._request_stop(exc)
+                return self._finish("stop", pool)
+
+    def _main(self, pool: ThreadPoolExecutor) -> str | None:
+        for step in self.playbook.steps:
+            if self._stop.is_set():
+                return "stop"
+            if not self._healthy() and not any(s == "waiting" for s in self.tstate.values()):
+                return None
+            stop = self._run_step(step, pool)
+            if stop is not None:
+                return stop
+        return "stop" if self._stop.is_set() else None
+
+    def _finish(self, stop: str | None, pool: ThreadPoolExecutor) -> RunResult:
+        kind = self._stop_kind if self._stop.is_set() else None
+        if kind in ("interrupt", "terminate", "refused", "crash"):
+            return self._interrupted()
+        if kind in ("threshold", "declined"):
+            why = self._stop_reason or "aborted"
+            problems = self._finally(pool)
+            if self._stop.is_set():
+                return self._interrupted()
+            reason = "; ".join([why, *problems])
+            self.store.set_run_state(self.run_id, "aborted", reason, finished=True)
+            return self._result("aborted", reason, EXIT_REFUSED, left=bool(problems))
+        waiting = [k for k in self.order if self.tstate[k] == "waiting"]
+        if stop == "park" or waiting:
+            what = f"{len(waiting)} target(s) waiting" if waiting else "a run step is waiting"
+            reason = f"{what}; resume with `scimrecon resume {self.run_id}`"
+            self.store.set_run_state(self.run_id, "parked", reason)
+            return self._result("parked", reason, EXIT_PARKED, left=True)
+        failure = stop[5:] if stop and stop.startswith("fail:") else None
+        if failure is None:
+            done = self._healthy()
+            self.store.set_target_state(self.run_id, done, "done")
+            for k in done:
+                self.tstate[k], self.treason[k] = "done", None
+        problems = self._finally(pool)
+        if self._stop.is_set():
+            return self._interrupted()
+        failed = [k for k in self.order if self.tstate[k] == "failed"]
+        if failure or failed or problems:
+            parts = [failure] if failure else []
+            if failed:
+                parts.append(f"{len(failed)} of {len(self.order)} target(s) failed")
+            reason = "; ".join([*parts, *problems])
+            self.store.set_run_state(self.run_id, "failed", reason, finished=True)
+            return self._result("failed", reason, EXIT_TARGETS_FAILED, left=bool(problems))
+        self.store.set_run_state(self.run_id, "completed", None, finished=True)
+        return self._result("completed", None, EXIT_OK)
+
+    def _interrupted(self) -> RunResult:
+        """The run stops where it is, resumable; nothing else runs (not even finally)."""
+        reason = self._stop_reason or "interrupted"
+        if self._stop_kind == "crash" and self._crash is not None:
+            reason = f"stopped by an internal error: {type(self._crash).__name__}"
+        self.store.set_run_state(self.run_id, "interrupted", reason)
+        code = EXIT_INTERRUPTED if self._stop_kind == "interrupt" else EXIT_REFUSED
+        return self._result("interrupted", reason, code, left=True)
+
+    def _result(
+        self, state: str, reason: str | None, code: int, *, left: bool = False
+    ) -> RunResult:
+        counts: dict[str, int] = {}
+        for s in self.tstate.values():
+            counts[s] = counts.get(s, 0) + 1
+        failures = [
+            (k, self.fstep.get(k, ""), self.treason[k] or "")
+            for k in self.order
+            if self.tstate[k] == "failed"
+        ]
+        return RunResult(
+            run_id=self.run_id,
+            state=state,
+            reason=reason,
+            exit_code=code,
+            targets=counts,
+            failures=failures,
+            left_changed=self._left_changed() if left else [],
+        )
+
+    def abort(self, run_id: str, reason: str = "aborted by request") -> RunResult:
+        """Mark the run aborted and run its finally steps (this process holds the lock)."""
+        run = self._load(run_id)
+        if run.state in FINISHED:
+            raise RefusedError(f"run {run.id} is already {run.state}")
+        self.store.add_audit(self.run_id, "abort-requested", reason)
+        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+            try:
+                problems = self._finally(pool)
+            except KeyboardInterrupt as exc:
+                self._request_stop(exc)
+                problems = []
+        if self._stop.is_set():
+            return self._interrupted()
+        text = "; ".join([reason, *problems])
+        self.store.set_run_state(self.run_id, "aborted", text, finished=True)
+        code = EXIT_TARGETS_FAILED if problems else EXIT_OK
+        return self._result("aborted", text, code, left=bool(problems))
+
+
+def _summary(outputs: Mapping[str, Any]) -> str:
+    if not outputs:
+        return "ok"
+    return ", ".join(f"{k}={v}" for k, v in sorted(outputs.items()))

@@ -1,0 +1,621 @@
+"""The checkpoint store: one SQLite file holding runs, targets, step states and the audit trail.
+
+Why SQLite: a commit is atomic and survives a crashed process, so "intent recorded before
+apply" is a real guarantee, and the state stays queryable by people with the `sqlite3` shell.
+The file is opened with great suspicion: a file that is not ours (or is damaged) is reported in
+one line and left byte-for-byte as it was — silently resetting a state file would forget which
+destructive steps already ran. One connection serves all threads of a run behind a lock, so
+writes are serialised without `database is locked` surprises.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scimrecon.errors import InputError, RefusedError
+
+#: `PRAGMA application_id` of a scimrecon state file ("SCRC"): tells our files from others.
+APPLICATION_ID = 0x53435243
+DEFAULT_STATE = Path(".scimrecon") / "state.db"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
+MIGRATIONS: list[str] = [
+    f"""
+    PRAGMA application_id = {APPLICATION_ID};
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        playbook TEXT NOT NULL,
+        playbook_hash TEXT NOT NULL,
+        playbook_name TEXT NOT NULL,
+        playbook_source TEXT NOT NULL,
+        params TEXT NOT NULL,
+        targets_name TEXT NOT NULL,
+        targets_hash TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{{}}',
+        state TEXT NOT NULL,
+        reason TEXT,
+        outputs TEXT NOT NULL DEFAULT '{{}}',
+        started TEXT NOT NULL,
+        finished TEXT,
+        os_user TEXT NOT NULL,
+        host TEXT NOT NULL,
+        lock_pid INTEGER,
+        lock_host TEXT,
+        lock_since TEXT
+    );
+    CREATE TABLE targets (
+        run INTEGER NOT NULL REFERENCES runs(id),
+        key TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        row TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        reason TEXT,
+        step TEXT,
+        outputs TEXT NOT NULL DEFAULT '{{}}',
+        PRIMARY KEY (run, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE step_states (
+        run INTEGER NOT NULL REFERENCES runs(id),
+        target TEXT NOT NULL,
+        step TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        outputs TEXT,
+        error TEXT,
+        started TEXT,
+        finished TEXT,
+        deadline REAL,
+        PRIMARY KEY (run, target, step)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        os_user TEXT NOT NULL,
+        run INTEGER,
+        target TEXT,
+        step TEXT,
+        action TEXT,
+        outcome TEXT NOT NULL,
+        summary TEXT
+    );
+    CREATE INDEX audit_run ON audit(run, id);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers): the uid still says who
+        return f"uid {os.getuid()}"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host (signal 0 only probes)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    playbook: str
+    playbook_hash: str
+    playbook_name: str
+    playbook_source: str
+    params: dict[str, Any]
+    targets_name: str
+    targets_hash: str
+    options: dict[str, Any]
+    state: str
+    reason: str | None
+    outputs: dict[str, Any]
+    started: str
+    finished: str | None
+    os_user: str
+    host: str
+    lock_pid: int | None
+    lock_host: str | None
+    lock_since: str | None
+    target_count: int = 0
+
+
+@dataclass(frozen=True)
+class TargetRecord:
+    key: str
+    position: int
+    row: dict[str, Any]
+    state: str
+    reason: str | None
+    step: str | None
+    outputs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    target: str
+    step: str
+    state: str
+    attempts: int
+    outputs: dict[str, Any] | None
+    error: str | None
+    started: str | None
+    finished: str | None
+    deadline: float | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    time: str
+    os_user: str
+    run: str | None
+    target: str | None
+    step: str | None
+    action: str | None
+    outcome: str
+    summary: str | None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def _check_file(path: Path) -> bool:
+    """Refuse a file that is not a scimrecon state file; True when it needs no schema yet.
+
+    Reads only, through a read-only connection, so a refused file is left byte-identical.
+    """
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a state file")
+    with path.open("rb") as fh:
+        header = fh.read(100)
+    if not header:
+        return True
+    if not header.startswith(_SQLITE_MAGIC):
+        raise InputError(
+            f"{path}: not a scimrecon state file (not an SQLite database); "
+            "it was left untouched — pass --state to use another file"
+        )
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(
+            f"{path}: damaged state file ({exc}); it was left untouched — "
+            "restore a backup or pass --state to use another file"
+        ) from None
+    if app_id != APPLICATION_ID:
+        if tables == 0 and app_id == 0:
+            return True
+        raise InputError(
+            f"{path}: an SQLite database that is not a scimrecon state file; "
+            "it was left untouched — pass --state to use another file"
+        )
+    if version > SCHEMA_VERSION:
+        raise InputError(
+            f"{path}: written by a newer scimrecon (state schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade scimrecon"
+        )
+    return False
+
+
+class StateStore:
+    """All reads and writes of run state. Thread-safe: one connection behind one lock."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+        self._user = os_user()
+        self._host = socket.gethostname()
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True, durable: bool = True) -> StateStore:
+        """Open (or, with `create`, make) a state file, migrating its schema forward.
+
+        `durable=False` trades the fsync per commit for speed (benchmarks only): a crash of the
+        process is still safe under WAL, a power cut may lose the last commits.
+        """
+        if path.exists():
+            _check_file(path)
+        elif not create:
+            raise InputError(f"{path}: no state file here (no runs yet); pass --state?")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(conn, path)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{path}: cannot use this state file ({exc})") from None
+        return store
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                for index in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[index].split(";\n"):
+                        if statement.strip():
+                            self._conn.execute(statement)
+                if version != SCHEMA_VERSION:
+                    self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _audit(
+        self,
+        conn: sqlite3.Connection,
+        run: str | None,
+        outcome: str,
+        summary: str | None = None,
+        *,
+        target: str | None = None,
+        step: str | None = None,
+        action: str | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO audit (time, os_user, run, target, step, action, outcome, summary)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (utc_now(), self._user, run, target, step, action, outcome, summary),
+        )
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        playbook: str,
+        playbook_hash: str,
+        playbook_name: str,
+        playbook_source: str,
+        params: Mapping[str, Any],
+        targets_name: str,
+        targets_hash: str,
+        targets: Sequence[tuple[str, Mapping[str, Any]]],
+        options: Mapping[str, Any],
+    ) -> str:
+        """A new run, already locked by this process, with its targets pending."""
+        now = utc_now()
+        with self._tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (playbook, playbook_hash, playbook_name, playbook_source,"
+                " params, targets_name, targets_hash, options, state, started, os_user, host,"
+                " lock_pid, lock_host, lock_since)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                (
+                    playbook,
+                    playbook_hash,
+                    playbook_name,
+                    playbook_source,
+                    _dumps(params),
+                    targets_name,
+                    targets_hash,
+                    _dumps(options),
+                    now,
+                    self._user,
+                    self._host,
+                    os.getpid(),
+                    self._host,
+                    now,
+                ),
+            )
+            run_id = str(cur.lastrowid)
+            conn.executemany(
+                "INSERT INTO targets (run, key, position, row) VALUES (?, ?, ?, ?)",
+                [(run_id, key, i, _dumps(row)) for i, (key, row) in enumerate(targets)],
+            )
+            self._audit(
+                conn,
+                run_id,
+                "run-started",
+                f"playbook {playbook} on {len(targets)} targets from {targets_name}",
+            )
+        return run_id
+
+    def _run_from_row(self, row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
+        (rid, pb, pbh, pbn, pbs, params, tn, th, opts, state, reason, outs, started, fin) = row[:14]
+        user, host, lpid, lhost, lsince, count = row[14:]
+        return RunRecord(
+            id=str(rid),
+            playbook=pb,
+            playbook_hash=pbh,
+            playbook_name=pbn,
+            playbook_source=pbs,
+            params=json.loads(params),
+            targets_name=tn,
+            targets_hash=th,
+            options=json.loads(opts),
+            state=state,
+            reason=reason,
+            outputs=json.loads(outs),
+            started=started,
+            finished=fin,
+            os_user=user,
+            host=host,
+            lock_pid=lpid,
+            lock_host=lhost,
+            lock_since=lsince,
+            target_count=count,
+        )
+
+    _RUN_COLUMNS = (
+        "id, playbook, playbook_hash, playbook_name, playbook_source, params, targets_name,"
+        " targets_hash, options, state, reason, outputs, started, finished, os_user, host,"
+        " lock_pid, lock_host, lock_since,"
+        " (SELECT count(*) FROM targets t WHERE t.run = runs.id)"
+    )
+
+    def get_run(self, run_id: str) -> RunRecord:
+        if not str(run_id).isdigit():
+            raise InputError(f"run {run_id!r}: run ids are numbers (see `scimrecon runs`)")
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?", (int(run_id),)
+            ).fetchone()
+        if row is None:
+            raise InputError(f"run {run_id} not found in {self.path}")
+        return self._run_from_row(row)
+
+    def list_runs(self) -> list[RunRecord]:
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY id"
+            ).fetchall()
+        return [self._run_from_row(r) for r in rows]
+
+    def latest_run_id(self) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT max(id) FROM runs").fetchone()
+        return None if row[0] is None else str(row[0])
+
+    def set_run_state(
+        self, run_id: str, state: str, reason: str | None = None, *, finished: bool = False
+    ) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE runs SET state = ?, reason = ?, finished = ? WHERE id = ?",
+                (state, reason, utc_now() if finished else None, run_id),
+            )
+            self._audit(conn, run_id, f"run-{state}", reason)
+
+    def set_run_outputs(self, run_id: str, outputs: Mapping[str, Any]) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE runs SET outputs = ? WHERE id = ?", (_dumps(outputs), run_id))
+
+    def add_audit(
+        self,
+        run_id: str | None,
+        outcome: str,
+        summary: str | None = None,
+        *,
+        target: str | None = None,
+        step: str | None = None,
+        action: str | None = None,
+    ) -> None:
+        with self._tx() as conn:
+            self._audit(conn, run_id, outcome, summary, target=target, step=step, action=action)
+
+    # -- locks ---------------------------------------------------------------------------
+
+    def acquire(self, run_id: str, *, force: bool = False) -> None:
+        """Take the run for this process, or refuse (exit 4) saying who holds it.
+
+        A lock whose process is gone (same host, pid not alive) is taken only with `force`, so a
+        person looks before two processes could ever drive the same run.
+        """
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT lock_pid, lock_host, lock_since FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise InputError(f"run {run_id} not found in {self.path}")
+            pid, host, since = row
+            mine = pid == os.getpid() and host == self._host
+            if pid is not None and not mine:
+                holder = f"pid {pid} on {host} since {since}"
+                if host == self._host and pid_alive(pid):
+                    raise RefusedError(f"run {run_id} is in use by {holder}")
+                if not force:
+                    gone = "is no longer running" if host == self._host else "may still be running"
+                    raise RefusedError(
+                        f"run {run_id} is locked by {holder}; that process {gone}: "
+                        "pass --force to take the run over"
+                    )
+                self._audit(conn, run_id, "lock-taken", f"took over the lock from {holder}")
+            conn.execute(
+                "UPDATE runs SET lock_pid = ?, lock_host = ?, lock_since = ? WHERE id = ?",
+                (os.getpid(), self._host, utc_now(), run_id),
+            )
+
+    def release(self, run_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE runs SET lock_pid = NULL, lock_host = NULL, lock_since = NULL"
+                " WHERE id = ? AND lock_pid = ? AND lock_host = ?",
+                (run_id, os.getpid(), self._host),
+            )
+
+    # -- targets and steps ---------------------------------------------------------------
+
+    def targets(self, run_id: str) -> list[TargetRecord]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key, position, row, state, reason, step, outputs FROM targets"
+                " WHERE run = ? ORDER BY position",
+                (run_id,),
+            ).fetchall()
+        return [
+            TargetRecord(k, p, json.loads(r), s, reason, step, json.loads(o))
+            for k, p, r, s, reason, step, o in rows
+        ]
+
+    def step_states(self, run_id: str) -> dict[tuple[str, str], StepRecord]:
+        """(target key or '' for run scope, step id) -> state; a missing pair is pending."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT target, step, state, attempts, outputs, error, started, finished,"
+                " deadline FROM step_states WHERE run = ?",
+                (run_id,),
+            ).fetchall()
+        return {
+            (t, s): StepRecord(t, s, st, a, json.loads(o) if o else None, e, sd, fin, dl)
+            for t, s, st, a, o, e, sd, fin, dl in rows
+        }
+
+    def record(
+        self,
+        run_id: str,
+        target: str,
+        step: str,
+        *,
+        state: str,
+        attempts: int | None = None,
+        outputs: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        deadline: float | None = None,
+        target_state: str | None = None,
+        target_reason: str | None = None,
+        target_outputs: Mapping[str, Any] | None = None,
+        run_outputs: Mapping[str, Any] | None = None,
+        action: str | None = None,
+        outcome: str | None = None,
+        summary: str | None = None,
+    ) -> None:
+        """One checkpoint, committed atomically: the step's state, the target's, an audit line."""
+        now = utc_now()
+        started = now if state in ("running", "waiting") else None
+        finished = now if state in ("done", "failed", "skipped") else None
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO step_states (run, target, step, state, attempts, outputs, error,"
+                " started, finished, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (run, target, step) DO UPDATE SET state = excluded.state,"
+                " attempts = coalesce(excluded.attempts, attempts),"
+                " outputs = coalesce(excluded.outputs, outputs), error = excluded.error,"
+                " started = coalesce(started, excluded.started),"
+                " finished = excluded.finished,"
+                " deadline = coalesce(excluded.deadline, deadline)",
+                (
+                    run_id,
+                    target,
+                    step,
+                    state,
+                    attempts if attempts is not None else 0,
+                    _dumps(outputs) if outputs is not None else None,
+                    error,
+                    started,
+                    finished,
+                    deadline,
+                ),
+            )
+            if target and (target_state or target_outputs is not None):
+                sets, args = [], []
+                if target_state:
+                    sets += ["state = ?", "reason = ?", "step = ?"]
+                    args += [target_state, target_reason, step]
+                if target_outputs is not None:
+                    sets.append("outputs = ?")
+                    args.append(_dumps(target_outputs))
+                conn.execute(
+                    f"UPDATE targets SET {', '.join(sets)} WHERE run = ? AND key = ?",
+                    (*args, run_id, target),
+                )
+            if run_outputs is not None:
+                conn.execute(
+                    "UPDATE runs SET outputs = ? WHERE id = ?", (_dumps(run_outputs), run_id)
+                )
+            if outcome:
+                self._audit(
+                    conn,
+                    run_id,
+                    outcome,
+                    summary,
+                    target=target or None,
+                    step=step,
+                    action=action,
+                )
+
+    def set_target_state(
+        self, run_id: str, keys: Sequence[str], state: str, reason: str | None = None
+    ) -> None:
+        with self._tx() as conn:
+            conn.executemany(
+                "UPDATE targets SET state = ?, reason = ? WHERE run = ? AND key = ?",
+                [(state, reason, run_id, k) for k in keys],
+            )
+
+    # -- audit ---------------------------------------------------------------------------
+
+    def audit(self, run_id: str) -> list[AuditRecord]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, time, os_user, run, target, step, action, outcome, summary"
+                " FROM audit WHERE run = ? ORDER BY id",
+                (run_id,),
+            ).fetchall()
+        return [
+            AuditRecord(i, t, u, None if r is None else str(r), tg, s, a, o, sm)
+            for i, t, u, r, tg, s, a, o, sm in rows
+        ]
