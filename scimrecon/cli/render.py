@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -53,15 +54,20 @@ def _cell(value: Any) -> Any:
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], flat)
 
 
-def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
+def table(
+    rows: Iterable[Sequence[Any]], headers: Sequence[str], *, right: Iterable[int] = ()
+) -> str:
     """A plain table; empty tables still show their headers so a blank result is visible.
 
-    Numbers are right-aligned by their Python type, never by guessing from text, so an
-    account id that looks like a number stays as written.
+    Numbers are right-aligned by their Python type (or because the caller says so with
+    `right`), never by guessing from text, so an account id that looks like a number stays as
+    written.
     """
     data = [[_cell(v) for v in r] for r in rows]
+    forced = set(right)
     numeric = [
-        bool(data) and all(isinstance(r[i], int | float) for r in data) for i in range(len(headers))
+        i in forced or (bool(data) and all(isinstance(r[i], int | float | Decimal) for r in data))
+        for i in range(len(headers))
     ]
     align = ["right" if n else "left" for n in numeric]
     return tabulate(
