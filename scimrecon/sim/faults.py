@@ -5,10 +5,16 @@ failures it meets; these are the ones the real APIs produce. Every random choice
 seeded generator, so a failing run can be replayed exactly.
 
 Spec (the world's "faults" and PUT /_sim/faults), keys are path prefixes, longest match wins:
-    {"/atlassian": {"latency_ms": 0, "rate_per_s": 0, "error_rate": 0.0, "timeout_rate": 0.0,
-                    "timeout_ms": 30000, "timeout_applies": false, "retry_after": true,
-                    "down_for_s": 0, "down_until": <epoch seconds>},
+    {"/atlassian": {"latency_ms": 0, "jitter_ms": 0, "rate_per_s": 0, "burst": 1,
+                    "error_rate": 0.0, "error_statuses": [500, 502, 503],
+                    "timeout_rate": 0.0, "timeout_ms": 30000, "timeout_applies": false,
+                    "retry_after": true, "down_for_s": 0},
      "seed": 1}
+
+`retry_after`: true (default) sends the bucket's wait, a number sends that many seconds, false
+omits the header (real APIs do not always send it). `down_for_s` starts an outage when the spec
+is applied (world load or PUT /_sim/faults). `timeout_applies`: the slow request still takes
+effect although the client has given up (the nasty case for resume logic).
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from typing import Any
 ERROR_STATUSES = (500, 502, 503)
 _KNOWN = {
     "latency_ms",
+    "jitter_ms",
+    "burst",
+    "error_statuses",
     "rate_per_s",
     "error_rate",
     "timeout_rate",
@@ -73,9 +82,23 @@ def validate_spec(spec: Any) -> dict[str, Any]:
         for name, item in value.items():
             if name not in _KNOWN:
                 raise FaultSpecError(f"faults[{key!r}].{name} is not a known fault")
-            if name in ("retry_after", "timeout_applies"):
+            if name == "timeout_applies" or (name == "retry_after" and isinstance(item, bool)):
                 if not isinstance(item, bool):
                     raise FaultSpecError(f"faults[{key!r}].{name} must be true or false")
+            elif name == "error_statuses":
+                if (
+                    not isinstance(item, list)
+                    or not item
+                    or not all(
+                        isinstance(c, int) and not isinstance(c, bool) and 500 <= c <= 599
+                        for c in item
+                    )
+                ):
+                    raise FaultSpecError(f"faults[{key!r}].{name} must list 5xx status codes")
+            elif name == "burst" and (
+                not isinstance(item, int) or isinstance(item, bool) or item < 1
+            ):
+                raise FaultSpecError(f"faults[{key!r}].{name} must be an integer >= 1")
             elif not isinstance(item, int | float) or isinstance(item, bool) or item < 0:
                 raise FaultSpecError(f"faults[{key!r}].{name} must be a non-negative number")
             elif name in ("error_rate", "timeout_rate") and item > 1:
@@ -93,6 +116,7 @@ class Faults:
         self._clock = clock
         self._default_seed = seed
         self.spec: dict[str, Any] = {}
+        self._down_until: dict[str, float] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._rng = random.Random(seed)
         self.update(spec or {})
@@ -101,11 +125,11 @@ class Faults:
         """Replace the whole spec (buckets and the generator restart, for reproducibility)."""
         clean = validate_spec(spec)
         now = self._clock()
-        for key, value in clean.items():
-            if key != "seed" and value.get("down_for_s"):
-                value["down_until"] = now + float(value.pop("down_for_s"))
-            elif key != "seed":
-                value.pop("down_for_s", None)
+        self._down_until = {
+            key: now + float(value["down_for_s"])
+            for key, value in clean.items()
+            if key != "seed" and value.get("down_for_s")
+        }
         self.spec = clean
         self._buckets = {}
         self._rng = random.Random(clean.get("seed", self._default_seed))
@@ -129,18 +153,20 @@ class Faults:
         key, rule = found
         now = self._clock()
         latency = float(rule.get("latency_ms") or 0) / 1000.0
-        down_until = float(rule.get("down_until") or 0)
-        if now < down_until:
+        jitter = float(rule.get("jitter_ms") or 0) / 1000.0
+        if jitter:
+            latency += self._rng.uniform(0.0, jitter)
+        if now < self._down_until.get(key, 0.0):
             return Decision(503, {}, latency, apply=False, reason="down")
         rate = float(rule.get("rate_per_s") or 0)
         headers: dict[str, str] = {}
         if rate > 0:
-            bucket = self._buckets.setdefault(key, _Bucket(max(1.0, rate), now))
-            capacity = max(1.0, rate)
+            capacity = float(rule.get("burst") or max(1.0, rate))
+            bucket = self._buckets.setdefault(key, _Bucket(capacity, now))
             bucket.tokens = min(capacity, bucket.tokens + (now - bucket.stamp) * rate)
             bucket.stamp = now
             limit = str(int(rate) if rate == int(rate) else rate)
-            if bucket.tokens < 1.0:
+            if bucket.tokens < 1.0 - 1e-6:  # epoch floats lose a little precision
                 wait = (1.0 - bucket.tokens) / rate
                 reset = (
                     dt.datetime.fromtimestamp(now + wait, tz=dt.UTC)
@@ -152,15 +178,19 @@ class Faults:
                     "X-RateLimit-Remaining": "0",
                     "X-RateLimit-Reset": reset,
                 }
-                if rule.get("retry_after", True):
+                retry_after = rule.get("retry_after", True)
+                if retry_after is True:
                     headers["Retry-After"] = str(max(1, math.ceil(wait)))
+                elif retry_after is not False:
+                    headers["Retry-After"] = str(math.ceil(float(retry_after)))
                 return Decision(429, headers, latency, apply=False, reason="rate")
-            bucket.tokens -= 1.0
+            bucket.tokens = max(0.0, bucket.tokens - 1.0)
             headers = {"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": str(int(bucket.tokens))}
         error_rate = float(rule.get("error_rate") or 0)
         if error_rate and self._rng.random() < error_rate:
+            statuses = list(rule.get("error_statuses") or ERROR_STATUSES)
             return Decision(
-                self._rng.choice(ERROR_STATUSES), headers, latency, apply=False, reason="error"
+                self._rng.choice(statuses), headers, latency, apply=False, reason="error"
             )
         timeout_rate = float(rule.get("timeout_rate") or 0)
         if timeout_rate and self._rng.random() < timeout_rate:

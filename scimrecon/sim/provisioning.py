@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scimrecon.sim.store import Record, Store
+from scimrecon.sim.validate import is_email
 from scimrecon.sim.web import ApiError
 
 
@@ -25,7 +26,7 @@ def primary_email(emails: Sequence[Mapping[str, Any]] | None, fallback: str | No
     for entry in emails:
         if entry.get("value"):
             return str(entry["value"])
-    return fallback if fallback and "@" in fallback else ""
+    return fallback if fallback and is_email(fallback) else ""
 
 
 # Record keys a client may set, in the order the fixture shape lists them.
@@ -71,7 +72,11 @@ def provision(store: Store, directory_id: str, fields: Mapping[str, Any]) -> Rec
     if store.scim_user_by_name(directory_id, user_name) is not None:
         raise ApiError(409, f"a user with userName {user_name!r} already exists", code="uniqueness")
     email = primary_email(fields.get("emails"), user_name)
-    account = store.account_by_email(email) if email else None
+    if not email:
+        raise ApiError(
+            400, "a user needs an email (emails or an email userName)", code="invalidValue"
+        )
+    account = store.account_by_email(email)
     if account is not None:
         taken = [
             u for u in store.scim_links(account["account_id"]) if u.get("directory") == directory_id
@@ -90,10 +95,10 @@ def provision(store: Store, directory_id: str, fields: Mapping[str, Any]) -> Rec
     else:
         account = {
             "account_id": store.new_account_id(),
-            "email": email or user_name,
+            "email": email,
             "name": display_name or user_name,
             "status": "active" if active else "inactive",
-            "managed": bool(email) and store.is_verified_email(email),
+            "managed": store.is_verified_email(email),
             "account_type": "atlassian",
             "added_to_org": store.today(),
             "org_role": "member",

@@ -1,0 +1,144 @@
+"""Entra ID: the token endpoint and the Graph synchronization calls."""
+
+from __future__ import annotations
+
+import json
+
+from tests.sim.conftest import ENTRA_SECRET, SCIM
+
+JOBS = "/graph/servicePrincipals/sp-1/synchronization/jobs"
+
+
+def token_form(**overrides: str) -> dict[str, str]:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "client-1",
+        "client_secret": ENTRA_SECRET,
+        "scope": "https://graph.microsoft.com/.default",
+    }
+    form.update(overrides)
+    return form
+
+
+def on_demand(object_id: str, rule: str = "rule-1") -> dict:
+    return {
+        "parameters": [
+            {"subjects": [{"objectId": object_id, "objectTypeName": "User"}], "ruleId": rule}
+        ]
+    }
+
+
+def test_token_with_a_wrong_secret_is_401_invalid_client(api):
+    r = api.post("/login/tenant-1/oauth2/v2.0/token", data=token_form(client_secret="nope"))
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_client"
+    assert "nope" not in r.text
+
+
+def test_token_for_an_unknown_tenant_or_client_is_400(api):
+    assert api.post("/login/other/oauth2/v2.0/token", data=token_form()).status_code == 400
+    assert (
+        api.post("/login/tenant-1/oauth2/v2.0/token", data=token_form(client_id="x")).status_code
+        == 400
+    )
+
+
+def test_graph_token_expires(api, graph_h, clock):
+    assert api.get(JOBS, headers=graph_h).status_code == 200
+    clock.advance(3600)
+    r = api.get(JOBS, headers=graph_h)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "InvalidAuthenticationToken"
+
+
+def test_pause_and_start_change_the_job_status(sim, api, graph_h):
+    assert api.get(f"{JOBS}/job-1", headers=graph_h).json()["status"]["code"] == "Active"
+    assert api.post(f"{JOBS}/job-1/pause", headers=graph_h).status_code == 204
+    assert api.get(f"{JOBS}/job-1", headers=graph_h).json()["status"]["code"] == "Paused"
+    assert sim.world["idp"]["job"]["state"] == "Paused"
+    assert api.post(f"{JOBS}/job-1/start", headers=graph_h).status_code == 204
+    assert api.get(JOBS, headers=graph_h).json()["value"][0]["status"]["code"] == "Active"
+
+
+def test_restart_with_force_deletes_is_refused(sim, api, graph_h):
+    body = {"criteria": {"resetScope": "Watermark, Escrows, QuarantineState, ForceDeletes"}}
+    r = api.post(f"{JOBS}/job-1/restart", headers=graph_h, json=body)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest"
+    ok = api.post(
+        f"{JOBS}/job-1/restart", headers=graph_h, json={"criteria": {"resetScope": "Watermark"}}
+    )
+    assert ok.status_code == 204
+
+
+def test_unknown_job_is_404(api, graph_h):
+    assert api.get(f"{JOBS}/nope", headers=graph_h).status_code == 404
+    assert (
+        api.get("/graph/servicePrincipals/other/synchronization/jobs", headers=graph_h).status_code
+        == 404
+    )
+
+
+def test_provision_on_demand_pushes_the_user_now(sim, api, graph_h, scim_h):
+    api.delete(f"{SCIM}/Users/scim-bob", headers=scim_h)
+    r = api.post(f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-bob"))
+    assert r.status_code == 200
+    detail = json.loads(r.json()["value"])
+    assert detail["status"] == "Success" and detail["action"] == "Create"
+    found = api.get(
+        f"{SCIM}/Users", headers=scim_h, params={"filter": 'userName eq "bob@acme.example"'}
+    )
+    assert found.json()["totalResults"] == 1
+
+
+def test_provision_on_demand_with_a_wrong_rule_is_400(api, graph_h):
+    r = api.post(
+        f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-bob", "bad")
+    )
+    assert r.status_code == 400
+
+
+def test_provision_on_demand_is_limited_to_5_per_10_seconds(api, graph_h, clock):
+    statuses = [
+        api.post(
+            f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-ada")
+        ).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [200] * 5 + [429]
+    r = api.post(f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-ada"))
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) == 10
+    clock.advance(10)
+    assert (
+        api.post(
+            f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-ada")
+        ).status_code
+        == 200
+    )
+
+
+def test_unassigned_user_is_skipped(api, graph_h, scim_h):
+    r = api.post(f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-dave"))
+    assert json.loads(r.json()["value"])["status"] == "Skipped"
+    found = api.get(
+        f"{SCIM}/Users", headers=scim_h, params={"filter": 'userName eq "dave@acme.example"'}
+    )
+    assert found.json()["totalResults"] == 0
+
+
+def test_graph_user_by_id_or_upn(api, graph_h):
+    by_upn = api.get("/graph/users/ada@acme.example", headers=graph_h).json()
+    by_id = api.get("/graph/users/oid-ada", headers=graph_h).json()
+    assert (
+        by_upn
+        == by_id
+        == {
+            "id": "oid-ada",
+            "userPrincipalName": "ada@acme.example",
+            "mail": "ada@acme.example",
+            "displayName": "Ada Lovelace",
+            "accountEnabled": True,
+        }
+    )
+    missing = api.get("/graph/users/nobody", headers=graph_h)
+    assert (
+        missing.status_code == 404 and missing.json()["error"]["code"] == "Request_ResourceNotFound"
+    )
