@@ -101,40 +101,44 @@ class SimApp:
         return current
 
     def profile(self, base_url: str) -> dict[str, Any]:
-        """The profile TOML shape (endpoints and ids only) pointing every connector here."""
+        """The profile TOML shape (endpoints and ids only) pointing every connector here.
+
+        Sections the world has nothing for are left out, and so are empty values, so the result
+        always passes the profile loader's checks.
+        """
         base = base_url.rstrip("/")
         world = self.store.world
         org = world.get("org") or {}
-        directory = self.store.idp_directory_id() or ""
-        idp = world.get("idp") or {}
-        job = idp.get("job") or {}
-        jira = world.get("jira") or {}
+        directory = self.store.idp_directory_id()
         profile: dict[str, Any] = {
-            "atlassian": {"base_url": f"{base}/atlassian", "org_id": org.get("id", "")},
-            "scim": {
+            "atlassian": {"base_url": f"{base}/atlassian", "org_id": org.get("id", "")}
+        }
+        if directory:
+            profile["scim"] = {
                 "base_url": f"{base}/atlassian/scim/directory/{directory}",
                 "directory_id": directory,
-            },
-            "jira": {
-                "base_url": f"{base}/jira/{jira.get('site', '')}",
-                "email": jira.get("email", ""),
-            },
-            "idp": {
+            }
+        jira = world.get("jira") or {}
+        if jira.get("site") and jira.get("email"):
+            profile["jira"] = {"base_url": f"{base}/jira/{jira['site']}", "email": jira["email"]}
+        idp = world.get("idp") or {}
+        if idp:
+            job = idp.get("job") or {}
+            section = {
                 "kind": idp.get("kind", "manual"),
                 "graph_url": f"{base}/graph",
                 "login_url": f"{base}/login",
-                "tenant": idp.get("tenant", ""),
-                "client_id": idp.get("client_id", ""),
-                "service_principal": idp.get("service_principal", ""),
-                "job_id": job.get("id", ""),
-                "rule_id": job.get("rule_id", ""),
-            },
-        }
-        billing = world.get("billing")
-        if billing:
-            profile["billing"] = {
-                k: billing[k] for k in ("tier", "price_per_user_month", "cycle_day") if k in billing
+                "tenant": idp.get("tenant"),
+                "client_id": idp.get("client_id"),
+                "service_principal": idp.get("service_principal"),
+                "job_id": job.get("id"),
+                "rule_id": job.get("rule_id"),
             }
+            profile["idp"] = {k: v for k, v in section.items() if v}
+        billing = world.get("billing") or {}
+        keys = ("tier", "price_per_user_month", "cycle_day")
+        if any(k in billing for k in keys):
+            profile["billing"] = {k: billing[k] for k in keys if k in billing}
         return profile
 
     def secrets(self) -> dict[str, str]:
