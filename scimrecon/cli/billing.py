@@ -192,7 +192,8 @@ def billing(
         )
     late = sum(1 for e in events if e.day > until)
     if late:
-        notes.append(f"{late} events after {until} are not billed (use --as-of)")
+        what = "1 event after {} is" if late == 1 else f"{late} events after {{}} are"
+        notes.append(f"{what.format(until)} not billed (use --as-of)")
     options: dict[str, Any] = {
         "price": unit,
         "cycle_day": day,
