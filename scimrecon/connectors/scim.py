@@ -308,6 +308,11 @@ class ScimDirectory:
         )
         return ScimUser.from_model(model)
 
+    def count(self) -> int:
+        """How many users the directory holds (one tiny read; `config check` uses it)."""
+        page = self._search(None, 1, 1)
+        return int(page.total_results or 0)
+
     def iter_users(self, page_size: int = PAGE_SIZE) -> Iterator[ScimUser]:
         """Every user, a page (startIndex, 1-based) at a time."""
         start = 1

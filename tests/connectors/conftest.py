@@ -76,6 +76,7 @@ def make_sim(
         clock=ft.clock,
         now=ft.now,
         retry=retry or RetryPolicy(attempts=3),
+        rates={name: profile.rate_for(name) for name in ("atlassian", "jira", "graph")},
     )
     services = Services(profile, Secrets(secrets_env, keyring_lookup=None), factory=factory)
     return Sim(app, app.world, services, ft)
