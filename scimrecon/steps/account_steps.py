@@ -79,7 +79,7 @@ class DisableAccount(Action):
         return str(ctx.target.get(str(ctx.param("account_field", "old_account_id"))) or "")
 
     def describe(self, ctx: StepContext) -> str:
-        return f"would disable account {self._account(ctx) or '?'} ({target_email(ctx)})"
+        return f"would disable {self._account(ctx) or 'the old account'} ({target_email(ctx)})"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
         account_id = self._account(ctx)

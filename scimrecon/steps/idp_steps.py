@@ -117,9 +117,12 @@ class ProvisionUser(Action):
         return f"would {verb} {target_email(ctx)} in {_idp_name(ctx)}"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        old = ctx.target.get("old_account_id")
+        if not old:  # before the lookup ran, the SCIM entry we would find is the old one
+            return None
         user_name = ctx.target.get("user_name") or target_email(ctx)
         user = ctx.services.scim.find_by_username(user_name)
-        if user is not None and user.account_id:
+        if user is not None and user.account_id and user.account_id != old:
             return {"provisioned": "already"}
         return None
 

@@ -82,9 +82,10 @@ class RemoveEntry(Action):
         return mode
 
     def describe(self, ctx: StepContext) -> str:
-        scim_id = ctx.target.get("scim_id", "?")
+        scim_id = ctx.target.get("scim_id")
+        who = f"SCIM user {scim_id}" if scim_id else "the SCIM user"
         how = "unlink (onlyDeleteUserInDB)" if self._mode(ctx) == "unlink" else "DELETE"
-        return f"would remove SCIM user {scim_id} ({target_email(ctx)}) by {how}"
+        return f"would remove {who} ({target_email(ctx)}) by {how}"
 
     def _account_field(self, ctx: StepContext) -> str:
         return str(ctx.param("account_field", "old_account_id"))
@@ -127,11 +128,13 @@ class AwaitNewAccount(Action):
         return f"wait for {target_email(ctx)} to be provisioned again onto a new account"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        old = ctx.target.get("old_account_id")
+        if not old:  # nothing to compare with yet: the entry found now is the old one
+            return None
         user_name = ctx.target.get("user_name") or target_email(ctx)
         user = ctx.services.scim.find_by_username(user_name)
         if user is None or not user.account_id:
             return None
-        old = ctx.target.get("old_account_id")
         if user.account_id == old:
             raise StepFailed(
                 f"{user_name} was provisioned back onto its OLD account {old}: the old email was "
