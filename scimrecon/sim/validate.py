@@ -12,6 +12,7 @@ dicts, so a 100,000-account world validates in seconds.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import re
@@ -32,7 +33,8 @@ _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
     r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 )
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_REQUIRED = re.compile(r"^('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\") is a required property$")
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _FORMAT_WORDS = {"email": "an email", "iso8601": "an ISO 8601 date"}
 _JSON_TYPES = {
     "object": "an object",
@@ -390,9 +392,13 @@ def _schema_messages(error: ValidationError, path: list[str | int] | None = None
     kind = error.validator
     value = error.instance
     if kind == "required":
-        missing = [p for p in error.validator_value if p not in value]
-        for prop in missing:
+        # jsonschema reports one error per missing property, naming it only in the message.
+        missing = _REQUIRED.match(error.message)
+        prop = ast.literal_eval(missing.group(1)) if missing else None
+        if isinstance(prop, str):
             yield f"{render_path([*path, prop])}: required field is missing"
+        else:
+            yield f"{render_path(path)}: {error.message}"
         return
     if kind == "additionalProperties":
         schema = error.schema
@@ -479,9 +485,7 @@ def faults_problems(faults: Any) -> list[str]:
         _faults_validator().iter_errors(faults), key=lambda e: _path_key(e.absolute_path)
     )
     return [
-        msg.replace("(top level)", "faults", 1) if msg.startswith("(top level)") else msg
-        for error in errors
-        for msg in _schema_messages(error)
+        msg for error in errors for msg in _schema_messages(error, ["faults", *error.absolute_path])
     ]
 
 
