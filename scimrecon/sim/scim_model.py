@@ -288,6 +288,13 @@ def schemas(base_url: str) -> list[dict[str, Any]]:
     out = []
     for model in (UserModel, GroupModel, EnterpriseUser, AtlassianExternal):
         data = model.to_schema().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+        if model is UserModel:  # Atlassian links accounts by email: a user without one is refused
+            for attribute in data["attributes"]:
+                if attribute["name"] == "emails":
+                    attribute["required"] = True
+                    for sub in attribute.get("subAttributes") or []:
+                        if sub["name"] == "value":
+                            sub["required"] = True
         data["meta"] = {"resourceType": "Schema", "location": f"{base_url}/Schemas/{data['id']}"}
         out.append(data)
     return out
