@@ -1,0 +1,126 @@
+"""The reprovision playbook end to end, against the simulator: the world after is exactly right."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.playbooks.harness import (
+    FIXTURES,
+    SimEnv,
+    accounts_by_email,
+    in_process,
+    over_socket,
+    targets,
+)
+
+EXPECTED = json.loads((FIXTURES / "acme-trello" / "expected.json").read_text(encoding="utf-8"))
+TARGETS = EXPECTED["trello_only"]
+
+
+def assert_reprovisioned(before: dict[str, Any], after: dict[str, Any], run: str) -> None:
+    """Each target has a new account with its original email; the old one is parked, disabled."""
+    old_by_email = accounts_by_email(before)
+    now_by_email = accounts_by_email(after)
+    accounts_by_id = {a["account_id"]: a for a in after["accounts"]}
+    scim_by_name = {u["userName"].lower(): u for u in after["scim_users"]}
+    issues = {i["key"]: i for i in after["jira"]["issues"]}
+    for email in TARGETS:
+        old = old_by_email[email]
+        new = now_by_email[email]
+        assert new["account_id"] != old["account_id"], email
+        assert new["status"] == "active" and new["managed"] is True
+        assert not new.get("product_access"), f"{email}: the new account must not carry Trello"
+        parked = accounts_by_id[old["account_id"]]
+        local, domain = email.split("@")
+        assert parked["email"] == f"{local}+old-{run}@{domain}"
+        assert parked["status"] == "inactive"
+        assert scim_by_name[email]["account_id"] == new["account_id"]
+        for key in EXPECTED["reported_tickets"][email]:
+            assert issues[key]["reporter"] == new["account_id"], key
+    assert after["idp"]["job"]["state"] == "Active"
+    untouched = [a for a in before["accounts"] if a["email"] not in TARGETS]
+    for account in untouched:
+        assert accounts_by_id[account["account_id"]] == account
+
+
+def run_ok(env: SimEnv, *extra: str) -> None:
+    result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes", *extra)
+    assert result.exit_code == 0, result.output
+    assert "run 1 completed: 6 done" in result.output
+
+
+def test_reprovision_over_a_real_socket_fixes_every_target(tmp_path: Path) -> None:
+    with over_socket("acme-trello", tmp_path) as env:
+        before = env.world()
+        assert env.billable() == EXPECTED["billable"]["before"]
+        run_ok(env)
+        assert env.billable() == EXPECTED["billable"]["after"]
+        assert_reprovisioned(before, env.world(), "1")
+
+        status = env.cli("status", "1", "--format", "json")
+        assert status.exit_code == 0
+        doc = json.loads(status.output)
+        assert doc["state"] == "completed"
+        assert {t["key"] for t in doc["targets"]} == set(TARGETS)
+        now = accounts_by_email(env.world())
+        for target in doc["targets"]:
+            assert target["state"] == "done"
+            assert target["outputs"]["new_account_id"] == now[target["key"]]["account_id"]
+            assert target["outputs"]["old_account_id"] != target["outputs"]["new_account_id"]
+
+
+def test_reprovision_completes_identically_under_503s_and_429s(tmp_path: Path) -> None:
+    with in_process("acme-trello", tmp_path) as clean:
+        before = clean.world()
+        run_ok(clean)
+        expected_after = clean.world()
+    with in_process("acme-trello", tmp_path / "faulty") as env:
+        env.app.set_faults(
+            {
+                "seed": 3,
+                "/atlassian": {"error_rate": 0.1, "error_statuses": [503], "rate_per_s": 5},
+                "/jira": {"error_rate": 0.1, "error_statuses": [503], "rate_per_s": 5},
+                "/graph": {"error_rate": 0.1, "error_statuses": [503]},
+            }
+        )
+        run_ok(env)
+        statuses = {r["status"] for r in env.app.log}
+        assert {429, 503} & statuses, "the faults must actually have fired"
+        after = env.world()
+        assert_reprovisioned(before, after, "1")
+        assert env.billable() == EXPECTED["billable"]["after"]
+        assert len(after["accounts"]) == len(expected_after["accounts"])
+
+
+def test_dry_run_sends_no_write_request(tmp_path: Path) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        before = env.world()
+        result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--dry-run")
+        assert result.exit_code == 0, result.output
+        assert env.app.log, "the dry run must have read the world"
+        assert env.writes() == []
+        assert env.world() == before
+
+
+def test_rerunning_a_completed_target_list_changes_nothing(tmp_path: Path) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        run_ok(env)
+        after_first = env.world()
+        writes = len(env.writes())
+        again = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes")
+        assert again.exit_code == 0, again.output
+        # every target is skipped at the lookup: its account no longer has Trello
+        assert "6 skipped" in again.output
+        assert [w for w in env.writes()[writes:] if "synchronization" not in w["path"]] == []
+        assert env.world()["accounts"] == after_first["accounts"]
+
+
+def test_delete_mode_deactivates_the_old_account_through_scim(tmp_path: Path) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        before = env.world()
+        run_ok(env, "--param", "scim_removal=delete")
+        deletes = [r for r in env.app.log if r["method"] == "DELETE"]
+        assert len(deletes) == 6 and all("/scim/directory/" in r["path"] for r in deletes)
+        assert_reprovisioned(before, env.world(), "1")
