@@ -1,0 +1,168 @@
+"""`scimrecon reconcile`: the IdP, the SCIM directory and the Atlassian accounts side by side,
+each identity in one situation, with the playbook (or the manual step) that fixes it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from scimrecon.cli.render import format_option, table, to_csv, to_json
+from scimrecon.errors import InputError
+from scimrecon.recon.classify import unwanted_keys
+from scimrecon.recon.columns import parse_column_overrides
+from scimrecon.recon.reconcile import ADVICE, LINKED, PLAYBOOKS, SITUATIONS, Identity
+from scimrecon.recon.reconcile import reconcile as join_identities
+from scimrecon.recon.sources import load_accounts, load_idp_users, load_scim_users, load_world
+from scimrecon.recon.targets import write_targets
+
+DETAIL_COLUMNS = ("key", "situation", "account_id", "reason", "fix")
+
+
+def _fix(situation: str) -> str:
+    playbook = PLAYBOOKS.get(situation)
+    return f"playbook {playbook}" if playbook else ADVICE[situation]
+
+
+def _table(identities: list[Identity], show_linked: bool) -> str:
+    counts = Counter(i.situation for i in identities)
+    summary = table(
+        ((s, counts.get(s, 0), _fix(s)) for s in SITUATIONS), ("situation", "identities", "fix")
+    )
+    shown = [i for i in identities if show_linked or i.situation != LINKED]
+    detail = table(
+        (
+            (i.key, i.situation, i.account_id, i.reason, i.fix if i.playbook else "manual")
+            for i in shown
+        ),
+        DETAIL_COLUMNS,
+    )
+    hidden = counts.get(LINKED, 0) if not show_linked else 0
+    tail = [f"({hidden} linked identities not listed; --all lists them)"] if hidden else []
+    return "\n".join([summary, "", detail, *tail])
+
+
+@click.command()
+@click.option(
+    "--world",
+    "world_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A fixture world JSON (idp.users, scim_users, accounts).",
+)
+@click.option(
+    "--idp",
+    "idp_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="IdP users exported as CSV or JSON (userName, mail, displayName, assigned, objectId).",
+)
+@click.option(
+    "--scim",
+    "scim_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SCIM directory users as JSON (a list or a ListResponse).",
+)
+@click.option(
+    "--accounts",
+    "accounts_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Atlassian accounts: a user export CSV or JSON.",
+)
+@click.option("--domain", "domains", multiple=True, help="Org domain (for a Directory export).")
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="NAME=FIELD",
+    help="Map an unknown header of the accounts export.",
+)
+@click.option(
+    "--unwanted",
+    multiple=True,
+    default=("trello",),
+    show_default=True,
+    help="Product that should not make anyone billable (repeatable).",
+)
+@click.option("--all", "show_linked", is_flag=True, help="List linked (healthy) identities too.")
+@click.option(
+    "--situation", type=click.Choice(SITUATIONS), help="Which situation --targets-out writes."
+)
+@click.option(
+    "--targets-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the --situation list as a playbook target list (CSV).",
+)
+@format_option
+def reconcile(
+    world_file: Path | None,
+    idp_file: Path | None,
+    scim_file: Path | None,
+    accounts_file: Path | None,
+    domains: tuple[str, ...],
+    columns: tuple[str, ...],
+    unwanted: tuple[str, ...],
+    show_linked: bool,
+    situation: str | None,
+    targets_out: Path | None,
+    fmt: str,
+) -> None:
+    """Join IdP users, SCIM entries and accounts; give each identity one situation.
+
+    Situations: linked, unlinked, unmatched, orphaned, duplicate, email-drift, unwanted-access.
+    Reads files only (a fixture world, or --idp + --scim + --accounts); live reading comes later.
+    """
+    if (targets_out is None) != (situation is None):
+        raise InputError("--targets-out and --situation go together (which list, to which file)")
+    files = (idp_file, scim_file, accounts_file)
+    if world_file is not None:
+        if any(files):
+            raise InputError("give --world, or --idp, --scim and --accounts, not both")
+        world = load_world(world_file)
+        idp_users = (world.get("idp") or {}).get("users") or []
+        scim_users = world.get("scim_users") or []
+        accounts = world.get("accounts") or []
+    elif all(files):
+        assert idp_file and scim_file and accounts_file
+        idp_users = load_idp_users(idp_file)
+        scim_users = load_scim_users(scim_file)
+        accounts = load_accounts(
+            accounts_file, domains=domains, columns=parse_column_overrides(columns)
+        )
+    else:
+        raise InputError("give --world FILE, or all three of --idp, --scim and --accounts")
+    identities = join_identities(idp_users, scim_users, accounts, unwanted=unwanted_keys(unwanted))
+
+    if targets_out is not None and situation is not None:
+        chosen = [i.as_candidate() for i in identities if i.situation == situation]
+        count = write_targets(targets_out, chosen)
+        click.echo(f"wrote {count} {situation} targets to {targets_out}", err=True)
+    if fmt == "json":
+        counts = Counter(i.situation for i in identities)
+        click.echo(
+            to_json(
+                {
+                    "summary": {s: counts.get(s, 0) for s in SITUATIONS},
+                    "identities": [i.as_dict() for i in identities],
+                }
+            )
+        )
+    elif fmt == "csv":
+        click.echo(
+            to_csv(
+                (i.as_dict() for i in identities),
+                (
+                    "key",
+                    "situation",
+                    "email",
+                    "account_id",
+                    "name",
+                    "scim_id",
+                    "idp_object_id",
+                    "reason",
+                    "playbook",
+                ),
+            ),
+            nl=False,
+        )
+    else:
+        click.echo(_table(identities, show_linked))
