@@ -291,17 +291,44 @@ def run(
     playbook_dirs: tuple[Path, ...],
 ) -> None:
     """Plan, confirm, then execute a playbook over a target list, checkpointing each step."""
-    saved = read_plan(plan_path) if plan_path else None
+    saved = (read_plan(plan_path), plan_path) if plan_path else None
     prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
-    ui = HOOKS.interaction(assume_yes=yes)
-    services = HOOKS.services(_state(ctx))
-    current = _make_plan(prep, services, concurrency, ui)
-    if saved is not None and plan_path is not None:
-        check_plan(saved, current, plan_path)
-    click.echo(render_plan(current, full=dry_run), err=fmt == "json")
-    if dry_run:
-        click.echo("dry run: nothing was changed", err=True)
+    # Open (and so validate) the state file before any remote call, but never in a dry run.
+    store = None if dry_run else open_store(state_path, create=True)
+    try:
+        options = RunOptions(
+            concurrency=concurrency, max_fail_percent=max_fail_percent, max_wait_s=max_wait_s
+        )
+        ui = HOOKS.interaction(assume_yes=yes)
+        result = _plan_confirm_execute(ctx, prep, store, saved, ui, fmt, state_path, options)
+    finally:
+        if store is not None:
+            store.close()
+    if result is None:
         return
+    _report(result, fmt)
+    ctx.exit(result.exit_code)
+
+
+def _plan_confirm_execute(
+    ctx: click.Context,
+    prep: _Prepared,
+    store: StateStore | None,
+    saved: tuple[dict[str, Any], Path] | None,
+    ui: Interaction,
+    fmt: str,
+    state_path: Path,
+    options: RunOptions,
+) -> RunResult | None:
+    """The body of `run`; `store` is None for a dry run (plan only, nothing written)."""
+    services = HOOKS.services(_state(ctx))
+    current = _make_plan(prep, services, options.concurrency, ui)
+    if saved is not None:
+        check_plan(saved[0], current, saved[1])
+    click.echo(render_plan(current, full=store is None), err=fmt == "json")
+    if store is None:
+        click.echo("dry run: nothing was changed", err=True)
+        return None
     manual = [s.id for s in prep.playbook.steps if s.manual and s.id in current.pending_steps()]
     if manual and not getattr(ui, "interactive", True):
         raise RefusedError(
@@ -310,29 +337,20 @@ def run(
         )
     if not ui.confirm(f"Run {prep.playbook.id} on {len(prep.targets)} target(s)?"):
         raise RefusedError("not confirmed: nothing was changed")
-    options = RunOptions(
-        concurrency=concurrency, max_fail_percent=max_fail_percent, max_wait_s=max_wait_s
+    run_id = store.create_run(
+        playbook=prep.playbook.id,
+        playbook_hash=prep.playbook.content_hash,
+        playbook_name=prep.playbook.source_name,
+        playbook_source=prep.playbook.source,
+        params=prep.params,
+        targets_name=prep.targets.name,
+        targets_hash=prep.targets.digest,
+        targets=[(t.key, t.row) for t in prep.targets.targets],
+        options=options.__dict__,
     )
-    store = open_store(state_path, create=True)
-    try:
-        run_id = store.create_run(
-            playbook=prep.playbook.id,
-            playbook_hash=prep.playbook.content_hash,
-            playbook_name=prep.playbook.source_name,
-            playbook_source=prep.playbook.source,
-            params=prep.params,
-            targets_name=prep.targets.name,
-            targets_hash=prep.targets.digest,
-            targets=[(t.key, t.row) for t in prep.targets.targets],
-            options=options.__dict__,
-        )
-        click.echo(f"run {run_id} started (state: {state_path})", err=True)
-        runner = Runner(store, prep.playbook, prep.registry, services, ui, options)
-        result = _drive(store, run_id, lambda: runner.execute(run_id))
-    finally:
-        store.close()
-    _report(result, fmt)
-    ctx.exit(result.exit_code)
+    click.echo(f"run {run_id} started (state: {state_path})", err=True)
+    runner = Runner(store, prep.playbook, prep.registry, services, ui, options)
+    return _drive(store, run_id, lambda: runner.execute(run_id))
 
 
 def _options(stored: dict[str, Any], **given: Any) -> RunOptions:

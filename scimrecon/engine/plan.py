@@ -49,6 +49,7 @@ class Plan:
     targets: int
     entries: list[PlanEntry] = field(default_factory=list)
     made_at: str = field(default_factory=utc_now)
+    step_order: list[str] = field(default_factory=list)
 
     @property
     def fingerprint(self) -> str:
@@ -63,11 +64,11 @@ class Plan:
 
     def summary(self) -> dict[str, dict[str, int]]:
         """step id -> status -> count, in step order."""
-        out: dict[str, dict[str, int]] = {}
+        out: dict[str, dict[str, int]] = {step: {} for step in self.step_order}
         for e in self.entries:
             counts = out.setdefault(e.step, {})
             counts[e.status] = counts.get(e.status, 0) + 1
-        return out
+        return {step: counts for step, counts in out.items() if counts}
 
     def pending_steps(self) -> set[str]:
         return {e.step for e in self.entries if e.status == "would"}
@@ -201,6 +202,7 @@ class Planner:
             targets_name=targets.name,
             targets_hash=targets.digest,
             targets=len(targets),
+            step_order=[s.id for s in (*self.playbook.steps, *self.playbook.finally_steps)],
         )
         run_outputs: dict[str, Any] = {}
         run_entries: list[PlanEntry] = []

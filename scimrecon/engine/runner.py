@@ -204,14 +204,16 @@ class Runner:
         self.tstate: dict[str, str] = {}
         self.treason: dict[str, str | None] = {}
         self.fstep: dict[str, str] = {}
+        self._failed_count = 0
         for t in self.store.targets(run.id):
             self.order.append(t.key)
             self.rows[t.key] = t.row
             self.outputs[t.key] = dict(t.outputs)
             self.tstate[t.key] = t.state
             self.treason[t.key] = t.reason
-            if t.state == "failed" and t.step:
-                self.fstep[t.key] = t.step
+            if t.state == "failed":
+                self._failed_count += 1
+                self.fstep[t.key] = t.step or ""
         return run
 
     def _action(self, step: Step) -> Action:
@@ -293,7 +295,8 @@ class Runner:
                     continue
                 if kind == "prompt":
                     self._serve(payload)
-                elif payload == "failed":
+                elif payload == ("failed", True):
+                    self._failed_count += 1
                     self._check_threshold()
             except KeyboardInterrupt as exc:
                 self._request_stop(exc)
@@ -305,7 +308,7 @@ class Runner:
         limit = self.options.max_fail_percent
         if limit is None or self._stop.is_set():
             return
-        failed = sum(1 for s in self.tstate.values() if s == "failed")
+        failed = self._failed_count
         share = 100.0 * failed / max(1, len(self.order))
         if share > limit:
             self._request_stop(
@@ -329,7 +332,7 @@ class Runner:
             outcome = "crashed"
         finally:
             wave.complete(key, outcome)
-            self._events.put(("done", outcome))
+            self._events.put(("done", (outcome, bool(key) and not step.is_finally)))
 
     # -- one step for one target (worker thread) ------------------------------------------
 

@@ -188,7 +188,7 @@ class AuditRecord:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    return json.dumps(value, default=str, separators=(",", ":"))
 
 
 def _check_file(path: Path) -> bool:
