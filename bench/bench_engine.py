@@ -17,7 +17,7 @@ from typing import Any
 
 from scimrecon.engine.action import Action, ActionRegistry, StepContext
 from scimrecon.engine.playbook import parse_playbook
-from scimrecon.engine.runner import RunOptions, Runner
+from scimrecon.engine.runner import Runner, RunOptions
 from scimrecon.engine.state import StateStore
 from scimrecon.engine.targets import parse_targets
 
@@ -47,13 +47,8 @@ class QuietUI:
 
 
 def _playbook(steps: int) -> str:
-    body = "\n".join(
-        f'[[steps]]\nid = "s{i}"\naction = "bench.noop"\n' for i in range(steps)
-    )
-    return (
-        'id = "bench"\ntitle = "bench"\n[targets]\ncolumns = ["email"]\nkey = "email"\n'
-        + body
-    )
+    body = "\n".join(f'[[steps]]\nid = "s{i}"\naction = "bench.noop"\n' for i in range(steps))
+    return 'id = "bench"\ntitle = "bench"\n[targets]\ncolumns = ["email"]\nkey = "email"\n' + body
 
 
 def run_once(
@@ -78,9 +73,7 @@ def run_once(
         targets=[(t.key, t.row) for t in target_list.targets],
         options={},
     )
-    runner = Runner(
-        store, playbook, registry, None, QuietUI(), RunOptions(concurrency=concurrency)
-    )
+    runner = Runner(store, playbook, registry, None, QuietUI(), RunOptions(concurrency=concurrency))
     start = time.perf_counter()
     result = runner.execute(run_id)
     elapsed = time.perf_counter() - start
