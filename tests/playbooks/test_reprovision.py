@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scimrecon.engine.action import Action, StepContext
 from tests.playbooks.harness import (
     FIXTURES,
     SimEnv,
@@ -17,6 +18,7 @@ from tests.playbooks.harness import (
 
 EXPECTED = json.loads((FIXTURES / "acme-trello" / "expected.json").read_text(encoding="utf-8"))
 TARGETS = EXPECTED["trello_only"]
+DATA = Path(__file__).parent / "data"
 
 
 def assert_reprovisioned(before: dict[str, Any], after: dict[str, Any], run: str) -> None:
@@ -124,3 +126,46 @@ def test_delete_mode_deactivates_the_old_account_through_scim(tmp_path: Path) ->
         deletes = [r for r in env.app.log if r["method"] == "DELETE"]
         assert len(deletes) == 6 and all("/scim/directory/" in r["path"] for r in deletes)
         assert_reprovisioned(before, env.world(), "1")
+
+
+class IdpCycle(Action):
+    """Test only: the IdP's provisioning cycle runs now (in real life: any moment it likes)."""
+
+    name = "test.idp_cycle"
+    app: Any = None
+
+    def describe(self, ctx: StepContext) -> str:
+        return "an IdP provisioning cycle runs"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        return {"pushed": len(type(self).app.tick())}
+
+
+def test_without_pausing_the_cycle_relinks_the_old_account_and_the_run_says_so(
+    tmp_path: Path,
+) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        IdpCycle.app = env.app
+        env.extra_registry = {IdpCycle.name: IdpCycle}
+        before = accounts_by_email(env.world())
+        result = env.cli(
+            "run",
+            "reprovision-no-pause",
+            "--playbooks",
+            str(DATA),
+            "--targets",
+            targets("acme-trello"),
+            "--yes",
+        )
+        assert result.exit_code == 1, result.output
+        assert "6 failed" in result.output
+        assert "was provisioned back onto its OLD account" in result.output
+        after = env.world()
+        scim_by_name = {u["userName"].lower(): u for u in after["scim_users"]}
+        for email in TARGETS:
+            # the IdP pushed each user straight back onto the account we meant to retire
+            assert scim_by_name[email]["account_id"] == before[email]["account_id"]
+        assert env.billable() == EXPECTED["billable"]["before"]
