@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,20 +27,24 @@ def targets_csv(candidates: Iterable[Candidate]) -> str:
     return out.getvalue()
 
 
-def write_targets(path: Path, candidates: Iterable[Candidate]) -> int:
-    """Write the list to `path` (replacing it whole); return how many targets it holds."""
-    items = list(candidates)
-    text = targets_csv(items)
-    directory = path.parent if str(path.parent) else Path(".")
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` whole or not at all: a temp file beside it, then a rename.
+
+    The temp file is created with the usual permissions (umask applies), unlike mkstemp's
+    0600, so a report or target list can be shared like any other file.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def write_targets(path: Path, candidates: Iterable[Candidate]) -> int:
+    """Write the list to `path` (replacing it whole); return how many targets it holds."""
+    items = list(candidates)
+    write_atomic(path, targets_csv(items))
     return len(items)
