@@ -8,6 +8,7 @@ ever reaches a log line, an exception or a repr, because people paste those into
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -233,6 +234,11 @@ NO_RETRY = RetryPolicy(attempts=1)
 class TokenBucket:
     """A thread-safe token bucket: `rate` tokens per second, at most `burst` saved up.
 
+    The default burst is 1: requests go out evenly spaced, which leaves the provider's own burst
+    allowance untouched as a buffer for network jitter. A client that bursts to the provider's
+    limit drains that buffer and then meets 429s whenever two requests arrive a little closer
+    together than they were sent (measured: bench/bench_connector_rate.py).
+
     A caller that finds the bucket empty reserves the next token (the count goes negative) and
     sleeps outside the lock, so concurrent callers queue fairly instead of spinning.
     """
@@ -248,7 +254,7 @@ class TokenBucket:
         if rate_per_s <= 0:
             raise ValueError("rate_per_s must be positive")
         self.rate = float(rate_per_s)
-        self.burst = float(burst) if burst is not None else max(1.0, self.rate)
+        self.burst = float(burst) if burst is not None else 1.0
         self._tokens = self.burst
         self._clock = clock
         self._sleep = sleep
@@ -508,6 +514,11 @@ class HttpClient:
         timed_out: bool = False,
     ) -> HttpError:
         message = self.scrub(f"{self.api}: {method} {path} {what}")
+        if body is not None:  # kept for callers that need a field, scrubbed like the message
+            try:
+                body = json.loads(self.scrub(json.dumps(body)))
+            except (TypeError, ValueError):
+                body = None
         return HttpError(
             message,
             api=self.api,

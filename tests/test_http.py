@@ -514,6 +514,8 @@ PLANTED = {
 def _echo(req: dict[str, Any]) -> Reply:
     """A hostile server: echoes the credentials it received into error bodies."""
     path = req["path"]
+    if path.endswith("/fail/token"):
+        return js(401, {"error": "invalid_client", "error_description": req["body"].decode()})
     if path.endswith("/token"):
         return js(200, {"access_token": PLANTED["access_token"], "expires_in": 3600})
     echoed = f"{req['auth']} {req['body'].decode(errors='replace')}"
@@ -553,7 +555,8 @@ def test_no_secret_reaches_logs_errors_or_reprs(caplog: pytest.LogCaptureFixture
             for method in ("GET", "POST"):
                 with pytest.raises(HttpError) as err:
                     client.request_json(method, f"/x/{path}", json={"k": "v"})
-                texts += [str(err.value), repr(err.value), err.value.detail, repr(err.value.args)]
+                value = err.value
+                texts += [str(value), repr(value), value.detail, repr(value.args), repr(value.body)]
         with pytest.raises(HttpError) as err:
             client.get("/x/notjson")
         texts += [str(err.value), repr(err.value)]
@@ -570,6 +573,14 @@ def test_no_secret_reaches_logs_errors_or_reprs(caplog: pytest.LogCaptureFixture
         with pytest.raises(HttpError) as err:
             broken.get("/x")
         texts += [str(err.value), repr(err.value)]
+    failing = OAuth2ClientCredentials(
+        login, "/t/fail/token", "cid", Secret(PLANTED["client_secret"]), "scope"
+    )
+    graph = HttpClient("Graph", "https://graph.example", failing, **common)
+    with pytest.raises(HttpError) as err:
+        graph.get("/x")
+    texts += [str(err.value), repr(err.value), repr(err.value.body), repr(failing)]
+    assert "client_secret=***" in str(err.value)  # the echoed form, scrubbed
     texts += [repr(Secret(PLANTED["bearer"])), str(Secret(PLANTED["bearer"])), f"{Secret('abc')}"]
     texts += [r.getMessage() for r in caplog.records]
     texts.append(caplog.text)
