@@ -622,15 +622,21 @@ def local_server() -> Any:
     server.server_close()
 
 
-def test_real_socket_request_and_read_timeout(local_server: str) -> None:
+def test_real_socket_request_and_read_timeout(
+    local_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # httpx and httpcore wire-level debug logs included
+    token = PLANTED["bearer"]
     client = HttpClient(
-        "Local", local_server, BearerAuth("k-1"), timeout=0.2, retry=RetryPolicy(attempts=1)
+        "Local", local_server, BearerAuth(token), timeout=0.2, retry=RetryPolicy(attempts=1)
     )
-    assert client.get("/fast") == {"path": "/fast", "auth": "Bearer k-1"}
+    assert client.get("/fast") == {"path": "/fast", "auth": f"Bearer {token}"}
     with pytest.raises(HttpError) as err:
         client.get("/slow")
     assert str(err.value) == "Local: GET /slow timed out after 0.2 s"
     client.close()
+    assert any(r.name.startswith("httpcore") for r in caplog.records)
+    assert token not in caplog.text
 
 
 def test_real_socket_connection_refused() -> None:
