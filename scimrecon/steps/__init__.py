@@ -14,6 +14,7 @@ from scimrecon.steps.account_steps import (
 )
 from scimrecon.steps.idp_steps import PauseProvisioning, ProvisionUser, ResumeProvisioning
 from scimrecon.steps.jira_steps import ReassignTickets
+from scimrecon.steps.org_steps import CountBillable
 from scimrecon.steps.scim_steps import AwaitNewAccount, LookupUser, RemoveEntry
 
 REGISTRY = ActionRegistry(
@@ -33,6 +34,7 @@ REGISTRY = ActionRegistry(
             RecheckInactive,
             SuspendAccess,
             LookupLeaver,
+            CountBillable,
         )
     }
 )

@@ -1,0 +1,31 @@
+"""Org-wide facts a run records for its report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scimrecon.engine.action import Action, StepContext
+
+
+class CountBillable(Action):
+    """Count billable users (the org API's own `access_billable`) into a run output.
+
+    Placed first and last in a playbook, it gives the report its "billable before / after":
+    the number an admin actually pays for, read from the source of truth, not inferred.
+    """
+
+    name = "org.count_billable"
+    idempotent = True
+
+    def _key(self, ctx: StepContext) -> str:
+        return str(ctx.param("output", "billable"))
+
+    def describe(self, ctx: StepContext) -> str:
+        return f"count billable users in the org ({self._key(ctx)})"
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        count = sum(1 for user in ctx.services.admin.iter_org_users() if user.access_billable)
+        return {self._key(ctx): count}
