@@ -164,15 +164,17 @@ class RecheckInactive(Action):
         email = target_email(ctx)
         if as_bool(ctx.target.get("is_admin")) or str(ctx.target.get("org_role", "")) == "admin":
             raise Skip("protected: org admin")
+        user = ctx.services.admin.find_org_user_by_email(email)
+        if user is None:
+            raise Skip("no such account in the org")
+        if (user.account_type or "atlassian") != "atlassian":
+            raise Skip(f"protected: service account (account_type {user.account_type})")
+        if user.account_status != "active":
+            raise Skip(f"account is {user.account_status}")
         for pattern in csv_param(ctx, "protect", ""):
             if fnmatch.fnmatch(email.lower(), pattern):
                 raise Skip(f"protected: matches {pattern}")
-        account_id = ctx.target.get("account_id")
-        if not account_id:
-            user = ctx.services.admin.find_org_user_by_email(email)
-            if user is None:
-                raise Skip("no such account in the org")
-            account_id = user.account_id
+        account_id = user.account_id
         today = _today(ctx)
         activity = ctx.services.admin.last_active_dates(account_id)
         added = _parse_day(activity.added_to_org)
