@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from scimrecon.recon.billable import account_is_billable
-from tests.playbooks.harness import FIXTURES, accounts_by_email, in_process, targets
+from tests.playbooks.harness import FIXTURES, accounts_by_email, in_process
 
 INACTIVE = json.loads((FIXTURES / "inactive-licences" / "expected.json").read_text())["classes"]
 DRIFT = json.loads((FIXTURES / "drift" / "expected.json").read_text())["situations"]
@@ -51,9 +51,7 @@ def test_inactive_licences_suspends_only_the_inactive_and_spares_the_protected(
             "priya.raman@acme.example": "protected: org admin",
             "svc-backup@acme.example": "protected: service account (account_type app)",
             "svc-ci-bot@acme.example": "protected: matches svc-*",
-            "umar.farouk@acme.example": (
-                "protected: added to the org 2026-11-20, within 30 days"
-            ),
+            "umar.farouk@acme.example": ("protected: added to the org 2026-11-20, within 30 days"),
             "ada.lovelace@acme.example": reasons["ada.lovelace@acme.example"],
         }
         assert reasons["ada.lovelace@acme.example"].startswith("active since the list was made")
