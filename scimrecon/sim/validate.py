@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -58,8 +58,12 @@ def is_email(value: object) -> bool:
 
 def is_iso8601(value: object) -> bool:
     """A calendar date (2024-01-31) or a date-time with optional seconds, fraction and zone."""
-    if not isinstance(value, str):
-        return False
+    return isinstance(value, str) and _iso8601_text(value)
+
+
+@lru_cache(maxsize=65536)
+def _iso8601_text(value: str) -> bool:
+    # A world repeats the same few thousand dates hundreds of thousands of times.
     m = _ISO.match(value)
     if m is None:
         return False
@@ -497,28 +501,37 @@ def _dicts(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield i, item
 
 
-class _Unique:
-    """First-seen index per value; every later duplicate is reported against the first.
+def _field(items: Any, name: str) -> list[Any]:
+    """items[i][name] for every item of an array (None where absent or not a dict)."""
+    if type(items) is not list:
+        return []
+    return [item.get(name) if type(item) is dict else None for item in items]
 
-    Paths are formatted only when there is something to report: at 100,000 accounts building a
-    path string per item costs more than the check itself.
+
+def _strings(values: list[Any], *, fold_case: bool = False) -> list[str | None]:
+    if fold_case:
+        return [v.casefold() if type(v) is str else None for v in values]
+    return [v if type(v) is str else None for v in values]
+
+
+def _unique(keys: list[Any], values: list[Any], what: str, where: str, problems: list[str]) -> None:
+    """Report every later duplicate of a key against its first occurrence (None keys skipped).
+
+    One set comparison settles the usual case (no duplicates) in C; only a world that has
+    duplicates pays for the loop that names them. `where` is a path template such as
+    "accounts[{}].email", formatted only for the messages.
     """
-
-    def __init__(self, what: str, where: str, *, fold_case: bool = False) -> None:
-        self.what = what
-        self.where = where  # e.g. "accounts[{}].email"
-        self.fold_case = fold_case
-        self.seen: dict[str, int] = {}
-
-    def add(self, value: Any, index: int, problems: list[str]) -> None:
-        if type(value) is not str:
-            return
-        key = value.casefold() if self.fold_case else value
-        first = self.seen.setdefault(key, index)
-        if first != index:
+    present = [k for k in keys if k is not None]
+    if len(set(present)) == len(present):
+        return
+    first: dict[Any, int] = {}
+    for i, key in enumerate(keys):
+        if key is None:
+            continue
+        j = first.setdefault(key, i)
+        if j != i:
             problems.append(
-                f"{self.where.format(index)}: duplicate {self.what} {value!r} "
-                f"(first at {self.where.format(first)})"
+                f"{where.format(i)}: duplicate {what} {values[i]!r} (first at {where.format(j)})"
             )
 
 
@@ -541,20 +554,19 @@ def reference_problems(doc: Any) -> list[str]:
 
 
 def _check_directories(doc: dict[str, Any], problems: list[str]) -> set[str]:
-    ids = _Unique("directory id", "directories[{}].id")
-    for i, d in _dicts(doc.get("directories")):
-        ids.add(d.get("id"), i, problems)
-    return set(ids.seen)
+    ids = _strings(_field(doc.get("directories"), "id"))
+    _unique(ids, ids, "directory id", "directories[{}].id", problems)
+    return {i for i in ids if i is not None}
 
 
 def _sites(doc: dict[str, Any], problems: list[str]) -> dict[str, set[str]] | None:
     """site name -> its products, or None when the world does not list sites (no check)."""
     if type(doc.get("sites")) is not list:
         return None
+    names = _strings(_field(doc["sites"], "name"))
+    _unique(names, names, "site name", "sites[{}].name", problems)
     sites: dict[str, set[str]] = {}
-    names = _Unique("site name", "sites[{}].name")
-    for i, s in _dicts(doc["sites"]):
-        names.add(s.get("name"), i, problems)
+    for _, s in _dicts(doc["sites"]):
         name, products = s.get("name"), s.get("products")
         if type(name) is str and type(products) is list:
             sites[name] = {p for p in products if type(p) is str}
@@ -562,19 +574,26 @@ def _sites(doc: dict[str, Any], problems: list[str]) -> dict[str, set[str]] | No
 
 
 def _check_accounts(doc: dict[str, Any], problems: list[str]) -> set[str]:
+    raw = doc.get("accounts")
+    ids = _strings(_field(raw, "account_id"))
+    _unique(ids, ids, "account id", "accounts[{}].account_id", problems)
+    emails = _field(raw, "email")
+    _unique(
+        _strings(emails, fold_case=True),
+        emails,
+        "email (emails are case-insensitive)",
+        "accounts[{}].email",
+        problems,
+    )
     sites = _sites(doc, problems)
     pairs = {(site, key) for site, keys in (sites or {}).items() for key in keys}
     org = doc.get("org")
-    raw = org.get("domains") if type(org) is dict else None
-    domains = {d.lower() for d in raw if type(d) is str} if type(raw) is list else set()
+    listed = org.get("domains") if type(org) is dict else None
+    domains = {d.lower() for d in listed if type(d) is str} if type(listed) is list else set()
     on_domain: dict[str, bool] = {}
-    ids = _Unique("account id", "accounts[{}].account_id")
-    emails = _Unique("email (emails are case-insensitive)", "accounts[{}].email", fold_case=True)
-    for i, a in _dicts(doc.get("accounts")):
-        ids.add(a.get("account_id"), i, problems)
+    for i, a in _dicts(raw):
         email = a.get("email")
-        emails.add(email, i, problems)
-        if a.get("managed") is True and domains and type(email) is str and is_email(email):
+        if domains and a.get("managed") is True and type(email) is str and "@" in email:
             domain = email.rpartition("@")[2].lower()
             if domain not in on_domain:
                 on_domain[domain] = any(domain == d or domain.endswith("." + d) for d in domains)
@@ -586,10 +605,13 @@ def _check_accounts(doc: dict[str, Any], problems: list[str]) -> set[str]:
         if sites is None:
             continue
         for field in ("product_access", "suspended_access", "suspended_products"):
-            for j, p in _dicts(a.get(field)):
-                if (p.get("site"), p.get("key")) not in pairs:
+            entries = a.get(field)
+            if type(entries) is not list:
+                continue
+            for j, p in enumerate(entries):
+                if type(p) is dict and (p.get("site"), p.get("key")) not in pairs:
                     _check_site(p, f"accounts[{i}].{field}[{j}]", sites, problems)
-    return set(ids.seen)
+    return {i for i in ids if i is not None}
 
 
 def _check_site(
@@ -608,35 +630,43 @@ def _check_scim_users(
     doc: dict[str, Any], directories: set[str], accounts: set[str], problems: list[str]
 ) -> dict[str, Any]:
     """Returns SCIM user id -> its directory, for the group checks."""
-    ids = _Unique("SCIM user id", "scim_users[{}].id")
-    user_names: dict[Any, _Unique] = {}
-    linked: dict[tuple[str, str], int] = {}
-    scim_directory: dict[str, Any] = {}
-    for i, u in _dicts(doc.get("scim_users")):
-        ids.add(u.get("id"), i, problems)
-        directory = u.get("directory")
-        if type(u.get("id")) is str:
-            scim_directory.setdefault(u["id"], directory)
+    raw = doc.get("scim_users")
+    ids = _strings(_field(raw, "id"))
+    _unique(ids, ids, "SCIM user id", "scim_users[{}].id", problems)
+    dirs = _field(raw, "directory")
+    names = _field(raw, "userName")
+    folded = _strings(names, fold_case=True)
+    _unique(
+        [(d, n) if n is not None else None for d, n in zip(dirs, folded, strict=True)],
+        names,
+        "userName in this directory",
+        "scim_users[{}].userName",
+        problems,
+    )
+    links = _field(raw, "account_id")
+    for i, account_id in enumerate(links):
+        if type(account_id) is str and account_id not in accounts:
+            problems.append(f"scim_users[{i}].account_id: no account has id {account_id!r}")
+    for i, directory in enumerate(dirs):
         if type(directory) is str and directory not in directories:
             problems.append(f"scim_users[{i}].directory: no directory has id {directory!r}")
-        names = user_names.get(directory)
-        if names is None:
-            names = user_names[directory] = _Unique(
-                "userName in this directory", "scim_users[{}].userName", fold_case=True
-            )
-        names.add(u.get("userName"), i, problems)
-        account_id = u.get("account_id")
-        if type(account_id) is not str:
-            continue
-        if account_id not in accounts:
-            problems.append(f"scim_users[{i}].account_id: no account has id {account_id!r}")
-        elif type(directory) is str:
-            first = linked.setdefault((directory, account_id), i)
-            if first != i:
+    linked = [
+        (d, a) if type(d) is str and type(a) is str and a in accounts else None
+        for d, a in zip(dirs, links, strict=True)
+    ]
+    present = [k for k in linked if k is not None]
+    if len(set(present)) != len(present):
+        first: dict[Any, int] = {}
+        for i, key in enumerate(linked):
+            if key is not None and (j := first.setdefault(key, i)) != i:
                 problems.append(
-                    f"scim_users[{i}].account_id: account {account_id!r} is already linked "
-                    f"by scim_users[{first}] in the same directory"
+                    f"scim_users[{i}].account_id: account {key[1]!r} is already linked "
+                    f"by scim_users[{j}] in the same directory"
                 )
+    scim_directory: dict[str, Any] = {}
+    for scim_id, directory in zip(ids, dirs, strict=True):
+        if scim_id is not None:
+            scim_directory.setdefault(scim_id, directory)
     return scim_directory
 
 
@@ -646,9 +676,9 @@ def _check_groups(
     scim_directory: Mapping[str, Any],
     problems: list[str],
 ) -> None:
-    ids = _Unique("group id", "groups[{}].id")
+    ids = _strings(_field(doc.get("groups"), "id"))
+    _unique(ids, ids, "group id", "groups[{}].id", problems)
     for i, g in _dicts(doc.get("groups")):
-        ids.add(g.get("id"), i, problems)
         directory = g.get("directory")
         if type(directory) is str and directory not in directories:
             problems.append(f"groups[{i}].directory: no directory has id {directory!r}")
@@ -668,10 +698,10 @@ def _check_jira(doc: dict[str, Any], accounts: set[str], problems: list[str]) ->
     jira = doc.get("jira")
     if type(jira) is not dict:
         return
-    keys = _Unique("issue key", "jira.issues[{}].key")
+    keys = _strings(_field(jira.get("issues"), "key"))
+    _unique(keys, keys, "issue key", "jira.issues[{}].key", problems)
     for i, issue in _dicts(jira.get("issues")):
         key, project = issue.get("key"), issue.get("project")
-        keys.add(key, i, problems)
         if (
             type(key) is str
             and type(project) is str
@@ -700,11 +730,12 @@ def _check_idp(doc: dict[str, Any], directories: set[str], problems: list[str]) 
         for field in ("tenant", "client_id", "client_secret", "service_principal", "job"):
             if field not in idp:
                 problems.append(f"idp.{field}: required when idp.kind is 'entra'")
-    object_ids = _Unique("IdP object_id", "idp.users[{}].object_id")
-    upns = _Unique("IdP userName", "idp.users[{}].userName", fold_case=True)
-    for i, u in _dicts(idp.get("users")):
-        object_ids.add(u.get("object_id"), i, problems)
-        upns.add(u.get("userName"), i, problems)
+    object_ids = _strings(_field(idp.get("users"), "object_id"))
+    _unique(object_ids, object_ids, "IdP object_id", "idp.users[{}].object_id", problems)
+    names = _field(idp.get("users"), "userName")
+    _unique(
+        _strings(names, fold_case=True), names, "IdP userName", "idp.users[{}].userName", problems
+    )
 
 
 def validate_world(doc: Any) -> list[str]:
