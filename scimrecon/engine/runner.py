@@ -697,16 +697,14 @@ class Runner:
             return self._result("aborted", reason, EXIT_REFUSED, left=bool(problems))
         waiting = [k for k in self.order if self.tstate[k] == "waiting"]
         if stop == "park" or waiting:
+            self._mark_done(self._finished_targets())
             what = f"{len(waiting)} target(s) waiting" if waiting else "a run step is waiting"
             reason = f"{what}; resume with `scimrecon resume {self.run_id}`"
             self.store.set_run_state(self.run_id, "parked", reason)
             return self._result("parked", reason, EXIT_PARKED, left=True)
         failure = stop[5:] if stop and stop.startswith("fail:") else None
         if failure is None:
-            done = self._healthy()
-            self.store.set_target_state(self.run_id, done, "done")
-            for k in done:
-                self.tstate[k], self.treason[k] = "done", None
+            self._mark_done(self._healthy())
         problems = self._finally(pool)
         if self._stop.is_set():
             return self._interrupted()
@@ -720,6 +718,23 @@ class Runner:
             return self._result("failed", reason, EXIT_TARGETS_FAILED, left=bool(problems))
         self.store.set_run_state(self.run_id, "completed", None, finished=True)
         return self._result("completed", None, EXIT_OK)
+
+    def _finished_targets(self) -> list[str]:
+        """Healthy targets with every target step behind them (done or not applicable)."""
+        ids = [s.id for s in self.playbook.steps if s.scope == "target"]
+        return [
+            k
+            for k in self._healthy()
+            if all(
+                (rec := self.states.get((k, sid))) is not None and rec.state in ("done", "skipped")
+                for sid in ids
+            )
+        ]
+
+    def _mark_done(self, keys: list[str]) -> None:
+        self.store.set_target_state(self.run_id, keys, "done")
+        for k in keys:
+            self.tstate[k], self.treason[k] = "done", None
 
     def _interrupted(self) -> RunResult:
         """The run stops where it is, resumable; nothing else runs (not even finally)."""

@@ -93,7 +93,7 @@ class World:
 
 def _maybe_crash(ctx: StepContext, phase: str) -> None:
     spec = os.environ.get(CRASH_VAR)
-    if not spec:
+    if not spec or ctx.dry_run:  # never while planning: the run must exist to be resumed
         return
     step, target, want = spec.split(":", 2)
     if step == ctx.step_id and target == (ctx.target_key or "") and want == phase:
@@ -124,6 +124,8 @@ class Mark(Action):
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         _maybe_crash(ctx, "apply-start")
+        if ctx.step_options.get("fail"):
+            raise StepFailed(f"step {ctx.step_id} was told to fail")
         if ctx.target.get("fail_at") == ctx.step_id:
             raise StepFailed(f"{_key(ctx)} cannot be marked")
         if ctx.target.get("error_at") == ctx.step_id:
@@ -169,6 +171,7 @@ class Resume(Mark):
     name = "test.resume"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        _maybe_crash(ctx, "check")
         world: World = ctx.services
         if world.has("", "resume") or world.has("", "resume-finally"):
             return {"resumed": True}

@@ -1,0 +1,285 @@
+"""A run's life after the first pass: waiting and parking, resume, deadlines, abort and
+finally, saved plans going stale, and locks held by other processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .conftest import DATA, Harness
+
+ADA, BOB = "ada@acme.example", "bob@acme.example"
+HEAD = 'id = "{id}"\ntitle = "t"\n[targets]\ncolumns = ["email"]\nkey = "email"\n'
+
+
+def status(h: Harness, run: str = "1") -> dict:
+    result = h.invoke("status", run, "--format", "json", "--state", str(h.state))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def cli(h: Harness, *args: str):
+    return h.invoke(*args, "--state", str(h.state))
+
+
+def write(tmp: Path, name: str, body: str) -> Path:
+    path = tmp / f"{name}.toml"
+    path.write_text(HEAD.format(id=name) + body)
+    return path
+
+
+def test_wait_parks_resume_polls_again_and_finally_waits_for_the_end(harness: Harness) -> None:
+    t = harness.targets(f"email\n{ADA}\n{BOB}\n")
+    result = harness.run("wait.toml", t, "--yes")
+    assert result.exit_code == 3, result.output
+    doc = status(harness)
+    assert doc["state"] == "parked"
+    assert doc["reason"] == "2 target(s) waiting; resume with `scimrecon resume 1`"
+    assert [x["state"] for x in doc["targets"]] == ["waiting", "waiting"]
+    assert doc["targets"][0]["reason"].startswith("waiting at ready until 20")
+    assert doc["targets"][0]["steps"] == {"one": "done", "ready": "waiting", "after": "pending"}
+    assert doc["run_steps"] == {"cleanup": "pending"}  # finally does not run when parked
+    assert doc["lock"] is None
+
+    harness.world.set_ready(ADA)
+    result = cli(harness, "resume", "1")
+    assert result.exit_code == 3
+    doc = status(harness)
+    assert [x["state"] for x in doc["targets"]] == ["done", "waiting"]
+
+    harness.world.set_ready(BOB)
+    result = cli(harness, "resume", "1")
+    assert result.exit_code == 0, result.output
+    assert status(harness)["state"] == "completed"
+    assert harness.world.counts() == {
+        (ADA, "one"): 1,
+        (BOB, "one"): 1,
+        (ADA, "after"): 1,
+        (BOB, "after"): 1,
+        ("", "cleanup"): 1,
+    }
+
+
+def test_a_target_that_becomes_ready_while_polling_goes_on(harness: Harness) -> None:
+    harness.world.set_ready(ADA)
+    t = harness.targets(f"email\n{ADA}\n")
+    assert harness.run("wait.toml", t, "--yes").exit_code == 0
+    assert status(harness)["targets"][0]["outputs"]["ready"] is True
+
+
+def test_max_wait_zero_parks_at_once(harness: Harness) -> None:
+    t = harness.targets(f"email\n{ADA}\n")
+    start = time.monotonic()
+    assert harness.run("wait.toml", t, "--yes", "--max-wait", "0").exit_code == 3
+    assert time.monotonic() - start < 0.2 + 1.0
+
+
+def test_resume_after_the_deadline_fails_the_target_clearly(
+    harness: Harness, tmp_path: Path
+) -> None:
+    pb = write(
+        tmp_path,
+        "short",
+        '[[steps]]\nid = "ready"\naction = "test.wait"\n'
+        "wait = { interval_s = 0.01, timeout_s = 0.05, park_after_s = 0 }\n"
+        '[[finally]]\nid = "cleanup"\naction = "test.mark"\nscope = "run"\n',
+    )
+    t = harness.targets(f"email\n{ADA}\n")
+    assert cli(harness, "run", str(pb), "--targets", str(t), "--yes").exit_code == 3
+    time.sleep(0.1)
+    result = cli(harness, "resume", "1")
+    assert result.exit_code == 1
+    target = status(harness)["targets"][0]
+    assert target["state"] == "failed"
+    assert target["reason"].startswith("ready: gave up waiting: the deadline 20")
+    assert target["reason"].endswith(" passed (wait timeout 0.05 s)")
+    assert ("", "cleanup") in harness.world.counts()
+
+
+def test_a_run_step_after_a_wait_holds_until_nobody_waits(harness: Harness, tmp_path: Path) -> None:
+    pb = write(
+        tmp_path,
+        "hold",
+        '[[steps]]\nid = "ready"\naction = "test.wait"\n'
+        "wait = { interval_s = 0.01, timeout_s = 60, park_after_s = 0.05 }\n"
+        '[[steps]]\nid = "p"\naction = "test.mark"\nscope = "run"\n'
+        '[[steps]]\nid = "after"\naction = "test.mark"\n',
+    )
+    harness.world.set_ready(ADA)
+    t = harness.targets(f"email\n{ADA}\n{BOB}\n")
+    assert cli(harness, "run", str(pb), "--targets", str(t), "--yes").exit_code == 3
+    assert harness.world.counts() == {}  # p is a run step: it waits for BOB
+    harness.world.set_ready(BOB)
+    assert cli(harness, "resume", "1").exit_code == 0
+    assert [(t_, s) for t_, s, _, _ in harness.world.effects()] == [
+        ("", "p"),
+        (ADA, "after"),
+        (BOB, "after"),
+    ]
+
+
+def test_a_failed_run_step_fails_the_run_and_finally_still_runs(
+    harness: Harness, tmp_path: Path
+) -> None:
+    pb = write(
+        tmp_path,
+        "runfail",
+        '[[steps]]\nid = "one"\naction = "test.mark"\n'
+        '[[steps]]\nid = "p"\naction = "test.mark"\nscope = "run"\nwith = { fail = true }\n'
+        '[[steps]]\nid = "two"\naction = "test.mark"\n'
+        '[[finally]]\nid = "cleanup"\naction = "test.mark"\nscope = "run"\n',
+    )
+    t = harness.targets(f"email\n{ADA}\n")
+    result = cli(harness, "run", str(pb), "--targets", str(t), "--yes")
+    assert result.exit_code == 1
+    doc = status(harness)
+    assert (doc["state"], doc["reason"]) == ("failed", "step p failed: step p was told to fail")
+    assert doc["targets"][0]["state"] == "pending"
+    assert [s for _, s, _, _ in harness.world.effects()] == ["one", "cleanup"]
+
+
+def test_abort_runs_finally_and_ends_the_run(harness: Harness) -> None:
+    t = harness.targets(f"email\n{ADA}\n")
+    assert harness.run("wait.toml", t, "--yes", "--max-wait", "0").exit_code == 3
+    result = cli(harness, "abort", "1", "--yes")
+    assert result.exit_code == 0, result.output
+    doc = status(harness)
+    assert (doc["state"], doc["reason"]) == ("aborted", "aborted by request")
+    assert doc["run_steps"] == {"cleanup": "done"}
+    assert harness.world.counts()[("", "cleanup")] == 1
+    for args in (["abort", "1", "--yes"], ["resume", "1"]):
+        again = cli(harness, *args)
+        assert again.exit_code == 4
+    assert again.stderr == "error: run 1 is aborted: nothing to resume\n"
+
+
+def test_abort_asks_first(harness: Harness) -> None:
+    t = harness.targets(f"email\n{ADA}\n")
+    harness.run("wait.toml", t, "--yes", "--max-wait", "0")
+    harness.ui.confirm_answers = [False]
+    result = cli(harness, "abort", "1")
+    assert result.exit_code == 4
+    assert result.stderr == "error: not confirmed: the run was left as it was\n"
+    assert status(harness)["state"] == "parked"
+
+
+# -- saved plans -------------------------------------------------------------------------------
+
+
+def test_a_saved_plan_runs_while_the_world_is_unchanged(
+    harness: Harness, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("SCIMRECON_JIRA_TOKEN", "jira-secret-token-123")
+    t = harness.targets(f"email\n{ADA}\n{BOB}\n")
+    plan_file = tmp_path / "plan.json"
+    result = harness.invoke(
+        "plan", str(DATA / "basic.toml"), "--targets", str(t), "--out", str(plan_file)
+    )
+    assert result.exit_code == 0
+    assert harness.world.effects() == []
+    saved = json.loads(plan_file.read_text())
+    assert saved["format"] == "scimrecon-plan/1"
+    assert saved["summary"]["one"] == {"would": 2}
+    assert "jira-secret-token-123" not in plan_file.read_text()
+    result = harness.run("basic.toml", t, "--yes", "--plan", str(plan_file))
+    assert result.exit_code == 0, result.output
+
+
+def test_a_stale_plan_is_refused_and_nothing_runs(harness: Harness, tmp_path: Path) -> None:
+    t = harness.targets(f"email\n{ADA}\n{BOB}\n")
+    plan_file = tmp_path / "plan.json"
+    harness.invoke("plan", str(DATA / "basic.toml"), "--targets", str(t), "--out", str(plan_file))
+    made_at = json.loads(plan_file.read_text())["made_at"]
+    harness.world.effect(ADA, "one", "someone else")  # the world moves on
+    result = harness.run("basic.toml", t, "--yes", "--plan", str(plan_file))
+    assert result.exit_code == 4
+    assert result.stderr == (
+        f"error: plan.json is stale: the world changed ({ADA} one: was 'would mark {ADA} at "
+        f"one', now 'already done') since it was made at {made_at}; make a new plan\n"
+    )
+    assert len(harness.world.effects()) == 1
+    assert json.loads(cli(harness, "runs", "--format", "json").stdout) == []
+
+
+def test_a_plan_for_other_inputs_is_refused(harness: Harness, tmp_path: Path) -> None:
+    t = harness.targets(f"email\n{ADA}\n")
+    plan_file = tmp_path / "plan.json"
+    harness.invoke("plan", str(DATA / "basic.toml"), "--targets", str(t), "--out", str(plan_file))
+    other = harness.targets(f"email\n{ADA}\n{BOB}\n", "other.csv")
+    result = harness.run("basic.toml", other, "--yes", "--plan", str(plan_file))
+    assert result.exit_code == 4
+    assert "plan.json is stale: the targets file changed since it was made at" in result.stderr
+    result = harness.run("basic.toml", t, "--yes", "--plan", str(plan_file), "--param", "limit=9")
+    assert "plan.json is stale: the parameters differ" in result.stderr
+    result = harness.run("wait.toml", t, "--yes", "--plan", str(plan_file))
+    assert result.stderr == "error: plan.json is a plan for playbook basic, not waiting\n"
+    plan_file.write_text("{}")
+    result = harness.run("basic.toml", t, "--yes", "--plan", str(plan_file))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {plan_file}: not a scimrecon plan (expected format 'scimrecon-plan/1')\n"
+    )
+
+
+def test_plan_json_lists_every_entry(harness: Harness) -> None:
+    t = harness.targets(f"email,skip_at\n{ADA},\n{BOB},one\n")
+    args = ["--targets", str(t), "--format", "json"]
+    result = harness.invoke("plan", str(DATA / "basic.toml"), *args)
+    doc = json.loads(result.stdout)
+    entries = [(e["target"], e["step"], e["status"]) for e in doc["entries"]]
+    assert entries == [
+        (None, "pause", "would"),
+        (None, "resume", "would"),
+        (None, "resume-finally", "would"),
+        (ADA, "one", "would"),
+        (ADA, "two", "would"),
+        (ADA, "three", "n/a"),
+        (BOB, "one", "skip"),
+    ]
+
+
+# -- locks -------------------------------------------------------------------------------------
+
+
+def _lock(h: Harness, pid: int) -> None:
+    conn = sqlite3.connect(h.state)
+    conn.execute(
+        "UPDATE runs SET lock_pid = ?, lock_host = ?, lock_since = '2026-11-23T05:00:00Z'",
+        (pid, socket.gethostname()),
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_a_second_process_on_the_same_run_is_refused(harness: Harness) -> None:
+    t = harness.targets(f"email\n{ADA}\n")
+    harness.run("wait.toml", t, "--yes", "--max-wait", "0")
+    harness.world.set_ready(ADA)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        _lock(harness, holder.pid)
+        for extra in ([], ["--force"]):
+            result = cli(harness, "resume", "1", *extra)
+            assert result.exit_code == 4
+            assert result.stderr == (
+                f"error: run 1 is in use by pid {holder.pid} on {socket.gethostname()} "
+                "since 2026-11-23T05:00:00Z\n"
+            )
+        assert cli(harness, "abort", "1", "--yes").exit_code == 4
+    finally:
+        holder.kill()
+        holder.wait()
+    assert harness.world.counts() == {(ADA, "one"): 1}
+    result = cli(harness, "resume", "1")
+    assert result.exit_code == 4
+    assert "that process is no longer running: pass --force to take the run over" in result.stderr
+    result = cli(harness, "resume", "1", "--force")
+    assert result.exit_code == 0, result.output
+    assert status(harness)["lock"] is None
+    assert os.getpid() != holder.pid
