@@ -128,32 +128,31 @@ def serve(
         server = make_sim_server(app, host, port)
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    url = server_url(server)
-    click.echo(f"listening on {url}")
-    env_path = profile_out.with_name(profile_out.name + ".env")
-    try:
-        profile_out.write_text(profile_toml(app.profile(url)), encoding="utf-8")
-        write_private(env_path, env_lines(app.secrets()))
-    except OSError as exc:
-        server.server_close()
-        raise InputError(f"cannot write {exc.filename}: {exc.strerror}") from None
-    click.echo(f"profile: {profile_out}  secrets: {env_path} (source it: . {env_path})")
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # Handlers go in before the first line is printed: a script may signal as soon as it reads it.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.server_close()
+        url = server_url(server)
+        click.echo(f"listening on {url}")
+        env_path = profile_out.with_name(profile_out.name + ".env")
+        try:
+            profile_out.write_text(profile_toml(app.profile(url)), encoding="utf-8")
+            write_private(env_path, env_lines(app.secrets()))
+        except OSError as exc:
+            raise InputError(f"cannot write {exc.filename}: {exc.strerror}") from None
+        click.echo(f"profile: {profile_out}  secrets: {env_path} (source it: . {env_path})")
+        server.serve_forever()  # returns once a signal handler has called shutdown()
         if save is not None:
             _save(app, save)
             click.echo(f"saved the world to {save}", err=True)
         click.echo("stopped", err=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.server_close()
 
 
 def _attach_world_commands() -> None:

@@ -90,7 +90,9 @@ class SimApp:
         """Run one provisioning cycle now, if the IdP job is Active; what was pushed."""
         with self._lock:
             self._last_cycle = self.clock()
-            return run_cycle(self.store) if job_active(self.store) else []
+            pushed = run_cycle(self.store) if job_active(self.store) else []
+            self.store.touch()
+            return pushed
 
     def set_faults(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Replace the fault spec (raises FaultSpecError on a bad document)."""
@@ -209,7 +211,11 @@ class SimApp:
                     authenticate(family, request, self.store, self.runtime, self.clock())
                     handler, params = _ROUTER.match(request.method, request.path)
                     ctx = Ctx(request, self.store, self.runtime, family.prefix)
-                    reply = handler(ctx, **params)
+                    try:
+                        reply = handler(ctx, **params)
+                    finally:
+                        if request.method != "GET":
+                            self.store.touch()
                 return self._reply(family, reply)
             except ApiError as exc:
                 return self._error(family, exc)
@@ -226,6 +232,7 @@ class SimApp:
         if interval > 0 and now - self._last_cycle >= interval:
             self._last_cycle = now
             run_cycle(self.store)
+            self.store.touch()
 
     def _control(self, request: Request) -> Reply:
         path, method = request.path.rstrip("/"), request.method

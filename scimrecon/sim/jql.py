@@ -9,6 +9,7 @@ with no restriction at all is refused.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -178,6 +179,7 @@ def _clause(field: str, values: list[str]) -> Predicate:
     return lambda issue: str(issue.get(field) or "").upper() in folded
 
 
+@functools.lru_cache(maxsize=256)
 def compile_jql(jql: str) -> Predicate:
     """A predicate over fixture-world issues, or JqlError with Jira's message."""
     predicate = _Parser(tokenize(jql)).parse()

@@ -119,14 +119,17 @@ def _one_user(ctx: Ctx, directory_id: str, record: Record, status: int = 200) ->
 
 def list_users(ctx: Ctx, directory_id: str) -> Reply:
     _directory(ctx, directory_id)
-    records = list(ctx.store.scim_users(directory_id))
     text = ctx.arg("filter")
-    if text:
-        flt = parse_filter(text)
-        if flt.attribute == "userName":  # caseExact false (RFC 7643): case-insensitive
-            records = [r for r in records if fold(r.get("userName")) == fold(flt.value)]
-        else:  # externalId is caseExact
-            records = [r for r in records if r.get("externalId") == flt.value]
+    if not text:
+        records = list(ctx.store.scim_users(directory_id))
+    elif (flt := parse_filter(text)).attribute == "userName":
+        # userName is caseExact false (RFC 7643): matched case-insensitively, through the index
+        found = ctx.store.scim_user_by_name(directory_id, flt.value)
+        records = [found] if found is not None else []
+    else:  # externalId is caseExact
+        records = [
+            r for r in ctx.store.scim_users(directory_id) if r.get("externalId") == flt.value
+        ]
     start, count = _paging(ctx)
     page = records[start - 1 : start - 1 + count]
     resources = [_user_resource(ctx, directory_id, r) for r in page]

@@ -8,6 +8,7 @@ what is allowed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from scim2_models import ScimFilter
@@ -27,6 +28,7 @@ class EqFilter:
     value: str
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_filter(text: str) -> EqFilter:
     """Parse and vet a filter, or raise ApiError 400 invalidFilter naming the reason."""
     try:

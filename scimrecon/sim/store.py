@@ -28,8 +28,34 @@ class Store:
         self.world = world
         self.clock = clock
         self._rng = random.Random(f"ids:{seed}")
+        self._generation = 0
+        self._indexes: dict[str, tuple[tuple[int, int, int], dict[Any, Record]]] = {}
         for key in ("accounts", "scim_users", "groups", "directories", "sites"):
             world.setdefault(key, [])
+
+    # -- indexes ----------------------------------------------------------------------------------
+
+    def touch(self) -> None:
+        """Forget every index: call after any change (the app does, after each write request)."""
+        self._generation += 1
+
+    def _index(
+        self, name: str, items: list[Record], key: Callable[[Record], Any]
+    ) -> dict[Any, Record]:
+        """A key -> record map, rebuilt when the list, its length or the generation changed.
+
+        Reads dominate (lookups by id, email, userName on every request); scanning thousands of
+        records each time would cap the simulator at a few hundred requests a second.
+        """
+        stamp = (id(items), len(items), self._generation)
+        cached = self._indexes.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        index: dict[Any, Record] = {}
+        for item in items:
+            index.setdefault(key(item), item)
+        self._indexes[name] = (stamp, index)
+        return index
 
     # -- ids and time -------------------------------------------------------------------------
 
@@ -83,13 +109,17 @@ class Store:
     def account(self, account_id: str | None) -> Record | None:
         if not account_id:
             return None
-        return next((a for a in self.world["accounts"] if a.get("account_id") == account_id), None)
+        index = self._index("account", self.world["accounts"], lambda a: a.get("account_id"))
+        found = index.get(account_id)
+        return found if found is not None and found.get("account_id") == account_id else None
 
     def account_by_email(self, email: str | None) -> Record | None:
         key = fold(email)
         if not key:
             return None
-        return next((a for a in self.world["accounts"] if fold(a.get("email")) == key), None)
+        index = self._index("email", self.world["accounts"], lambda a: fold(a.get("email")))
+        found = index.get(key)
+        return found if found is not None and fold(found.get("email")) == key else None
 
     def is_verified_email(self, email: str) -> bool:
         _, _, domain = email.rpartition("@")
@@ -101,13 +131,25 @@ class Store:
         return (u for u in self.world["scim_users"] if u.get("directory") == directory_id)
 
     def scim_user(self, directory_id: str, scim_id: str) -> Record | None:
-        return next((u for u in self.scim_users(directory_id) if u.get("id") == scim_id), None)
+        index = self._index(
+            "scim_id", self.world["scim_users"], lambda u: (u.get("directory"), u.get("id"))
+        )
+        found = index.get((directory_id, scim_id))
+        if found is None or (found.get("directory"), found.get("id")) != (directory_id, scim_id):
+            return None
+        return found
 
     def scim_user_by_name(self, directory_id: str, user_name: str) -> Record | None:
-        key = fold(user_name)
-        return next(
-            (u for u in self.scim_users(directory_id) if fold(u.get("userName")) == key), None
+        key = (directory_id, fold(user_name))
+        index = self._index(
+            "scim_name",
+            self.world["scim_users"],
+            lambda u: (u.get("directory"), fold(u.get("userName"))),
         )
+        found = index.get(key)
+        if found is None or (found.get("directory"), fold(found.get("userName"))) != key:
+            return None
+        return found
 
     def scim_links(self, account_id: str) -> list[Record]:
         return [u for u in self.world["scim_users"] if u.get("account_id") == account_id]
@@ -115,6 +157,7 @@ class Store:
     def remove_scim_user(self, record: Record) -> None:
         """Drop a SCIM record and its group memberships (the account is left to the caller)."""
         self.world["scim_users"] = [u for u in self.world["scim_users"] if u is not record]
+        self.touch()
         for group in self.world["groups"]:
             members = group.get("members") or []
             if record.get("id") in members:
