@@ -16,6 +16,7 @@ import os
 import signal
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,10 @@ class World:
             return int(
                 self._conn.execute("SELECT n FROM flags WHERE name = ?", (name,)).fetchone()[0]
             )
+
+    def flags(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._conn.execute("SELECT name, n FROM flags").fetchall())
 
     def close(self) -> None:
         self._conn.close()
@@ -194,6 +199,17 @@ class WaitReady(Action):
         raise AssertionError("the runner must never apply a wait step")
 
 
+class Slow(Mark):
+    """Takes its time inside apply, so a test can signal the process while calls are in flight."""
+
+    name = "test.slow"
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        ctx.services.bump(f"started:{_key(ctx)}")
+        time.sleep(float(ctx.step_options.get("sleep", 0.5)))
+        return super().apply(ctx)
+
+
 class Ask(Mark):
     """Asks the person through the Interaction inside apply, as the Okta pause does."""
 
@@ -217,7 +233,7 @@ class Leaky(Mark):
 
 
 REGISTRY = ActionRegistry(
-    {cls.name: cls for cls in (Mark, Noop, Pause, Resume, WaitReady, Ask, Leaky)}
+    {cls.name: cls for cls in (Mark, Noop, Pause, Resume, WaitReady, Ask, Leaky, Slow)}
 )
 
 
