@@ -14,3 +14,20 @@ def test_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["no-such-command"])
     assert result.exit_code == 2
     assert "No such command 'no-such-command'" in result.output
+
+
+def test_errors_are_one_line_without_traceback_and_exit_with_their_code(tmp_path) -> None:
+    missing = tmp_path / "nope.csv"
+    result = CliRunner().invoke(cli, ["analyze", str(missing)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_debug_shows_our_logs_but_not_third_party_chatter(tmp_path) -> None:
+    import logging
+
+    result = CliRunner().invoke(cli, ["--debug", "playbooks"])
+    assert result.exit_code == 0
+    assert logging.getLogger("scimrecon").level == logging.DEBUG
+    assert logging.getLogger("httpcore").getEffectiveLevel() > logging.DEBUG

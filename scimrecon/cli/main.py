@@ -109,9 +109,14 @@ def cli(ctx: click.Context, debug: bool, profile: Path | None) -> None:
     """Find and fix identity drift and unwanted billable access in Atlassian Cloud."""
     ctx.obj = CliState(debug=debug, profile=profile)
     if debug:
-        logging.basicConfig(
-            level=logging.DEBUG, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-        )
+        # Our own loggers only: they are written to be redacted. Third-party debug output
+        # (httpcore's connection chatter) would drown the story and is not ours to vouch for.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        ours = logging.getLogger("scimrecon")
+        ours.setLevel(logging.DEBUG)
+        if not any(isinstance(h, logging.StreamHandler) for h in ours.handlers):
+            ours.addHandler(handler)
 
 
 def main() -> None:
