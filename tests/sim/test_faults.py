@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scimrecon.sim.faults import Faults, FaultSpecError, validate_spec
 from tests.sim.conftest import JIRA, JIRA_AUTH, ORG
@@ -149,3 +151,23 @@ def test_bucket_refills_at_the_rate():
     clock.advance(0.1)
     assert faults.decide("/x/a").status is None
     assert faults.decide("/y").status is None
+
+
+@given(
+    rate=st.floats(min_value=0.5, max_value=50),
+    burst=st.integers(min_value=1, max_value=20),
+    gaps=st.lists(st.floats(min_value=0, max_value=2), min_size=1, max_size=60),
+)
+def test_token_bucket_never_admits_more_than_burst_plus_rate_times_time(rate, burst, gaps):
+    clock = FakeClock()
+    faults = Faults({"/x": {"rate_per_s": rate, "burst": burst}}, seed=1, clock=clock)
+    admitted = 0
+    for gap in gaps:
+        clock.advance(gap)
+        decision = faults.decide("/x")
+        if decision.status is None:
+            admitted += 1
+        else:
+            assert decision.status == 429 and int(decision.headers["Retry-After"]) >= 1
+    assert admitted <= burst + rate * sum(gaps) + 1e-6
+    assert admitted >= 1  # the bucket starts full
