@@ -175,7 +175,9 @@ class Store:
 
     @property
     def jira(self) -> Record:
-        return self.world.setdefault("jira", {"issues": []})
+        """The Jira section, or an empty one not added to the world (snapshots stay valid)."""
+        jira = self.world.get("jira")
+        return jira if isinstance(jira, dict) else {}
 
     def issue(self, key: str) -> Record | None:
         want = key.upper()
@@ -187,7 +189,9 @@ class Store:
 
     @property
     def idp(self) -> Record:
-        return self.world.setdefault("idp", {})
+        """The IdP section, or an empty one that is not added to the world."""
+        idp = self.world.get("idp")
+        return idp if isinstance(idp, dict) else {}
 
     def idp_user(self, id_or_upn: str) -> Record | None:
         key = fold(id_or_upn)

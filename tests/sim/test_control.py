@@ -171,3 +171,41 @@ def test_tick_method(sim, api, scim_h):
     api.delete(f"{SCIM}/Users/scim-bob", headers=scim_h)
     pushed = sim.tick()
     assert [p["userName"] for p in pushed] == ["bob@acme.example"]
+
+
+def test_a_world_without_jira_or_idp_stays_valid_after_requests_to_them(world):
+    from scimrecon.sim.validate import validate_world
+
+    del world["jira"], world["idp"]
+    sim = make_sim(world)
+    with client(sim) as c:
+        assert (
+            c.post(f"{JIRA}/search/jql", auth=JIRA_AUTH, json={"jql": "project = X"}).status_code
+            == 401
+        )
+        assert c.get("/graph/users/x").status_code == 401
+        assert (
+            c.post(
+                "/login/t/oauth2/v2.0/token", data={"grant_type": "client_credentials"}
+            ).status_code
+            == 400
+        )
+        assert c.post("/_sim/tick").json() == {"pushed": []}
+    snapshot = sim.world_snapshot()
+    assert "jira" not in snapshot and "idp" not in snapshot
+    assert validate_world(snapshot) == []
+
+
+def test_invalid_json_bodies_are_400_in_each_apis_shape(api, org_h, graph_h):
+    jira = api.post(
+        f"{JIRA}/search/jql",
+        auth=JIRA_AUTH,
+        content=b"{",
+        headers={"Content-Type": "application/json"},
+    )
+    assert jira.status_code == 400 and jira.json()["errorMessages"]
+    jobs = "/graph/servicePrincipals/sp-1/synchronization/jobs/job-1/provisionOnDemand"
+    graph = api.post(jobs, headers={**graph_h, "Content-Type": "application/json"}, content=b"[")
+    assert graph.status_code == 400 and graph.json()["error"]["message"]
+    faults = api.put("/_sim/faults", content=b"nope")
+    assert faults.status_code == 400 and faults.json()["error"]
