@@ -29,6 +29,7 @@ def register(router: Router) -> None:
     router.add("GET", f"{API}/issue/{{key}}", get_issue)
     router.add("PUT", f"{API}/issue/{{key}}", edit_issue)
     router.add("GET", f"{API}/user", get_user)
+    router.add("GET", f"{API}/myself", myself)
     router.add("POST", f"{API}/bulk/issues/fields", bulk_edit)
     router.add("GET", f"{API}/bulk/queue/{{task_id}}", bulk_status)
     participants = f"{BASE}/rest/servicedeskapi/request/{{key}}/participant"
@@ -186,6 +187,34 @@ def get_user(ctx: Ctx, site: str) -> Reply:
             "accountType": "atlassian",
             "displayName": account.get("name"),
             "emailAddress": account.get("email"),
+            "active": account.get("status") == "active",
+        },
+    )
+
+
+def myself(ctx: Ctx, site: str) -> Reply:
+    """The API token's own user: the account with the Jira email, else a stand-in user."""
+    _site(ctx, site)
+    email = str(ctx.store.jira.get("email") or "")
+    account = ctx.store.account_by_email(email)
+    if account is None:
+        return Reply(
+            200,
+            {
+                "accountId": "sim-jira-api-user",
+                "accountType": "atlassian",
+                "emailAddress": email,
+                "displayName": "Jira API user (simulated)",
+                "active": True,
+            },
+        )
+    return Reply(
+        200,
+        {
+            "accountId": account["account_id"],
+            "accountType": "atlassian",
+            "emailAddress": account.get("email"),
+            "displayName": account.get("name"),
             "active": account.get("status") == "active",
         },
     )

@@ -193,3 +193,15 @@ def test_jsm_participants(sim, api):
 def test_unknown_site_is_404(api):
     r = api.post("/jira/other/rest/api/3/search/jql", auth=JIRA_AUTH, json={"jql": "project = X"})
     assert r.status_code == 404
+
+
+def test_myself_is_the_token_user(api):
+    r = api.get(f"{JIRA}/myself", auth=JIRA_AUTH)
+    assert r.status_code == 200
+    assert r.json()["emailAddress"] == "admin@acme.example" and r.json()["active"] is True
+
+
+def test_get_user_by_account_id(api):
+    r = api.get(f"{JIRA}/user", params={"accountId": ADA}, auth=JIRA_AUTH)
+    assert r.json()["displayName"] == "Ada Lovelace" and r.json()["active"] is True
+    assert api.get(f"{JIRA}/user", params={"accountId": "ghost"}, auth=JIRA_AUTH).status_code == 404
