@@ -42,7 +42,9 @@ CHILD = (
     "import json, resource, time\n"
     "start = time.perf_counter()\n"
     "{body}"
-    "result['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+    "usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "result['peak_mib'] = usage.ru_maxrss / 1024\n"
+    "result['cpu_s'] = usage.ru_utime + usage.ru_stime\n"
     "print(json.dumps(result))\n"
 )
 
@@ -75,10 +77,11 @@ def main() -> None:
     print(f"world: {args.accounts} accounts, seed {args.seed}, {size_mib:.1f} MiB JSON")
     print(
         f"generate: {gen['generate_s']:.2f} s, + write {gen['seconds'] - gen['generate_s']:.2f} s"
-        f" = {gen['seconds']:.2f} s, peak RSS {gen['peak_mib']:.0f} MiB"
+        f" = {gen['seconds']:.2f} s (CPU {gen['cpu_s']:.2f} s), peak RSS {gen['peak_mib']:.0f} MiB"
     )
     print(
         f"load_world (read, parse, validate): {load['seconds']:.2f} s "
+        f"(process CPU incl. imports and reruns {load['cpu_s']:.2f} s) "
         f"(schema {load['schema_s']:.2f} s and references {load['refs_s']:.2f} s when rerun), "
         f"peak RSS {load['peak_mib']:.0f} MiB"
     )

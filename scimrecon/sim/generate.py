@@ -50,9 +50,15 @@ class _Ids:
         self._bits = rng.getrandbits
 
     def uuid(self) -> str:
-        h = f"{self._bits(128):032x}"
-        # Version 4 / RFC 4122 variant nibbles, so the ids look like what Atlassian and Entra emit.
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+        # A version-4, RFC 4122-variant UUID from 122 random bits, like Atlassian and Entra ids.
+        n = self._bits(122)
+        return "%08x-%04x-4%03x-%04x-%012x" % (  # noqa: UP031 - twice as fast as f-strings here
+            n >> 90,
+            (n >> 74) & 0xFFFF,
+            (n >> 62) & 0xFFF,
+            0x8000 | ((n >> 48) & 0x3FFF),
+            n & 0xFFFFFFFFFFFF,
+        )
 
     def account_id(self) -> str:
         if self._bits(2):

@@ -228,14 +228,17 @@ class _FastSchema:
         return check
 
     def _array(self, schema: Mapping[str, Any], words: set[str]) -> Check:
-        if words - {"items", "type"} or schema.get("type", "array") != "array":
+        if words - {"items", "type", "minItems"} or schema.get("type", "array") != "array":
             return _never
         item = self.compile(schema["items"])
         typed = "type" in schema
+        min_items = int(schema.get("minItems", 0))
 
         def check(v: Any) -> bool:
             if type(v) is not list:
                 return not typed
+            if len(v) < min_items:
+                return False
             for x in v:  # noqa: SIM110 - a loop beats all(genexpr) here
                 if not item(x):
                     return False

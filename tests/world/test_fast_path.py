@@ -26,7 +26,10 @@ from scimrecon.sim.validate import (
 from tests.world.conftest import fixture_world
 
 BASE = fixture_world("acme-trello")
-BASE["faults"] = {"seed": 1, "/atlassian": {"latency_ms": 5, "retry_after": True}}
+BASE["faults"] = {
+    "seed": 1,
+    "/atlassian": {"latency_ms": 5, "retry_after": True, "error_statuses": [502, 503]},
+}
 
 json_values = st.recursive(
     st.none()
