@@ -8,6 +8,7 @@ may be added, never renamed or dropped.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import click
 
 from scimrecon.cli.render import table, to_csv, to_json
 from scimrecon.engine.playbook import parse_playbook
-from scimrecon.engine.state import DEFAULT_STATE, RunRecord, StateStore
+from scimrecon.engine.state import DEFAULT_STATE, RunRecord, StateStore, pid_alive
 from scimrecon.errors import InputError, ScimreconError
 
 state_option = click.option(
@@ -124,7 +125,9 @@ def status(run_id: str | None, fmt: str, state_path: Path) -> None:
         click.echo(f"reason: {doc['reason']}")
     if doc["lock"]:
         lock = doc["lock"]
-        click.echo(f"locked by pid {lock['pid']} on {lock['host']} since {lock['since']}")
+        gone = lock["host"] == socket.gethostname() and not pid_alive(lock["pid"])
+        note = " (that process is gone: resume with --force)" if gone else ""
+        click.echo(f"locked by pid {lock['pid']} on {lock['host']} since {lock['since']}{note}")
     if doc["run_steps"]:
         click.echo("run steps: " + ", ".join(f"{k} {v}" for k, v in doc["run_steps"].items()))
     names = list(doc["targets"][0]["steps"]) if doc["targets"] else []

@@ -300,8 +300,6 @@ class Runner:
                     self._check_threshold()
             except KeyboardInterrupt as exc:
                 self._request_stop(exc)
-        if self._crash is not None:
-            raise self._crash
         return wave.outcomes
 
     def _check_threshold(self) -> None:
@@ -327,8 +325,9 @@ class Runner:
             outcome = "stopped"
         except BaseException as exc:  # a bug or a broken store: stop everything, say why
             self._crash = exc
+            if not self._stop.is_set():
+                self._stop_kind = "crash"
             self._stop.set()
-            self._stop_kind = self._stop_kind or "crash"
             outcome = "crashed"
         finally:
             wave.complete(key, outcome)
@@ -740,7 +739,8 @@ class Runner:
         """The run stops where it is, resumable; nothing else runs (not even finally)."""
         reason = self._stop_reason or "interrupted"
         if self._stop_kind == "crash" and self._crash is not None:
-            reason = f"stopped by an internal error: {type(self._crash).__name__}"
+            error = redact(f"{type(self._crash).__name__}: {self._crash}")
+            reason = f"stopped by an internal error ({error}); the run can be resumed"
         self.store.set_run_state(self.run_id, "interrupted", reason)
         code = EXIT_INTERRUPTED if self._stop_kind == "interrupt" else EXIT_REFUSED
         return self._result("interrupted", reason, code, left=True)
