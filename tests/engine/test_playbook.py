@@ -47,7 +47,8 @@ def test_a_bad_field_names_file_step_and_field() -> None:
         (
             '[[steps]]\nid = "a"\naction = "scim.lokup"\n',
             "reprovision.toml: steps[0] (a).action: unknown action 'scim.lokup' "
-            "(test.ask, test.leaky, test.mark, test.noop, test.pause, test.resume, test.wait)",
+            "(test.ask, test.leaky, test.mark, test.noop, test.pause, test.resume, test.slow, "
+            "test.wait)",
         ),
         (
             MARK + '[[finally]]\nid = "a"\naction = "test.mark"\n',
