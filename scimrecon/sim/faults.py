@@ -13,7 +13,8 @@ Spec (the world's "faults" and PUT /_sim/faults), keys are path prefixes, longes
 
 `retry_after`: true (default) sends the bucket's wait, a number sends that many seconds, false
 omits the header (real APIs do not always send it). `down_for_s` starts an outage when the spec
-is applied (world load or PUT /_sim/faults). `timeout_applies`: the slow request still takes
+is applied (world load or PUT /_sim/faults); `down_until` (epoch seconds) ends one at a fixed
+time. `timeout_applies`: the slow request still takes
 effect although the client has given up (the nasty case for resume logic).
 """
 
@@ -126,9 +127,9 @@ class Faults:
         clean = validate_spec(spec)
         now = self._clock()
         self._down_until = {
-            key: now + float(value["down_for_s"])
+            key: max(float(value.get("down_until") or 0), now + float(value.get("down_for_s") or 0))
             for key, value in clean.items()
-            if key != "seed" and value.get("down_for_s")
+            if key != "seed" and (value.get("down_for_s") or value.get("down_until"))
         }
         self.spec = clean
         self._buckets = {}

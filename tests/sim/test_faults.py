@@ -171,3 +171,10 @@ def test_token_bucket_never_admits_more_than_burst_plus_rate_times_time(rate, bu
             assert decision.status == 429 and int(decision.headers["Retry-After"]) >= 1
     assert admitted <= burst + rate * sum(gaps) + 1e-6
     assert admitted >= 1  # the bucket starts full
+
+
+def test_down_until_is_an_absolute_end(api, clock):
+    api.put("/_sim/faults", json={"/graph": {"down_until": clock.now + 10}})
+    assert api.get("/graph/users/x").status_code == 503
+    clock.advance(10)
+    assert api.get("/graph/users/x").status_code == 401
