@@ -6,8 +6,10 @@ a billable count). So validation is strict and complete: the JSON Schema catches
 the referential checks catch ids that point nowhere and uniqueness the real APIs enforce, and
 every problem is reported at once with the JSON path to the field (`accounts[3].email: ...`).
 
-The schema validator is compiled once per process; referential checks are single passes with
-dicts, so a 100,000-account world validates in seconds.
+jsonschema alone needs about a minute for a 100,000-account world, so the big arrays are first
+checked item by item by closures compiled from the same schema (`_FastSchema`), and jsonschema
+only explains the items those reject; the referential checks are set operations and single
+passes. Together they validate 100,000 accounts in about three seconds.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ _FAST_FORMATS: dict[str, Check] = {"email": is_email, "iso8601": is_iso8601}
 
 
 def _never(_v: Any) -> bool:
-    """ "I cannot tell": the caller asks jsonschema instead."""
+    """Cannot tell: the caller asks jsonschema instead."""
     return False
 
 
@@ -455,8 +457,9 @@ def schema_problems(doc: Any) -> list[str]:
     if isinstance(doc, dict):
         skeleton = dict(doc)
         for path, definition in _ARRAYS:
-            parent = skeleton
+            parent: dict[str, Any] | None = skeleton
             for key in path[:-1]:
+                assert parent is not None
                 if not isinstance(parent.get(key), dict):
                     parent = None
                     break

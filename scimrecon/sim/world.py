@@ -38,9 +38,10 @@ class WorldError(InputError):
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building a large, acyclic document.
 
-    json.loads of a 100,000-account world creates millions of dicts and lists; every few
-    thousand allocations the collector rescans all of them, which more than doubles the time.
-    Nothing in a world is cyclic, so there is nothing for it to find.
+    json.loads of a 100,000-account world creates millions of dicts and lists, and the
+    collector keeps rescanning the growing heap while they are made: that more than doubles the
+    time (measured: 2.0 s -> 0.8 s to parse 84 MiB). A world holds no reference cycles, so
+    there is nothing for it to find; reference counting still frees everything as usual.
     """
     enabled = gc.isenabled()
     gc.disable()
