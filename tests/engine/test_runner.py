@@ -42,6 +42,7 @@ def test_steps_run_in_order_one_wave_at_a_time(harness: Harness) -> None:
         "three_out": f"{ADA}@three",
     }
     assert result.stdout.endswith("run 1 completed: 3 done\n")
+    assert doc["outputs"] == {"pause_out": "@pause", "resume_out": "@resume", "resumed": True}
 
 
 def test_a_failed_target_stops_there_and_the_others_go_on(harness: Harness) -> None:
