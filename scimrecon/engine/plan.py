@@ -20,8 +20,8 @@ from typing import Any
 from scimrecon.engine.action import Action, ActionRegistry, Interaction, Skip, StepContext
 from scimrecon.engine.builtin import with_builtins
 from scimrecon.engine.playbook import MANUAL_ACTION, Playbook, Step
+from scimrecon.engine.prompts import render_instructions
 from scimrecon.engine.redact import redact
-from scimrecon.engine.runner import render_instructions
 from scimrecon.engine.state import utc_now
 from scimrecon.engine.targets import TargetList
 from scimrecon.errors import InputError, RefusedError

@@ -18,7 +18,6 @@ The guarantees, in the order they matter:
 from __future__ import annotations
 
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,6 +29,7 @@ from scimrecon.engine.action import Action, ActionRegistry, Interaction, Skip, S
 from scimrecon.engine.action import StepFailed as StepFailed
 from scimrecon.engine.builtin import with_builtins
 from scimrecon.engine.playbook import MANUAL_ACTION, Playbook, Step
+from scimrecon.engine.prompts import PromptBroker, PromptInterrupted, render_instructions
 from scimrecon.engine.redact import redact
 from scimrecon.engine.state import RunRecord, StateStore, StepRecord, iso
 from scimrecon.errors import (
@@ -50,17 +50,6 @@ class Terminated(KeyboardInterrupt):
     """Raised in the main thread by the CLI's SIGTERM handler: stop like Ctrl-C, exit 4."""
 
 
-class _UiStopped(BaseException):
-    """A prompt was interrupted (or refused): the step stays `running` for resume to settle.
-
-    A BaseException so that an action's `except Exception` cannot swallow it.
-    """
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
-
-
 @dataclass
 class RunOptions:
     concurrency: int = 4
@@ -78,66 +67,6 @@ class RunResult:
     targets: dict[str, int] = field(default_factory=dict)
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     left_changed: list[str] = field(default_factory=list)
-
-
-_PLACEHOLDER = re.compile(r"\{(target|params|run)\.([A-Za-z0-9_-]+)\}|\{run_id\}")
-
-
-def render_instructions(text: str, ctx: StepContext) -> str:
-    """Fill `{target.x}`, `{params.x}`, `{run.x}` and `{run_id}` in manual instructions."""
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(0) == "{run_id}":
-            return ctx.run_id
-        scope: Mapping[str, Any] = {
-            "target": ctx.target,
-            "params": ctx.params,
-            "run": ctx.run_outputs,
-        }[m.group(1)]
-        value = scope.get(m.group(2))
-        return m.group(0) if value is None else str(value)
-
-    return _PLACEHOLDER.sub(sub, text)
-
-
-class _Prompt:
-    def __init__(self, method: str, args: tuple[Any, ...]) -> None:
-        self.method = method
-        self.args = args
-        self.done = threading.Event()
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-
-class _BrokeredUI:
-    """The Interaction handed to actions: prompts from workers are served on the main thread.
-
-    A prompt on the main thread can be interrupted by Ctrl-C cleanly, and prompts never
-    interleave; a worker waiting for an answer just blocks.
-    """
-
-    def __init__(self, runner: Runner) -> None:
-        self._runner = runner
-
-    def _ask(self, method: str, *args: Any) -> Any:
-        if threading.current_thread() is threading.main_thread():
-            return self._runner._serve(_Prompt(method, args), direct=True)
-        prompt = _Prompt(method, args)
-        self._runner._events.put(("prompt", prompt))
-        prompt.done.wait()
-        if prompt.error is not None:
-            raise _UiStopped(prompt.error)
-        return prompt.result
-
-    def confirm(self, message: str) -> bool:
-        return bool(self._ask("confirm", message))
-
-    def manual(self, instructions: str, expect: str) -> None:
-        self._ask("manual", instructions, expect)
-
-    def info(self, message: str) -> None:
-        with self._runner._print_lock:
-            self._runner.ui.info(message)
 
 
 class _Wave:
@@ -181,9 +110,11 @@ class Runner:
         self.options = options or RunOptions()
         self.clock = clock
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._print_lock = threading.Lock()
-        self._broker = _BrokeredUI(self)
         self._stop = threading.Event()
+        self._broker = PromptBroker(
+            ui, self._events, stopping=self._stop.is_set, on_error=self._prompt_failed
+        )
+        self._print_lock = self._broker.print_lock
         self._stop_kind: str | None = None  # "interrupt" | "terminate" | "threshold" | "refused"
         self._stop_reason: str | None = None
         self._actions: dict[str, Action] = {}
@@ -241,25 +172,11 @@ class Runner:
 
     # -- the main thread: prompts, events, interrupts -------------------------------------
 
-    def _serve(self, prompt: _Prompt, *, direct: bool = False) -> Any:
-        try:
-            if self._stop.is_set():
-                raise RefusedError("the run is stopping: no more prompts")
-            if prompt.method == "confirm":
-                prompt.result = self.ui.confirm(*prompt.args)
-            else:
-                prompt.result = self.ui.manual(*prompt.args)
-        except BaseException as exc:  # Ctrl-C at a prompt, no TTY, click.Abort ...
-            prompt.error = exc
-            if isinstance(exc, KeyboardInterrupt):
-                self._request_stop(exc)
-            elif not self._stop.is_set():
-                self._request_stop(None, kind="refused", reason=f"stopped at a prompt: {exc}")
-        finally:
-            prompt.done.set()
-        if direct and prompt.error is not None:
-            raise _UiStopped(prompt.error)
-        return prompt.result
+    def _prompt_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, KeyboardInterrupt):
+            self._request_stop(exc)
+        elif not self._stop.is_set():
+            self._request_stop(None, kind="refused", reason=f"stopped at a prompt: {exc}")
 
     def _request_stop(
         self, exc: BaseException | None, *, kind: str | None = None, reason: str | None = None
@@ -294,7 +211,7 @@ class Runner:
                 except queue.Empty:
                     continue
                 if kind == "prompt":
-                    self._serve(payload)
+                    self._broker.serve(payload)
                 elif payload == ("failed", True):
                     self._failed_count += 1
                     self._check_threshold()
@@ -321,7 +238,7 @@ class Runner:
         try:
             if not self._stop.is_set():
                 outcome = self._do_step(step, key)
-        except _UiStopped:
+        except PromptInterrupted:
             outcome = "stopped"
         except BaseException as exc:  # a bug or a broken store: stop everything, say why
             self._crash = exc
@@ -523,7 +440,7 @@ class Runner:
         flag = " (destructive)" if step.destructive else ""
         try:
             ok = self._broker.confirm(f"step {step.id}{flag} for {what}: {step.description}")
-        except _UiStopped:
+        except PromptInterrupted:
             return False
         if not ok:
             self._request_stop(None, kind="declined", reason=f"step {step.id} was not confirmed")
