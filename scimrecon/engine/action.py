@@ -85,6 +85,9 @@ class Action(ABC):
     idempotent: ClassVar[bool] = False
     #: `check` and `describe` are safe in --dry-run (read-only); every shipped action must be.
     supports_dry_run: ClassVar[bool] = True
+    #: `apply` only reads (a look-up, a count). The planner runs it, so later steps are planned
+    #: with its outputs (real ids in the plan), and it never marks the world as "about to change".
+    read_only: ClassVar[bool] = False
 
     @abstractmethod
     def describe(self, ctx: StepContext) -> str:

@@ -141,8 +141,15 @@ class Planner:
         target: dict[str, Any],
         params: Mapping[str, Any],
         run_outputs: dict[str, Any],
-    ) -> tuple[PlanEntry, bool]:
-        """One step's plan line; the flag says whether the target stops here (skip)."""
+        after_change: bool,
+    ) -> tuple[PlanEntry, bool, bool]:
+        """One step's plan line, whether the target stops here (skip), and whether the step
+        would change the world.
+
+        `after_change` says an earlier step would change the world first: checking this step
+        against today's world would then answer the wrong question (provisioning looks active
+        before the pause that precedes its resume), so it is planned as `would` unchecked.
+        """
         options = dict(step.options)
         ctx = StepContext(
             run_id="plan",
@@ -159,42 +166,35 @@ class Planner:
         if step.manual and step.action == MANUAL_ACTION:
             options["instructions"] = render_instructions(step.manual, ctx)
         if step.when is not None and not step.when.holds(params, target, run_outputs):
-            return PlanEntry(key, step.id, "n/a", f"not applicable: {step.when.source}"), False
+            entry = PlanEntry(key, step.id, "n/a", f"not applicable: {step.when.source}")
+            return entry, False, False
         action = self._action(step)
+        outputs = target if key is not None else run_outputs
         try:
-            found = action.check(ctx)
+            if action.read_only:
+                found = action.apply(ctx)
+                outputs.update(found)
+                text = redact(action.describe(ctx))
+                return PlanEntry(key, step.id, "would", text, _digest(found)), False, False
+            found = None if after_change else action.check(ctx)
         except Skip as skip:
-            return PlanEntry(key, step.id, "skip", redact(f"skip: {skip.reason}")), True
+            return PlanEntry(key, step.id, "skip", redact(f"skip: {skip.reason}")), True, False
         except Exception as exc:
             text = redact(f"cannot check: {getattr(exc, 'message', None) or exc}")
-            return PlanEntry(key, step.id, "error", text), False
+            return PlanEntry(key, step.id, "error", text), False, False
         if found is not None:
-            (target if key is not None else run_outputs).update(found)
-            return PlanEntry(key, step.id, "done", "already done", _digest(found)), False
+            outputs.update(found)
+            return PlanEntry(key, step.id, "done", "already done", _digest(found)), False, False
         try:
             text = action.describe(ctx)
         except Exception as exc:
             text = f"would run {step.action} (cannot describe: {exc})"
         if step.manual and step.action != MANUAL_ACTION:
             text += " (after a manual confirmation)"
-        return PlanEntry(key, step.id, "would", redact(text)), False
-
-    def _target(
-        self, key: str, row: Mapping[str, Any], params: Mapping[str, Any], run: dict[str, Any]
-    ) -> list[PlanEntry]:
-        target = dict(row)
-        entries: list[PlanEntry] = []
-        for step in self.playbook.steps:
-            if step.scope != "target":
-                continue
-            entry, stop = self._entry(step, key, target, params, dict(run))
-            entries.append(entry)
-            if stop:
-                break
-        return entries
+        return PlanEntry(key, step.id, "would", redact(text)), False, True
 
     def plan(self, params: Mapping[str, Any], targets: TargetList) -> Plan:
-        """Read only: run-scoped checks once, then every target's steps in order."""
+        """Read only: every step in playbook order, a target step for all targets at once."""
         plan = Plan(
             playbook=self.playbook.id,
             playbook_hash=self.playbook.content_hash,
@@ -205,16 +205,36 @@ class Planner:
             step_order=[s.id for s in (*self.playbook.steps, *self.playbook.finally_steps)],
         )
         run_outputs: dict[str, Any] = {}
+        rows = {t.key: dict(t.row) for t in targets.targets}
+        stopped: set[str] = set()
+        changed: set[str] = set()  # targets with a change planned before the current step
+        run_changed = False
         run_entries: list[PlanEntry] = []
-        for step in (*self.playbook.steps, *self.playbook.finally_steps):
-            if step.scope == "run":
-                entry, _ = self._entry(step, None, {}, params, run_outputs)
-                run_entries.append(entry)
+        target_entries: dict[str, list[PlanEntry]] = {key: [] for key in rows}
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            per_target = list(
-                pool.map(lambda t: self._target(t.key, t.row, params, run_outputs), targets.targets)
-            )
-        plan.entries = run_entries + [e for entries in per_target for e in entries]
+            for step in (*self.playbook.steps, *self.playbook.finally_steps):
+                if step.scope == "run":
+                    after = run_changed or bool(changed)
+                    entry, _, change = self._entry(step, None, {}, params, run_outputs, after)
+                    run_entries.append(entry)
+                    run_changed = run_changed or change
+                    continue
+                live = [key for key in rows if key not in stopped]
+
+                def one(
+                    key: str, step: Step = step, run_changed: bool = run_changed
+                ) -> tuple[str, PlanEntry, bool, bool]:
+                    after = run_changed or key in changed
+                    snapshot = dict(run_outputs)
+                    return key, *self._entry(step, key, rows[key], params, snapshot, after)
+
+                for key, entry, stop, change in pool.map(one, live):
+                    target_entries[key].append(entry)
+                    if stop:
+                        stopped.add(key)
+                    if change:
+                        changed.add(key)
+        plan.entries = run_entries + [e for key in rows for e in target_entries[key]]
         return plan
 
 

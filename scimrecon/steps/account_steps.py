@@ -40,7 +40,8 @@ class ParkOldEmail(Action):
     def _new_email(self, ctx: StepContext) -> str:
         template = str(ctx.param("email_template", DEFAULT_EMAIL_TEMPLATE))
         original = str(ctx.target.get("old_email") or target_email(ctx))
-        return parked_email(template, original, ctx.run_id)
+        # A plan has no run id yet: show where it goes rather than a made-up number.
+        return parked_email(template, original, "<run>" if ctx.dry_run else ctx.run_id)
 
     def describe(self, ctx: StepContext) -> str:
         old = ctx.target.get("old_account_id", "the old account")
@@ -147,6 +148,7 @@ class RecheckInactive(Action):
     """Re-read activity live: a list made last week may name someone who logged in since."""
 
     name = "account.recheck_inactive"
+    read_only = True
     idempotent = True
 
     def describe(self, ctx: StepContext) -> str:
@@ -154,8 +156,7 @@ class RecheckInactive(Action):
         return f"re-check that {target_email(ctx)} has been inactive for {days} days"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        self._verdict(ctx)
-        return None
+        return None  # read-only: the planner and the runner call apply, which may Skip
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         return self._verdict(ctx)
@@ -219,14 +220,14 @@ class LookupLeaver(Action):
     """Find a leaver's account and SCIM entry, live, right before anything is changed."""
 
     name = "account.lookup_leaver"
+    read_only = True
     idempotent = True
 
     def describe(self, ctx: StepContext) -> str:
         return f"look up {target_email(ctx)}'s account and SCIM entry"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        self._facts(ctx)
-        return None
+        return None  # read-only: the planner and the runner call apply, which may Skip
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         return self._facts(ctx)

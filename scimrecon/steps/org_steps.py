@@ -15,6 +15,7 @@ class CountBillable(Action):
     """
 
     name = "org.count_billable"
+    read_only = True
     idempotent = True
 
     def _key(self, ctx: StepContext) -> str:

@@ -18,14 +18,14 @@ class LookupUser(Action):
     """
 
     name = "scim.lookup"
+    read_only = True
     idempotent = True
 
     def describe(self, ctx: StepContext) -> str:
         return f"look up {target_email(ctx)} in the SCIM directory and the org"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        self._facts(ctx)  # raises Skip for users we must not touch, so the plan can say so
-        return None
+        return None  # read-only: the planner and the runner call apply, which may Skip
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         return self._facts(ctx)

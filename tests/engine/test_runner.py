@@ -149,14 +149,16 @@ def test_targets_errors_stop_the_run_with_file_and_line(harness: Harness) -> Non
 
 
 def test_dry_run_applies_nothing_and_writes_no_state(harness: Harness) -> None:
-    t = harness.targets(f"email,skip_at\n{ADA},\n{BOB},two\n")
+    t = harness.targets(f"email,skip_at\n{ADA},\n{BOB},one\n")
     result = harness.run("basic.toml", t, "--dry-run")
     assert result.exit_code == 0
     assert harness.world.effects() == []
     assert not harness.state.exists()
     rows = [line.split(None, 2) for line in result.stdout.splitlines()]
     assert [ADA, "one", f"would mark {ADA} at one"] in rows
-    assert [BOB, "two", "skip: told to skip at two"] in rows
+    assert [BOB, "one", "skip: told to skip at one"] in rows
+    # after a step that would change the world, later steps are planned unchecked
+    assert [ADA, "two", f"would mark {ADA} at two"] in rows
     assert ["(run)", "pause", "would mark the run at pause"] in rows
     assert harness.ui.asked == []  # nothing to confirm in a dry run
 

@@ -1,0 +1,61 @@
+"""`plan` for reprovision reads only, names real ids, and guards `run --plan` against drift."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.playbooks.harness import in_process, targets
+from tests.playbooks.test_reprovision import TARGETS
+
+
+def test_plan_names_the_real_ids_and_plans_every_change_after_the_pause(tmp_path: Path) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        world = env.world()
+        result = env.cli(
+            "plan", "reprovision", "--targets", targets("acme-trello"), "--format", "json"
+        )
+        assert result.exit_code == 0, result.output
+        assert env.writes() == []
+        plan = json.loads(result.stdout)
+        entries = {(e["target"], e["step"]): e for e in plan["entries"]}
+        # provisioning is Active today, but the resume comes after a pause: it is planned
+        assert entries[(None, "pause")]["status"] == "would"
+        assert entries[(None, "resume")]["text"] == "would resume provisioning in Entra ID"
+        scim = {u["userName"]: u for u in world["scim_users"]}
+        for email in TARGETS:
+            user = scim[email]
+            local, domain = email.split("@")
+            assert entries[(email, "remove-scim")]["text"] == (
+                f"would remove SCIM user {user['id']} ({email}) by unlink (onlyDeleteUserInDB)"
+            )
+            assert entries[(email, "park-email")]["text"] == (
+                f"would change the email of {user['account_id']} to {local}+old-<run>@{domain}"
+            )
+            assert entries[(email, "await-login")]["status"] == "n/a"
+
+
+def test_run_with_a_saved_plan_refuses_once_the_world_has_moved(tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    with in_process("acme-trello", tmp_path) as env:
+        made = env.cli(
+            "plan", "reprovision", "--targets", targets("acme-trello"), "--out", str(plan_file)
+        )
+        assert made.exit_code == 0, made.output
+        # somebody removes Ada's Trello access before the run: her lookup now skips
+        ada = next(
+            a for a in env.app.store.world["accounts"] if a["email"] == "ada.lovelace@acme.example"
+        )
+        ada["product_access"] = []
+        result = env.cli(
+            "run",
+            "reprovision",
+            "--targets",
+            targets("acme-trello"),
+            "--yes",
+            "--plan",
+            str(plan_file),
+        )
+        assert result.exit_code == 4, result.output
+        assert "plan.json is stale: the world changed" in result.output
+        assert env.writes() == []
