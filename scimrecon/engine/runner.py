@@ -454,6 +454,11 @@ class Runner:
             rec = self.states.get((RUN_SCOPE, step.id))
             if rec is not None and rec.state in ("done", "skipped"):
                 return None
+            if rec is None and self.order and not step.is_finally and not self._healthy():
+                # Every target has stopped: pausing provisioning (or anything else run-wide)
+                # would only disturb the org for nobody's benefit.
+                self._skipped(step, RUN_SCOPE, "no target left to work on")
+                return None
             if step.confirm and rec is None and not self._confirmed(step, 1):
                 return "stop"
             outcome = self._wave(step, [RUN_SCOPE], pool).get(RUN_SCOPE)

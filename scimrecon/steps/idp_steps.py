@@ -80,7 +80,11 @@ class ResumeProvisioning(Action):
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
         if _is_manual(ctx, "resume"):
+            if not ctx.run_outputs.get("paused_at"):
+                return {"resumed": "not paused by this run"}  # never ask for a needless resume
             return self._outputs(ctx) if ctx.run_outputs.get("resumed_at") else None
+        # With an API we look rather than remember: a pause in flight when the run crashed
+        # left no output, yet provisioning may be paused, and a run must never leave it so.
         if ctx.services.idp.status() == "Active":
             return self._outputs(ctx)
         return None

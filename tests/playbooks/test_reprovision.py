@@ -169,3 +169,15 @@ def test_without_pausing_the_cycle_relinks_the_old_account_and_the_run_says_so(
             # the IdP pushed each user straight back onto the account we meant to retire
             assert scim_by_name[email]["account_id"] == before[email]["account_id"]
         assert env.billable() == EXPECTED["billable"]["before"]
+
+
+def test_when_every_target_is_skipped_provisioning_is_never_paused(tmp_path: Path) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        run_ok(env)
+        seen = len(env.app.log)
+        again = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes")
+        assert again.exit_code == 0, again.output
+        assert "6 skipped" in again.output
+        assert [r for r in env.app.log[seen:] if r["path"].endswith("/pause")] == []
+        status = json.loads(env.cli("status", "2", "--format", "json").output)
+        assert {t["reason"] for t in status["targets"]} == {"no trello access: nothing to remove"}
