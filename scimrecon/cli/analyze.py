@@ -13,12 +13,12 @@ import click
 
 from scimrecon.cli.render import (
     as_of_option,
+    echo_json,
     format_option,
     key_values,
     load_profile,
     table,
     to_csv,
-    to_json,
 )
 from scimrecon.errors import InputError
 from scimrecon.recon.analysis import Analysis, Analyzer
@@ -249,7 +249,7 @@ def analyze(
         click.echo(f"wrote {html_out}", err=True)
 
     if fmt == "json":
-        click.echo(to_json(result.as_json()))
+        echo_json(result.as_json(lazy=True))
     elif fmt == "csv":
         click.echo(_classes_csv(result), nl=False)
     else:

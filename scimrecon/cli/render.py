@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,54 @@ def _cell(value: Any) -> Any:
         return value
     flat = " ".join(value.splitlines()) if ("\n" in value or "\r" in value) else value
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], flat)
+
+
+# one encoder for every array item: json.dumps with options builds a new one per call
+_ITEM_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, separators=(", ", ": "))
+
+
+def json_chunks(data: Any, indent: int = 0) -> Iterator[str]:
+    """JSON text in pieces, for documents too big to build as one string.
+
+    Objects are indented like `to_json`; the items of an array are written one per line in
+    compact form (by the C encoder), and an iterator is written as an array without ever
+    being held whole. The result parses to the same value as `to_json(data)`.
+    """
+    pad = "  " * indent
+    if isinstance(data, Mapping):
+        if not data:
+            yield "{}"
+            return
+        yield "{"
+        first = True
+        for key, value in data.items():
+            yield ("\n" if first else ",\n") + pad + "  " + json.dumps(str(key)) + ": "
+            first = False
+            yield from json_chunks(value, indent + 1)
+        yield "\n" + pad + "}"
+    elif isinstance(data, list | tuple) or (
+        isinstance(data, Iterable) and not isinstance(data, str | bytes)
+    ):
+        first = True
+        for item in data:
+            text = _ITEM_ENCODER.encode(item)
+            yield ("[\n" if first else ",\n") + pad + "  " + text
+            first = False
+        yield "[]" if first else "\n" + pad + "]"
+    else:
+        yield json.dumps(data, ensure_ascii=False, default=str)
+
+
+def echo_json(data: Any) -> None:
+    """Write `data` as JSON to stdout in batches (see json_chunks), then a newline."""
+    batch: list[str] = []
+    for chunk in json_chunks(data):
+        batch.append(chunk)
+        if len(batch) >= 2000:
+            click.echo("".join(batch), nl=False)
+            batch.clear()
+    batch.append("\n")
+    click.echo("".join(batch), nl=False)
 
 
 def table(

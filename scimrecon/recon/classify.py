@@ -64,7 +64,11 @@ def _days(as_of: date, then: date) -> str:
 
 def unwanted_reason(record: UserRecord, policy: Policy) -> str | None:
     """Why the user is billable only through unwanted products, or None when they are not."""
-    if not record.billable_only_through(policy.unwanted):
+    unwanted = policy.unwanted
+    for access in record.products:
+        if access.key not in unwanted:
+            return None  # a wanted product: the common case, decided without the full rule
+    if not record.billable_only_through(unwanted):
         return None
     names = sorted({product_name(p.key) for p in record.products})
     return f"billable only through {', '.join(names)}"

@@ -110,11 +110,11 @@ class CachedParser:
     """parse_last_seen with a bounded memo: a million-row export repeats a few thousand dates."""
 
     def __init__(self, limit: int = 50_000) -> None:
-        self._cache: dict[str, LastSeen] = {}
+        self.cache: dict[str, LastSeen] = {}
         self._limit = limit
 
     def last_seen(self, text: str) -> LastSeen:
-        cache = self._cache
+        cache = self.cache
         try:
             return cache[text]
         except KeyError:

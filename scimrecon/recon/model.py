@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from scimrecon.recon.billable import billable_only_through, is_billable
 
@@ -58,15 +58,19 @@ _NAME_BY_KEY: Final[dict[str, str]] = {
     "townsquare": "Atlas",
 }
 _SLUG = re.compile(r"[^a-z0-9]+")
+_KEY_CACHE: dict[str, str] = {}
 
 
 def product_key(display_name: str) -> str:
     """The API/world key for a product display name ("Jira Software" -> "jira-software")."""
+    cached = _KEY_CACHE.get(display_name)
+    if cached is not None:
+        return cached
     lowered = " ".join(display_name.lower().split())
-    known = _KEY_BY_NAME.get(lowered)
-    if known is not None:
-        return known
-    return _SLUG.sub("-", lowered).strip("-") or lowered
+    key = _KEY_BY_NAME.get(lowered) or _SLUG.sub("-", lowered).strip("-") or lowered
+    if len(_KEY_CACHE) < 10_000:
+        _KEY_CACHE[display_name] = key
+    return key
 
 
 def product_name(key: str) -> str:
@@ -74,9 +78,11 @@ def product_name(key: str) -> str:
     return _NAME_BY_KEY.get(key, key)
 
 
-@dataclass(frozen=True, slots=True)
-class ProductAccess:
-    """One product on one site that the user can use, and when they last used it."""
+class ProductAccess(NamedTuple):
+    """One product on one site that the user can use, and when they last used it.
+
+    A named tuple rather than a dataclass: a million-row export creates millions of these.
+    """
 
     product: str
     site: str
@@ -121,7 +127,8 @@ class UserRecord:
     @property
     def billable(self) -> bool:
         """The one billable rule (recon.billable), applied to this record."""
-        return is_billable(managed=self.managed, status=self.status, product_keys=self.product_keys)
+        # the rule only asks whether there is any product, so the products themselves will do
+        return is_billable(managed=self.managed, status=self.status, product_keys=self.products)
 
     def billable_only_through(self, unwanted: frozenset[str]) -> bool:
         """Billable, and only because of products in `unwanted` (keys, lower case)."""

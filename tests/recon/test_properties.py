@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -9,7 +10,8 @@ from tempfile import TemporaryDirectory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scimrecon.recon.export import read_records
+from scimrecon.cli.render import json_chunks
+from scimrecon.recon.export import _KeyTable, read_records
 from scimrecon.recon.model import UserRecord
 from scimrecon.recon.tier import OK, OVER, WARNING, tier_usage
 from scimrecon.recon.world import export_from_world, records_from_accounts
@@ -106,3 +108,42 @@ def test_export_round_trips_through_quotes_commas_and_newlines(world: dict) -> N
         )
 
     assert [facts(r) for r in got] == [facts(r) for r in want]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_JSON)
+def test_streamed_json_parses_to_the_same_value(value: object) -> None:
+    assert json.loads("".join(json_chunks(value))) == value
+
+
+def test_streamed_json_writes_iterators_as_arrays() -> None:
+    doc = {"a": iter([{"x": 1}, {"y": "é"}]), "b": iter([])}
+    assert (
+        "".join(json_chunks(doc))
+        == '{\n  "a": [\n    {"x": 1},\n    {"y": "é"}\n  ],\n  "b": []\n}'
+    )
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=300))
+def test_key_table_reports_exactly_the_repeats(hashes: list[int]) -> None:
+    table = _KeyTable()
+    seen: set[int] = set()
+    for h in hashes:
+        assert table.add(h) == ((h or 1) in seen)
+        seen.add(h or 1)
+
+
+def test_key_table_keeps_every_key_when_it_grows() -> None:
+    table = _KeyTable()
+    keys = [hash(f"user-{n}") for n in range(20_000)]  # several doublings from 4,096 slots
+    assert not any(table.add(h) for h in keys)
+    assert all(table.add(h) for h in keys)
+    assert table.used == len(set(keys))

@@ -1,0 +1,209 @@
+"""`analyze` on a generated 1,000,000-row Directory export: wall time and peak memory, against
+pandas.read_csv plus the same filters (when pandas is installed).
+
+The budget (issue 6): peak memory <= 150 MB, wall time within 1.5x of the pandas baseline.
+Each run is a fresh child process; its peak memory is the child's maximum resident set size
+(resource.getrusage ru_maxrss), i.e. what the operating system had to give it.
+
+    .venv/bin/python bench/bench_analyze.py [--rows 1000000] [--seed 1] [--keep FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import subprocess
+import sys
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+AS_OF = date(2026, 11, 23)
+PRODUCTS = [
+    ("Jira Software", "acme", 0.70),
+    ("Confluence", "acme", 0.60),
+    ("Jira Service Management", "acme", 0.10),
+    ("Trello", "trello", 0.12),
+]
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _fmt(d: date) -> str:
+    return f"{d.day:02d} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def generate(path: Path, rows: int, seed: int) -> None:
+    """A plausible export: most users active and recent, a tail of stale and never-used
+    licences, a few percent Trello-only, some outside the org's domain."""
+    rng = random.Random(seed)
+    header = ["User id", "User name", "email", "User status", "Added to org", "Org role"]
+    for product, site, _ in PRODUCTS:
+        header += [f"{product} - {site}", f"Last seen in {product} - {site}"]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for n in range(rows):
+            added = AS_OF - timedelta(days=rng.randrange(5, 2000))
+            domain = "acme.example" if rng.random() < 0.97 else "gmail.example"
+            status = "Active" if rng.random() < 0.96 else "Deactivated"
+            role = "Org admin" if rng.random() < 0.001 else "Member"
+            row = [f"5b10ac8d82e05b22cc{n:06x}", f"User {n}", f"user{n}@{domain}", status,
+                   _fmt(added), role]  # fmt: skip
+            trello_only = rng.random() < 0.03
+            for product, _site, share in PRODUCTS:
+                has = (product == "Trello") if trello_only else rng.random() < share
+                if not has:
+                    row += ["No", ""]
+                    continue
+                r = rng.random()
+                if r < 0.04:
+                    seen = "Never accessed"
+                else:
+                    # 85 % seen in the last 60 days, the rest spread over two years
+                    back = rng.randrange(0, 60) if r < 0.89 else rng.randrange(60, 730)
+                    seen = _fmt(AS_OF - timedelta(days=back))
+                row += ["Yes", seen]
+            writer.writerow(row)
+
+
+# the real command line, its JSON written to a file as a user's shell would; the figures are
+# read back from that file by the parent, and the child reports its own time and memory
+OURS = (
+    "import json, resource, sys, time\n"
+    "start = time.perf_counter()\n"
+    "from scimrecon.cli.main import cli\n"
+    "try:\n"
+    "    cli.main(['analyze', {path!r}, '--as-of', '{as_of}', '--domain', 'acme.example',\n"
+    "              '--tier', '2000000', '--format', 'json'], standalone_mode=False)\n"
+    "finally:\n"
+    "    sys.stdout.flush()\n"
+    "usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "print(json.dumps({{'seconds': time.perf_counter() - start,\n"
+    "    'cpu_seconds': usage.ru_utime + usage.ru_stime,\n"
+    "    'max_rss_mib': usage.ru_maxrss / 1024}}), file=sys.stderr)\n"
+)
+
+# the same work the idiomatic pandas way: parse and validate every date (errors="raise", as
+# analyze refuses a bad date), refuse duplicate users, compute the same figures and lists, and
+# write the lists out as JSON
+PANDAS = """
+import json, resource, time
+start = time.perf_counter()
+import pandas as pd
+as_of = pd.Timestamp("{as_of}")
+df = pd.read_csv({path!r}, dtype=str, keep_default_na=False)
+if df["User id"].duplicated().any():
+    raise SystemExit("duplicate user")
+products = [c for c in df.columns if " - " in c and not c.startswith("Last seen in ")]
+active = df["User status"].eq("Active")
+managed = df["email"].str.lower().str.endswith("@acme.example")
+access = {{p: df[p].eq("Yes") for p in products}}
+any_access = pd.concat(access.values(), axis=1).any(axis=1)
+billable = managed & active & any_access
+seen = {{}}
+for p in products:
+    text = df["Last seen in " + p]
+    seen[p] = pd.to_datetime(text.where(~text.isin(["Never accessed", ""])), format="%d %b %Y")
+stats = []
+for p in products:
+    age = (as_of - seen[p][access[p]]).dt.days
+    never = int((df["Last seen in " + p][access[p]] == "Never accessed").sum())
+    stats.append(dict(product=p, users=int(access[p].sum()), active_30d=int((age < 30).sum()),
+                      active_90d=int((age < 90).sum()), never_accessed=never))
+others = pd.concat([access[p] for p in products if p != "Trello - trello"], axis=1).any(axis=1)
+only = access["Trello - trello"] & ~others
+admin = df["Org role"].str.lower().str.contains("admin")
+added = pd.to_datetime(df["Added to org"], format="%d %b %Y")
+recent = (as_of - added).dt.days < 30
+latest = pd.concat([seen[p].where(access[p]) for p in products], axis=1).max(axis=1)
+never_all = latest.isna() & any_access
+stale = (as_of - latest).dt.days >= 90
+inactive = active & any_access & (stale | (never_all & ((as_of - added).dt.days > 90)))
+protected = admin | recent
+columns = ["email", "User id", "User name"]
+trello_only = df[billable & only & ~protected][columns]
+inactive_list = df[inactive & ~protected][columns]
+with open({out!r}, "w") as fh:
+    fh.write(json.dumps(dict(users=len(df), billable=int(billable.sum()), products=stats)))
+    fh.write(trello_only.to_json(orient="records"))
+    fh.write(inactive_list.to_json(orient="records"))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"seconds": time.perf_counter() - start,
+    "cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_mib": usage.ru_maxrss / 1024,
+    "users": len(df), "billable": int(billable.sum()), "trello_only": len(trello_only),
+    "inactive": len(inactive_list)}}))
+"""
+
+
+def run(code: str, stdout: Path | None = None) -> dict[str, float]:
+    """Run `code` in a fresh interpreter; its last line (stdout, or stderr when stdout goes
+    to a file) is a JSON object of figures."""
+    if stdout is None:
+        out = subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout
+        return json.loads(out.strip().splitlines()[-1])
+    with stdout.open("w", encoding="utf-8") as fh:
+        done = subprocess.run(
+            [sys.executable, "-c", code], check=True, stdout=fh, stderr=subprocess.PIPE, text=True
+        )
+    figures = json.loads(done.stderr.strip().splitlines()[-1])
+    doc = json.loads(stdout.read_text(encoding="utf-8"))
+    figures.update(
+        users=doc["users"],
+        billable=doc["billable"],
+        trello_only=len(doc["classes"]["trello-only"]),
+        inactive=len(doc["classes"]["inactive"]),
+    )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="Also keep the generated export here.")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "users.csv"
+        generate(path, args.rows, args.seed)
+        size = path.stat().st_size / 2**20
+        ours = run(OURS.format(path=str(path), as_of=AS_OF.isoformat()), Path(tmp) / "out.json")
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            baseline = None
+        else:
+            out = str(Path(tmp) / "pandas.json")
+            baseline = run(PANDAS.format(path=str(path), as_of=AS_OF.isoformat(), out=out))
+    print(f"export: {args.rows} rows, {size:.1f} MiB")
+    print(
+        f"scimrecon analyze: {ours['seconds']:.2f} s wall, {ours['cpu_seconds']:.2f} s CPU, "
+        f"peak {ours['max_rss_mib']:.0f} MiB (budget 150 MB); billable {ours['billable']}, "
+        f"trello-only {ours['trello_only']}, inactive {ours['inactive']}"
+    )
+    ok = ours["max_rss_mib"] * 2**20 <= 150e6
+    if baseline is None:
+        print("pandas baseline: pandas not installed (.venv/bin/pip install pandas to compare)")
+    else:
+        ratio = ours["seconds"] / baseline["seconds"]
+        cpu_ratio = ours["cpu_seconds"] / baseline["cpu_seconds"]
+        print(
+            f"pandas read_csv + filters: {baseline['seconds']:.2f} s wall, "
+            f"{baseline['cpu_seconds']:.2f} s CPU, peak {baseline['max_rss_mib']:.0f} MiB; "
+            f"billable {baseline['billable']}, trello-only {baseline['trello_only']}, "
+            f"inactive {baseline['inactive']}"
+        )
+        print(f"ratio scimrecon / pandas: wall {ratio:.2f}, CPU {cpu_ratio:.2f} (budget 1.5)")
+        ok = ok and ratio <= 1.5
+        same = all(ours[k] == baseline[k] for k in ("billable", "trello_only", "inactive"))
+        print("figures agree with pandas" if same else "FIGURES DIFFER FROM PANDAS")
+        ok = ok and same
+    print(json.dumps({"ours": ours, "pandas": baseline, "within_budget": ok}))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
