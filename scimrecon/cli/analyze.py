@@ -208,14 +208,9 @@ def analyze(
         raise InputError("--targets-out and --class go together (which list, to which file)")
     if live and export is not None:
         raise InputError("give an EXPORT file or --live, not both")
-    if live:
-        raise InputError(
-            "--live is not available yet: export the users from admin.atlassian.com "
-            "(Directory > Users > Export users) and pass the CSV"
-        )
-    if export is None:
+    if export is None and not live:
         raise InputError("missing EXPORT (a user export CSV) or --live")
-    profile = load_profile(obj) if tier is None else None
+    profile = load_profile(obj) if (tier is None or live) else None
     if tier is None and profile is not None:
         tier = profile.billing.tier
     policy = Policy(
@@ -225,19 +220,39 @@ def analyze(
         grace_days=grace_days,
         protect=Protector.from_options(protect),
     )
-    overrides = parse_column_overrides(columns)
-    with open_export(
-        export,
-        columns=overrides,
-        domains=domains,
-        export_format=export_format,
-        encoding=encoding,
-    ) as opened:
-        analyzer = Analyzer(policy).add_all(opened.records())
-        result = analyzer.result(fmt=opened.format, tier=tier, source=str(export))
-        ignored = opened.plan.ignored
-    if ignored:
-        result.warnings.append(f"ignored columns: {', '.join(ignored)}")
+    if live:
+        from scimrecon.cli.config_cmd import open_services
+        from scimrecon.recon.live import records_from_org_users
+
+        admin = open_services(click.get_current_context()).admin
+
+        def added_of(account_id: str) -> date | None:
+            value = admin.last_active_dates(account_id).added_to_org
+            return date.fromisoformat(value[:10]) if value else None
+
+        analyzer = Analyzer(policy).add_all(
+            records_from_org_users(admin.iter_org_users(), added_of)
+        )
+        result = analyzer.result(fmt="org-api", tier=tier, source="org admin API")
+        result.warnings.append(
+            "the org admin API does not say who is an org admin: they are not protected "
+            "unless you --protect them (a Directory export has the Org role column)"
+        )
+    else:
+        assert export is not None
+        overrides = parse_column_overrides(columns)
+        with open_export(
+            export,
+            columns=overrides,
+            domains=domains,
+            export_format=export_format,
+            encoding=encoding,
+        ) as opened:
+            analyzer = Analyzer(policy).add_all(opened.records())
+            result = analyzer.result(fmt=opened.format, tier=tier, source=str(export))
+            ignored = opened.plan.ignored
+        if ignored:
+            result.warnings.append(f"ignored columns: {', '.join(ignored)}")
 
     if targets_out is not None and target_class is not None:
         count = write_targets(targets_out, result.classes[target_class])

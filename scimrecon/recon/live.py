@@ -1,0 +1,71 @@
+"""The org admin API's user list as UserRecords (for `analyze --live`).
+
+Pure: it takes the users and a lookup for `added to org` as arguments, so the connector does
+the HTTP and this module only translates. The list has no join date; asking for it costs one
+request a user, so it is asked only for users whose classification depends on it (those who
+never used any product: "inactive" needs to know they were not just added).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from scimrecon.recon.model import NEVER, LastSeen, ProductAccess, UserRecord, product_name
+
+_STATUS = {"active": "active", "inactive": "inactive", "closed": "closed", "suspended": "suspended"}
+
+
+def _get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _day(value: object) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def site_of(url: object, key: str) -> str:
+    """`https://acme.atlassian.net` -> `acme`; Trello's own site is `trello`."""
+    if key == "trello":
+        return "trello"
+    host = urlsplit(str(url or "")).hostname or ""
+    return host.removesuffix(".atlassian.net") if host.endswith(".atlassian.net") else host
+
+
+def records_from_org_users(
+    users: Iterable[Any], added_of: Callable[[str], date | None] | None = None
+) -> Iterator[UserRecord]:
+    """Org API users (OrgUser objects or their JSON dicts) as records. Every listed user is
+    managed (the list holds the org's managed accounts only)."""
+    for n, user in enumerate(users, start=1):
+        products = []
+        for access in _get(user, "product_access") or []:
+            key = str(_get(access, "key") or "")
+            seen: LastSeen = _day(_get(access, "last_active")) or NEVER
+            name = _get(access, "name") or product_name(key)
+            products.append(ProductAccess(str(name), site_of(_get(access, "url"), key), seen))
+        account_id = str(_get(user, "account_id") or "")
+        added = None
+        if added_of is not None and products and all(p.last_seen == NEVER for p in products):
+            added = added_of(account_id)
+        status = str(_get(user, "account_status") or "").lower()
+        yield UserRecord(
+            account_id=account_id,
+            name=str(_get(user, "name") or ""),
+            email=str(_get(user, "email") or ""),
+            status=_STATUS.get(status, status),
+            managed=True,
+            products=tuple(products),
+            added_to_org=added,
+            account_type=str(_get(user, "account_type") or "atlassian"),
+            last_active=_day(_get(user, "last_active")),
+            reported_billable=_get(user, "access_billable"),
+            line=n,
+        )
