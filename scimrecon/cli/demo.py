@@ -16,6 +16,7 @@ import click
 from tabulate import tabulate
 
 from scimrecon.cli import run as run_cli
+from scimrecon.cli.status import report as report_cmd
 from scimrecon.cli.status import status as status_cmd
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.admin import OrgUser
@@ -90,6 +91,8 @@ def demo(ctx: click.Context, world: str, unwanted: str, state_path: Path | None)
             )
             click.secho("\n$ scimrecon status", bold=True)
             _invoke(ctx, status_cmd, "--state", str(state))
+            click.secho("\n$ scimrecon report 1", bold=True)
+            _invoke(ctx, report_cmd, "1", "--state", str(state))
         finally:
             run_cli.HOOKS.services = saved
 

@@ -221,15 +221,18 @@ def report(run_id: str, fmt: str, state_path: Path) -> None:
     """Show every target of a run with its outcome and outputs."""
     store = open_store(state_path)
     try:
-        doc = report_document(store, store.get_run(run_id))
+        run = store.get_run(run_id)
+        doc = report_document(store, run)
     finally:
         store.close()
     if fmt == "json":
         click.echo(to_json(doc))
         return
-    columns: list[str] = []
-    for t in doc["targets"]:
-        columns += [k for k in t["outputs"] if k not in columns]
+    chosen, run_keys = _report_layout(run)
+    columns: list[str] = list(chosen)
+    if not columns:
+        for t in doc["targets"]:
+            columns += [k for k in t["outputs"] if k not in columns]
     headers = ["target", "state", "reason", *columns]
     rows = [
         [t["key"], t["state"], t["reason"] or "", *[t["outputs"].get(c) for c in columns]]
@@ -239,3 +242,15 @@ def report(run_id: str, fmt: str, state_path: Path) -> None:
         click.echo(to_csv(rows, headers), nl=False)
         return
     click.echo(table(rows, headers))
+    for key in run_keys or sorted(doc["outputs"]):
+        if key in doc["outputs"]:
+            click.echo(f"{key.replace('_', ' ')}: {doc['outputs'][key]}")
+
+
+def _report_layout(run: RunRecord) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns the run's own playbook (as it was run) asks its report to show."""
+    try:
+        pb = parse_playbook(run.playbook_source, run.playbook_name, None)
+    except ScimreconError:
+        return (), ()
+    return pb.report_columns, pb.report_run_outputs

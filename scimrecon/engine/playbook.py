@@ -145,6 +145,8 @@ class Playbook:
     source: str
     source_name: str
     content_hash: str
+    report_columns: tuple[str, ...] = ()
+    report_run_outputs: tuple[str, ...] = ()
 
     def step(self, step_id: str) -> Step:
         for step in (*self.steps, *self.finally_steps):
@@ -318,6 +320,8 @@ def parse_playbook(text: str, source_name: str, registry: ActionRegistry | None 
         source=text,
         source_name=name,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        report_columns=tuple(doc.get("report", {}).get("columns", ())),
+        report_run_outputs=tuple(doc.get("report", {}).get("run_outputs", ())),
     )
 
 

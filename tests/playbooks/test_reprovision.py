@@ -61,6 +61,24 @@ def test_reprovision_over_a_real_socket_fixes_every_target(tmp_path: Path) -> No
         assert env.billable() == EXPECTED["billable"]["after"]
         assert_reprovisioned(before, env.world(), "1")
 
+        report = env.cli("report", "1")
+        assert report.exit_code == 0
+        lines = report.output.splitlines()
+        assert lines[0].split() == [
+            "target",
+            "state",
+            "reason",
+            "old_account_id",
+            "new_account_id",
+            "old_account_email",
+            "tickets_moved",
+            "scim_removed",
+        ]
+        assert "billable before: 41" in lines and "billable after: 35" in lines
+        assert any(line.startswith("paused seconds: ") for line in lines)
+        csv_report = env.cli("report", "1", "--format", "csv").output.splitlines()
+        assert len(csv_report) == 1 + len(TARGETS)
+
         status = env.cli("status", "1", "--format", "json")
         assert status.exit_code == 0
         doc = json.loads(status.output)
