@@ -1,6 +1,7 @@
 """The small, honest JQL subset the simulator understands.
 
-Supported: `reporter`, `assignee`, `project`, `key` (alias `issuekey`) with `=` or `in (...)`,
+Supported: `reporter`, `assignee`, `project`, `key` (alias `issuekey`) and JSM's
+`"Request participants"` with `=` or `in (...)`,
 combined with AND / OR and parentheses; `ORDER BY ...` is accepted and ignored. Anything else is
 rejected with the message Jira would give, so a connector that sends JQL the simulator cannot
 evaluate fails loudly instead of silently matching nothing. Like Jira's /search/jql, a query
@@ -23,6 +24,8 @@ FIELDS = {
     "project": "project",
     "key": "key",
     "issuekey": "key",
+    # JSM's custom field, searched by its name in quotes: "Request participants" = accountId
+    "request participants": "participants",
 }
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -175,6 +178,9 @@ def _clause(field: str, values: list[str]) -> Predicate:
     if field in ("reporter", "assignee"):
         wanted = set(values)
         return lambda issue: issue.get(field) in wanted
+    if field == "participants":
+        wanted = set(values)
+        return lambda issue: bool(wanted & set(issue.get("participants") or ()))
     folded = {v.upper() for v in values}
     return lambda issue: str(issue.get(field) or "").upper() in folded
 

@@ -61,10 +61,8 @@ class ReassignTickets(Action):
     def _participant_issues(self, ctx: StepContext, old: str) -> list[str]:
         if "participants" not in _fields(ctx):
             return []
-        keys = csv_param(ctx, "participant_issues", "")
-        jira = ctx.services.jira
-        candidates = keys or [issue.key for issue in jira.search(str(ctx.param("jsm_jql")))]
-        return [key for key in candidates if old in jira.participants(key)]
+        jql = _jql('"Request participants"', old)
+        return [issue.key for issue in ctx.services.jira.search(jql, fields=("key",))]
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         old, new = require(ctx, "old_account_id", "new_account_id")

@@ -199,3 +199,25 @@ def test_when_every_target_is_skipped_provisioning_is_never_paused(tmp_path: Pat
         assert [r for r in env.app.log[seen:] if r["path"].endswith("/pause")] == []
         status = json.loads(env.cli("status", "2", "--format", "json").output)
         assert {t["reason"] for t in status["targets"]} == {"no trello access: nothing to remove"}
+
+
+def test_assignee_and_jsm_participants_move_too_when_asked(tmp_path: Path) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        before = env.world()
+        run_ok(env, "--param", "reassign=reporter,assignee,participants")
+        after = env.world()
+        old_to_new = {
+            a["account_id"]: accounts_by_email(after)[a["email"]]["account_id"]
+            for a in before["accounts"]
+            if a["email"] in TARGETS
+        }
+        old_issues = {i["key"]: i for i in before["jira"]["issues"]}
+        moved_somewhere = 0
+        for issue in after["jira"]["issues"]:
+            was = old_issues[issue["key"]]
+            for field in ("reporter", "assignee"):
+                assert issue[field] == old_to_new.get(was[field], was[field]), issue["key"]
+            expected = sorted(old_to_new.get(p, p) for p in was["participants"])
+            assert sorted(issue["participants"]) == expected, issue["key"]
+            moved_somewhere += any(p in old_to_new for p in was["participants"])
+        assert moved_somewhere, "the fixture must plant participants among the targets"
