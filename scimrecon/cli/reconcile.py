@@ -25,8 +25,7 @@ def _fix(situation: str) -> str:
     return f"playbook {playbook}" if playbook else ADVICE[situation]
 
 
-def _table(identities: list[Identity], show_linked: bool) -> str:
-    counts = Counter(i.situation for i in identities)
+def _table(identities: list[Identity], counts: Counter[str], show_linked: bool) -> str:
     summary = table(
         ((s, counts.get(s, 0), _fix(s)) for s in SITUATIONS), ("situation", "identities", "fix")
     )
@@ -38,7 +37,7 @@ def _table(identities: list[Identity], show_linked: bool) -> str:
         ),
         DETAIL_COLUMNS,
     )
-    hidden = counts.get(LINKED, 0) if not show_linked else 0
+    hidden = sum(1 for i in identities if i.situation == LINKED) if not show_linked else 0
     tail = [f"({hidden} linked identities not listed; --all lists them)"] if hidden else []
     return "\n".join([summary, "", detail, *tail])
 
@@ -85,7 +84,9 @@ def _table(identities: list[Identity], show_linked: bool) -> str:
 )
 @click.option("--all", "show_linked", is_flag=True, help="List linked (healthy) identities too.")
 @click.option(
-    "--situation", type=click.Choice(SITUATIONS), help="Which situation --targets-out writes."
+    "--situation",
+    type=click.Choice(SITUATIONS),
+    help="List only this situation (and write it with --targets-out).",
 )
 @click.option(
     "--targets-out",
@@ -111,8 +112,8 @@ def reconcile(
     Situations: linked, unlinked, unmatched, orphaned, duplicate, email-drift, unwanted-access.
     Reads files only (a fixture world, or --idp + --scim + --accounts); live reading comes later.
     """
-    if (targets_out is None) != (situation is None):
-        raise InputError("--targets-out and --situation go together (which list, to which file)")
+    if targets_out is not None and situation is None:
+        raise InputError("--targets-out needs --situation (which list to write)")
     files = (idp_file, scim_file, accounts_file)
     if world_file is not None:
         if any(files):
@@ -130,14 +131,14 @@ def reconcile(
         )
     else:
         raise InputError("give --world FILE, or all three of --idp, --scim and --accounts")
-    identities = join_identities(idp_users, scim_users, accounts, unwanted=unwanted_keys(unwanted))
+    everyone = join_identities(idp_users, scim_users, accounts, unwanted=unwanted_keys(unwanted))
+    counts = Counter(i.situation for i in everyone)
+    identities = [i for i in everyone if situation in (None, i.situation)]
 
     if targets_out is not None and situation is not None:
-        chosen = [i.as_candidate() for i in identities if i.situation == situation]
-        count = write_targets(targets_out, chosen)
+        count = write_targets(targets_out, [i.as_candidate() for i in identities])
         click.echo(f"wrote {count} {situation} targets to {targets_out}", err=True)
     if fmt == "json":
-        counts = Counter(i.situation for i in identities)
         click.echo(
             to_json(
                 {
@@ -165,4 +166,4 @@ def reconcile(
             nl=False,
         )
     else:
-        click.echo(_table(identities, show_linked))
+        click.echo(_table(identities, counts, show_linked or situation == LINKED))

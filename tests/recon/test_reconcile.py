@@ -282,10 +282,7 @@ def test_cli_from_separate_files_matches_the_world(tmp_path: Path) -> None:
     [
         ([], "give --world FILE, or all three of --idp, --scim and --accounts"),
         (["--idp", "x.csv"], "give --world FILE, or all three of --idp, --scim and --accounts"),
-        (
-            ["--situation", "orphaned"],
-            "--targets-out and --situation go together (which list, to which file)",
-        ),
+        (["--targets-out", "x.csv"], "--targets-out needs --situation (which list to write)"),
     ],
 )
 def test_cli_usage_errors(args: list[str], message: str) -> None:
@@ -305,3 +302,20 @@ def test_cli_bad_idp_file(tmp_path: Path) -> None:
         result.stderr
         == f"error: {idp}:2: column 'assigned': expected true or false, found 'perhaps'\n"
     )
+
+
+def test_cli_situation_filters_the_list_but_not_the_summary() -> None:
+    result = _run(
+        "--world",
+        str(FIXTURES / "drift" / "world.json"),
+        "--situation",
+        "duplicate",
+        "--format",
+        "json",
+    )
+    doc = json.loads(result.stdout)
+    assert [i["key"] for i in doc["identities"]] == [
+        "tbrown@acme.example",
+        "tessa.brown@acme.example",
+    ]
+    assert doc["summary"]["linked"] == 6
