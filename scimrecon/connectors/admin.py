@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -121,6 +121,7 @@ class AdminApi:
         self._prov = f"/admin/user-provisioning/v1/org/{seg(org_id)}"
         self._orgs = f"/admin/v1/orgs/{seg(org_id)}"
         self._users_cache: dict[str, OrgUser] | None = None
+        self._email_of: dict[str, str] = {}  # account id -> key in _users_cache
         self._cache_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -169,16 +170,16 @@ class AdminApi:
     def set_email(self, account_id: str, email: str) -> None:
         """New address on a verified domain; ends the user's sessions."""
         self.http.put(f"{self._manage(account_id)}/email", json={"email": email})
-        self.refresh()
+        self._amend(account_id, email=email)
 
     def disable(self, account_id: str, message: str | None = None) -> None:
         body = {"message": message} if message else {}
         self.http.post(f"{self._manage(account_id)}/lifecycle/disable", json=body, **_SAME_TWICE)
-        self.refresh()
+        self._amend(account_id, account_status="inactive", access_billable=False)
 
     def enable(self, account_id: str) -> None:
         self.http.post(f"{self._manage(account_id)}/lifecycle/enable", json={}, **_SAME_TWICE)
-        self.refresh()
+        self._amend(account_id, account_status="active")
 
     # -- organization ----------------------------------------------------------------------------
 
@@ -208,11 +209,29 @@ class AdminApi:
         with self._cache_lock:
             self._users_cache = None
 
+    def _amend(self, account_id: str, **changes: Any) -> None:
+        """Keep the cached user list true to our own writes without re-reading every page.
+
+        Re-reading after each change made a 1,000-target run read the whole org 1,000 times
+        (and serialised the run behind the cache lock). Others' changes still need `refresh()`.
+        """
+        with self._cache_lock:
+            if self._users_cache is None:
+                return
+            key = self._email_of.pop(account_id, None)
+            if key is None or key not in self._users_cache:
+                return
+            user = replace(self._users_cache.pop(key), **changes)
+            new_key = (user.email or key).lower()
+            self._users_cache[new_key] = user
+            self._email_of[account_id] = new_key
+
     def find_org_user_by_email(self, email: str) -> OrgUser | None:
         """Look an email up in the org's user list (fetched once per instance; `refresh()`)."""
         with self._cache_lock:
             if self._users_cache is None:
                 self._users_cache = {u.email.lower(): u for u in self.iter_org_users() if u.email}
+                self._email_of = {u.account_id: k for k, u in self._users_cache.items()}
             return self._users_cache.get(email.lower())
 
     def last_active_dates(self, account_id: str) -> LastActive:
@@ -229,7 +248,7 @@ class AdminApi:
     def suspend_access(self, account_id: str) -> None:
         path = f"{self._orgs}/directory/users/{seg(account_id)}/suspend-access"
         self.http.post(path, json={}, **_SAME_TWICE)
-        self.refresh()
+        self._amend(account_id, product_access=[], access_billable=False)
 
     def restore_access(self, account_id: str) -> None:
         path = f"{self._orgs}/directory/users/{seg(account_id)}/restore-access"

@@ -177,3 +177,17 @@ def test_ids_are_single_escaped_path_segments() -> None:
     for bad in ("", ".", ".."):
         with pytest.raises(ValueError):
             seg(bad)
+
+
+def test_our_own_writes_keep_the_cached_user_list_true_without_rereading(sim: Sim) -> None:
+    admin = sim.services.admin
+    ada = admin.find_org_user_by_email("ada.lovelace@acme.example")
+    assert ada is not None
+    pages = len(sim.requests("/atlassian/admin/v1/orgs"))
+    admin.set_email(ada.account_id, "ada.lovelace+old-9@acme.example")
+    admin.disable(ada.account_id, "test")
+    assert admin.find_org_user_by_email("ada.lovelace@acme.example") is None
+    moved = admin.find_org_user_by_email("ADA.LOVELACE+old-9@acme.example")
+    assert moved is not None and moved.account_id == ada.account_id
+    assert moved.account_status == "inactive"
+    assert len(sim.requests("/atlassian/admin/v1/orgs")) == pages  # no page read again

@@ -221,3 +221,17 @@ def test_assignee_and_jsm_participants_move_too_when_asked(tmp_path: Path) -> No
             assert sorted(issue["participants"]) == expected, issue["key"]
             moved_somewhere += any(p in old_to_new for p in was["participants"])
         assert moved_somewhere, "the fixture must plant participants among the targets"
+
+
+def test_cycle_mode_leaves_the_push_to_the_idp_and_sends_no_on_demand_call(
+    tmp_path: Path,
+) -> None:
+    from scimrecon.sim.world import load_world
+
+    world = load_world("acme-trello")
+    world["idp"]["cycle_seconds"] = 1
+    with over_socket(world, tmp_path) as env:
+        before = env.world()
+        run_ok(env, "--param", "provision_mode=cycle")
+        assert [r for r in env.app.log if r["path"].endswith("/provisionOnDemand")] == []
+        assert_reprovisioned(before, env.world(), "1")

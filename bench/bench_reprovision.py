@@ -1,0 +1,139 @@
+"""Reprovision throughput against a rate-limited, slow simulator (issue 5's benchmark).
+
+The simulator allows `--rate` requests/s per API (token bucket, 429 beyond) with `--latency-ms`
+on every request; the client paces itself to the same rate (profile [limits]). We measure the
+request rate achieved on the busiest API (/atlassian: SCIM + org + user management) divided by
+the limit, and the speed-up of `--concurrency N` over `--concurrency 1` per target.
+
+Provisioning is left to the IdP's cycle (`--param provision_mode=cycle`, cycle_seconds = 1)
+rather than Entra's provisionOnDemand: Microsoft allows 5 on-demand calls per 10 s, which alone
+would make 1,000 targets take 33 minutes. That is a real ceiling a large batch meets.
+
+    python bench/bench_reprovision.py --targets 1000 --concurrency 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from scimrecon.cli import run as run_cli
+from scimrecon.cli.main import cli
+from scimrecon.config import Profile, Secrets
+from scimrecon.connectors.services import Services
+from scimrecon.recon.billable import billable_only_through
+from scimrecon.sim.app import SimApp
+from scimrecon.sim.generate import generate_world
+from scimrecon.sim.server import serve_in_thread
+
+TRELLO_SHARE = 220 / 8000  # what the generator gives per account, measured
+
+
+def world_with(targets: int, rate: float, latency_ms: float) -> tuple[dict[str, Any], list[str]]:
+    world = generate_world(int(targets / TRELLO_SHARE * 1.1) + 100, seed=7)
+    world["idp"]["cycle_seconds"] = 1
+    rule = {"latency_ms": latency_ms, "rate_per_s": rate}
+    world["faults"] = {"seed": 1, "/atlassian": rule, "/jira": dict(rule), "/graph": dict(rule)}
+    scim = {u["userName"] for u in world["scim_users"]}
+    emails = [
+        a["email"]
+        for a in world["accounts"]
+        if a["status"] == "active"
+        and a["managed"]
+        and a["email"] in scim
+        and billable_only_through([p["key"] for p in a["product_access"]], ["trello"])
+    ]
+    if len(emails) < targets:
+        raise SystemExit(f"the generated world has only {len(emails)} Trello-only users")
+    return world, emails[:targets]
+
+
+def run_once(targets: int, concurrency: int, rate: float, latency_ms: float) -> dict[str, Any]:
+    world, emails = world_with(targets, rate, latency_ms)
+    app = SimApp(world, seed=1)
+    with tempfile.TemporaryDirectory() as tmp, serve_in_thread(app) as url:
+        target_file = Path(tmp) / "targets.csv"
+        with target_file.open("w", newline="") as handle:
+            csv.writer(handle).writerows([["email"], *([e] for e in emails)])
+        raw = app.profile(url)
+        raw["limits"] = {"atlassian": rate, "jira": rate, "graph": rate}
+        profile = Profile.from_dict(raw)
+        secrets = Secrets(app.secrets(), keyring_lookup=None)
+        run_cli.HOOKS.services = lambda _state: Services(profile, secrets)
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            cli,
+            [
+                "run",
+                "reprovision",
+                "--targets",
+                str(target_file),
+                "--yes",
+                "--concurrency",
+                str(concurrency),
+                "--max-targets",
+                str(targets),
+                "--param",
+                "provision_mode=cycle",
+                "--state",
+                str(Path(tmp) / "state.db"),
+            ],
+        )
+        elapsed = time.monotonic() - started
+    if result.exit_code != 0:
+        raise SystemExit(f"run failed ({result.exit_code}): {result.output[-2000:]}")
+    hits = [r for r in app.log if r["path"].startswith("/atlassian")]
+    span = max(r["t"] for r in hits) - min(r["t"] for r in hits)
+    per_second = Counter(int(r["t"]) for r in hits)
+    busy = statistics.median(sorted(per_second.values()))
+    return {
+        "targets": targets,
+        "concurrency": concurrency,
+        "seconds": elapsed,
+        "per_target_s": elapsed / targets,
+        "atlassian_requests": len(hits),
+        "atlassian_rps": len(hits) / span,
+        "ratio": len(hits) / span / rate,
+        "busy_rps": busy,
+        "busy_ratio": busy / rate,
+        "throttled": sum(1 for r in app.log if r["status"] == 429),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, default=1000)
+    parser.add_argument("--serial-targets", type=int, default=30)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    args = parser.parse_args()
+    wide = run_once(args.targets, args.concurrency, args.rate, args.latency_ms)
+    serial = run_once(args.serial_targets, 1, args.rate, args.latency_ms)
+    speedup = serial["per_target_s"] / wide["per_target_s"]
+    print(
+        f"reprovision {wide['targets']} targets, --concurrency {wide['concurrency']}, "
+        f"limit {args.rate:.0f}/s per API, {args.latency_ms:.0f} ms latency: "
+        f"{wide['seconds']:.0f} s; /atlassian median {wide['busy_rps']:.0f} requests/s in the "
+        f"seconds it was used = {wide['busy_ratio']:.2f} of the limit "
+        f"(whole-run average {wide['atlassian_rps']:.1f}/s = {wide['ratio']:.2f}, including "
+        f"pauses, Jira-only and wait phases; {wide['atlassian_requests']} requests, "
+        f"{wide['throttled']} answered 429)"
+    )
+    print(
+        f"reprovision speed-up of --concurrency {wide['concurrency']} over --concurrency 1: "
+        f"{speedup:.1f}x ({serial['per_target_s']:.2f} s vs {wide['per_target_s']:.2f} s "
+        f"per target; serial run on {serial['targets']} targets, ratio {serial['ratio']:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
