@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from scimrecon.recon.billable import account_is_billable
-from tests.playbooks.harness import FIXTURES, accounts_by_email, in_process
+from tests.playbooks.harness import FIXTURES, accounts_by_email, over_socket
 
 INACTIVE = json.loads((FIXTURES / "inactive-licences" / "expected.json").read_text())["classes"]
 DRIFT = json.loads((FIXTURES / "drift" / "expected.json").read_text())["situations"]
@@ -27,7 +27,7 @@ def test_inactive_licences_suspends_only_the_inactive_and_spares_the_protected(
     rows += [f"{email},{role}" for email, role in spared.items()]
     target_file = tmp_path / "targets.csv"
     target_file.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    with in_process("inactive-licences", tmp_path) as env:
+    with over_socket("inactive-licences", tmp_path) as env:
         before = accounts_by_email(env.world())
         result = env.cli(
             "run",
@@ -66,7 +66,7 @@ def test_deactivate_leavers_disables_orphans_and_removes_their_scim_entries(
     assert leavers, "the drift world plants orphaned users"
     target_file = tmp_path / "leavers.csv"
     target_file.write_text("email\n" + "\n".join(leavers) + "\n", encoding="utf-8")
-    with in_process("drift", tmp_path) as env:
+    with over_socket("drift", tmp_path) as env:
         before = env.world()
         result = env.cli(
             "run",
