@@ -96,6 +96,15 @@ class WaitSpec:
     interval_s: float
     timeout_s: float
     park_after_s: float
+    timeout_days_param: str | None = None
+
+    def deadline_after(self, params: Mapping[str, Any]) -> float:
+        """Seconds until the deadline: a person says "wait 7 days", not "604800 s"."""
+        if self.timeout_days_param:
+            days = params.get(self.timeout_days_param)
+            if isinstance(days, int | float) and not isinstance(days, bool) and days > 0:
+                return float(days) * 86400.0
+        return self.timeout_s
 
 
 @dataclass(frozen=True)
@@ -230,7 +239,12 @@ def _step(raw: Mapping[str, Any], where: str, name: str, is_finally: bool) -> St
         timeout = float(spec["timeout_s"])
         interval = float(spec.get("interval_s", min(60.0, timeout)))
         park_after = float(spec.get("park_after_s", min(timeout, 900.0)))
-        wait = WaitSpec(interval_s=interval, timeout_s=timeout, park_after_s=park_after)
+        wait = WaitSpec(
+            interval_s=interval,
+            timeout_s=timeout,
+            park_after_s=park_after,
+            timeout_days_param=spec.get("timeout_days_param"),
+        )
     retry_raw = raw.get("retry", {})
     retry = RetrySpec(
         attempts=int(retry_raw.get("attempts", 1)),

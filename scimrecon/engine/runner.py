@@ -407,11 +407,11 @@ class Runner:
                     step,
                     key,
                     f"gave up waiting: the deadline {iso(deadline)} passed "
-                    f"(wait timeout {step.wait.timeout_s:g} s)",
+                    f"(wait timeout {step.wait.deadline_after(self.params):g} s)",
                     rec.attempts,
                 )
             return "waiting"
-        deadline = now + step.wait.timeout_s
+        deadline = now + step.wait.deadline_after(self.params)
         reason = f"waiting at {step.id} until {iso(deadline)}"
         judge = bool(key) and not step.is_finally
         self._record(
@@ -449,11 +449,11 @@ class Runner:
     def _run_step(self, step: Step, pool: ThreadPoolExecutor) -> str | None:
         """One step for every target it concerns; a reason when the run cannot go on."""
         if step.scope == "run":
-            if any(s == "waiting" for s in self.tstate.values()):
-                return "park"
             rec = self.states.get((RUN_SCOPE, step.id))
             if rec is not None and rec.state in ("done", "skipped"):
-                return None
+                return None  # already behind us: waiting targets must not hold a resume here
+            if any(s == "waiting" for s in self.tstate.values()):
+                return "park"
             if rec is None and self.order and not step.is_finally and not self._healthy():
                 # Every target has stopped: pausing provisioning (or anything else run-wide)
                 # would only disturb the org for nobody's benefit.

@@ -235,3 +235,35 @@ def test_cycle_mode_leaves_the_push_to_the_idp_and_sends_no_on_demand_call(
         run_ok(env, "--param", "provision_mode=cycle")
         assert [r for r in env.app.log if r["path"].endswith("/provisionOnDemand")] == []
         assert_reprovisioned(before, env.world(), "1")
+
+
+def test_waiting_for_the_first_login_parks_the_run_and_resume_finishes_it(
+    tmp_path: Path,
+) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        args = ("--targets", targets("acme-trello"), "--yes", "--max-wait", "0")
+        parked = env.cli("run", "reprovision", *args, "--param", "wait_login_days=3")
+        assert parked.exit_code == 3, parked.output
+        world = env.world()
+        assert world["idp"]["job"]["state"] == "Active"  # resumed before the wait
+        status = json.loads(env.cli("status", "1", "--format", "json").output)
+        assert status["state"] == "parked"
+        assert {t["state"] for t in status["targets"]} == {"waiting"}
+        assert {t["steps"]["disable-old"] for t in status["targets"]} == {"pending"}
+        old_ids = {t["outputs"]["old_account_id"] for t in status["targets"]}
+        accounts = {a["account_id"]: a for a in world["accounts"]}
+        assert {accounts[i]["status"] for i in old_ids} == {"active"}
+
+        # the people log in to Jira with their new accounts
+        new_ids = {t["outputs"]["new_account_id"] for t in status["targets"]}
+        for account in env.app.store.world["accounts"]:
+            if account["account_id"] in new_ids:
+                account["product_access"] = [
+                    {"key": "jira-software", "site": "acme", "last_active": "2026-11-24"}
+                ]
+        done = env.cli("resume", "1", "--yes", "--max-wait", "0")
+        assert done.exit_code == 0, done.output
+        accounts = {a["account_id"]: a for a in env.world()["accounts"]}
+        assert {accounts[i]["status"] for i in old_ids} == {"inactive"}
+        final = json.loads(env.cli("status", "1", "--format", "json").output)
+        assert {t["outputs"]["first_login"] for t in final["targets"]} == {"2026-11-24"}
