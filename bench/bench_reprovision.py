@@ -38,7 +38,7 @@ TRELLO_SHARE = 220 / 8000  # what the generator gives per account, measured
 
 
 def world_with(targets: int, rate: float, latency_ms: float) -> tuple[dict[str, Any], list[str]]:
-    world = generate_world(int(targets / TRELLO_SHARE * 1.1) + 100, seed=7)
+    world = generate_world(int(targets / TRELLO_SHARE * 1.25) + 100, seed=7)
     world["idp"]["cycle_seconds"] = 1
     rule = {"latency_ms": latency_ms, "rate_per_s": rate}
     world["faults"] = {"seed": 1, "/atlassian": rule, "/jira": dict(rule), "/graph": dict(rule)}
