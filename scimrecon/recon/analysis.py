@@ -100,13 +100,22 @@ class Analyzer:
         self.reported: int | None = None
         self.classes: dict[str, list[Candidate]] = {cls: [] for cls in CLASSES}
         self._as_of_ord = policy.as_of.toordinal()
-        # ProductAccess -> [users counted, last-seen ordinal (0: none or never), unwanted?]
+        # ProductAccess -> [users counted, last-seen ordinal (0: none or never), unwanted?, key]
         self._seen: dict[ProductAccess, list[Any]] = {}
+        # id(ProductAccess) -> the same info: the reader hands out one shared object per
+        # distinct value, and looking up an int is much cheaper than hashing the tuple. The
+        # objects are pinned so an id cannot be reused while it is a key; the map is capped
+        # for sources that do not share objects (the value lookup still works there).
+        self._by_id: dict[int, list[Any]] = {}
+        self._pinned: list[ProductAccess] = []
+        # (managed, status, product keys...) -> the billable rule's answer for those facts
+        self._billable: dict[tuple[Any, ...], bool] = {}
 
     def _info(self, access: ProductAccess) -> list[Any]:
         seen = access.last_seen
         ordinal = seen.toordinal() if isinstance(seen, date) else 0
-        info = [0, ordinal, access.key in self.policy.unwanted]
+        key = access.key
+        info = [0, ordinal, key in self.policy.unwanted, key]
         self._seen[access] = info
         return info
 
@@ -121,6 +130,8 @@ class Analyzer:
         infos, new_info = self._seen, self._info
         as_of, inactive_days = self._as_of_ord, self.policy.inactive_days
         policy, classes = self.policy, self.classes
+        rule_memo = self._billable
+        by_id, pinned = self._by_id, self._pinned
         try:
             for record in records:
                 users += 1
@@ -129,25 +140,37 @@ class Analyzer:
                     active += 1
                 if record.managed:
                     managed += 1
-                # record.billable, spelled out: the property call costs a quarter of it
-                if is_billable(
-                    managed=record.managed, status=record.status, product_keys=record.products
-                ):
-                    billable += 1
                 if record.reported_billable is not None:
                     reported = (reported or 0) + (1 if record.reported_billable else 0)
                 products = record.products
-                if not products:
-                    continue
                 latest = 0
                 all_unwanted = True
+                facts = [record.managed, record.status]
                 for access in products:
-                    info = infos.get(access) or new_info(access)
+                    info = by_id.get(id(access))
+                    if info is None:
+                        info = infos.get(access) or new_info(access)
+                        if len(by_id) < 100_000:
+                            by_id[id(access)] = info
+                            pinned.append(access)
                     info[0] += 1
+                    facts.append(info[3])
                     if info[1] > latest:
                         latest = info[1]
                     if not info[2]:
                         all_unwanted = False
+                # the billable rule is a pure function of these facts, and a whole export has
+                # only a handful of distinct combinations: ask it once for each
+                memo_key = tuple(facts)
+                is_billable_now = rule_memo.get(memo_key)
+                if is_billable_now is None:
+                    is_billable_now = rule_memo[memo_key] = is_billable(
+                        managed=facts[0], status=facts[1], product_keys=facts[2:]
+                    )
+                if is_billable_now:
+                    billable += 1
+                if not products:
+                    continue
                 if not is_active:
                     continue  # neither list takes inactive, suspended or closed accounts
                 if not all_unwanted and latest and as_of - latest < inactive_days:
@@ -165,7 +188,7 @@ class Analyzer:
     def product_stats(self) -> list[ProductStats]:
         by_site: dict[tuple[str, str], ProductStats] = {}
         as_of = self._as_of_ord
-        for access, (count, ordinal, _) in self._seen.items():
+        for access, (count, ordinal, _, _) in self._seen.items():
             key = (access.product, access.site)
             stats = by_site.get(key)
             if stats is None:

@@ -255,6 +255,7 @@ class _RowReader:
         words: dict[str, str] = {}  # role and account type cells -> lower case, stripped
         domains, managed_export = self.domains, self.managed_export
         missing = _MISSING
+        new_tuple = tuple.__new__  # UserRecord._make without its Python-level wrapper
         pairs = tuple(
             (-1 if ai is None else ai, -1 if si is None else si, cache, spec)
             for spec in specs
@@ -302,12 +303,18 @@ class _RowReader:
                     last_active = value if isinstance(value, date) else None
                 products: list[ProductAccess] = []
                 for ai, si, cache, spec in pairs:
+                    if ai >= 0 and si >= 0:  # the usual pair: access and last seen
+                        sub = cache.get(row[ai])
+                        if sub is not None:
+                            access = sub.get(row[si], missing)
+                            if access is None:
+                                continue
+                            if access is not missing:
+                                products.append(access)
+                                continue
                     a_text = row[ai] if ai >= 0 else ""
                     s_text = row[si] if si >= 0 else ""
-                    sub = cache.get(a_text)
-                    access = sub.get(s_text, missing) if sub is not None else missing
-                    if access is missing:
-                        access = product_slow(spec, a_text, s_text, line)
+                    access = product_slow(spec, a_text, s_text, line)
                     if access is not None:
                         products.append(access)
                 claimed = reported = None
@@ -344,20 +351,23 @@ class _RowReader:
             if i_groups is not None:
                 cell = row[i_groups].replace(";", ",")
                 groups = tuple(g.strip() for g in cell.split(",") if g.strip())
-            return UserRecord(
-                row[i_id].strip() if i_id is not None else "",
-                row[i_name].strip() if i_name is not None else "",
-                email,
-                status,
-                managed,
-                tuple(products) if products else (),
-                added,  # type: ignore[arg-type]
-                role or "member",
-                kind or "atlassian",
-                last_active,
-                reported,
-                groups,
-                line,
+            return new_tuple(
+                UserRecord,
+                (
+                    row[i_id].strip() if i_id is not None else "",
+                    row[i_name].strip() if i_name is not None else "",
+                    email,
+                    status,
+                    managed,
+                    tuple(products) if products else (),
+                    added,  # type: ignore[arg-type]
+                    role or "member",
+                    kind or "atlassian",
+                    last_active,
+                    reported,
+                    groups,
+                    line,
+                ),
             )
 
         return parse
