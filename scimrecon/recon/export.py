@@ -162,6 +162,14 @@ def locate_decode_error(path: Path, encoding: str) -> tuple[int, int, bytes]:
 _MISSING = object()
 
 
+def _word(cache: dict[str, str], text: str, default: str) -> str:
+    """A role or account-type cell normalised (and remembered: a file has only a few)."""
+    value = text.strip().lower() or default
+    if len(cache) < 10_000:
+        cache[text] = value
+    return value
+
+
 class _RowReader:
     """Turns csv rows into UserRecords according to a ColumnPlan (the hot loop lives here)."""
 
@@ -252,7 +260,8 @@ class _RowReader:
         status_cache, specs, fail = self.status_cache, self.specs, self.fail
         dates, product_slow = self.dates, self._product
         added_cache: dict[str, date | None] = {}
-        words: dict[str, str] = {}  # role and account type cells -> lower case, stripped
+        roles: dict[str, str] = {}  # org role cell -> lower case, stripped, or "member"
+        kinds: dict[str, str] = {}  # account type cell -> lower case, stripped, or "atlassian"
         domains, managed_export = self.domains, self.managed_export
         missing = _MISSING
         new_tuple = tuple.__new__  # UserRecord._make without its Python-level wrapper
@@ -338,15 +347,14 @@ class _RowReader:
                     if len(domain_cache) < 10_000:
                         domain_cache[domain] = known
                 managed = claimed is True or known
-            role = kind = ""
+            role = "member"
             if i_role is not None:
                 text = row[i_role]
-                role = words.get(text) or words.setdefault(text, text.strip().lower())
+                role = roles.get(text) or _word(roles, text, "member")
+            kind = "atlassian"
             if i_type is not None:
                 text = row[i_type]
-                kind = words.get(text) or words.setdefault(text, text.strip().lower())
-            if len(words) > 10_000:
-                words.clear()
+                kind = kinds.get(text) or _word(kinds, text, "atlassian")
             groups: tuple[str, ...] = ()
             if i_groups is not None:
                 cell = row[i_groups].replace(";", ",")
@@ -361,8 +369,8 @@ class _RowReader:
                     managed,
                     tuple(products) if products else (),
                     added,  # type: ignore[arg-type]
-                    role or "member",
-                    kind or "atlassian",
+                    role,
+                    kind,
                     last_active,
                     reported,
                     groups,
@@ -426,6 +434,7 @@ def open_export(
 
         def records() -> Iterator[UserRecord]:
             seen = _KeyTable(_expected_rows(path))
+            table, mask = seen.table, seen.mask
             parse = rows.parser()
             last = reader.line_num
             try:
@@ -438,7 +447,6 @@ def open_export(
                     key = record.account_id or record.email.lower()
                     # seen.add(hash(key)), inlined: this runs once a row
                     h = hash(key) or 1
-                    table, mask = seen.table, seen.mask
                     i = h & mask
                     while True:
                         value = table[i]
@@ -447,6 +455,7 @@ def open_export(
                             seen.used += 1
                             if seen.used > seen.limit:
                                 seen.grow()
+                                table, mask = seen.table, seen.mask
                             break
                         if value == h:
                             on_duplicate(key, start)
