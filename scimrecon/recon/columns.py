@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from scimrecon.errors import InputError
-from scimrecon.recon.model import _KEY_BY_NAME
+from scimrecon.recon.model import is_known_product
 
 DIRECTORY: Final = "directory-export"
 MANAGED: Final = "managed-accounts"
@@ -218,7 +218,7 @@ def plan_columns(
         if m:
             add_product(m.group(1).strip(), m.group(2).strip(), "last_seen", index)
             continue
-        if _PRODUCT_SITE.fullmatch(header) or (fmt == MANAGED and norm in _KEY_BY_NAME):
+        if _PRODUCT_SITE.fullmatch(header) or (fmt == MANAGED and is_known_product(norm)):
             product, site = _split_product(header)
             add_product(product, site, "access", index)
             continue

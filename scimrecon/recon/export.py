@@ -1,16 +1,14 @@
 """Stream an Atlassian user export into UserRecords, one row at a time.
 
-The reader holds one row in memory (plus a compact set of the keys seen, to refuse duplicate
-users), so a million-row export costs the same memory as a ten-row one. Every problem becomes
-an InputError naming the file, the line and the column, because an admin fixing a CSV by hand
-needs to know exactly where to look.
+The reader holds one row in memory, plus about 16 bytes a user to refuse duplicates (see
+keytable.py), so a million-row export costs little more memory than a ten-row one. Every
+problem becomes an InputError naming the file, the line and the column, because an admin
+fixing a CSV by hand needs to know exactly where to look.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,8 +19,9 @@ from typing import Any
 from scimrecon.errors import InputError
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
 from scimrecon.recon.dates import CachedParser, DateError
+from scimrecon.recon.keytable import KeyTable
 from scimrecon.recon.model import LastSeen, ProductAccess, UserRecord
-from scimrecon.recon.textio import open_text
+from scimrecon.recon.textio import locate_decode_error, open_text
 
 _STATUS: dict[str, str] = {
     "active": "active",
@@ -62,58 +61,6 @@ _ACCESS_TRUE = _TRUE | frozenset(
 _ACCESS_FALSE = _FALSE | frozenset({"revoked", "removed"})
 
 
-class _KeyTable:
-    """A set of 64-bit key hashes in one flat array (open addressing): 16-32 bytes a user
-    instead of ~76 for a Python set of ints, at about the same speed. A hit is only a
-    suspicion; the caller confirms it against the file. The probe loop is inlined in the
-    reader; `add` is the same loop for everyone else."""
-
-    def __init__(self, expected: int = 0) -> None:
-        size = 1 << 12
-        while size < 2 * expected:
-            size *= 2
-        self._resize(size)
-        self.used = 0
-
-    def _resize(self, size: int) -> None:
-        self.table = array("q", bytes(8 * size))
-        self.mask = size - 1
-        self.limit = size // 2
-
-    def add(self, h: int) -> bool:
-        """Record hash `h`; True when it was already there."""
-        h = h or 1  # 0 marks an empty slot
-        table, mask = self.table, self.mask
-        i = h & mask
-        while True:
-            value = table[i]
-            if value == 0:
-                table[i] = h
-                self.used += 1
-                if self.used > self.limit:
-                    self.grow()
-                return False
-            if value == h:
-                return True
-            i = (i + 1) & mask
-
-    def grow(self) -> None:
-        old = self.table
-        self._resize(2 * len(old))
-        self.used = 0
-        for h in old:
-            if h:
-                self.add(h)
-
-
-def _expected_rows(path: Path) -> int:
-    """A guess at the row count (120 bytes a row or more) to size the key table once."""
-    try:
-        return min(path.stat().st_size // 120, 50_000_000)
-    except OSError:
-        return 0
-
-
 @dataclass
 class Export:
     """An opened export: its detected format and column plan, and its records (one pass)."""
@@ -141,22 +88,6 @@ def _bool(text: str) -> bool | None:
     if s in _FALSE:
         return False
     raise ValueError(f"expected Yes or No, found {text!r}")
-
-
-def locate_decode_error(path: Path, encoding: str) -> tuple[int, int, bytes]:
-    """Find the line, byte offset and bytes of the first undecodable sequence (error path)."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    line, offset = 1, 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1):
-            try:
-                text = decoder.decode(chunk)
-            except UnicodeDecodeError:
-                rest = fh.read(3)
-                return line, offset, (chunk + rest)[:4]
-            line += text.count("\n")
-            offset += 1
-    return line, offset, b""
 
 
 _MISSING = object()
@@ -433,7 +364,7 @@ def open_export(
                 raise InputError(f"{name}:{line}: duplicate user {key!r} (already on line {first})")
 
         def records() -> Iterator[UserRecord]:
-            seen = _KeyTable(_expected_rows(path))
+            seen = KeyTable.for_file(path)
             table, mask = seen.table, seen.mask
             parse = rows.parser()
             last = reader.line_num

@@ -72,6 +72,11 @@ def product_key(display_name: str) -> str:
     return key
 
 
+def is_known_product(display_name: str) -> bool:
+    """Whether the name is one of Atlassian's products (a bare column name in an export)."""
+    return " ".join(display_name.lower().split()) in _KEY_BY_NAME
+
+
 def product_name(key: str) -> str:
     """The display name an export uses for a product key (inverse of product_key)."""
     return _NAME_BY_KEY.get(key, key)

@@ -55,3 +55,19 @@ def open_text(path: Path, encoding: str | None = None) -> Iterator[tuple[IO[str]
             text.detach()
     finally:
         raw.close()
+
+
+def locate_decode_error(path: Path, encoding: str) -> tuple[int, int, bytes]:
+    """Find the line, byte offset and bytes of the first undecodable sequence (error path)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    line, offset = 1, 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError:
+                rest = fh.read(3)
+                return line, offset, (chunk + rest)[:4]
+            line += text.count("\n")
+            offset += 1
+    return line, offset, b""

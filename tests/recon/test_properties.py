@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scimrecon.cli.render import json_chunks
-from scimrecon.recon.export import _KeyTable, read_records
+from scimrecon.recon.export import read_records
+from scimrecon.recon.keytable import KeyTable
 from scimrecon.recon.model import UserRecord
 from scimrecon.recon.tier import OK, OVER, WARNING, tier_usage
 from scimrecon.recon.world import export_from_world, records_from_accounts
@@ -134,7 +135,7 @@ def test_streamed_json_writes_iterators_as_arrays() -> None:
 
 @given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=300))
 def test_key_table_reports_exactly_the_repeats(hashes: list[int]) -> None:
-    table = _KeyTable()
+    table = KeyTable()
     seen: set[int] = set()
     for h in hashes:
         assert table.add(h) == ((h or 1) in seen)
@@ -142,7 +143,7 @@ def test_key_table_reports_exactly_the_repeats(hashes: list[int]) -> None:
 
 
 def test_key_table_keeps_every_key_when_it_grows() -> None:
-    table = _KeyTable()
+    table = KeyTable()
     keys = [hash(f"user-{n}") for n in range(20_000)]  # several doublings from 4,096 slots
     assert not any(table.add(h) for h in keys)
     assert all(table.add(h) for h in keys)
