@@ -1,6 +1,6 @@
 """Generate the reference docs that must never drift from the code.
 
-`docs/cli-reference.md` comes from the commands' own `--help`, and `docs/playbooks/*.md` from
+`docs/cli.md` comes from the commands' own `--help`, and `docs/playbooks/*.md` from
 the playbook TOML files. Tests regenerate both and fail when the committed copy is stale;
 `python -m scimrecon.docgen` (or `make docs`) rewrites them.
 """
@@ -15,7 +15,17 @@ from typing import Any
 
 import click
 
+from scimrecon.errors import EXIT_OK, EXIT_PARKED, EXIT_REFUSED, EXIT_TARGETS_FAILED, EXIT_USAGE
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+EXIT_CODES = (
+    (EXIT_OK, "done"),
+    (EXIT_TARGETS_FAILED, "some targets failed (the others went on)"),
+    (EXIT_USAGE, "usage or input error: nothing was changed"),
+    (EXIT_PARKED, "parked: waiting for something; `scimrecon resume RUN` later"),
+    (EXIT_REFUSED, "aborted or refused (lock, stale plan, threshold, no confirmation)"),
+    (130, "interrupted by Ctrl-C; resume or abort the run"),
+)
 
 
 def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
@@ -35,8 +45,12 @@ def cli_reference() -> str:
 
     parts = [
         "# CLI reference\n",
-        "Generated from `--help` by `python -m scimrecon.docgen`; a test fails when it is stale.",
-        "Exit codes: see [exit-codes.md](exit-codes.md).\n",
+        "Generated from `--help` by `python -m scimrecon.docgen`; a test fails when it is stale.\n",
+        "## Exit codes\n",
+        "| code | meaning |",
+        "| --- | --- |",
+        *(f"| {code} | {meaning} |" for code, meaning in EXIT_CODES),
+        "\nWhich command returns which, and what to do next: [exit-codes.md](exit-codes.md).\n",
     ]
     for path, command in _walk(cli, ["scimrecon"]):
         ctx = click.Context(
@@ -100,7 +114,7 @@ def playbook_page(source: str) -> str:
 
 
 def expected_files() -> dict[Path, str]:
-    files = {DOCS / "cli-reference.md": cli_reference()}
+    files = {DOCS / "cli.md": cli_reference()}
     for name, source in _playbook_files():
         files[DOCS / "playbooks" / name.replace(".toml", ".md")] = playbook_page(source)
     return files
