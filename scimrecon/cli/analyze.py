@@ -17,6 +17,7 @@ from scimrecon.cli.render import (
     format_option,
     key_values,
     load_profile,
+    org_domains,
     table,
     to_csv,
 )
@@ -210,7 +211,8 @@ def analyze(
         raise InputError("give an EXPORT file or --live, not both")
     if export is None and not live:
         raise InputError("missing EXPORT (a user export CSV) or --live")
-    profile = load_profile(obj) if (tier is None or live) else None
+    profile = load_profile(obj) if (tier is None or live or not domains) else None
+    domains = org_domains(domains, profile)
     if tier is None and profile is not None:
         tier = profile.billing.tier
     policy = Policy(

@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 
-from scimrecon.cli.render import format_option, load_profile, parse_as_of, table, to_csv, to_json
+from scimrecon.cli.render import (
+    format_option,
+    load_profile,
+    org_domains,
+    parse_as_of,
+    table,
+    to_csv,
+    to_json,
+)
 from scimrecon.errors import InputError
 from scimrecon.recon.billing import CENT, CleanupWorth, CycleBill, bill, cleanup_worth
 from scimrecon.recon.events import Event, read_events
@@ -166,6 +174,7 @@ def billing(
     profile = load_profile(obj)
     billing_cfg = profile.billing if profile is not None else None
     unit = _price(price, billing_cfg.price_per_user_month if billing_cfg else None)
+    domains = org_domains(domains, profile)
     day = cycle_day or (billing_cfg.cycle_day if billing_cfg and billing_cfg.cycle_day else 1)
 
     notes: list[str] = []

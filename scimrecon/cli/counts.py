@@ -8,7 +8,16 @@ from pathlib import Path
 
 import click
 
-from scimrecon.cli.render import as_of_option, format_option, sparkline, table, to_csv, to_json
+from scimrecon.cli.render import (
+    as_of_option,
+    format_option,
+    load_profile,
+    org_domains,
+    sparkline,
+    table,
+    to_csv,
+    to_json,
+)
 from scimrecon.errors import InputError
 from scimrecon.recon.columns import parse_column_overrides
 from scimrecon.recon.counts import MonthCount, Point, closing_counts, points_from_events
@@ -112,6 +121,7 @@ def counts(
             points.insert(0, Point(events[0].day, start_count, None, "--start"))
     else:
         overrides = parse_column_overrides(columns)
+        domains = org_domains(domains, load_profile(click.get_current_context().obj))
         undated = [p for p in snapshots if date_from_name(p) is None]
         explicit = click.get_current_context().get_parameter_source("as_of")
         as_of_dates = explicit is not None and explicit.name != "DEFAULT" and len(undated) == 1

@@ -193,3 +193,12 @@ def load_profile(obj: object) -> Profile | None:
     except InputError:
         return None
     return Profile.load(path)
+
+
+def org_domains(given: Iterable[str], profile: Profile | None) -> tuple[str, ...]:
+    """The org's domains: --domain if given, else the profile's [atlassian] domains when the
+    profile format has them (a user counts as managed when the email is on one of them)."""
+    chosen = tuple(d for d in given if d.strip())
+    if chosen or profile is None or profile.atlassian is None:
+        return chosen
+    return tuple(getattr(profile.atlassian, "domains", None) or ())
