@@ -118,6 +118,8 @@ class _Section:
 class AtlassianConfig(_Section):
     base_url: str
     org_id: str
+    #: The org's verified domains: a user of an export counts as managed when on one of them.
+    domains: tuple[str, ...] = ()
     required: ClassVar[tuple[str, ...]] = ("base_url", "org_id")
     urls: ClassVar[tuple[str, ...]] = ("base_url",)
 
@@ -186,6 +188,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "str | None": (str,),
     "int | None": (int,),
     "float | None": (int, float),
+    "tuple[str, ...]": (list,),
 }
 
 
@@ -288,6 +291,10 @@ def _build_section(
             value = value.strip()
             if key in section_cls.urls:
                 value = _url(value, f"{where}: {name}.{key}")
+        if isinstance(value, list):
+            if not all(isinstance(item, str) and item.strip() for item in value):
+                raise InputError(f"{where}: {name}.{key} must be a list of non-empty strings")
+            value = tuple(item.strip().lower() for item in value)
         kwargs[key] = value
     missing = [k for k in section_cls.required if not kwargs.get(k)]
     if missing:

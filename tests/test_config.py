@@ -273,3 +273,16 @@ def test_broken_system_keyring_means_unset(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(keyring, "get_password", boom)
     assert Secrets({}).source(SCIM_TOKEN) is None
+
+
+def test_atlassian_domains_are_a_lowercased_list_of_strings() -> None:
+    import pytest
+
+    from scimrecon.config import Profile
+    from scimrecon.errors import InputError
+
+    table = {"base_url": "https://api.atlassian.com", "org_id": "o"}
+    profile = Profile.from_dict({"atlassian": {**table, "domains": ["Acme.example"]}})
+    assert profile.atlassian.domains == ("acme.example",)
+    with pytest.raises(InputError, match=r"atlassian.domains must be a list of non-empty strings"):
+        Profile.from_dict({"atlassian": {**table, "domains": ["", 3]}})

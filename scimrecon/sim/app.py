@@ -113,7 +113,11 @@ class SimApp:
         org = world.get("org") or {}
         directory = self.store.idp_directory_id()
         profile: dict[str, Any] = {
-            "atlassian": {"base_url": f"{base}/atlassian", "org_id": org.get("id", "")}
+            "atlassian": {
+                "base_url": f"{base}/atlassian",
+                "org_id": org.get("id", ""),
+                "domains": list(org.get("domains") or []),
+            }
         }
         if directory:
             profile["scim"] = {

@@ -21,12 +21,14 @@ def _value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
     text = json.dumps(str(value), ensure_ascii=False)  # JSON escapes are valid TOML escapes
     return text.replace("\x7f", "\\u007f")
 
 
 def profile_toml(profile: Mapping[str, Mapping[str, Any]]) -> str:
-    """Tables of scalar keys, in the order given."""
+    """Tables of scalar (or list-of-scalar) keys, in the order given."""
     lines = ["# Written by `scimrecon sim serve`: endpoints and ids only, never secrets."]
     for section, table in profile.items():
         lines += ["", f"[{section}]"]
