@@ -9,5 +9,5 @@ from tests.playbooks.harness import FIXTURES
 
 @pytest.mark.parametrize("name", fixture_names())
 def test_shipped_export_is_the_worlds_own(name: str) -> None:
-    shipped = (FIXTURES / name / "users-export.csv").read_text(encoding="utf-8")
+    shipped = (FIXTURES / name / "users-export.csv").read_bytes().decode("utf-8")
     assert shipped == export_from_world(load_world(name)), "run make_fixtures.py"
