@@ -14,7 +14,7 @@ from typing import Any
 
 from scimrecon.recon.billable import account_is_billable
 from scimrecon.sim.context import Ctx
-from scimrecon.sim.store import Record, Store, fold
+from scimrecon.sim.store import Record, Store
 from scimrecon.sim.web import ApiError, Reply, Router, json_object
 
 PAGE = 100
@@ -95,9 +95,8 @@ def scim_links_for_email(ctx: Ctx, org_id: str) -> Reply:
     holder = ctx.store.account_by_email(email)
     if holder is not None:
         found.extend(ctx.store.scim_links(holder["account_id"]))
-    for record in ctx.store.world["scim_users"]:
-        addresses = {fold(e.get("value")) for e in record.get("emails") or []}
-        if fold(email) in addresses and record not in found:
+    for record in ctx.store.scim_users_with_email(email):
+        if record not in found:
             found.append(record)
     return Reply(200, {"scimLinks": [_link(ctx.store, r) for r in found]})
 

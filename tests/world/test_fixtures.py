@@ -234,6 +234,6 @@ def test_make_fixtures_reproduces_the_committed_files(tmp_path: Path) -> None:
     spec.loader.exec_module(module)
     module.main(tmp_path)
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert len(written) == 12
+    assert len(written) == 16  # world, expected, targets and users-export for 4 worlds
     for rel in written:
         assert (tmp_path / rel).read_bytes() == (FIXTURES / rel).read_bytes(), rel
