@@ -12,6 +12,7 @@ from scimrecon.cli.render import format_option, table, to_csv, to_json
 from scimrecon.errors import InputError
 from scimrecon.recon.classify import unwanted_keys
 from scimrecon.recon.columns import parse_column_overrides
+from scimrecon.recon.live import accounts_from_org_users, scim_entries_from_users
 from scimrecon.recon.reconcile import ADVICE, LINKED, PLAYBOOKS, SITUATIONS, Identity
 from scimrecon.recon.reconcile import reconcile as join_identities
 from scimrecon.recon.sources import load_accounts, load_idp_users, load_scim_users, load_world
@@ -67,6 +68,12 @@ def _table(identities: list[Identity], counts: Counter[str], show_linked: bool) 
     type=click.Path(dir_okay=False, path_type=Path),
     help="Atlassian accounts: a user export CSV or JSON.",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Read the SCIM directory and the org's accounts through the profile's APIs "
+    "(IdP users still come from --idp FILE).",
+)
 @click.option("--domain", "domains", multiple=True, help="Org domain (for a Directory export).")
 @click.option(
     "--column",
@@ -94,11 +101,14 @@ def _table(identities: list[Identity], counts: Counter[str], show_linked: bool) 
     help="Write the --situation list as a playbook target list (CSV).",
 )
 @format_option
+@click.pass_context
 def reconcile(
+    ctx: click.Context,
     world_file: Path | None,
     idp_file: Path | None,
     scim_file: Path | None,
     accounts_file: Path | None,
+    live: bool,
     domains: tuple[str, ...],
     columns: tuple[str, ...],
     unwanted: tuple[str, ...],
@@ -110,7 +120,8 @@ def reconcile(
     """Join IdP users, SCIM entries and accounts; give each identity one situation.
 
     Situations: linked, unlinked, unmatched, orphaned, duplicate, email-drift, unwanted-access.
-    Reads files only (a fixture world, or --idp + --scim + --accounts); live reading comes later.
+    Reads a fixture world, or --idp + --scim + --accounts files, or --idp FILE with --live
+    (the SCIM directory and the org's accounts read through the APIs; nothing is changed).
     """
     if targets_out is not None and situation is None:
         raise InputError("--targets-out needs --situation (which list to write)")
@@ -122,6 +133,15 @@ def reconcile(
         idp_users = (world.get("idp") or {}).get("users") or []
         scim_users = world.get("scim_users") or []
         accounts = world.get("accounts") or []
+    elif live:
+        if idp_file is None or scim_file is not None or accounts_file is not None:
+            raise InputError("--live reads SCIM and accounts itself: give only --idp FILE")
+        from scimrecon.cli.config_cmd import open_services
+
+        services = open_services(ctx)
+        idp_users = load_idp_users(idp_file)
+        scim_users = list(scim_entries_from_users(services.scim.iter_users()))
+        accounts = list(accounts_from_org_users(services.admin.iter_org_users()))
     elif all(files):
         assert idp_file and scim_file and accounts_file
         idp_users = load_idp_users(idp_file)

@@ -69,3 +69,34 @@ def records_from_org_users(
             reported_billable=_get(user, "access_billable"),
             line=n,
         )
+
+
+def scim_entries_from_users(users: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Live SCIM users (ScimUser views) in the fixture-world shape `reconcile` joins on."""
+    for user in users:
+        yield {
+            "id": str(_get(user, "id") or ""),
+            "userName": _get(user, "user_name") or "",
+            "externalId": _get(user, "external_id"),
+            "emails": [{"value": e} for e in _get(user, "emails") or ()],
+            "displayName": _get(user, "display_name"),
+            "active": bool(_get(user, "active")),
+            "account_id": _get(user, "account_id"),
+        }
+
+
+def accounts_from_org_users(users: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Org API users in the fixture-world account shape (every listed account is managed)."""
+    for user in users:
+        yield {
+            "account_id": str(_get(user, "account_id") or ""),
+            "email": _get(user, "email") or "",
+            "name": _get(user, "name") or "",
+            "status": str(_get(user, "account_status") or "").lower(),
+            "managed": True,
+            "account_type": _get(user, "account_type") or "atlassian",
+            "product_access": [
+                {"key": str(_get(p, "key") or ""), "last_active": _get(p, "last_active")}
+                for p in _get(user, "product_access") or []
+            ],
+        }
