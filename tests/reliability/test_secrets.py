@@ -1,0 +1,174 @@
+"""Secrets: run every command with planted, distinctive credentials, then scan everything the
+product wrote or printed for them.
+
+The four credentials (org API key, SCIM key, Jira token, Entra client secret) are planted in the
+simulator's world, so they are the keys the simulator accepts, and handed to the product only
+through the documented environment variables (from the 0600 PROFILE.env `sim serve` writes).
+Every command of the CLI then runs for real, over a socket, with and without --debug, on the
+happy path and on the paths where leaks usually hide: a wrong key (401), a parked and an aborted
+run, a saved plan, HTML reports. (`demo` is left out: it runs its embedded simulator with the
+fixture's own keys and never reads the credentials.) Afterwards every file under the working
+folder (state file and its WAL, plans, reports, target lists, HOME, the saved world) and every
+stdout and stderr is scanned for each secret, its Basic-auth encoding and a prefix of it.
+
+Two files hold the secrets by design and are left out, and the test says so: the world the
+simulator was started from (its input) and PROFILE.env (the secrets file, checked to be 0600).
+The saved world is the fixture format, whose `api_key`/`api_token`/`client_secret` fields are
+the simulator's own keys: those four fields are blanked, and the rest of it is scanned.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reliability.procs import read_env, scimrecon, sim_serve
+from tests.reliability.worlds import plant_secrets, reprovision_world
+
+pytestmark = pytest.mark.reliability
+
+PLANTED = {
+    "org": "ATCTT3xFfGN0PLANTEDorgKey7f3a9c1e5b2d",
+    "scim": "ATCTT3xFfGN0PLANTEDscimKey4e8b2a6c0d9f",
+    "jira": "ATATT3xFfGF0PLANTEDjiraToken1c7e3b9a5d",
+    "entra": "PLANTED~EntraClientSecret8d2f6a0c4e",
+}
+WRONG_SCIM = "ATCTT3xFfGN0PLANTEDwrongScimKey3b5d7f9a"
+
+
+def _needles(jira_email: str) -> dict[str, str]:
+    needles: dict[str, str] = {}
+    for name, value in [*PLANTED.items(), ("wrong-scim", WRONG_SCIM)]:
+        needles[name] = value
+        needles[f"{name} (prefix)"] = value[:16] if name != "entra" else value[:20]
+    basic = base64.b64encode(f"{jira_email}:{PLANTED['jira']}".encode()).decode()
+    needles["jira (Basic auth)"] = basic
+    needles["jira (base64 token)"] = base64.b64encode(PLANTED["jira"].encode()).decode()[:24]
+    return needles
+
+
+def _blank_keys(world: dict[str, Any]) -> dict[str, Any]:
+    """The saved world without the four fields that are the simulator's own keys."""
+    world["org"]["api_key"] = ""
+    for directory in world["directories"]:
+        directory["api_key"] = ""
+    world["jira"]["api_token"] = ""
+    world["idp"]["client_secret"] = ""
+    return world
+
+
+def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
+    world, emails = reprovision_world(6, 20)
+    world = plant_secrets(world, PLANTED)
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    work = tmp_path / "work"
+    (work / "home").mkdir(parents=True)
+    world_file = inputs / "world.json"
+    world_file.write_text(json.dumps(world), encoding="utf-8")
+    targets = work / "targets.csv"
+    targets.write_text("email\n" + "".join(f"{e}\n" for e in emails), encoding="utf-8")
+    saved = work / "saved-world.json"
+    outputs: list[tuple[str, str]] = []
+    codes: dict[str, int] = {}
+
+    with sim_serve(world_file, work, "--save", str(saved)) as sim:
+        secrets_file = Path(f"{sim.profile}.env")
+        assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+        assert read_env(secrets_file) == {
+            "SCIMRECON_SCIM_TOKEN": PLANTED["scim"],
+            "SCIMRECON_ORG_API_KEY": PLANTED["org"],
+            "SCIMRECON_JIRA_TOKEN": PLANTED["jira"],
+            "SCIMRECON_ENTRA_CLIENT_SECRET": PLANTED["entra"],
+        }
+        env = sim.env(HOME=str(work / "home"))
+        scim_id = next(u["id"] for u in world["scim_users"] if u["userName"] == emails[0])
+
+        def run(label: str, *args: str, extra: dict[str, str] | None = None) -> int:
+            done = scimrecon(args, {**env, **(extra or {})}, work)
+            outputs.append((f"{label} stdout", done.stdout))
+            outputs.append((f"{label} stderr", done.stderr))
+            codes[label] = done.returncode
+            return done.returncode
+
+        reads: list[tuple[str, ...]] = []
+        for debug in ((), ("--debug",)):
+            tag = " --debug" if debug else ""
+            reads += [
+                (f"config show{tag}", *debug, "config", "show", "--format", "json"),
+                (f"config check{tag}", *debug, "config", "check"),
+                (f"scim find{tag}", *debug, "scim", "find", emails[0], "--format", "json"),
+                (f"scim get{tag}", *debug, "scim", "get", scim_id),
+                (f"accounts show{tag}", *debug, "accounts", "show", emails[0]),
+                (f"idp status{tag}", *debug, "idp", "status", "--format", "json"),
+            ]
+        reads += [
+            ("analyze --live", "analyze", "--live", "--as-of", "2026-11-23", "--format", "json",
+             "--html", "analyze.html", "--targets-out", "trello-only.csv", "--class",
+             "trello-only"),
+            ("reconcile", "reconcile", "--world", str(world_file), "--all", "--format", "json"),
+            ("sim check", "sim", "check", str(world_file), "--format", "json"),
+            ("sim generate", "sim", "generate", "--accounts", "30", "--out", "generated.json"),
+            ("playbooks", "playbooks", "--format", "json"),
+            ("playbooks show", "playbooks", "show", "reprovision"),
+        ]  # fmt: skip
+        with ThreadPoolExecutor(max_workers=2) as pool:  # independent reads: two at a time
+            list(pool.map(lambda item: run(*item), reads))
+        run("idp pause", "--debug", "idp", "pause")
+        run("idp resume", "--debug", "idp", "resume")
+        run("idp provision", "idp", "provision", emails[-1])
+        # A wrong key: the 401 and its message are where keys leak.
+        run("scim find (wrong key)", "--debug", "scim", "find", emails[0],
+            extra={"SCIMRECON_SCIM_TOKEN": WRONG_SCIM})  # fmt: skip
+        run("run (wrong key)", "run", "reprovision", "--targets", str(targets), "--yes",
+            "--state", "wrong-key.db", extra={"SCIMRECON_SCIM_TOKEN": WRONG_SCIM})  # fmt: skip
+        run("plan", "--debug", "plan", "reprovision", "--targets", str(targets),
+            "--param", "wait_login_days=1", "--out", "plan.json", "--format", "json")  # fmt: skip
+        run("run", "--debug", "run", "reprovision", "--targets", str(targets), "--yes",
+            "--plan", "plan.json", "--param", "wait_login_days=1", "--max-wait", "0")  # fmt: skip
+        run("status", "status", "--format", "json")
+        run("resume", "--debug", "resume", "1", "--yes", "--max-wait", "0")
+        run("abort", "--debug", "abort", "1", "--yes")
+        run("run 2", "run", "reprovision", "--targets", str(targets), "--yes", "--max-wait", "5")
+        for fmt in ("table", "json"):
+            run(f"status {fmt}", "status", "2", "--format", fmt)
+            run(f"runs {fmt}", "runs", "--format", fmt)
+            run(f"report {fmt}", "report", "2", "--format", fmt)
+        run("report csv", "report", "2", "--format", "csv")
+        run("log", "log", "1", "--format", "jsonl")
+        run("log table", "log", "2")
+        server_err = sim.stop()
+    outputs.append(("sim serve stderr", server_err))
+
+    # The commands did what they were meant to (a scan of error messages alone proves little).
+    assert codes["config check"] == 0, outputs
+    assert codes["scim find"] == 0 and codes["accounts show"] == 0
+    assert codes["scim find (wrong key)"] != 0 and codes["run (wrong key)"] != 0
+    assert (codes["plan"], codes["run"], codes["resume"], codes["abort"]) == (0, 3, 3, 0)
+    assert codes["run 2"] == 0
+    assert {p.name for p in work.iterdir()} >= {
+        "analyze.html", "trello-only.csv", "plan.json", "generated.json", "saved-world.json",
+        "wrong-key.db", ".scimrecon",
+    }  # fmt: skip
+
+    needles = _needles(world["jira"]["email"])
+    # The scanner itself works: the simulator's input world holds every planted key.
+    planted = world_file.read_bytes()
+    assert all(planted.count(v.encode()) for v in PLANTED.values())
+    hits: list[str] = []
+    for label, text in outputs:
+        hits += [f"{label}: {name}" for name, needle in needles.items() if needle in text]
+    skipped = {secrets_file}
+    for path in sorted(p for p in work.rglob("*") if p.is_file() and p not in skipped):
+        data = path.read_bytes()
+        if path == saved:
+            data = json.dumps(_blank_keys(json.loads(data))).encode()
+        where = str(path.relative_to(work))
+        hits += [f"{where}: {n}" for n, needle in needles.items() if needle.encode() in data]
+    assert hits == []
