@@ -67,6 +67,12 @@ class StepContext:
     step_options: Mapping[str, Any] = field(default_factory=dict)
     dry_run: bool = False
     run_outputs: dict[str, Any] = field(default_factory=dict)
+    #: Actions of run-scoped steps this run has started (intent recorded), finished or not.
+    #: A crash can lose a step's outputs but never its intent: "did this run pause
+    #: provisioning?" is answered from here, not from outputs that may never have been written.
+    started_actions: frozenset[str] = frozenset()
+    #: This very step was started before (its intent is recorded): `check` is settling it.
+    settling: bool = False
 
     def param(self, name: str, default: Any = None) -> Any:
         """A step option overrides a playbook parameter of the same name."""

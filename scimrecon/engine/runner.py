@@ -165,10 +165,22 @@ class Runner:
             target=target,
             step_options=options,
             run_outputs=self.run_outputs,
+            started_actions=self._started_actions(),
+            settling=(rec := self.states.get((key, step.id))) is not None
+            and rec.state == "running",
         )
         if step.manual and step.action == MANUAL_ACTION:
             options["instructions"] = render_instructions(step.manual, ctx)
         return ctx
+
+    def _started_actions(self) -> frozenset[str]:
+        started = (
+            self.playbook.step(step_id).action
+            for (key, step_id), rec in list(self.states.items())
+            if key == RUN_SCOPE
+            and (rec.state in ("running", "done") or (rec.state == "failed" and rec.attempts))
+        )
+        return frozenset(started)
 
     # -- the main thread: prompts, events, interrupts -------------------------------------
 
@@ -305,6 +317,14 @@ class Runner:
                     time.sleep(step.retry.backoff_s * 2 ** (tries - 1))
                     settling = True
                     continue
+                # The call may have taken effect before the error (a lost answer, then a retry
+                # that found the work done): ask the world before calling it a failure.
+                try:
+                    found = action.check(ctx)
+                except Exception:
+                    found = None
+                if found is not None:
+                    return self._done(step, key, found, attempts, "settled")
                 return self._failed(step, key, f"{type(exc).__name__}: {exc}", attempts)
 
     def _set(self, step: Step, key: str, state: str, **kw: Any) -> None:

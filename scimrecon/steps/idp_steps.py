@@ -37,7 +37,9 @@ class PauseProvisioning(Action):
     """Stop the IdP from pushing users while their SCIM entries are being replaced.
 
     Without the pause, the next provisioning cycle pushes the user straight back onto the old
-    account (same email), and the whole run is for nothing.
+    account (same email), and the whole run is for nothing. The run only ever takes over a job
+    it paused itself: a job someone else paused (or one in quarantine) is theirs to resume, so
+    the run refuses rather than un-pause it later.
     """
 
     name = "idp.pause"
@@ -47,10 +49,19 @@ class PauseProvisioning(Action):
         return f"would {how} provisioning in {_idp_name(ctx)}"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        if ctx.run_outputs.get("paused_at"):
+            return {"paused_at": ctx.run_outputs["paused_at"]}
         if _is_manual(ctx, "pause"):
             return None
-        if ctx.services.idp.status() == "Paused":
-            return {"paused_at": ctx.run_outputs.get("paused_at") or _now()}
+        state = ctx.services.idp.status()
+        if state == "Paused" and ctx.settling:
+            return {"paused_at": _now()}  # our own pause, whose answer a crash swallowed
+        if state != "Active":
+            raise StepFailed(
+                f"{_idp_name(ctx)} provisioning is {state} before this run touched it; "
+                "this run will not take it over (and would not know to leave it paused): "
+                "make it Active, or finish whatever paused it, then run again"
+            )
         return None
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
@@ -75,7 +86,11 @@ class PauseProvisioning(Action):
 
 
 class ResumeProvisioning(Action):
-    """Turn provisioning back on, and report how long it was off."""
+    """Turn provisioning back on if, and only if, this run paused it; report for how long.
+
+    "Did this run pause it?" comes from the recorded intent of the pause step, which survives a
+    crash in the middle of the pause (or a Ctrl-C at the manual prompt), not from its outputs.
+    """
 
     name = "idp.resume"
     idempotent = True
@@ -85,12 +100,12 @@ class ResumeProvisioning(Action):
         return f"would {how} provisioning in {_idp_name(ctx)}"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        if ctx.run_outputs.get("resumed_at"):
+            return self._outputs(ctx)
+        if PauseProvisioning.name not in ctx.started_actions:
+            return {"resumed": "not paused by this run"}
         if _is_manual(ctx, "resume"):
-            if not ctx.run_outputs.get("paused_at"):
-                return {"resumed": "not paused by this run"}  # never ask for a needless resume
-            return self._outputs(ctx) if ctx.run_outputs.get("resumed_at") else None
-        # With an API we look rather than remember: a pause in flight when the run crashed
-        # left no output, yet provisioning may be paused, and a run must never leave it so.
+            return None
         if ctx.services.idp.status() == "Active":
             return self._outputs(ctx)
         return None

@@ -55,6 +55,7 @@ class SimEnv:
     state: Path
     ui: Any = None
     extra_registry: dict[str, Any] = field(default_factory=dict)
+    clock: FakeClock | None = None
 
     def world(self) -> dict[str, Any]:
         return self.app.world_snapshot()
@@ -114,7 +115,7 @@ def in_process(world: str | dict[str, Any], tmp: Path, **sim_kwargs: Any) -> Ite
     doc = load_world(world) if isinstance(world, str) else world
     app = SimApp(doc, seed=1, clock=clock.now, sleep=clock.sleep, **sim_kwargs)
     factory = _services(app, "http://sim.test", httpx.WSGITransport(app=app), clock)
-    yield SimEnv(app, factory, tmp / "state.db")
+    yield SimEnv(app, factory, tmp / "state.db", clock=clock)
 
 
 @contextmanager
