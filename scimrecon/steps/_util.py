@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
 from typing import Any
 
-from scimrecon.engine.action import StepContext, StepFailed
+from scimrecon.engine.action import Skip, StepContext, StepFailed
 
 
 def require(ctx: StepContext, *names: str) -> tuple[Any, ...]:
@@ -45,3 +46,16 @@ def target_email(ctx: StepContext) -> str:
 def is_not_found(exc: BaseException) -> bool:
     """Connectors signal a 404 with an exception carrying `status`; we only need to know that."""
     return getattr(exc, "status", None) in (404, "404")
+
+
+def skip_protected(ctx: StepContext, email: str) -> None:
+    """Org admins (the target list's `org_role`) and `protect` patterns are never touched.
+
+    The org API does not say who is an admin, so the role comes from the list that
+    `scimrecon analyze --targets-out` writes; the patterns catch service accounts by name.
+    """
+    if as_bool(ctx.target.get("is_admin")) or str(ctx.target.get("org_role", "")) == "admin":
+        raise Skip("protected: org admin")
+    for pattern in csv_param(ctx, "protect", ""):
+        if fnmatch.fnmatch(email.lower(), pattern):
+            raise Skip(f"protected: matches {pattern}")

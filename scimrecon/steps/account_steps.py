@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import fnmatch
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from scimrecon.engine.action import Action, Skip, StepContext, StepFailed
-from scimrecon.steps._util import as_bool, csv_param, require, target_email
+from scimrecon.steps._util import require, skip_protected, target_email
 
 DEFAULT_EMAIL_TEMPLATE = "{local}+old-{run}@{domain}"
 
@@ -82,7 +81,17 @@ class DisableAccount(Action):
     def describe(self, ctx: StepContext) -> str:
         return f"would disable {self._account(ctx) or 'the old account'} ({target_email(ctx)})"
 
+    def _message(self, ctx: StepContext) -> str:
+        template = str(
+            ctx.param("disable_message", "Replaced by a new account (scimrecon run {run})")
+        )
+        try:
+            return template.format(run=ctx.run_id)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise StepFailed(f"disable_message {template!r} is invalid: {exc}") from None
+
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        self._message(ctx)  # a bad template shows in the plan, not after every other change
         account_id = self._account(ctx)
         if account_id and ctx.services.admin.get_profile(account_id).account_status != "active":
             return {"disabled_account": account_id}
@@ -92,10 +101,31 @@ class DisableAccount(Action):
         account_id = self._account(ctx)
         if not account_id:
             raise StepFailed("no account id to disable")
-        default = "Replaced by a new account (scimrecon run {run})"
-        message = str(ctx.param("disable_message", default))
-        ctx.services.admin.disable(account_id, message.format(run=ctx.run_id))
+        self._still_retired(ctx, account_id)
+        ctx.services.admin.disable(account_id, self._message(ctx))
         return {"disabled_account": account_id}
+
+    def _still_retired(self, ctx: StepContext, account_id: str) -> None:
+        """An old account must still look retired: a run may have parked for days meanwhile.
+
+        If someone relinked it to SCIM or gave it its address back, it is a person's only
+        working login now, and disabling it would lock them out.
+        """
+        parked = ctx.target.get("old_account_email")
+        if not parked:
+            return
+        email = ctx.services.admin.get_profile(account_id).email or ""
+        if email.lower() != str(parked).lower():
+            raise StepFailed(
+                f"account {account_id} has email {email!r} now, not the parked {parked!r}: "
+                "someone changed it since; not disabling"
+            )
+        links = ctx.services.admin.scim_links_for_account(account_id)
+        if links:
+            raise StepFailed(
+                f"account {account_id} is linked to SCIM user {links[0].scim_user_id} again: "
+                "not disabling a linked account"
+            )
 
     def undo(self, ctx: StepContext) -> None:
         ctx.services.admin.enable(self._account(ctx))
@@ -163,8 +193,6 @@ class RecheckInactive(Action):
 
     def _verdict(self, ctx: StepContext) -> dict[str, Any]:
         email = target_email(ctx)
-        if as_bool(ctx.target.get("is_admin")) or str(ctx.target.get("org_role", "")) == "admin":
-            raise Skip("protected: org admin")
         user = ctx.services.admin.find_org_user_by_email(email)
         if user is None:
             raise Skip("no such account in the org")
@@ -172,9 +200,7 @@ class RecheckInactive(Action):
             raise Skip(f"protected: service account (account_type {user.account_type})")
         if user.account_status != "active":
             raise Skip(f"account is {user.account_status}")
-        for pattern in csv_param(ctx, "protect", ""):
-            if fnmatch.fnmatch(email.lower(), pattern):
-                raise Skip(f"protected: matches {pattern}")
+        skip_protected(ctx, email)
         account_id = user.account_id
         today = _today(ctx)
         activity = ctx.services.admin.last_active_dates(account_id)
@@ -234,15 +260,19 @@ class LookupLeaver(Action):
 
     def _facts(self, ctx: StepContext) -> dict[str, Any]:
         email = target_email(ctx)
-        links = ctx.services.admin.scim_links_for_email(email)
-        account_id = ctx.target.get("account_id") or next((x.account_id for x in links), None)
-        if not account_id:
-            user = ctx.services.admin.find_org_user_by_email(email)
-            if user is None:
-                raise Skip("no such account in the org")
-            account_id = user.account_id
-        status = ctx.services.admin.get_profile(account_id).account_status
+        skip_protected(ctx, email)
+        user = ctx.services.admin.find_org_user_by_email(email)
+        if user is None:
+            raise Skip("no such account in the org")
+        listed = ctx.target.get("account_id")
+        if listed and listed != user.account_id:
+            # A hand-edited or stale list must never point the disable at someone else.
+            raise StepFailed(
+                f"the target list says account {listed} for {email}, but the org says "
+                f"{user.account_id}: fix the list"
+            )
+        status = ctx.services.admin.get_profile(user.account_id).account_status
         if status != "active":
-            raise Skip(f"account {account_id} is already {status}")
-        scim_id = next((x.scim_user_id for x in links if x.account_id == account_id), None)
-        return {"account_id": account_id, "scim_id": scim_id or ""}
+            raise Skip(f"account {user.account_id} is already {status}")
+        links = ctx.services.admin.scim_links_for_account(user.account_id)
+        return {"account_id": user.account_id, "scim_id": links[0].scim_user_id if links else ""}

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from scimrecon.engine.action import Action, Skip, StepContext, StepFailed
-from scimrecon.steps._util import as_bool, csv_param, is_not_found, require, target_email
+from scimrecon.steps._util import (
+    as_bool,
+    csv_param,
+    is_not_found,
+    require,
+    skip_protected,
+    target_email,
+)
 
 SCIM_REMOVAL_MODES = ("unlink", "delete")
 
@@ -36,8 +43,12 @@ class LookupUser(Action):
         user = services.scim.find_by_username(email)
         if user is None:
             raise Skip(f"no SCIM user with userName {email!r}")
+        skip_protected(ctx, email)
         links = services.admin.scim_links_for_email(email)
-        account_id = user.account_id or next((link.account_id for link in links), None)
+        # Only this SCIM user's own link: another entry with the same address is not ours.
+        account_id = user.account_id or next(
+            (link.account_id for link in links if link.scim_user_id == user.id), None
+        )
         if not account_id:
             raise Skip(f"SCIM user {user.id} is not linked to an Atlassian account")
         profile = services.admin.get_profile(account_id)

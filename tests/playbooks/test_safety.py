@@ -95,3 +95,57 @@ def test_an_unlink_whose_answer_was_lost_is_settled_by_check_not_failed(tmp_path
             a for a in audit if a.get("step") == "remove-scim" and a.get("outcome") == "settled"
         ]
         assert len(settled) == len(TARGETS)
+
+
+def test_a_leaver_list_pointing_at_someone_elses_account_disables_nobody(tmp_path: Path) -> None:
+    with in_process("drift", tmp_path) as env:
+        before = env.world()
+        ada = next(a for a in before["accounts"] if a["status"] == "active" and a["managed"])
+        target_file = tmp_path / "leavers.csv"
+        target_file.write_text(
+            f"email,account_id\noscar.dubois@acme.example,{ada['account_id']}\n", "utf-8"
+        )
+        result = env.cli("run", "deactivate-leavers", "--targets", str(target_file), "--yes")
+        assert result.exit_code == 1, result.output
+        assert f"the target list says account {ada['account_id']}" in result.output
+        assert env.world()["accounts"] == before["accounts"]
+
+
+def test_admins_in_a_reprovision_list_are_left_alone(tmp_path: Path) -> None:
+    rows = ["email,org_role", f"{TARGETS[0]},admin", *(f"{e},member" for e in TARGETS[1:])]
+    target_file = tmp_path / "targets.csv"
+    target_file.write_text("\n".join(rows) + "\n", "utf-8")
+    with in_process("acme-trello", tmp_path) as env:
+        before = {a["email"]: a for a in env.world()["accounts"]}
+        result = env.cli("run", "reprovision", "--targets", str(target_file), "--yes")
+        assert result.exit_code == 0, result.output
+        after = {a["email"]: a for a in env.world()["accounts"]}
+        assert after[TARGETS[0]] == before[TARGETS[0]]
+        assert all(after[e]["account_id"] != before[e]["account_id"] for e in TARGETS[1:])
+
+
+def test_an_old_account_given_back_its_address_while_parked_is_not_disabled(
+    tmp_path: Path,
+) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        args = ("--targets", targets("acme-trello"), "--yes", "--max-wait", "0")
+        parked = env.cli("run", "reprovision", *args, "--param", "wait_login_days=3")
+        assert parked.exit_code == 3, parked.output
+        status = json.loads(env.cli("status", "1", "--format", "json").output)
+        ada = next(t for t in status["targets"] if t["key"] == TARGETS[0])
+        old_id = ada["outputs"]["old_account_id"]
+        new_ids = {t["outputs"]["new_account_id"] for t in status["targets"]}
+        for account in env.app.store.world["accounts"]:
+            if account["account_id"] in new_ids:  # everyone logs in ...
+                account["product_access"] = [
+                    {"key": "jira-software", "site": "acme", "last_active": "2026-11-24"}
+                ]
+            if account["account_id"] == old_id:  # ... and helpdesk restores Ada's old address
+                account["email"] = "ada.lovelace.restored@acme.example"
+        env.app.store.touch()
+        done = env.cli("resume", "1", "--yes", "--max-wait", "0")
+        assert done.exit_code == 1, done.output
+        assert "has email 'ada.lovelace.restored@acme.example' now" in done.output
+        accounts = {a["account_id"]: a for a in env.world()["accounts"]}
+        assert accounts[old_id]["status"] == "active"
+        assert "5 done, 1 failed" in done.output
