@@ -423,10 +423,11 @@ def abort(
     store = open_store(state_path)
     try:
         record = store.get_run(run_id)
-        if record.state in ("completed", "failed", "aborted"):
-            raise RefusedError(f"run {record.id} is already {record.state}")
         registry = HOOKS.registry()
         playbook = parse_playbook(record.playbook_source, record.playbook_name, registry)
+        finished = record.state in ("completed", "failed", "aborted")
+        if finished and not _finally_pending(store, record.id, playbook):
+            raise RefusedError(f"run {record.id} is already {record.state}")
         ui = HOOKS.interaction(assume_yes=yes)
         if not ui.confirm(f"Abort run {record.id} ({record.playbook}, {record.state})?"):
             raise RefusedError("not confirmed: the run was left as it was")
@@ -442,6 +443,15 @@ def abort(
         store.close()
     _report(result, fmt)
     ctx.exit(result.exit_code)
+
+
+def _finally_pending(store: StateStore, run_id: str, playbook: Playbook) -> bool:
+    """A finished run may still be aborted while one of its finally steps never succeeded."""
+    states = store.step_states(run_id)
+    done = {
+        step for (key, step), rec in states.items() if not key and rec.state in ("done", "skipped")
+    }
+    return any(step.id not in done for step in playbook.finally_steps)
 
 
 __all__ = ["HOOKS", "EngineHooks", "InputError", "abort", "plan", "resume", "run"]

@@ -245,7 +245,9 @@ def _step(raw: Mapping[str, Any], where: str, name: str, is_finally: bool) -> St
             park_after_s=park_after,
             timeout_days_param=spec.get("timeout_days_param"),
         )
-    retry_raw = raw.get("retry", {})
+    # A finally step is the last chance to undo a run-wide change (resume provisioning), so it
+    # tries harder by default than a step whose failure only stops one target.
+    retry_raw = raw.get("retry", {"attempts": 4, "backoff_s": 2.0} if is_finally else {})
     retry = RetrySpec(
         attempts=int(retry_raw.get("attempts", 1)),
         backoff_s=float(retry_raw.get("backoff_s", 0.0)),

@@ -269,8 +269,9 @@ class Runner:
 
     def _do_step(self, step: Step, key: str) -> str:
         rec = self.states.get((key, step.id))
-        if rec is not None and rec.state in ("done", "skipped", "failed"):
-            return rec.state
+        finished = ("done", "skipped") if step.is_finally else ("done", "skipped", "failed")
+        if rec is not None and rec.state in finished:
+            return rec.state  # a failed finally step is tried again: it is the way back
         ctx = self._ctx(step, key)
         if step.when is not None and not step.when.holds(self.params, ctx.target, self.run_outputs):
             self._set(step, key, "skipped")
@@ -708,10 +709,19 @@ class Runner:
             left_changed=self._left_changed() if left else [],
         )
 
+    def finally_pending(self) -> bool:
+        """Some finally step never succeeded: `abort` may still run it (a run that failed to
+        resume provisioning must not be left with no command that can)."""
+        return any(
+            (rec := self.states.get((RUN_SCOPE, step.id))) is None
+            or rec.state not in ("done", "skipped")
+            for step in self.playbook.finally_steps
+        )
+
     def abort(self, run_id: str, reason: str = "aborted by request") -> RunResult:
         """Mark the run aborted and run its finally steps (this process holds the lock)."""
         run = self._load(run_id)
-        if run.state in FINISHED:
+        if run.state in FINISHED and not self.finally_pending():
             raise RefusedError(f"run {run.id} is already {run.state}")
         self.store.add_audit(self.run_id, "abort-requested", reason)
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:

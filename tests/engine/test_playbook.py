@@ -205,7 +205,8 @@ def test_playbooks_show_params_and_finally(harness) -> None:
     assert "      only when: not target.vip\n" in text
     assert text.rstrip().endswith(
         "Finally (after the run completes, fails or is aborted; not when parked):\n"
-        " F1. resume-finally [run] (test.resume)"
+        " F1. resume-finally [run] (test.resume)\n"
+        "      retries: 4 attempts"  # finally steps try harder by default
     )
 
 

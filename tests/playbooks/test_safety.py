@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from scimrecon.sim.world import load_world
-from tests.playbooks.harness import _services, in_process, targets
+from tests.playbooks.harness import FIXTURES, _services, in_process, targets
 from tests.playbooks.test_reprovision import EXPECTED, TARGETS, assert_reprovisioned
 
 
@@ -149,3 +149,50 @@ def test_an_old_account_given_back_its_address_while_parked_is_not_disabled(
         accounts = {a["account_id"]: a for a in env.world()["accounts"]}
         assert accounts[old_id]["status"] == "active"
         assert "5 done, 1 failed" in done.output
+
+
+class BreaksResume(httpx.BaseTransport):
+    """Graph refuses to start the job again (500) until `broken` is cleared."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.broken = True
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.broken and request.url.path.endswith("/start"):
+            return httpx.Response(500, json={"error": {"code": "InternalServerError"}})
+        return self.inner.handle_request(request)
+
+
+def test_a_run_whose_final_resume_failed_can_still_be_aborted_to_resume(tmp_path: Path) -> None:
+    shipped = (FIXTURES.parent / "playbooks" / "reprovision.toml").read_text("utf-8")
+    quick = shipped.replace('id = "reprovision"', 'id = "reprovision-quick-finally"').replace(
+        'description = "Whatever happened, provisioning is not left paused."',
+        'description = "Whatever happened, provisioning is not left paused."\n'
+        "retry = { attempts = 1 }",
+    )
+    (tmp_path / "pb").mkdir()
+    (tmp_path / "pb" / "quick.toml").write_text(quick, "utf-8")
+    with in_process("acme-trello", tmp_path) as env:
+        graph = BreaksResume(httpx.WSGITransport(app=env.app))
+        env.services_factory = _services(env.app, "http://sim.test", graph, env.clock)
+        failed = env.cli(
+            "run",
+            "reprovision-quick-finally",
+            "--playbooks",
+            str(tmp_path / "pb"),
+            "--targets",
+            targets("acme-trello"),
+            "--yes",
+        )
+        assert failed.exit_code == 1, failed.output
+        assert env.world()["idp"]["job"]["state"] == "Paused"
+        assert "provisioning is still paused in Entra ID" in failed.output
+
+        graph.broken = False
+        aborted = env.cli("abort", "1", "--yes")
+        assert aborted.exit_code == 0, aborted.output
+        assert env.world()["idp"]["job"]["state"] == "Active"
+        again = env.cli("abort", "1", "--yes")
+        assert again.exit_code == 4
+        assert "run 1 is already aborted" in again.output
