@@ -37,7 +37,10 @@ class ClickInteraction:
             raise RefusedError(
                 f"{message}: needs a yes, and there is no terminal to ask on; pass --yes"
             )
-        return click.confirm(message, default=False, err=True)
+        try:
+            return click.confirm(message, default=False, err=True)
+        except click.Abort:  # Ctrl-C or end of input at the question: that is a "no"
+            raise RefusedError(f"{message}: not confirmed") from None
 
     def manual(self, instructions: str, expect: str) -> None:
         if not self.interactive:

@@ -323,6 +323,19 @@ def parse_playbook(text: str, source_name: str, registry: ActionRegistry | None 
             ):
                 known = ", ".join(registry.names()) or "none registered"
                 raise _fail(name, f"{where}.action", f"unknown action {step.action!r} ({known})")
+            if (
+                registry is not None
+                and step.action in registry
+                and registry.get(step.action).destructive
+                and not step.destructive
+            ):
+                # The flag decides what is confirmed and shown as DESTRUCTIVE: a playbook must
+                # not be able to run an irreversible action quietly by leaving it out.
+                raise _fail(
+                    name,
+                    f"{where}.destructive",
+                    f"action {step.action!r} cannot simply be undone: set destructive = true",
+                )
             steps.append(step)
     return Playbook(
         id=doc["id"],

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from scimrecon.connectors.jira import USER_FIELDS, jql_quote, jql_user
 from scimrecon.engine.action import Action, StepContext, StepFailed
 from scimrecon.steps._util import csv_param, require, target_email
-
-USER_FIELDS = ("reporter", "assignee")
 
 
 def _fields(ctx: StepContext) -> list[str]:
@@ -16,11 +15,6 @@ def _fields(ctx: StepContext) -> list[str]:
     if unknown:
         raise StepFailed(f"reassign: unknown field(s) {', '.join(unknown)}")
     return fields
-
-
-def _jql(field: str, account_id: str) -> str:
-    escaped = account_id.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{field} = "{escaped}"'
 
 
 class ReassignTickets(Action):
@@ -45,7 +39,7 @@ class ReassignTickets(Action):
         left: dict[str, list[str]] = {}
         for field in _fields(ctx):
             if field in USER_FIELDS:
-                keys = [issue.key for issue in jira.search(_jql(field, old), fields=(field,))]
+                keys = [issue.key for issue in jira.search(jql_user(field, old), fields=(field,))]
                 if keys:
                     left[field] = keys
         return left
@@ -61,7 +55,7 @@ class ReassignTickets(Action):
     def _participant_issues(self, ctx: StepContext, old: str) -> list[str]:
         if "participants" not in _fields(ctx):
             return []
-        jql = _jql('"Request participants"', old)
+        jql = f'"Request participants" = {jql_quote(old)}'
         return [issue.key for issue in ctx.services.jira.search(jql, fields=("key",))]
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:

@@ -113,7 +113,6 @@ class Mark(Action):
     """A step that 'changes the world' once: an effect row, and outputs later steps can read."""
 
     name = "test.mark"
-    destructive = True
 
     def describe(self, ctx: StepContext) -> str:
         return f"would mark {_key(ctx) or 'the run'} at {ctx.step_id}"

@@ -59,3 +59,33 @@ def test_run_with_a_saved_plan_refuses_once_the_world_has_moved(tmp_path: Path) 
         assert result.exit_code == 4, result.output
         assert "plan.json is stale: the world changed" in result.output
         assert env.writes() == []
+
+
+def test_a_playbook_cannot_run_an_irreversible_action_without_flagging_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "quiet.toml").write_text(
+        'id = "quiet"\ntitle = "t"\n[targets]\ncolumns = ["email"]\nkey = "email"\n'
+        '[[steps]]\nid = "remove"\naction = "scim.remove"\nscope = "target"\n',
+        "utf-8",
+    )
+    with in_process("acme-trello", tmp_path) as env:
+        result = env.cli("playbooks", "show", "quiet", "--playbooks", str(tmp_path))
+        assert result.exit_code == 2
+        assert result.output == (
+            "error: quiet.toml: steps[0] (remove).destructive: action 'scim.remove' "
+            "cannot simply be undone: set destructive = true\n"
+        )
+
+
+def test_ending_input_at_the_run_question_refuses_with_exit_4_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    from scimrecon.cli.interaction import ClickInteraction
+
+    with in_process("acme-trello", tmp_path) as env:
+        env.ui = ClickInteraction(assume_yes=False, interactive=True)
+        result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), input="")
+        assert result.exit_code == 4, result.output
+        assert "not confirmed" in result.output
+        assert env.writes() == []
