@@ -13,6 +13,7 @@ import binascii
 from typing import Any
 
 from scimrecon.recon.billable import account_is_billable
+from scimrecon.recon.model import product_name  # the one table: pure recon
 from scimrecon.sim.context import Ctx
 from scimrecon.sim.store import Record, Store
 from scimrecon.sim.web import ApiError, Reply, Router, json_object
@@ -21,19 +22,6 @@ PAGE = 100
 PROVISIONING = "/atlassian/admin/user-provisioning/v1/org/{org_id}"
 ORGS = "/atlassian/admin/v1/orgs/{org_id}"
 MANAGE = "/atlassian/users/{account_id}/manage"
-
-PRODUCT_NAMES = {
-    "jira-software": "Jira Software",
-    "jira-servicedesk": "Jira Service Management",
-    "jira-core": "Jira Work Management",
-    "jira-product-discovery": "Jira Product Discovery",
-    "confluence": "Confluence",
-    "trello": "Trello",
-    "bitbucket": "Bitbucket",
-    "statuspage": "Statuspage",
-    "opsgenie": "Opsgenie",
-    "loom": "Loom",
-}
 
 
 def register(router: Router) -> None:
@@ -191,7 +179,7 @@ def _product(entry: dict[str, Any]) -> dict[str, Any]:
         if key == "trello"
         else (f"https://{site}.atlassian.net" if site else None)
     )
-    out: dict[str, Any] = {"key": key, "name": PRODUCT_NAMES.get(key, key)}
+    out: dict[str, Any] = {"key": key, "name": product_name(key)}
     if url:
         out["url"] = url
     out["last_active"] = entry.get("last_active")
