@@ -313,6 +313,9 @@ class Runner:
                 return self._done(step, key, outputs or {}, attempts, "done")
             except StepFailed as exc:
                 return self._failed(step, key, exc.message, attempts)
+            except RefusedError as exc:  # the world is not in a state this run may touch
+                self._request_stop(None, kind="refused", reason=exc.message)
+                return "stopped"
             except Exception as exc:
                 if tries < step.retry.attempts and not self._stop.is_set():
                     time.sleep(step.retry.backoff_s * 2 ** (tries - 1))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scimrecon.engine.action import Action, StepContext, StepFailed
+from scimrecon.errors import RefusedError
 from scimrecon.steps._util import target_email
 
 
@@ -57,7 +58,7 @@ class PauseProvisioning(Action):
         if state == "Paused" and ctx.settling:
             return {"paused_at": _now()}  # our own pause, whose answer a crash swallowed
         if state != "Active":
-            raise StepFailed(
+            raise RefusedError(
                 f"{_idp_name(ctx)} provisioning is {state} before this run touched it; "
                 "this run will not take it over (and would not know to leave it paused): "
                 "make it Active, or finish whatever paused it, then run again"

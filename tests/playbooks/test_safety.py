@@ -18,7 +18,7 @@ def test_a_job_someone_else_paused_is_refused_and_left_paused(tmp_path: Path) ->
     with in_process(world, tmp_path) as env:
         before = env.world()
         result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes")
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 4, result.output
         assert "provisioning is Paused before this run touched it" in result.output
         after = env.world()
         assert after["idp"]["job"]["state"] == "Paused"  # not ours to resume
