@@ -609,7 +609,9 @@ class HttpClient:
                 hinted = parse_retry_after(response.headers, self._now())
                 reason = f"{status}"
                 delay = None
-                if hinted is not None:
+                if hinted is not None and hinted[0] > 0:
+                    # A hint already in the past (our clock ahead of the server's) says
+                    # nothing: fall back to backoff rather than retry in the same instant.
                     delay, header = hinted
                     reason = f"{status}, {header} {delay:g} s"
             if delay is None:

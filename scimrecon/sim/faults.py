@@ -197,7 +197,6 @@ class Faults:
         if timeout_rate and self._rng.random() < timeout_rate:
             delay = float(rule.get("timeout_ms", 30000)) / 1000.0
             applies = bool(rule.get("timeout_applies", False))
-            return Decision(
-                None if applies else 504, headers, latency + delay, apply=applies, reason="timeout"
-            )
+            # Applied or not, the client sees a gateway timeout: that is the whole point.
+            return Decision(504, headers, latency + delay, apply=applies, reason="timeout")
         return Decision(None, headers, latency)

@@ -280,13 +280,6 @@ def test_after_the_outage_the_product_finishes_every_target(
     assert [e for e in emails if _target_fate(e, before, after) != "done"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="http.py `send`/`parse_retry_after`: a 429 whose X-RateLimit-Reset is already past by "
-    "the client's clock (client clock ahead of the server's) gives a 0 s delay, so all 5 "
-    "attempts go out in the same instant and the call fails; a non-positive hint should fall "
-    "back to the exponential backoff",
-)
 def test_429_without_retry_after_survives_a_client_clock_5_s_ahead(
     world: tuple[dict[str, Any], list[str]], tmp_path: Path
 ) -> None:
@@ -298,13 +291,6 @@ def test_429_without_retry_after_survives_a_client_clock_5_s_ahead(
     assert result["state"] == "completed", result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/faults.py `Faults.decide`: with timeout_applies the decision has status None, so "
-    "the applied request answers 200/204 after the delay instead of the 504 the client would "
-    "see (app.handle only swaps in the 504 when a status is set); the in-process suites can "
-    "therefore never stage 'it took effect but the client timed out'",
-)
 def test_a_timeout_that_applies_still_looks_like_a_timeout_to_the_client(
     world: tuple[dict[str, Any], list[str]], tmp_path: Path
 ) -> None:
