@@ -185,7 +185,10 @@ def parse_targets(
             value = row[col]
             if value is None or (isinstance(value, str) and not value):
                 raise InputError(f"{name}:{line}: empty {col!r}")
-        raw_key = str(row[key])
+        if not isinstance(row[key], str):
+            # 42 is nobody's email: a key that is not text is a broken list, not a target.
+            raise InputError(f"{name}:{line}: field {key!r}: {row[key]!r} is not a string")
+        raw_key = row[key]
         folded = _fold(key, raw_key)
         if folded in first:
             raise InputError(
