@@ -293,14 +293,18 @@ def run(
     """Plan, confirm, then execute a playbook over a target list, checkpointing each step."""
     saved = (read_plan(plan_path), plan_path) if plan_path else None
     prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
-    # Open (and so validate) the state file before any remote call, but never in a dry run.
+    # The profile first (a bad one must leave no new state file behind), then open (and so
+    # validate) the state file before any remote call, but never in a dry run.
+    if not dry_run and state_path.exists():
+        open_store(state_path).close()  # a damaged state file is the first thing to hear about
+    services = HOOKS.services(_state(ctx))
     store = None if dry_run else open_store(state_path, create=True)
     try:
         options = RunOptions(
             concurrency=concurrency, max_fail_percent=max_fail_percent, max_wait_s=max_wait_s
         )
         ui = HOOKS.interaction(assume_yes=yes)
-        result = _plan_confirm_execute(ctx, prep, store, saved, ui, fmt, state_path, options)
+        result = _plan_confirm_execute(prep, services, store, saved, ui, fmt, state_path, options)
     finally:
         if store is not None:
             store.close()
@@ -311,8 +315,8 @@ def run(
 
 
 def _plan_confirm_execute(
-    ctx: click.Context,
     prep: _Prepared,
+    services: Any,
     store: StateStore | None,
     saved: tuple[dict[str, Any], Path] | None,
     ui: Interaction,
@@ -321,7 +325,6 @@ def _plan_confirm_execute(
     options: RunOptions,
 ) -> RunResult | None:
     """The body of `run`; `store` is None for a dry run (plan only, nothing written)."""
-    services = HOOKS.services(_state(ctx))
     current = _make_plan(prep, services, options.concurrency, ui)
     if saved is not None:
         check_plan(saved[0], current, saved[1])
