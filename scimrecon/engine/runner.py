@@ -493,6 +493,12 @@ class Runner:
                 outcome = self.states[(RUN_SCOPE, step.id)].state
             if outcome == "failed":
                 error = self.states[(RUN_SCOPE, step.id)].error
+                # The targets still in flight stop here, some half-way through: each says so.
+                keys = self._healthy()
+                reason = f"stopped: run step {step.id} failed ({error})"
+                self.store.set_target_state(self.run_id, keys, "failed", reason)
+                for k in keys:
+                    self.tstate[k], self.treason[k] = "failed", reason
                 return f"fail:step {step.id} failed: {error}"
             if outcome == "skipped":
                 reason = self.states[(RUN_SCOPE, step.id)].error or "skipped"

@@ -223,14 +223,6 @@ def test_an_api_down_for_30_s_fails_targets_loudly_and_loses_none(
     assert facts(env.world())["idp_job"] == "Active"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/runner.py `_finish`: when a run-scoped step fails (here `resume`, Graph down) "
-    "the run becomes `failed` while its targets stay `pending` with no reason, although "
-    "remove-scim and park-email already ran for all of them; the failed run cannot be resumed "
-    "(cli/run.py refuses completed/failed/aborted runs), so they stay unlinked, with parked "
-    "emails and no new account",
-)
 def test_an_idp_outage_at_resume_leaves_no_target_half_done_in_silence(
     world: tuple[dict[str, Any], list[str]], tmp_path: Path
 ) -> None:
