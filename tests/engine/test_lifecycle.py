@@ -139,7 +139,10 @@ def test_a_failed_run_step_fails_the_run_and_finally_still_runs(
     result = cli(harness, "run", str(pb), "--targets", str(t), "--yes")
     assert result.exit_code == 1
     doc = status(harness)
-    assert (doc["state"], doc["reason"]) == ("failed", "step p failed: step p was told to fail")
+    assert (doc["state"], doc["reason"]) == (
+        "failed",
+        "step p failed: step p was told to fail; 1 of 1 target(s) failed",
+    )
     assert doc["targets"][0]["state"] == "pending"
     assert [s for _, s, _, _ in harness.world.effects()] == ["one", "cleanup"]
 
