@@ -139,6 +139,12 @@ class SimServer(ThreadingHTTPServer):
         self.app = app
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a timeout, a killed run) is normal here, not a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 def make_sim_server(app: Any, host: str = "127.0.0.1", port: int = 0) -> SimServer:
     """A server bound to host:port (port 0 = any free port), not yet serving."""
