@@ -67,7 +67,7 @@ KNOWN: tuple[Bench, ...] = (
         "bench_engine.py",
         "Engine overhead per target-step with no-op actions, and state file size",
         "< 2 ms per target-step with checkpoint commits (docs/engine.md)",
-        ("--targets", "4000", "--size-steps", "40000"),
+        ("--targets", "2000", "--size-steps", "20000"),
     ),
     Bench(
         "bench_analyze.py",
@@ -78,7 +78,7 @@ KNOWN: tuple[Bench, ...] = (
         "bench_reprovision.py",
         "reprovision throughput against a rate-limited, slow simulator",
         "busy API near its limit; concurrency speeds up per-target time (issue 5)",
-        ("--targets", "300"),
+        ("--targets", "150", "--serial-targets", "15"),
     ),
 )
 

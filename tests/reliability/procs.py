@@ -114,9 +114,6 @@ class Sim:
     def tick(self) -> Any:
         return self._call("POST", "/_sim/tick", {})
 
-    def set_faults(self, spec: dict[str, Any]) -> Any:
-        return self._call("PUT", "/_sim/faults", spec)
-
     def stop(self) -> str:
         """SIGTERM (a clean stop that saves --save); returns what it printed on stderr."""
         if self.proc.poll() is None:

@@ -210,7 +210,8 @@ def _scenario(seed: int, folder: Path, world: Path, emails: list[str]) -> Outcom
                     if args[0] == "run" and not _has_run(state) and wrote:
                         raise AssertionError(f"seed {seed}: killed while planning, yet it wrote")
                     continue
-                code, out = proc.returncode, (proc.stdout.read() if proc.stdout else "")
+                stdout, stderr = proc.communicate()
+                code, out = proc.returncode, stdout + stderr
             else:
                 done = scimrecon(args, env, folder)
                 code, out = done.returncode, done.stdout + done.stderr
