@@ -35,7 +35,7 @@ pytestmark = pytest.mark.reliability
 
 TARGETS = 10
 #: Slow enough that the first process is still at work when the second one arrives.
-SLOW = {"/atlassian/users": {"latency_ms": 120}, "/jira": {"latency_ms": 40}, "seed": 1}
+SLOW = {"/atlassian/users": {"latency_ms": 250}, "/jira": {"latency_ms": 60}, "seed": 1}
 
 
 def _setup(folder: Path) -> tuple[Path, Path, list[str], dict[str, Any]]:
