@@ -174,12 +174,16 @@ class Runner:
         return ctx
 
     def _started_actions(self) -> frozenset[str]:
-        started = (
-            self.playbook.step(step_id).action
-            for (key, step_id), rec in list(self.states.items())
-            if key == RUN_SCOPE
-            and (rec.state in ("running", "done") or (rec.state == "failed" and rec.attempts))
-        )
+        # Only the few run-scoped steps are looked at: this runs for every target-step.
+        started = set()
+        for step in (*self.playbook.steps, *self.playbook.finally_steps):
+            if step.scope != "run":
+                continue
+            rec = self.states.get((RUN_SCOPE, step.id))
+            if rec is not None and (
+                rec.state in ("running", "done") or (rec.state == "failed" and rec.attempts)
+            ):
+                started.add(step.action)
         return frozenset(started)
 
     # -- the main thread: prompts, events, interrupts -------------------------------------
