@@ -370,6 +370,11 @@ def _options(stored: dict[str, Any], **given: Any) -> RunOptions:
 @click.option("--max-fail-percent", type=click.FloatRange(0, 100), default=None)
 @max_wait_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Put failed targets back in flight: each failed step is settled by its check first.",
+)
 @state_option
 @click.pass_context
 def resume(
@@ -377,6 +382,7 @@ def resume(
     run_id: str,
     yes: bool,
     force: bool,
+    retry_failed: bool,
     concurrency: int | None,
     max_fail_percent: float | None,
     max_wait_s: float | None,
@@ -387,11 +393,23 @@ def resume(
     store = open_store(state_path)
     try:
         record = store.get_run(run_id)
-        if record.state in ("completed", "failed", "aborted"):
-            raise RefusedError(f"run {record.id} is {record.state}: nothing to resume")
+        retrying = retry_failed and record.state not in ("completed", "aborted")
+        if record.state in ("completed", "failed", "aborted") and not retrying:
+            hint = " (--retry-failed takes its failed targets up again)" * (
+                record.state == "failed"
+            )
+            raise RefusedError(f"run {record.id} is {record.state}: nothing to resume{hint}")
         registry = HOOKS.registry()
         playbook = parse_playbook(record.playbook_source, record.playbook_name, registry)
         store.acquire(record.id, force=force)
+        if retrying:
+            rerun = [
+                step.id
+                for step in (*playbook.steps, *playbook.finally_steps)
+                if step.scope == "run"
+                and (step.action not in registry or not registry.get(step.action).read_only)
+            ]
+            store.retry_failed(record.id, rerun)
         options = _options(
             record.options,
             concurrency=concurrency,

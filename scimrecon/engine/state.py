@@ -597,6 +597,42 @@ class StateStore:
                     action=action,
                 )
 
+    def retry_failed(self, run_id: str, rerun_steps: Sequence[str] = ()) -> list[str]:
+        """Put a run's failed targets (and failed run-wide steps) back in flight; return them.
+
+        Each failed step becomes `running` again, exactly as if the process had died inside it:
+        resume then settles it by `check` (the change may have happened after all) before it
+        applies anything, so a retry can never repeat an effect. `rerun_steps` (run-wide steps
+        that change the world: pause, resume, finally) are settled again the same way, so a
+        retried target never runs between a pause and a resume that are no longer true.
+        """
+        with self._tx() as conn:
+            keys = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT key FROM targets WHERE run = ? AND state = 'failed'", (run_id,)
+                )
+            ]
+            conn.executemany(
+                "UPDATE targets SET state = 'pending', reason = NULL WHERE run = ? AND key = ?",
+                [(run_id, k) for k in keys],
+            )
+            conn.executemany(
+                "UPDATE step_states SET state = 'running', error = NULL, finished = NULL"
+                " WHERE run = ? AND target = ? AND state = 'failed'",
+                [(run_id, k) for k in ["", *keys]],
+            )
+            conn.executemany(
+                "UPDATE step_states SET state = 'running', error = NULL, finished = NULL"
+                " WHERE run = ? AND target = '' AND step = ?",
+                [(run_id, step) for step in rerun_steps],
+            )
+            conn.execute(
+                "UPDATE runs SET state = 'interrupted', finished = NULL WHERE id = ?", (run_id,)
+            )
+            self._audit(conn, run_id, "retry-failed", f"{len(keys)} target(s) back in flight")
+        return keys
+
     def set_target_state(
         self, run_id: str, keys: Sequence[str], state: str, reason: str | None = None
     ) -> None:

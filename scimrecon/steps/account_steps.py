@@ -58,6 +58,14 @@ class ParkOldEmail(Action):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         (account_id,) = require(ctx, "old_account_id")
         new_email = self._new_email(ctx)
+        if ctx.services.admin.scim_links_for_account(account_id):
+            # Provisioning ran while this target was between unlink and here (a failed
+            # attempt, retried later): the person is back on the old account, whole. Parking
+            # its email now would strand them; a fresh run starts the fix from the top.
+            raise StepFailed(
+                f"account {account_id} is linked to SCIM again: start a new run for "
+                f"{target_email(ctx)} (the retry cannot continue half-way)"
+            )
         holder = ctx.services.admin.find_org_user_by_email(new_email)
         if holder is not None and holder.account_id != account_id:
             raise StepFailed(

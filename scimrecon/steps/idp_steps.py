@@ -34,6 +34,12 @@ def _by_cycle(ctx: StepContext) -> bool:
     return str(ctx.param("provision_mode", "on-demand")) == "cycle"
 
 
+def _resumed_since(ctx: StepContext) -> bool:
+    """This run's last resume came after its last pause (ISO times compare as strings)."""
+    resumed = ctx.run_outputs.get("resumed_at")
+    return bool(resumed) and resumed >= str(ctx.run_outputs.get("paused_at") or "")
+
+
 class PauseProvisioning(Action):
     """Stop the IdP from pushing users while their SCIM entries are being replaced.
 
@@ -50,13 +56,13 @@ class PauseProvisioning(Action):
         return f"would {how} provisioning in {_idp_name(ctx)}"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        if ctx.run_outputs.get("paused_at"):
-            return {"paused_at": ctx.run_outputs["paused_at"]}
+        paused = ctx.run_outputs.get("paused_at")
         if _is_manual(ctx, "pause"):
-            return None
+            # Paused by this run and not resumed since (a retried run may have resumed it).
+            return {"paused_at": paused} if paused and not _resumed_since(ctx) else None
         state = ctx.services.idp.status()
-        if state == "Paused" and ctx.settling:
-            return {"paused_at": _now()}  # our own pause, whose answer a crash swallowed
+        if state == "Paused" and (ctx.settling or paused):
+            return {"paused_at": paused or _now()}  # ours; a crash may have swallowed the answer
         if state != "Active":
             raise RefusedError(
                 f"{_idp_name(ctx)} provisioning is {state} before this run touched it; "
@@ -101,12 +107,10 @@ class ResumeProvisioning(Action):
         return f"would {how} provisioning in {_idp_name(ctx)}"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        if ctx.run_outputs.get("resumed_at"):
-            return self._outputs(ctx)
         if PauseProvisioning.name not in ctx.started_actions:
             return {"resumed": "not paused by this run"}
         if _is_manual(ctx, "resume"):
-            return None
+            return self._outputs(ctx) if _resumed_since(ctx) else None
         if ctx.services.idp.status() == "Active":
             return self._outputs(ctx)
         return None
@@ -123,7 +127,8 @@ class ResumeProvisioning(Action):
         return self._outputs(ctx)
 
     def _outputs(self, ctx: StepContext) -> dict[str, Any]:
-        resumed = ctx.run_outputs.get("resumed_at") or _now()
+        resumed = ctx.run_outputs.get("resumed_at") if _resumed_since(ctx) else None
+        resumed = resumed or _now()
         outputs: dict[str, Any] = {"resumed_at": resumed}
         paused = ctx.run_outputs.get("paused_at")
         if paused:

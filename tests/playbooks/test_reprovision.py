@@ -180,7 +180,8 @@ def test_without_pausing_the_cycle_relinks_the_old_account_and_the_run_says_so(
         )
         assert result.exit_code == 1, result.output
         assert "6 failed" in result.output
-        assert "was provisioned back onto its OLD account" in result.output
+        # caught before the old email is parked: the person keeps a whole, working account
+        assert "is linked to SCIM again" in result.output
         after = env.world()
         scim_by_name = {u["userName"].lower(): u for u in after["scim_users"]}
         for email in TARGETS:
