@@ -232,16 +232,6 @@ def test_an_idp_outage_at_resume_leaves_no_target_half_done_in_silence(
     assert _silent(env, before, emails) == []
 
 
-STUCK = (
-    "a target that failed after its SCIM entry was re-pushed can never be finished by the tool: "
-    "the failed run cannot be resumed (cli/run.py `resume` refuses state failed, and there is "
-    "no way to retry failed targets) and a new run skips it at `lookup` (steps/scim_steps.py "
-    "LookupUser: its SCIM entry now links to the new account, which has no Trello; or, when "
-    "provisioning stayed paused, there is no SCIM entry at all), so its tickets stay on the old "
-    "account and the old account is never disabled"
-)
-
-
 @pytest.mark.parametrize(
     "name",
     [
