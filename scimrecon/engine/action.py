@@ -119,6 +119,20 @@ class Action(ABC):
         return cls.undo is not Action.undo
 
 
+class ReadAction(Action):
+    """An action that only reads (a look-up, a count): `apply` is the read, and may Skip.
+
+    There is no postcondition to check, so `check` never claims "already done"; the planner
+    applies such actions, so the plan carries the ids they find.
+    """
+
+    read_only: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = True
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        return None
+
+
 class ActionRegistry:
     """Name -> action class. The CLI fills it from `scimrecon.steps`; tests bring their own."""
 

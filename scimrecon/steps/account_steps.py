@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from scimrecon.engine.action import Action, Skip, StepContext, StepFailed
+from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.steps._util import require, skip_protected, target_email
 
 DEFAULT_EMAIL_TEMPLATE = "{local}+old-{run}@{domain}"
@@ -182,24 +182,16 @@ def _today(ctx: StepContext) -> date:
     return as_of or datetime.now(UTC).date()
 
 
-class RecheckInactive(Action):
+class RecheckInactive(ReadAction):
     """Re-read activity live: a list made last week may name someone who logged in since."""
 
     name = "account.recheck_inactive"
-    read_only = True
-    idempotent = True
 
     def describe(self, ctx: StepContext) -> str:
         days = ctx.param("inactive_days", 90)
         return f"re-check that {target_email(ctx)} has been inactive for {days} days"
 
-    def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        return None  # read-only: the planner and the runner call apply, which may Skip
-
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        return self._verdict(ctx)
-
-    def _verdict(self, ctx: StepContext) -> dict[str, Any]:
         email = target_email(ctx)
         user = ctx.services.admin.find_org_user_by_email(email)
         if user is None:
@@ -250,23 +242,15 @@ class SuspendAccess(Action):
         ctx.services.admin.restore_access(str(ctx.target["account_id"]))
 
 
-class LookupLeaver(Action):
+class LookupLeaver(ReadAction):
     """Find a leaver's account and SCIM entry, live, right before anything is changed."""
 
     name = "account.lookup_leaver"
-    read_only = True
-    idempotent = True
 
     def describe(self, ctx: StepContext) -> str:
         return f"look up {target_email(ctx)}'s account and SCIM entry"
 
-    def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        return None  # read-only: the planner and the runner call apply, which may Skip
-
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        return self._facts(ctx)
-
-    def _facts(self, ctx: StepContext) -> dict[str, Any]:
         email = target_email(ctx)
         skip_protected(ctx, email)
         user = ctx.services.admin.find_org_user_by_email(email)

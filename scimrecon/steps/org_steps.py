@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimrecon.engine.action import Action, StepContext
+from scimrecon.engine.action import ReadAction, StepContext
 
 
-class CountBillable(Action):
+class CountBillable(ReadAction):
     """Count billable users (the org API's own `access_billable`) into a run output.
 
     Placed first and last in a playbook, it gives the report its "billable before / after":
@@ -15,17 +15,12 @@ class CountBillable(Action):
     """
 
     name = "org.count_billable"
-    read_only = True
-    idempotent = True
 
     def _key(self, ctx: StepContext) -> str:
         return str(ctx.param("output", "billable"))
 
     def describe(self, ctx: StepContext) -> str:
         return f"count billable users in the org ({self._key(ctx)})"
-
-    def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        return None
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         count = sum(1 for user in ctx.services.admin.iter_org_users() if user.access_billable)

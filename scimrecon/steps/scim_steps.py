@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimrecon.engine.action import Action, Skip, StepContext, StepFailed
+from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.steps._util import (
     as_bool,
     csv_param,
@@ -17,7 +17,7 @@ from scimrecon.steps._util import (
 SCIM_REMOVAL_MODES = ("unlink", "delete")
 
 
-class LookupUser(Action):
+class LookupUser(ReadAction):
     """Find the target's SCIM entry and Atlassian account, and decide whether it is worth it.
 
     All reads happen here, before provisioning is paused, so the pause lasts as short as possible
@@ -25,19 +25,11 @@ class LookupUser(Action):
     """
 
     name = "scim.lookup"
-    read_only = True
-    idempotent = True
 
     def describe(self, ctx: StepContext) -> str:
         return f"look up {target_email(ctx)} in the SCIM directory and the org"
 
-    def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        return None  # read-only: the planner and the runner call apply, which may Skip
-
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        return self._facts(ctx)
-
-    def _facts(self, ctx: StepContext) -> dict[str, Any]:
         services = ctx.services
         email = target_email(ctx)
         user = services.scim.find_by_username(email)
