@@ -296,11 +296,16 @@ class StateStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._conn.in_transaction:
+                # Only an interrupted transaction can be open here (a SIGTERM raised between
+                # BEGIN and the try, or inside COMMIT): nothing of it was committed; drop it.
+                self._conn.execute("ROLLBACK")
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
