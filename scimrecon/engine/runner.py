@@ -387,43 +387,51 @@ class Runner:
         self._set(step, key, "done", attempts=attempts, outputs=outputs)
         return "done"
 
-    def _skipped(self, step: Step, key: str, reason: str) -> str:
-        reason = redact(reason)
+    def _settle(
+        self,
+        step: Step,
+        key: str,
+        state: str,
+        reason: str,
+        *,
+        target_reason: str | None = None,
+        attempts: int | None = None,
+        deadline: float | None = None,
+    ) -> str:
+        """Record a step ending in `state` (one checkpoint) and, for a target's own step, judge
+        the target: skipped, failed and waiting are the same bookkeeping with other words."""
         judge = bool(key) and not step.is_finally
+        target_reason = target_reason or reason
+        error = None if state == "waiting" else reason
+        kept = {} if deadline is None else {"deadline": deadline}
         self._record(
             step,
             key,
-            state="skipped",
-            error=reason,
-            target_state="skipped" if judge else None,
-            target_reason=reason,
-            outcome="skipped",
+            state=state,
+            attempts=attempts,
+            error=error,
+            target_state=state if judge else None,
+            target_reason=target_reason,
+            outcome=state,
             summary=reason,
+            **kept,
         )
-        self._set(step, key, "skipped", error=reason)
+        self._set(step, key, state, error=error, **kept)
         if judge:
-            self.tstate[key], self.treason[key] = "skipped", reason
-        return "skipped"
+            self.tstate[key], self.treason[key] = state, target_reason
+        return state
+
+    def _skipped(self, step: Step, key: str, reason: str) -> str:
+        return self._settle(step, key, "skipped", redact(reason))
 
     def _failed(self, step: Step, key: str, message: str, attempts: int) -> str:
         reason = redact(message)
-        judge = bool(key) and not step.is_finally
-        self._record(
-            step,
-            key,
-            state="failed",
-            attempts=attempts,
-            error=reason,
-            target_state="failed" if judge else None,
-            target_reason=f"{step.id}: {reason}",
-            outcome="failed",
-            summary=reason,
+        outcome = self._settle(
+            step, key, "failed", reason, target_reason=f"{step.id}: {reason}", attempts=attempts
         )
-        self._set(step, key, "failed", error=reason)
-        if judge:
-            self.tstate[key], self.treason[key] = "failed", f"{step.id}: {reason}"
+        if key and not step.is_finally:
             self.fstep[key] = step.id
-        return "failed"
+        return outcome
 
     def _waiting(self, step: Step, key: str, rec: StepRecord | None) -> str:
         assert step.wait is not None
@@ -441,21 +449,7 @@ class Runner:
             return "waiting"
         deadline = now + step.wait.deadline_after(self.params)
         reason = f"waiting at {step.id} until {iso(deadline)}"
-        judge = bool(key) and not step.is_finally
-        self._record(
-            step,
-            key,
-            state="waiting",
-            deadline=deadline,
-            target_state="waiting" if judge else None,
-            target_reason=reason,
-            outcome="waiting",
-            summary=reason,
-        )
-        self._set(step, key, "waiting", deadline=deadline)
-        if judge:
-            self.tstate[key], self.treason[key] = "waiting", reason
-        return "waiting"
+        return self._settle(step, key, "waiting", reason, deadline=deadline)
 
     # -- the run --------------------------------------------------------------------------
 
