@@ -7,9 +7,14 @@ back on the next cycle, exactly as with the real Entra service.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import uuid
 from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from scimrecon.sim.context import Ctx
 from scimrecon.sim.provisioning import push_idp_user
@@ -30,7 +35,10 @@ def register(router: Router) -> None:
     router.add("POST", f"{SP}/{{job_id}}/start", start)
     router.add("POST", f"{SP}/{{job_id}}/restart", restart)
     router.add("POST", f"{SP}/{{job_id}}/provisionOnDemand", provision_on_demand)
+    router.add("GET", "/graph/users", list_users)
     router.add("GET", "/graph/users/{id_or_upn}", get_user)
+    router.add("GET", "/graph/servicePrincipals/{sp_id}/appRoleAssignedTo", app_role_assigned_to)
+    router.add("GET", "/graph/groups/{group_id}/members", group_members)
 
 
 # -- login ------------------------------------------------------------------------------------
@@ -235,3 +243,272 @@ def get_user(ctx: Ctx, id_or_upn: str) -> Reply:
             "accountEnabled": bool(user.get("accountEnabled", True)),
         },
     )
+
+
+# -- directory reads: users, app role assignments, group members ------------------------------
+#
+# What `reconcile --live` needs to tell an assigned user from an unassigned one. Paging is
+# Graph's: `$top` (1-999, default 100) and an absolute `@odata.nextLink` carrying an opaque
+# `$skiptoken`, so a client that builds its own page URLs, or sends its token to whatever host
+# a link names, is caught here. Query options the simulator does not implement are refused
+# rather than ignored: silently ignoring a `$filter` would hand a client the wrong users.
+
+GRAPH_METADATA = "https://graph.microsoft.com/v1.0/$metadata"
+DEFAULT_PAGE = 100
+MAX_PAGE = 999
+SUPPORTED_OPTIONS = ("$select", "$top", "$skiptoken")
+APP_NAME = "Atlassian Cloud"
+ASSIGNED_AT = "2024-01-01T00:00:00Z"  # the world has no assignment dates; a fixed one
+# Graph's default user properties (no $select); accountEnabled must be asked for by name.
+USER_DEFAULT = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
+USER_FIELDS = (*USER_DEFAULT, "accountEnabled")
+ASSIGNMENT_FIELDS = (
+    "id",
+    "deletedDateTime",
+    "appRoleId",
+    "createdDateTime",
+    "principalDisplayName",
+    "principalId",
+    "principalType",
+    "resourceDisplayName",
+    "resourceId",
+)
+
+Projector = Callable[[Record], dict[str, Any]]
+
+
+def group_object_id(name: str) -> str:
+    """The object id of the IdP group an `assigned_via` names (stable, derived from the name)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"scimrecon-sim:group:{name}"))
+
+
+def _group_of(user: Record) -> str | None:
+    """The group an *assigned* user is assigned through, or None for a direct assignment.
+    `assigned_via` on an unassigned user means nothing: the user is in no assigned group."""
+    via = user.get("assigned_via")
+    return str(via) if via and user.get("assigned") else None
+
+
+def _options(ctx: Ctx) -> dict[str, str]:
+    """The request's OData options by lower-case name; unsupported ones are a 400."""
+    options: dict[str, str] = {}
+    for key, value in ctx.request.args.items(multi=True):
+        low = key.lower()
+        if low.startswith("$") and low not in SUPPORTED_OPTIONS:
+            raise ApiError(
+                400,
+                f"Query option '{key}' is not supported by this simulator "
+                f"(supported: {', '.join(SUPPORTED_OPTIONS)}).",
+                code="Request_UnsupportedQuery",
+            )
+        options[low] = value
+    return options
+
+
+def _selected(
+    options: dict[str, str], type_name: str, known: Sequence[str], default: Sequence[str]
+) -> tuple[str, ...]:
+    raw = options.get("$select")
+    if raw is None:
+        return tuple(default)
+    by_low = {name.lower(): name for name in known}
+    names: list[str] = []
+    for part in raw.split(","):
+        name = part.strip()
+        if not name:
+            continue
+        canonical = by_low.get(name.lower())
+        if canonical is None:
+            raise ApiError(
+                400,
+                "Parsing OData Select and Expand failed: Could not find a property named "
+                f"'{name}' on type 'microsoft.graph.{type_name}'.",
+                code="BadRequest",
+            )
+        if canonical not in names:
+            names.append(canonical)
+    return tuple(names)
+
+
+def _top(options: dict[str, str]) -> int:
+    raw = options.get("$top")
+    if raw is None:
+        return DEFAULT_PAGE
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= MAX_PAGE:
+        raise ApiError(
+            400,
+            f"Invalid page size specified: '{raw}'. Must be between 1 and {MAX_PAGE} inclusive.",
+            code="Request_UnsupportedQuery",
+        )
+    return size
+
+
+def _skip_token(collection: str, offset: int) -> str:
+    raw = f"{collection}|{offset}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _offset(options: dict[str, str], collection: str) -> int:
+    token = options.get("$skiptoken")
+    if token is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        name, _, number = text.rpartition("|")
+        offset = int(number)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        name, offset = "", -1
+    if name != collection or offset < 0:
+        raise ApiError(400, "The $skiptoken is not valid for this request.", code="BadRequest")
+    return offset
+
+
+def _next_link(ctx: Ctx, token: str) -> str:
+    """The request's own URL with a new $skiptoken: every other option carries over."""
+    pairs = [(k, v) for k, v in ctx.request.args.items(multi=True) if k.lower() != "$skiptoken"]
+    pairs.append(("$skiptoken", token))
+    query = "&".join(f"{quote(k, safe='$')}={quote(v, safe='$,')}" for k, v in pairs)
+    return f"{ctx.base_url}{ctx.request.path[len(ctx.prefix) :]}?{query}"
+
+
+def _page(
+    ctx: Ctx,
+    options: dict[str, str],
+    collection: str,
+    items: Sequence[Record],
+    project: Projector,
+    context: str,
+) -> Reply:
+    """One page of `items`: only this page is projected, so paging a big tenant stays linear."""
+    start = _offset(options, collection)
+    chunk = items[start : start + _top(options)]
+    body: dict[str, Any] = {"@odata.context": context}
+    end = start + len(chunk)
+    if end < len(items):
+        body["@odata.nextLink"] = _next_link(ctx, _skip_token(collection, end))
+    body["value"] = [project(item) for item in chunk]
+    return Reply(200, body)
+
+
+def _context(entity_set: str, options: dict[str, str], fields: Iterable[str]) -> str:
+    selected = f"({','.join(fields)})" if "$select" in options else ""
+    return f"{GRAPH_METADATA}#{entity_set}{selected}"
+
+
+def _user_doc(user: Record) -> dict[str, Any]:
+    return {
+        "businessPhones": [],
+        "displayName": user.get("displayName"),
+        "givenName": None,
+        "jobTitle": None,
+        "mail": user.get("mail"),
+        "mobilePhone": None,
+        "officeLocation": None,
+        "preferredLanguage": None,
+        "surname": None,
+        "userPrincipalName": user.get("userName"),
+        "id": user.get("object_id"),
+        "accountEnabled": bool(user.get("accountEnabled", True)),
+    }
+
+
+def _user_projector(fields: tuple[str, ...], odata_type: bool = False) -> Projector:
+    def project(user: Record) -> dict[str, Any]:
+        doc = _user_doc(user)
+        head = {"@odata.type": "#microsoft.graph.user"} if odata_type else {}
+        return head | {name: doc[name] for name in fields}
+
+    return project
+
+
+def list_users(ctx: Ctx) -> Reply:
+    """`GET /users`: every IdP user of the tenant, assigned to the app or not."""
+    options = _options(ctx)
+    fields = _selected(options, "user", USER_FIELDS, USER_DEFAULT)
+    users = ctx.store.idp.get("users") or []
+    context = _context("users", options, fields)
+    return _page(ctx, options, "users", users, _user_projector(fields), context)
+
+
+def app_role_assigned_to(ctx: Ctx, sp_id: str) -> Reply:
+    """Who is assigned to the enterprise app: each directly assigned user, and each group
+    through which users are assigned (`assigned_via`), once."""
+    idp = ctx.store.idp
+    if sp_id != idp.get("service_principal"):
+        raise ApiError(
+            404,
+            f"Resource '{sp_id}' does not exist or one of its queried reference-property objects "
+            "are not present.",
+            code="Request_ResourceNotFound",
+        )
+    options = _options(ctx)
+    fields = _selected(options, "appRoleAssignment", ASSIGNMENT_FIELDS, ASSIGNMENT_FIELDS)
+    role = str(uuid.uuid5(uuid.NAMESPACE_URL, f"scimrecon-sim:{sp_id}:approle:User"))
+    rows: list[Record] = []
+    groups: set[str] = set()
+    for user in idp.get("users") or []:
+        if not user.get("assigned"):
+            continue
+        group = _group_of(user)
+        if group is None:
+            principal = str(user.get("object_id"))
+            name = user.get("displayName") or user.get("userName")
+            rows.append({"type": "User", "id": principal, "name": name})
+        elif group not in groups:
+            groups.add(group)
+            rows.append({"type": "Group", "id": group_object_id(group), "name": group})
+
+    def project(row: Record) -> dict[str, Any]:
+        key = uuid.uuid5(uuid.NAMESPACE_URL, f"scimrecon-sim:{sp_id}:{row['id']}").bytes
+        doc = {
+            "id": base64.urlsafe_b64encode(key * 2).decode("ascii").rstrip("="),
+            "deletedDateTime": None,
+            "appRoleId": role,
+            "createdDateTime": ASSIGNED_AT,
+            "principalDisplayName": row["name"],
+            "principalId": row["id"],
+            "principalType": row["type"],
+            "resourceDisplayName": APP_NAME,
+            "resourceId": sp_id,
+        }
+        return {name: doc[name] for name in fields}
+
+    context = _context(f"servicePrincipals('{sp_id}')/appRoleAssignedTo", options, fields)
+    return _page(ctx, options, f"assigned:{sp_id}", rows, project, context)
+
+
+def group_members(ctx: Ctx, group_id: str) -> Reply:
+    """`GET /groups/{id}/members`: the direct members of a group users are assigned through."""
+    members = [
+        u
+        for u in ctx.store.idp.get("users") or []
+        if (group := _group_of(u)) is not None and group_object_id(group) == group_id
+    ]
+    if not members:
+        raise ApiError(
+            404,
+            f"Resource '{group_id}' does not exist or one of its queried reference-property "
+            "objects are not present.",
+            code="Request_ResourceNotFound",
+        )
+    options = _options(ctx)
+    fields = _selected(options, "user", USER_FIELDS, USER_DEFAULT)
+    project = _user_projector(fields, odata_type=True)
+    context = _context("directoryObjects", options, fields)
+    return _page(ctx, options, f"members:{group_id}", members, project, context)
