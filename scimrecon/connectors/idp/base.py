@@ -9,6 +9,7 @@ other side, so the confirmation is the caller's job.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from scimrecon.errors import ScimreconError
@@ -44,6 +45,43 @@ class IdpAdapter(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class IdpUser:
+    """One user of the IdP's directory, and whether the Atlassian app is assigned to them.
+
+    `assigned_via` names the group that gives the assignment (None: assigned directly, or not
+    at all), so a report can say why a user counts as assigned.
+    """
+
+    object_id: str
+    user_name: str
+    mail: str | None = None
+    display_name: str | None = None
+    account_enabled: bool | None = None
+    assigned: bool = False
+    assigned_via: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdpUsers:
+    """Every IdP user, plus what the reader could not resolve and a person should know.
+
+    Warnings travel with the users instead of being printed because adapters never talk to a
+    terminal; the caller decides where they go.
+    """
+
+    users: tuple[IdpUser, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class UserDirectory(Protocol):
+    """An IdP whose users and app assignments can be read through an API (Entra only: Okta
+    and manual IdPs are reconciled from an exported file)."""
+
+    def read_users(self) -> IdpUsers: ...
+
+
 def unknown_operation(operation: str) -> ValueError:
     return ValueError(f"unknown IdP operation {operation!r} (one of {', '.join(OPERATIONS)})")
 
@@ -53,6 +91,9 @@ __all__ = [
     "UNKNOWN",
     "Capability",
     "IdpAdapter",
+    "IdpUser",
+    "IdpUsers",
     "ManualOperation",
+    "UserDirectory",
     "unknown_operation",
 ]

@@ -4,21 +4,35 @@ Pause and start are the only job controls used. `restart` is deliberately absent
 `ForceDeletes` it can wipe users in the target, and nothing here needs it.
 provisionOnDemand is limited by Graph to 5 requests per 10 s, so it has its own client-side
 bucket on top of the general Graph rate.
+
+`read_users` is the one directory read: every user of the tenant, each marked assigned or not
+to the Atlassian Cloud enterprise app, so `reconcile --live` can tell an orphaned SCIM entry
+from a healthy one without an exported file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from scimrecon.connectors.admin import seg
-from scimrecon.connectors.idp.base import Capability, unknown_operation
+from scimrecon.connectors.idp.base import Capability, IdpUser, IdpUsers, unknown_operation
 from scimrecon.errors import InputError
 from scimrecon.http import HttpClient, HttpError, WindowLimiter
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PROVISION_ON_DEMAND_LIMIT = 5  # calls ...
 PROVISION_ON_DEMAND_WINDOW = 10.0  # ... per this many seconds
+PAGE_SIZE = 999  # Graph's largest page for users, assignments and members: fewest requests
+USER_SELECT = "id,userPrincipalName,mail,displayName,accountEnabled"
+ASSIGNMENT_SELECT = "id,principalId,principalType,principalDisplayName"
+GRAPH_USER = "#microsoft.graph.user"
+GRAPH_GROUP = "#microsoft.graph.group"
+# The application permission each read needs (least privileged), named in a 403's message.
+READ_USERS = "User.Read.All"
+READ_ASSIGNMENTS = "Application.Read.All"
+READ_MEMBERS = "GroupMember.Read.All"
 
 _ENTRA_TEXT: dict[str, str] = {
     "pause": (
@@ -152,10 +166,193 @@ class EntraAdapter:
         }
         self.graph.post(f"{self._job()}/provisionOnDemand", json=body, retry_unsafe=True)
 
+    # -- directory reads ---------------------------------------------------------------------------
+
+    def read_users(self, *, page_size: int = PAGE_SIZE) -> IdpUsers:
+        """Every user of the tenant, marked assigned when the Atlassian Cloud app is assigned to
+        them directly or through a group they are a *direct* member of.
+
+        Entra provisions the direct members of an assigned group and nobody in groups nested
+        inside it, so that is what "assigned" means here; a nested group is reported as a
+        warning, never silently dropped. Reads assignments first, then the assigned groups'
+        members, then the users: three paged collections, each page retried like any GET.
+        """
+        if not 1 <= page_size <= PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{PAGE_SIZE}, not {page_size}")
+        sp = seg(self.service_principal)
+        assignments = list(
+            self._pages(
+                f"/servicePrincipals/{sp}/appRoleAssignedTo",
+                f"$select={ASSIGNMENT_SELECT}&$top={page_size}",
+                READ_ASSIGNMENTS,
+            )
+        )
+        members = {
+            group: list(
+                self._pages(
+                    f"/groups/{seg(group)}/members",
+                    f"$select={USER_SELECT}&$top={page_size}",
+                    READ_MEMBERS,
+                )
+            )
+            for group in assigned_groups(assignments)
+        }
+        users = self._pages("/users", f"$select={USER_SELECT}&$top={page_size}", READ_USERS)
+        return resolve_assignments(users, assignments, members)
+
+    def _pages(self, path: str, query: str, permission: str) -> Iterator[dict[str, Any]]:
+        """The items of a Graph collection, following `@odata.nextLink` to the last page."""
+        url = f"{path.lstrip('/')}?{query}"
+        seen = {url}
+        while True:
+            try:
+                body = self.graph.get(url)
+            except HttpError as exc:
+                if exc.status != 403:
+                    raise
+                raise HttpError(
+                    f"{exc.message} (the app registration needs the {permission} application "
+                    "permission, with admin consent)",
+                    api=exc.api,
+                    method=exc.method,
+                    path=exc.path,
+                    status=exc.status,
+                    detail=exc.detail,
+                ) from None
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                raise self._shape_error(path, "no value list")
+            yield from (item for item in body["value"] if isinstance(item, dict))
+            link = body.get("@odata.nextLink")
+            if not link:
+                return
+            following = link_under(self.graph.base_url, str(link))
+            if following is None:
+                # following it would hand our token to whoever the link names
+                raise self._shape_error(path, "@odata.nextLink points outside the Graph base URL")
+            url = following
+            if url in seen:
+                raise self._shape_error(path, "@odata.nextLink repeats an earlier page")
+            seen.add(url)
+
+    def _shape_error(self, path: str, what: str) -> HttpError:
+        return HttpError(
+            f"{self.graph.api}: GET {path} → 200: unexpected response ({what})",
+            api=self.graph.api,
+            method="GET",
+            path=path,
+            status=200,
+        )
+
     def instructions(self, operation: str, **kw: str) -> str:
         if operation not in _ENTRA_TEXT:
             raise unknown_operation(operation)
         return _ENTRA_TEXT[operation].format(user=kw.get("user") or "the user")
 
 
-__all__ = ["GRAPH_SCOPE", "EntraAdapter"]
+def link_under(base_url: str, link: str) -> str | None:
+    """An absolute `link` as a path relative to `base_url` (query kept), or None when it points
+    at another scheme, host or port, or outside the base path."""
+    base, target = urlsplit(base_url), urlsplit(link)
+    prefix = base.path.rstrip("/") + "/"
+    if (target.scheme.lower(), target.netloc.lower()) != (
+        base.scheme.lower(),
+        base.netloc.lower(),
+    ) or not target.path.startswith(prefix):
+        return None
+    relative = target.path[len(prefix) :]
+    return f"{relative}?{target.query}" if target.query else relative
+
+
+def assigned_groups(assignments: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Group object id -> display name, for every Group principal assigned to the app."""
+    groups: dict[str, str] = {}
+    for item in assignments:
+        principal = str(item.get("principalId") or "")
+        if principal and item.get("principalType") == "Group":
+            groups.setdefault(principal, str(item.get("principalDisplayName") or principal))
+    return groups
+
+
+def _member_type(member: Mapping[str, Any]) -> str:
+    kind = str(member.get("@odata.type") or "")
+    if not kind and member.get("userPrincipalName"):
+        return GRAPH_USER  # a member without a type but with a UPN can only be a user
+    return kind
+
+
+def _enabled(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def resolve_assignments(
+    users: Iterable[Mapping[str, Any]],
+    assignments: Sequence[Mapping[str, Any]],
+    members: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> IdpUsers:
+    """Graph's users, app role assignments and assigned groups' members -> IdpUsers.
+
+    Pure, so every rule is tested on Graph-shaped data: a User principal is assigned
+    directly; a Group principal assigns its direct user members; a group nested in an assigned
+    group assigns nobody (Entra does not provision nested members) and says so in a warning;
+    ServicePrincipal principals (apps) and other member types (devices, contacts) are not
+    people and are left out. A group member missing from the user list (created between the
+    reads) is still reported, from the member's own fields.
+    """
+    direct = {
+        str(a.get("principalId"))
+        for a in assignments
+        if a.get("principalType") == "User" and a.get("principalId")
+    }
+    groups = assigned_groups(assignments)
+    via: dict[str, str] = {}
+    late: dict[str, Mapping[str, Any]] = {}
+    warnings: list[str] = []
+    for group, name in groups.items():
+        nested: list[str] = []
+        for member in members.get(group, ()):
+            kind, member_id = _member_type(member), str(member.get("id") or "")
+            if kind == GRAPH_USER and member_id:
+                via.setdefault(member_id, name)
+                late.setdefault(member_id, member)
+            elif kind == GRAPH_GROUP:
+                nested.append(str(member.get("displayName") or member_id))
+        if nested:
+            warnings.append(
+                f"group {name!r} is assigned to the Atlassian app and holds nested groups "
+                f"({', '.join(nested)}): Entra provisions only direct members of an assigned "
+                "group, so members of the nested groups count as unassigned"
+            )
+    out: list[IdpUser] = []
+    seen: set[str] = set()
+
+    def add(item: Mapping[str, Any]) -> None:
+        object_id = str(item.get("id") or "")
+        if not object_id or object_id in seen:
+            return
+        seen.add(object_id)
+        out.append(
+            IdpUser(
+                object_id=object_id,
+                user_name=str(item.get("userPrincipalName") or ""),
+                mail=item.get("mail") or None,
+                display_name=item.get("displayName") or None,
+                account_enabled=_enabled(item.get("accountEnabled")),
+                assigned=object_id in direct or object_id in via,
+                assigned_via=None if object_id in direct else via.get(object_id),
+            )
+        )
+
+    for user in users:
+        add(user)
+    for member in late.values():
+        add(member)
+    return IdpUsers(tuple(out), tuple(warnings))
+
+
+__all__ = [
+    "GRAPH_SCOPE",
+    "EntraAdapter",
+    "assigned_groups",
+    "link_under",
+    "resolve_assignments",
+]
