@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +13,11 @@ from scimrecon.cli.render import format_option, table, to_csv, to_json
 from scimrecon.errors import InputError
 from scimrecon.recon.classify import unwanted_keys
 from scimrecon.recon.columns import parse_column_overrides
-from scimrecon.recon.live import accounts_from_org_users, scim_entries_from_users
+from scimrecon.recon.live import (
+    accounts_from_org_users,
+    idp_entries_from_users,
+    scim_entries_from_users,
+)
 from scimrecon.recon.reconcile import ADVICE, LINKED, PLAYBOOKS, SITUATIONS, Identity
 from scimrecon.recon.reconcile import reconcile as join_identities
 from scimrecon.recon.sources import load_accounts, load_idp_users, load_scim_users, load_world
@@ -43,6 +48,29 @@ def _table(identities: list[Identity], counts: Counter[str], show_linked: bool) 
     return "\n".join([summary, "", detail, *tail])
 
 
+def _live_idp(services: Any) -> list[dict[str, Any]]:
+    """The IdP's users from the profile's Entra tenant, with assignment warnings on stderr.
+
+    Okta and manual IdPs have no API here for users and assignments: rather than guess (an
+    unassigned-looking user would come out orphaned, and orphaned leads to a disable
+    playbook), the command refuses and asks for an exported file.
+    """
+    from scimrecon.connectors.idp.base import UserDirectory
+
+    config = services.profile.idp
+    idp = services.idp if config is not None else None
+    if not isinstance(idp, UserDirectory):
+        which = f"is {config.kind}" if config is not None else "is not configured ([idp])"
+        raise InputError(
+            f"--live reads IdP users only from Microsoft Entra ID (the profile's IdP {which}): "
+            "pass --idp FILE exported from the IdP"
+        )
+    found = idp.read_users()
+    for warning in found.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return list(idp_entries_from_users(found.users))
+
+
 @click.command()
 @click.option(
     "--world",
@@ -71,8 +99,9 @@ def _table(identities: list[Identity], counts: Counter[str], show_linked: bool) 
 @click.option(
     "--live",
     is_flag=True,
-    help="Read the SCIM directory and the org's accounts through the profile's APIs "
-    "(IdP users still come from --idp FILE).",
+    help="Read the SCIM directory, the org's accounts and (Microsoft Entra ID only) the IdP's "
+    "users and app assignments through the profile's APIs; --idp FILE reads IdP users from a "
+    "file instead (needed for Okta and manual IdPs).",
 )
 @click.option("--domain", "domains", multiple=True, help="Org domain (for a Directory export).")
 @click.option(
@@ -120,8 +149,9 @@ def reconcile(
     """Join IdP users, SCIM entries and accounts; give each identity one situation.
 
     Situations: linked, unlinked, unmatched, orphaned, duplicate, email-drift, unwanted-access.
-    Reads a fixture world, or --idp + --scim + --accounts files, or --idp FILE with --live
-    (the SCIM directory and the org's accounts read through the APIs; nothing is changed).
+    Reads a fixture world, or --idp + --scim + --accounts files, or --live: the SCIM
+    directory, the org's accounts and, for Microsoft Entra ID, the IdP's users read through
+    the APIs (--idp FILE for other IdPs). Nothing is changed.
     """
     if targets_out is not None and situation is None:
         raise InputError("--targets-out needs --situation (which list to write)")
@@ -134,12 +164,16 @@ def reconcile(
         scim_users = world.get("scim_users") or []
         accounts = world.get("accounts") or []
     elif live:
-        if idp_file is None or scim_file is not None or accounts_file is not None:
-            raise InputError("--live reads SCIM and accounts itself: give only --idp FILE")
+        if scim_file is not None or accounts_file is not None:
+            raise InputError(
+                "--live reads SCIM and accounts itself: give no --scim or --accounts "
+                "(only --idp FILE, for an IdP it cannot read)"
+            )
         from scimrecon.cli.config_cmd import open_services
 
         services = open_services(ctx)
-        idp_users = load_idp_users(idp_file)
+        # IdP first: a profile that cannot read it fails before anything else is read
+        idp_users = load_idp_users(idp_file) if idp_file is not None else _live_idp(services)
         scim_users = list(scim_entries_from_users(services.scim.iter_users()))
         accounts = list(accounts_from_org_users(services.admin.iter_org_users()))
     elif all(files):

@@ -1,9 +1,12 @@
-"""The org admin API's user list as UserRecords (for `analyze --live`).
+"""Live API reads as the records `analyze` and `reconcile` take (for `--live`).
 
-Pure: it takes the users and a lookup for `added to org` as arguments, so the connector does
-the HTTP and this module only translates. The list has no join date; asking for it costs one
-request a user, so it is asked only for users whose classification depends on it (those who
-never used any product: "inactive" needs to know they were not just added).
+The org admin API's user list becomes UserRecords or fixture-world accounts, the SCIM directory
+fixture-world SCIM entries, and the IdP's users (Entra) fixture-world `idp.users`.
+
+Pure: it takes the users (and a lookup for `added to org`) as arguments, so the connectors do
+the HTTP and this module only translates. The org user list has no join date; asking for it
+costs one request a user, so it is asked only for users whose classification depends on it
+(those who never used any product: "inactive" needs to know they were not just added).
 """
 
 from __future__ import annotations
@@ -83,6 +86,26 @@ def scim_entries_from_users(users: Iterable[Any]) -> Iterator[dict[str, Any]]:
             "active": bool(_get(user, "active")),
             "account_id": _get(user, "account_id"),
         }
+
+
+def idp_entries_from_users(users: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Live IdP users (IdpUser objects or dicts of the same fields) in the fixture-world
+    `idp.users` shape, so a live read and a world file go through the same join."""
+    for user in users:
+        entry: dict[str, Any] = {
+            "object_id": str(_get(user, "object_id") or ""),
+            "userName": _get(user, "user_name") or "",
+            "mail": _get(user, "mail"),
+            "displayName": _get(user, "display_name"),
+            "assigned": bool(_get(user, "assigned")),
+        }
+        enabled = _get(user, "account_enabled")
+        if isinstance(enabled, bool):
+            entry["accountEnabled"] = enabled
+        via = _get(user, "assigned_via")
+        if via:
+            entry["assigned_via"] = str(via)
+        yield entry
 
 
 def accounts_from_org_users(users: Iterable[Any]) -> Iterator[dict[str, Any]]:

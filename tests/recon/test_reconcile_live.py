@@ -1,4 +1,5 @@
-"""`reconcile --live`: SCIM and accounts read through the APIs; exactly the planted drift."""
+"""`reconcile --live --idp FILE`: SCIM and accounts read through the APIs, IdP users from the
+file (it wins over the profile's Entra); exactly the planted drift."""
 
 from __future__ import annotations
 
@@ -49,5 +50,6 @@ def test_live_reconcile_finds_every_planted_case_and_nothing_else(
         }
         planted = {k: v for k, v in EXPECTED.items() if v != "linked"}
         assert found == planted
+        assert not [r for r in env.app.log if r["prefix"] in ("/graph", "/login")]
         assert env.writes() == []
         assert env.world() == before
