@@ -143,7 +143,8 @@ def put_email(ctx: Ctx, account_id: str) -> Reply:
     holder = ctx.store.account_by_email(email)
     if holder is not None and holder is not account:
         raise ApiError(400, f"{email} is already used by another account", code="EMAIL_IN_USE")
-    account["email"] = email
+    with ctx.store.editing("accounts", account):
+        account["email"] = email
     return Reply(204)
 
 

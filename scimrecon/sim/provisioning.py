@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scimrecon.sim.store import Record, Store
+from scimrecon.sim.store import Record, Store, fold
 from scimrecon.sim.validate import is_email
 from scimrecon.sim.web import ApiError
 
@@ -104,7 +104,7 @@ def provision(store: Store, directory_id: str, fields: Mapping[str, Any]) -> Rec
             "org_role": "member",
             "product_access": [],
         }
-        store.accounts().append(account)
+        store.add("accounts", account)
     now = store.timestamp()
     record: Record = {"id": store.new_uuid(), "directory": directory_id}
     write_slots(record, fields)
@@ -112,7 +112,7 @@ def provision(store: Store, directory_id: str, fields: Mapping[str, Any]) -> Rec
     record["meta"] = {"created": now, "lastModified": now}
     if fields.get(EXTRA):
         record[EXTRA] = dict(fields[EXTRA])
-    store.world["scim_users"].append(record)
+    store.add("scim_users", record)
     return record
 
 
@@ -151,8 +151,14 @@ def push_idp_user(store: Store, idp_user: Mapping[str, Any]) -> dict[str, Any] |
 
 def run_cycle(store: Store) -> list[dict[str, Any]]:
     """One provisioning cycle: push every assigned IdP user without a SCIM entry."""
+    directory_id = store.idp_directory_id()
+    if directory_id is None:
+        return []
+    present = store.scim_user_names(directory_id)
     pushed = []
     for idp_user in list(store.idp.get("users") or []):
+        if fold(idp_user.get("userName")) in present:
+            continue  # the common case, decided without a lookup per user
         outcome = push_idp_user(store, idp_user)
         if outcome is not None:
             pushed.append(outcome)

@@ -172,7 +172,8 @@ def _write_user(store: Store, directory_id: str, record: Record, fields: dict[st
                 code="invalidValue",
             )
     now = store.timestamp()
-    write_slots(record, fields)
+    with store.editing("scim_users", record):
+        write_slots(record, fields)
     if fields.get(EXTRA):
         record[EXTRA] = fields[EXTRA]
     else:
@@ -180,7 +181,8 @@ def _write_user(store: Store, directory_id: str, record: Record, fields: dict[st
     record["meta"] = {**(record.get("meta") or {}), "lastModified": now}
     if account is not None:
         if new_email:
-            account["email"] = new_email
+            with store.editing("accounts", account):
+                account["email"] = new_email
         if fields.get("displayName"):
             account["name"] = fields["displayName"]
         if account.get("status") != "closed":
