@@ -183,21 +183,32 @@ class AdminApi:
 
     # -- organization ----------------------------------------------------------------------------
 
-    def iter_org_users(self) -> Iterator[OrgUser]:
+    def iter_org_users(self, *, remember: bool = False) -> Iterator[OrgUser]:
         """Every managed account, following `links.next` cursors (the cursor only: a next link
-        pointing at another host never gets our key)."""
+        pointing at another host never gets our key).
+
+        With `remember`, a listing read to the end also becomes the look-up cache: a large org
+        is hundreds of pages, and a run that counts billable users first need not read them all
+        again to check an address is free. Off by default: `analyze --live` streams a million.
+        """
         path = f"{self._orgs}/users"
         cursor: str | None = None
         seen: set[str] = set()
+        users: list[OrgUser] = []
         while True:
             params = {"cursor": cursor} if cursor else None
             body = self.http.get(path, params=params)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise _shape_error(self.http, "GET", path, "no data list")
             for item in body["data"]:
-                yield OrgUser.from_json(item)
+                user = OrgUser.from_json(item)
+                if remember:
+                    users.append(user)
+                yield user
             following = (body.get("links") or {}).get("next")
             if not following:
+                if remember:
+                    self._cache(users)
                 return
             cursor = (parse_qs(urlsplit(str(following)).query).get("cursor") or [None])[0]
             if not cursor or cursor in seen:
@@ -229,10 +240,17 @@ class AdminApi:
     def find_org_user_by_email(self, email: str) -> OrgUser | None:
         """Look an email up in the org's user list (fetched once per instance; `refresh()`)."""
         with self._cache_lock:
-            if self._users_cache is None:
-                self._users_cache = {u.email.lower(): u for u in self.iter_org_users() if u.email}
-                self._email_of = {u.account_id: k for k, u in self._users_cache.items()}
-            return self._users_cache.get(email.lower())
+            cache = self._users_cache
+        if cache is None:
+            for _ in self.iter_org_users(remember=True):
+                pass
+        with self._cache_lock:
+            return (self._users_cache or {}).get(email.lower())
+
+    def _cache(self, users: list[OrgUser]) -> None:
+        with self._cache_lock:
+            self._users_cache = {u.email.lower(): u for u in users if u.email}
+            self._email_of = {u.account_id: k for k, u in self._users_cache.items()}
 
     def last_active_dates(self, account_id: str) -> LastActive:
         path = f"{self._orgs}/directory/users/{seg(account_id)}/last-active-dates"

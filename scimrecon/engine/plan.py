@@ -148,7 +148,8 @@ class Planner:
 
         `after_change` says an earlier step would change the world first: checking this step
         against today's world would then answer the wrong question (provisioning looks active
-        before the pause that precedes its resume), so it is planned as `would` unchecked.
+        before the pause that precedes its resume), so it is planned as `would` unchecked; a
+        read-only step there (the billable count after) is not read either, for the same reason.
         """
         options = dict(step.options)
         ctx = StepContext(
@@ -171,7 +172,7 @@ class Planner:
         action = self._action(step)
         outputs = target if key is not None else run_outputs
         try:
-            if action.read_only:
+            if action.read_only and not after_change:
                 found = action.apply(ctx)
                 outputs.update(found)
                 text = redact(action.describe(ctx))
@@ -191,7 +192,7 @@ class Planner:
             text = f"would run {step.action} (cannot describe: {exc})"
         if step.manual and step.action != MANUAL_ACTION:
             text += " (after a manual confirmation)"
-        return PlanEntry(key, step.id, "would", redact(text)), False, True
+        return PlanEntry(key, step.id, "would", redact(text)), False, not action.read_only
 
     def plan(self, params: Mapping[str, Any], targets: TargetList) -> Plan:
         """Read only: every step in playbook order, a target step for all targets at once."""

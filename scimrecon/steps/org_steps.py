@@ -11,7 +11,8 @@ class CountBillable(ReadAction):
     """Count billable users (the org API's own `access_billable`) into a run output.
 
     Placed first and last in a playbook, it gives the report its "billable before / after":
-    the number an admin actually pays for, read from the source of truth, not inferred.
+    the number an admin actually pays for, read from the source of truth, not inferred. The
+    listing is remembered, so the steps that look an address up next do not read it again.
     """
 
     name = "org.count_billable"
@@ -23,5 +24,7 @@ class CountBillable(ReadAction):
         return f"count billable users in the org ({self._key(ctx)})"
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        count = sum(1 for user in ctx.services.admin.iter_org_users() if user.access_billable)
+        count = sum(
+            1 for user in ctx.services.admin.iter_org_users(remember=True) if user.access_billable
+        )
         return {self._key(ctx): count}

@@ -89,3 +89,41 @@ def test_ending_input_at_the_run_question_refuses_with_exit_4_and_changes_nothin
         assert result.exit_code == 4, result.output
         assert "not confirmed" in result.output
         assert env.writes() == []
+
+
+def test_plan_reads_the_org_once_and_leaves_the_count_after_the_changes_unread(
+    tmp_path: Path,
+) -> None:
+    """Counting billable users "after" against today's world answers nothing and, in a large
+    org, costs hundreds of pages; the run counts for real once the changes are made."""
+    with in_process("acme-trello", tmp_path) as env:
+        result = env.cli(
+            "plan", "reprovision", "--targets", targets("acme-trello"), "--format", "json"
+        )
+        assert result.exit_code == 0, result.output
+        entries = {(e["target"], e["step"]): e for e in json.loads(result.stdout)["entries"]}
+        assert entries[(None, "count-before")]["status"] == "would"
+        assert entries[(None, "count-before")]["digest"] != ""  # read: its count is in the plan
+        assert entries[(None, "count-after")] == {
+            "target": None,
+            "step": "count-after",
+            "status": "would",
+            "text": "count billable users in the org (billable_after)",
+            "digest": "",
+        }
+        listings = [r for r in env.app.log if r["path"].endswith("/users") and "orgs" in r["path"]]
+        assert len(listings) == 1
+
+
+def test_a_run_lists_the_org_three_times_not_once_more_for_the_email_checks(
+    tmp_path: Path,
+) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes")
+        assert result.exit_code == 0, result.output
+        first_pages = [
+            r for r in env.app.log if r["path"].endswith("/users") and "/orgs/" in r["path"]
+        ]
+        # plan: count-before; run: count-before (its listing also answers the email checks)
+        # and count-after
+        assert len(first_pages) == 3
