@@ -6,6 +6,7 @@ import fnmatch
 from collections.abc import Iterable
 from typing import Any
 
+from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.engine.action import Skip, StepContext, StepFailed
 
 
@@ -59,3 +60,14 @@ def skip_protected(ctx: StepContext, email: str) -> None:
     for pattern in csv_param(ctx, "protect", ""):
         if fnmatch.fnmatch(email.lower(), pattern):
             raise Skip(f"protected: matches {pattern}")
+
+
+def idp_user(
+    ctx: StepContext, *, object_id: str | None, user_name: str
+) -> tuple[bool, IdpUser | None]:
+    """(known, user): known is False when this IdP's directory cannot be read by API (Okta,
+    manual), so the caller can tell "not in the IdP" from "cannot tell"."""
+    idp = ctx.services.idp
+    if not isinstance(idp, UserDirectory):
+        return False, None
+    return True, idp.find_user(object_id=object_id or None, user_name=user_name)

@@ -8,6 +8,7 @@ from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepF
 from scimrecon.steps._util import (
     as_bool,
     csv_param,
+    idp_user,
     is_not_found,
     require,
     skip_protected,
@@ -43,6 +44,7 @@ class LookupUser(ReadAction):
         )
         if not account_id:
             raise Skip(f"SCIM user {user.id} is not linked to an Atlassian account")
+        _require_assigned(ctx, user.external_id, user.user_name or email)
         profile = services.admin.get_profile(account_id)
         if profile.account_status != "active":
             raise Skip(f"account {account_id} is {profile.account_status}: not billable")
@@ -65,6 +67,29 @@ class LookupUser(ReadAction):
             "old_email": profile.email,
             "products_before": ",".join(keys),
         }
+
+
+def _require_assigned(ctx: StepContext, object_id: str | None, user_name: str) -> None:
+    """Only a user the IdP still provisions will come back on a new account.
+
+    Removing the SCIM entry of someone unassigned (or disabled) in the IdP would leave them with
+    no link and a parked email while the run waits, for hours, for a push that never comes:
+    that is a leaver (deactivate-leavers), not a reprovision. An IdP whose directory cannot be
+    read (Okta, manual) is trusted; its provision step is confirmed by a person.
+    """
+    known, user = idp_user(ctx, object_id=object_id, user_name=user_name)
+    if not known:
+        return
+    name = ctx.services.idp.kind
+    if user is None:
+        raise Skip(f"no user {user_name!r} in the IdP ({name}): orphaned SCIM entry, a leaver")
+    if not user.assigned:
+        raise Skip(
+            f"{user_name} is not assigned to the Atlassian app in the IdP ({name}): it would "
+            "never be provisioned again (a leaver: deactivate-leavers)"
+        )
+    if user.account_enabled is False:
+        raise Skip(f"{user_name} is disabled in the IdP ({name}): it would not come back active")
 
 
 class RemoveEntry(Action):

@@ -81,6 +81,10 @@ class UserDirectory(Protocol):
 
     def read_users(self) -> IdpUsers: ...
 
+    def find_user(
+        self, *, object_id: str | None = None, user_name: str | None = None
+    ) -> IdpUser | None: ...
+
 
 def unknown_operation(operation: str) -> ValueError:
     return ValueError(f"unknown IdP operation {operation!r} (one of {', '.join(OPERATIONS)})")

@@ -12,6 +12,7 @@ from a healthy one without an exported file.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,6 +85,8 @@ class EntraAdapter:
         self._limiter = on_demand_limiter or WindowLimiter(
             PROVISION_ON_DEMAND_LIMIT, PROVISION_ON_DEMAND_WINDOW
         )
+        self._directory: tuple[dict[str, IdpUser], dict[str, IdpUser]] | None = None
+        self._directory_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"EntraAdapter(service_principal={self.service_principal!r}, {self.graph!r})"
@@ -199,6 +202,27 @@ class EntraAdapter:
         }
         users = self._pages("/users", f"$select={USER_SELECT}&$top={page_size}", READ_USERS)
         return resolve_assignments(users, assignments, members)
+
+    def find_user(
+        self, *, object_id: str | None = None, user_name: str | None = None
+    ) -> IdpUser | None:
+        """One user, by object id (a SCIM entry's externalId) or else by userPrincipalName.
+
+        The whole directory is read once per adapter, i.e. once per run: checking a thousand
+        targets costs the pages of one read (about 40 for 40,000 users), not a call each.
+        """
+        with self._directory_lock:
+            if self._directory is None:
+                users = self.read_users().users
+                self._directory = (
+                    {u.object_id: u for u in users},
+                    {u.user_name.casefold(): u for u in users if u.user_name},
+                )
+            by_id, by_name = self._directory
+        found = by_id.get(object_id) if object_id else None
+        if found is None and user_name:
+            found = by_name.get(user_name.casefold())
+        return found
 
     def _pages(self, path: str, query: str, permission: str) -> Iterator[dict[str, Any]]:
         """The items of a Graph collection, following `@odata.nextLink` to the last page."""
