@@ -82,7 +82,8 @@ def token(ctx: Ctx, tenant: str) -> Reply:
 # -- synchronization jobs ---------------------------------------------------------------------
 
 
-def _job(ctx: Ctx, sp_id: str, job_id: str | None = None) -> Record:
+def _service_principal(ctx: Ctx, sp_id: str) -> Record:
+    """The IdP section, when `sp_id` is its service principal (Graph's 404 otherwise)."""
     idp = ctx.store.idp
     if sp_id != idp.get("service_principal"):
         raise ApiError(
@@ -91,6 +92,11 @@ def _job(ctx: Ctx, sp_id: str, job_id: str | None = None) -> Record:
             "are not present.",
             code="Request_ResourceNotFound",
         )
+    return idp
+
+
+def _job(ctx: Ctx, sp_id: str, job_id: str | None = None) -> Record:
+    idp = _service_principal(ctx, sp_id)
     job = idp.get("job")
     if not job or (job_id is not None and job_id != job.get("id")):
         raise ApiError(
@@ -449,14 +455,7 @@ def list_users(ctx: Ctx) -> Reply:
 def app_role_assigned_to(ctx: Ctx, sp_id: str) -> Reply:
     """Who is assigned to the enterprise app: each directly assigned user, and each group
     through which users are assigned (`assigned_via`), once."""
-    idp = ctx.store.idp
-    if sp_id != idp.get("service_principal"):
-        raise ApiError(
-            404,
-            f"Resource '{sp_id}' does not exist or one of its queried reference-property objects "
-            "are not present.",
-            code="Request_ResourceNotFound",
-        )
+    idp = _service_principal(ctx, sp_id)
     options = _options(ctx)
     fields = _selected(options, "appRoleAssignment", ASSIGNMENT_FIELDS, ASSIGNMENT_FIELDS)
     role = str(uuid.uuid5(uuid.NAMESPACE_URL, f"scimrecon-sim:{sp_id}:approle:User"))
