@@ -20,7 +20,7 @@ from typing import Any
 
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
-from scimrecon.http import ApiClientFactory, RetryPolicy
+from scimrecon.http import ApiClientFactory, HttpSettings, RetryPolicy
 from scimrecon.sim.app import SimApp
 from scimrecon.sim.server import serve_in_thread
 from scimrecon.sim.world import load_world
@@ -34,8 +34,8 @@ def run(rate: float, seconds: float, client_limit: bool) -> dict[str, Any]:
     with serve_in_thread(app) as url:
         profile = Profile.from_dict(app.profile(url))
         factory = ApiClientFactory(
+            settings=HttpSettings(retry=RetryPolicy(attempts=20, total_seconds=120)),
             rates={"atlassian": rate if client_limit else None},
-            retry=RetryPolicy(attempts=20, total_seconds=120),
         )
         with Services(profile, Secrets(app.secrets(), keyring_lookup=None), factory=factory) as s:
             s.scim.find_by_username(names[0])  # connect and warm up outside the clock

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -231,6 +231,27 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(attempts=1)
 
 
+@dataclass(frozen=True)
+class HttpSettings:
+    """What the clients of one process have in common: transport, timeouts, retries, and the
+    functions that tell and pass time.
+
+    One value, handed whole from the factory to each client, so that a setting added later
+    reaches every client without being listed again at each hop, and a test swaps in fake time
+    or an in-process transport in one place. `rng` None gives each client its own generator
+    for backoff jitter.
+    """
+
+    transport: httpx.BaseTransport | None = None
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    retry: RetryPolicy = RetryPolicy()
+    sleep: Sleep = time.sleep
+    clock: Clock = time.monotonic
+    now: Now = _utcnow
+    rng: random.Random | None = None
+
+
 class TokenBucket:
     """A thread-safe token bucket: `rate` tokens per second, at most `burst` saved up.
 
@@ -431,26 +452,14 @@ class HttpClient:
         base_url: str,
         auth: httpx.Auth | None,
         *,
-        transport: httpx.BaseTransport | None = None,
+        settings: HttpSettings = HttpSettings(),
         limiter: TokenBucket | None = None,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        retry: RetryPolicy = RetryPolicy(),
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
-        now: Now = _utcnow,
-        rng: random.Random | None = None,
     ) -> None:
         self.api = api
         self.base_url = base_url.rstrip("/")
-        self.retry = retry
+        self.settings = settings
         self.limiter = limiter
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
-        self._sleep = sleep
-        self._clock = clock
-        self._now = now
-        self._rng = rng or random.Random()
+        self._rng = settings.rng or random.Random()
         self._secret_sources: list[Callable[[], list[str]]] = []
         if isinstance(auth, _SecretAuth):
             self._secret_sources.append(auth.secret_values)
@@ -458,8 +467,8 @@ class HttpClient:
         self._client = httpx.Client(
             base_url=self.base_url + "/",
             auth=auth,
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            transport=settings.transport,
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
         )
@@ -571,7 +580,8 @@ class HttpClient:
         path = path if path.startswith(("http://", "https://")) else path.lstrip("/")
         shown = self._display_path(self._client.build_request(method, path).url)
         may_repeat = retry_unsafe or method in IDEMPOTENT_METHODS
-        started = self._clock()
+        settings, retry = self.settings, self.settings.retry
+        started = settings.clock()
         attempt = 0
         while True:
             attempt += 1
@@ -583,7 +593,7 @@ class HttpClient:
                 response = self._client.request(method, path, **kwargs)
             except httpx.TimeoutException as exc:
                 never_sent = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
-                limit = self.connect_timeout if never_sent else self.timeout
+                limit = settings.connect_timeout if never_sent else settings.timeout
                 failure = self._error(method, shown, f"timed out after {limit:g} s", timed_out=True)
                 if not (may_repeat or never_sent):
                     raise failure from None
@@ -600,13 +610,13 @@ class HttpClient:
                 log.debug(self.scrub(f"{self.api}: {method} {shown} → {status}"))
                 if status < 400:
                     return response
-                retryable = status in self.retry.statuses and (status == 429 or may_repeat)
+                retryable = status in retry.statuses and (status == 429 or may_repeat)
                 if not retryable:
                     if raise_for_status:
                         raise self._response_error(method, shown, response)
                     return response
                 failure = self._response_error(method, shown, response)
-                hinted = parse_retry_after(response.headers, self._now())
+                hinted = parse_retry_after(response.headers, settings.now())
                 reason = f"{status}"
                 delay = None
                 if hinted is not None and hinted[0] > 0:
@@ -615,10 +625,10 @@ class HttpClient:
                     delay, header = hinted
                     reason = f"{status}, {header} {delay:g} s"
             if delay is None:
-                delay = self.retry.backoff(attempt, self._rng)
+                delay = retry.backoff(attempt, self._rng)
                 reason += ", backoff"
-            elapsed = self._clock() - started
-            if attempt >= self.retry.attempts or elapsed + delay > self.retry.total_seconds:
+            elapsed = settings.clock() - started
+            if attempt >= retry.attempts or elapsed + delay > retry.total_seconds:
                 log.debug(
                     self.scrub(
                         f"{self.api}: {method} {shown}: giving up after {attempt} attempt(s) "
@@ -630,11 +640,11 @@ class HttpClient:
                 return response
             log.debug(
                 self.scrub(
-                    f"{self.api}: {method} {shown}: retry {attempt}/{self.retry.attempts - 1} "
+                    f"{self.api}: {method} {shown}: retry {attempt}/{retry.attempts - 1} "
                     f"in {delay:.2f} s ({reason})"
                 )
             )
-            self._sleep(delay)
+            settings.sleep(delay)
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send and decode the JSON body (None for an empty body such as 204)."""
@@ -679,25 +689,11 @@ class ApiClientFactory:
     def __init__(
         self,
         *,
-        transport: httpx.BaseTransport | None = None,
+        settings: HttpSettings = HttpSettings(),
         rates: Mapping[str, float | None] | None = None,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        retry: RetryPolicy = RetryPolicy(),
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
-        now: Now = _utcnow,
-        rng: random.Random | None = None,
     ) -> None:
-        self.transport = transport
+        self.settings = settings
         self.rates = dict(rates or {})
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
-        self.retry = retry
-        self.sleep = sleep
-        self.clock = clock
-        self.now = now
-        self.rng = rng
         self._limiters: dict[str, TokenBucket] = {}
         self._windows: dict[str, WindowLimiter] = {}
         self._lock = threading.Lock()
@@ -709,7 +705,7 @@ class ApiClientFactory:
         with self._lock:
             if key not in self._limiters:
                 self._limiters[key] = TokenBucket(
-                    rate_per_s, burst, clock=self.clock, sleep=self.sleep
+                    rate_per_s, burst, clock=self.settings.clock, sleep=self.settings.sleep
                 )
             return self._limiters[key]
 
@@ -718,7 +714,7 @@ class ApiClientFactory:
         with self._lock:
             if key not in self._windows:
                 self._windows[key] = WindowLimiter(
-                    limit, window_s, clock=self.clock, sleep=self.sleep
+                    limit, window_s, clock=self.settings.clock, sleep=self.settings.sleep
                 )
             return self._windows[key]
 
@@ -733,48 +729,18 @@ class ApiClientFactory:
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
     ) -> HttpClient:
+        """A client for one API; `retry` and `timeout` override the shared settings for it."""
         rate = rate_per_s if rate_per_s is not None else self.rates.get(rate_key or api)
+        settings = self.settings
+        if retry is not None or timeout is not None:
+            settings = replace(
+                settings,
+                retry=retry or settings.retry,
+                timeout=settings.timeout if timeout is None else timeout,
+            )
         return HttpClient(
-            api,
-            base_url,
-            auth,
-            transport=self.transport,
-            limiter=self.limiter(rate_key or api, rate),
-            timeout=timeout if timeout is not None else self.timeout,
-            connect_timeout=self.connect_timeout,
-            retry=retry or self.retry,
-            sleep=self.sleep,
-            clock=self.clock,
-            now=self.now,
-            rng=self.rng,
+            api, base_url, auth, settings=settings, limiter=self.limiter(rate_key or api, rate)
         )
-
-
-def make_client(
-    api: str,
-    base_url: str,
-    auth: httpx.Auth | None,
-    *,
-    transport: httpx.BaseTransport | None = None,
-    rate_per_s: float | None = None,
-    timeout: float = 30.0,
-    retry: RetryPolicy = RetryPolicy(),
-    sleep: Sleep = time.sleep,
-    clock: Clock = time.monotonic,
-) -> HttpClient:
-    """One client with its own limiter (use ApiClientFactory to share limiters)."""
-    limiter = TokenBucket(rate_per_s, clock=clock, sleep=sleep) if rate_per_s else None
-    return HttpClient(
-        api,
-        base_url,
-        auth,
-        transport=transport,
-        limiter=limiter,
-        timeout=timeout,
-        retry=retry,
-        sleep=sleep,
-        clock=clock,
-    )
 
 
 __all__ = [
@@ -785,11 +751,11 @@ __all__ = [
     "BearerAuth",
     "HttpClient",
     "HttpError",
+    "HttpSettings",
     "OAuth2ClientCredentials",
     "RetryPolicy",
     "TokenBucket",
     "WindowLimiter",
     "detail_from_body",
-    "make_client",
     "parse_retry_after",
 ]

@@ -29,6 +29,7 @@ from scimrecon.http import (
     BearerAuth,
     HttpClient,
     HttpError,
+    HttpSettings,
     OAuth2ClientCredentials,
     RetryPolicy,
     TokenBucket,
@@ -90,17 +91,24 @@ def js(status: int, body: Any, **headers: str) -> Reply:
     return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
 
 
-def make(app: Any, ft: FakeTime, *, auth: httpx.Auth | None = None, **kw: Any) -> HttpClient:
-    return HttpClient(
-        "Test API",
-        "https://api.example/base",
-        auth,
+def make(
+    app: Any,
+    ft: FakeTime,
+    *,
+    auth: httpx.Auth | None = None,
+    limiter: TokenBucket | None = None,
+    **kw: Any,
+) -> HttpClient:
+    settings = HttpSettings(
         transport=httpx.WSGITransport(app=app),
         sleep=ft.sleep,
         clock=ft.clock,
         now=ft.now,
         rng=random.Random(7),
         **kw,
+    )
+    return HttpClient(
+        "Test API", "https://api.example/base", auth, settings=settings, limiter=limiter
     )
 
 
@@ -264,16 +272,10 @@ class Failing(httpx.BaseTransport):
 
 
 def _with_transport(transport: httpx.BaseTransport, ft: FakeTime, **kw: Any) -> HttpClient:
-    return HttpClient(
-        "Jira",
-        "https://acme.atlassian.net",
-        None,
-        transport=transport,
-        sleep=ft.sleep,
-        clock=ft.clock,
-        rng=random.Random(1),
-        **kw,
+    settings = HttpSettings(
+        transport=transport, sleep=ft.sleep, clock=ft.clock, rng=random.Random(1), **kw
     )
+    return HttpClient("Jira", "https://acme.atlassian.net", None, settings=settings)
 
 
 def test_read_timeout_on_get_is_retried_then_reported_with_the_limit() -> None:
@@ -341,10 +343,12 @@ def test_token_bucket_never_exceeds_rate_plus_burst(rate: float, burst: int, n: 
 def test_factory_shares_one_limiter_per_api() -> None:
     ft = FakeTime()
     factory = ApiClientFactory(
-        transport=httpx.WSGITransport(app=Scripted([js(200, {})])),
+        settings=HttpSettings(
+            transport=httpx.WSGITransport(app=Scripted([js(200, {})])),
+            sleep=ft.sleep,
+            clock=ft.clock,
+        ),
         rates={"atlassian": 1.0},
-        sleep=ft.sleep,
-        clock=ft.clock,
     )
     a = factory.make("Atlassian org API", "https://api.example", None, rate_key="atlassian")
     b = factory.make("SCIM directory", "https://api.example/scim", None, rate_key="atlassian")
@@ -440,8 +444,8 @@ def _login_and_api(ft: FakeTime, lifetime: int = 3600) -> tuple[Scripted, list[s
 def test_oauth2_token_is_fetched_once_cached_and_renewed_before_expiry() -> None:
     ft = FakeTime()
     app, issued = _login_and_api(ft, lifetime=3600)
-    transport = httpx.WSGITransport(app=app)
-    login = HttpClient("Entra login", "https://login.example", None, transport=transport)
+    wsgi = HttpSettings(transport=httpx.WSGITransport(app=app))
+    login = HttpClient("Entra login", "https://login.example", None, settings=wsgi)
     auth = OAuth2ClientCredentials(
         login,
         "/tenant-1/oauth2/v2.0/token",
@@ -450,7 +454,7 @@ def test_oauth2_token_is_fetched_once_cached_and_renewed_before_expiry() -> None
         "https://graph.microsoft.com/.default",
         clock=ft.clock,
     )
-    graph = HttpClient("Microsoft Graph", "https://graph.example", auth, transport=transport)
+    graph = HttpClient("Microsoft Graph", "https://graph.example", auth, settings=wsgi)
     graph.get("/a")
     graph.get("/b")
     assert issued == ["tok-1"]
@@ -464,12 +468,12 @@ def test_oauth2_token_is_fetched_once_cached_and_renewed_before_expiry() -> None
 def test_oauth2_refetches_once_on_401() -> None:
     ft = FakeTime()
     app, issued = _login_and_api(ft)
-    transport = httpx.WSGITransport(app=app)
-    login = HttpClient("Entra login", "https://login.example", None, transport=transport)
+    wsgi = HttpSettings(transport=httpx.WSGITransport(app=app))
+    login = HttpClient("Entra login", "https://login.example", None, settings=wsgi)
     auth = OAuth2ClientCredentials(
         login, "/t/oauth2/v2.0/token", "c", "s3cret", "x", clock=ft.clock
     )
-    graph = HttpClient("Microsoft Graph", "https://graph.example", auth, transport=transport)
+    graph = HttpClient("Microsoft Graph", "https://graph.example", auth, settings=wsgi)
     graph.get("/a")
     issued.append("tok-rotated-server-side")  # the server revoked tok-1
     assert graph.get("/b") == {"value": []}
@@ -488,10 +492,10 @@ def test_oauth2_bad_secret_is_one_line_without_the_secret() -> None:
             )
         ]
     )
-    transport = httpx.WSGITransport(app=app)
-    login = HttpClient("Entra login", "https://login.example", None, transport=transport)
+    wsgi = HttpSettings(transport=httpx.WSGITransport(app=app))
+    login = HttpClient("Entra login", "https://login.example", None, settings=wsgi)
     auth = OAuth2ClientCredentials(login, "/t/oauth2/v2.0/token", "c", "hunter2-secret", "x")
-    graph = HttpClient("Microsoft Graph", "https://graph.example", auth, transport=transport)
+    graph = HttpClient("Microsoft Graph", "https://graph.example", auth, settings=wsgi)
     with pytest.raises(HttpError) as err:
         graph.get("/servicePrincipals/sp/synchronization/jobs")
     assert str(err.value) == (
@@ -533,10 +537,9 @@ def test_no_secret_reaches_logs_errors_or_reprs(caplog: pytest.LogCaptureFixture
     ft = FakeTime()
     transport = httpx.WSGITransport(app=Scripted([_echo]))
     common: dict[str, Any] = {
-        "transport": transport,
-        "sleep": ft.sleep,
-        "clock": ft.clock,
-        "retry": RetryPolicy(attempts=2),
+        "settings": HttpSettings(
+            transport=transport, sleep=ft.sleep, clock=ft.clock, retry=RetryPolicy(attempts=2)
+        )
     }
     login = HttpClient("Entra login", "https://login.example", None, **common)
     oauth = OAuth2ClientCredentials(
@@ -565,10 +568,12 @@ def test_no_secret_reaches_logs_errors_or_reprs(caplog: pytest.LogCaptureFixture
             "Org",
             "https://api.example",
             BearerAuth(PLANTED["bearer"]),
-            transport=Failing(exc_type),
-            sleep=ft.sleep,
-            clock=ft.clock,
-            retry=RetryPolicy(attempts=2),
+            settings=HttpSettings(
+                transport=Failing(exc_type),
+                sleep=ft.sleep,
+                clock=ft.clock,
+                retry=RetryPolicy(attempts=2),
+            ),
         )
         with pytest.raises(HttpError) as err:
             broken.get("/x")
@@ -628,7 +633,10 @@ def test_real_socket_request_and_read_timeout(
     caplog.set_level(logging.DEBUG)  # httpx and httpcore wire-level debug logs included
     token = PLANTED["bearer"]
     client = HttpClient(
-        "Local", local_server, BearerAuth(token), timeout=0.2, retry=RetryPolicy(attempts=1)
+        "Local",
+        local_server,
+        BearerAuth(token),
+        settings=HttpSettings(timeout=0.2, retry=RetryPolicy(attempts=1)),
     )
     assert client.get("/fast") == {"path": "/fast", "auth": f"Bearer {token}"}
     with pytest.raises(HttpError) as err:
@@ -645,7 +653,10 @@ def test_real_socket_connection_refused() -> None:
         port = s.getsockname()[1]
     ft = FakeTime()
     client = HttpClient(
-        "Local", f"http://127.0.0.1:{port}", None, sleep=ft.sleep, retry=RetryPolicy(attempts=2)
+        "Local",
+        f"http://127.0.0.1:{port}",
+        None,
+        settings=HttpSettings(sleep=ft.sleep, retry=RetryPolicy(attempts=2)),
     )
     with pytest.raises(HttpError) as err:
         client.get("/x")

@@ -25,7 +25,13 @@ from scimrecon.connectors.idp.entra import (
 from scimrecon.connectors.jira import JiraApi
 from scimrecon.connectors.scim import ScimDirectory
 from scimrecon.errors import InputError
-from scimrecon.http import ApiClientFactory, BasicAuth, BearerAuth, OAuth2ClientCredentials
+from scimrecon.http import (
+    ApiClientFactory,
+    BasicAuth,
+    BearerAuth,
+    HttpSettings,
+    OAuth2ClientCredentials,
+)
 
 T = TypeVar("T")
 
@@ -51,7 +57,7 @@ class Services:
         self.profile = profile
         self.secrets = secrets
         self.factory = factory or ApiClientFactory(
-            transport=transport,
+            settings=HttpSettings(transport=transport),
             rates={name: profile.rate_for(name) for name in ("atlassian", "jira", "graph")},
         )
         self._built: dict[str, Any] = {}
@@ -108,7 +114,9 @@ class Services:
             cfg = self.profile.require("jira", "Jira ticket reassignment")
             auth = BasicAuth(cfg.email, self.secrets.jira_token)
             http = self.factory.make(JIRA_API, cfg.base_url, auth, rate_key="jira")
-            return JiraApi(http, sleep=self.factory.sleep, clock=self.factory.clock)
+            return JiraApi(
+                http, sleep=self.factory.settings.sleep, clock=self.factory.settings.clock
+            )
 
         return self._get("jira", build)
 
@@ -138,7 +146,7 @@ class Services:
             cfg.client_id,
             self.secrets.entra_client_secret,
             GRAPH_SCOPE,
-            clock=self.factory.clock,
+            clock=self.factory.settings.clock,
         )
         graph = self.factory.make(GRAPH_API, cfg.graph_url, auth, rate_key="graph")
         graph.add_secrets(auth.secret_values)

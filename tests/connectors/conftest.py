@@ -12,7 +12,7 @@ import pytest
 
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
-from scimrecon.http import ApiClientFactory, RetryPolicy
+from scimrecon.http import ApiClientFactory, HttpSettings, RetryPolicy
 
 SIM_URL = "http://sim.test"
 
@@ -71,11 +71,13 @@ def make_sim(
     profile = Profile.from_dict(profile if profile is not None else app.profile(SIM_URL))
     secrets_env = secrets if secrets is not None else app.secrets()
     factory = ApiClientFactory(
-        transport=httpx.WSGITransport(app=app),
-        sleep=ft.sleep,
-        clock=ft.clock,
-        now=ft.now,
-        retry=retry or RetryPolicy(attempts=3),
+        settings=HttpSettings(
+            transport=httpx.WSGITransport(app=app),
+            sleep=ft.sleep,
+            clock=ft.clock,
+            now=ft.now,
+            retry=retry or RetryPolicy(attempts=3),
+        ),
         rates={name: profile.rate_for(name) for name in ("atlassian", "jira", "graph")},
     )
     services = Services(profile, Secrets(secrets_env, keyring_lookup=None), factory=factory)

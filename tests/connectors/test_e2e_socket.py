@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
-from scimrecon.http import ApiClientFactory, HttpError, RetryPolicy
+from scimrecon.http import ApiClientFactory, HttpError, HttpSettings, RetryPolicy
 from scimrecon.sim.app import SimApp
 from scimrecon.sim.world import load_world
 
@@ -29,11 +29,11 @@ def served() -> Iterator[tuple[SimApp, str]]:
     server.server_close()
 
 
-def services_for(app: SimApp, url: str, **factory: Any) -> Services:
+def services_for(app: SimApp, url: str, **settings: Any) -> Services:
     return Services(
         Profile.from_dict(app.profile(url)),
         Secrets(app.secrets(), keyring_lookup=None),
-        factory=ApiClientFactory(**factory),
+        factory=ApiClientFactory(settings=HttpSettings(**settings)),
     )
 
 

@@ -18,7 +18,7 @@ from scimrecon.connectors.scim import (
     eq_filter,
     quote_filter_value,
 )
-from scimrecon.http import HttpClient, HttpError, RetryPolicy
+from scimrecon.http import HttpClient, HttpError, HttpSettings, RetryPolicy
 from tests.connectors.conftest import Sim, make_sim
 
 PRIYA = "priya.raman@acme.example"
@@ -214,8 +214,9 @@ def test_non_json_bodies_are_reported_clearly() -> None:
         "SCIM directory",
         "https://scim.example/scim/directory/d1",
         None,
-        transport=httpx.WSGITransport(app=_html_app),
-        retry=RetryPolicy(attempts=1),
+        settings=HttpSettings(
+            transport=httpx.WSGITransport(app=_html_app), retry=RetryPolicy(attempts=1)
+        ),
     )
     scim = ScimDirectory(http)
     with pytest.raises(ScimError) as err:

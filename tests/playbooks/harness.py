@@ -21,7 +21,7 @@ from scimrecon.cli import run as run_cli
 from scimrecon.cli.main import cli
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
-from scimrecon.http import ApiClientFactory, RetryPolicy
+from scimrecon.http import ApiClientFactory, HttpSettings, RetryPolicy
 from scimrecon.recon.billable import account_is_billable
 from scimrecon.sim.app import SimApp
 from scimrecon.sim.server import serve_in_thread
@@ -105,7 +105,10 @@ def _services(app: SimApp, base_url: str, transport: httpx.BaseTransport | None,
     if clock is not None:
         kwargs.update(sleep=clock.sleep, clock=clock.now)
     rates = {name: profile.rate_for(name) for name in ("atlassian", "jira", "graph")}
-    return lambda: Services(profile, secrets, factory=ApiClientFactory(rates=rates, **kwargs))
+    settings = HttpSettings(**kwargs)
+    return lambda: Services(
+        profile, secrets, factory=ApiClientFactory(settings=settings, rates=rates)
+    )
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from scimrecon.cli import run as run_cli
 from scimrecon.cli.main import cli
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
-from scimrecon.http import ApiClientFactory
+from scimrecon.http import ApiClientFactory, HttpSettings
 from scimrecon.sim.app import SimApp
 
 
@@ -134,11 +134,13 @@ def inproc(
     def services() -> Services:
         # Product defaults for retries and timeouts; only time itself is fake.
         factory = ApiClientFactory(
-            transport=transport,
+            settings=HttpSettings(
+                transport=transport,
+                sleep=clock.sleep,
+                clock=clock.now,
+                now=lambda: datetime.fromtimestamp(clock.now() + client_skew_s, UTC),
+            ),
             rates={name: profile.rate_for(name) for name in ("atlassian", "jira", "graph")},
-            sleep=clock.sleep,
-            clock=clock.now,
-            now=lambda: datetime.fromtimestamp(clock.now() + client_skew_s, UTC),
         )
         return Services(profile, Secrets(secrets, keyring_lookup=None), factory=factory)
 
