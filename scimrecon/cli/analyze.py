@@ -11,16 +11,18 @@ from pathlib import Path
 
 import click
 
-from scimrecon.cli.render import (
+from scimrecon.cli.options import (
+    FILE,
     as_of_option,
-    echo_json,
+    column_option,
+    domain_option,
+    encoding_option,
     format_option,
-    key_values,
-    load_profile,
-    org_domains,
-    table,
-    to_csv,
+    html_option,
+    targets_out_option,
+    unwanted_option,
 )
+from scimrecon.cli.render import echo_output, key_values, load_profile, org_domains, table, to_csv
 from scimrecon.errors import InputError
 from scimrecon.recon.analysis import Analysis, Analyzer
 from scimrecon.recon.classify import (
@@ -106,31 +108,14 @@ def _classes_csv(result: Analysis) -> str:
 
 
 @click.command()
-@click.argument("export", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("export", required=False, type=FILE)
 @click.option("--live", is_flag=True, help="Read users through the org admin API instead.")
 @as_of_option
 @format_option
-@click.option(
-    "--html",
-    "html_out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a self-contained HTML report (summary, lists, chart).",
-)
+@html_option("Also write a self-contained HTML report (summary, lists, chart).")
 @click.option("--tier", type=click.IntRange(min=1), help="User tier (default: [billing].tier).")
-@click.option(
-    "--domain",
-    "domains",
-    multiple=True,
-    metavar="DOMAIN",
-    help="An org domain: its users count as managed (repeatable).",
-)
-@click.option(
-    "--unwanted",
-    multiple=True,
-    default=("trello",),
-    show_default=True,
-    help="Product that should not make anyone billable (repeatable).",
-)
+@domain_option()
+@unwanted_option
 @click.option(
     "--inactive-days",
     type=click.IntRange(min=1),
@@ -151,22 +136,12 @@ def _classes_csv(result: Analysis) -> str:
     metavar="FILE|PATTERN",
     help="Never list these users: email/account id glob, or a file of them.",
 )
-@click.option(
-    "--column",
-    "columns",
-    multiple=True,
-    metavar="NAME=FIELD",
-    help="Map an unknown header: NAME=email|status|...|product|last_seen|ignore.",
-)
+@column_option()
 @click.option(
     "--export-format", type=click.Choice(FORMATS), help="Skip detection: the export's format."
 )
-@click.option("--encoding", help="Override the detected text encoding (e.g. cp1252).")
-@click.option(
-    "--targets-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the --class list as a playbook target list (CSV).",
-)
+@encoding_option
+@targets_out_option("Write the --class list as a playbook target list (CSV).")
 @click.option(
     "--class",
     "target_class",
@@ -265,11 +240,12 @@ def analyze(
         write_html(html_out, analysis_html(result))
         click.echo(f"wrote {html_out}", err=True)
 
-    if fmt == "json":
-        echo_json(result.as_json(lazy=True))
-    elif fmt == "csv":
-        click.echo(_classes_csv(result), nl=False)
-    else:
-        click.echo(_summary_table(result, limit))
+    echo_output(
+        fmt,
+        as_json=lambda: result.as_json(lazy=True),
+        as_csv=lambda: _classes_csv(result),
+        as_table=lambda: _summary_table(result, limit),
+        stream=True,
+    )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -10,15 +10,8 @@ from typing import Any
 
 import click
 
-from scimrecon.cli.render import (
-    format_option,
-    load_profile,
-    org_domains,
-    parse_as_of,
-    table,
-    to_csv,
-    to_json,
-)
+from scimrecon.cli.options import FILE, date_option, domain_option, events_options, format_option
+from scimrecon.cli.render import echo_output, load_profile, org_domains, table, to_csv
 from scimrecon.errors import InputError
 from scimrecon.recon.billing import CENT, CleanupWorth, CycleBill, bill, cleanup_worth
 from scimrecon.recon.events import Event, read_events
@@ -40,6 +33,11 @@ def _price(value: str | None, profile_price: float | None) -> Decimal:
         raise InputError(f"--price: {value!r} must be a price per user and month, >= 0")
     cents = price.quantize(CENT)
     return cents if cents == price else price
+
+
+def _total(cycles: list[CycleBill]) -> Decimal:
+    """The whole bill, summed once here so the table and the JSON cannot disagree."""
+    return sum((c.total for c in cycles), Decimal("0.00"))
 
 
 def _table(
@@ -69,7 +67,7 @@ def _table(
             )
         )
         parts.append("")
-    total = sum((c.total for c in cycles), Decimal("0.00"))
+    total = _total(cycles)
     parts.append(f"total {total} over {len(cycles)} cycle{'s' if len(cycles) != 1 else ''}")
     if worth is not None:
         parts.append(f"what cleanup is worth: {worth.sentence()}")
@@ -89,60 +87,24 @@ def _csv(cycles: list[CycleBill], price: Decimal) -> str:
 
 
 @click.command()
-@click.option(
-    "--events",
-    "events_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Events CSV: date,user,added|removed.",
+@events_options(
+    events_help="Events CSV: date,user,added|removed.", start_help="Users before the first event."
 )
-@click.option(
-    "--start",
-    "start_count",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Users before the first event.",
-)
-@click.option(
-    "--from",
-    "from_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Earlier dated export (instead of --events).",
-)
-@click.option(
-    "--to",
-    "to_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Later dated export (with --from).",
-)
-@click.option("--domain", "domains", multiple=True, help="Org domain (managed users), for exports.")
+@click.option("--from", "from_file", type=FILE, help="Earlier dated export (instead of --events).")
+@click.option("--to", "to_file", type=FILE, help="Later dated export (with --from).")
+@domain_option("Org domain (managed users), for exports.")
 @click.option("--price", help="Price per user and month (default [billing].price_per_user_month).")
 @click.option(
     "--cycle-day",
     type=click.IntRange(1, 31),
     help="Day of the month each cycle starts (default [billing].cycle_day, else 1).",
 )
-@click.option(
-    "--since",
-    callback=lambda c, p, v: parse_as_of(c, p, v) if v else None,
-    metavar="DATE",
-    help="First cycle billed: the one containing DATE.",
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    callback=lambda c, p, v: parse_as_of(c, p, v) if v else None,
-    metavar="DATE",
-    help="Bill up to the cycle containing DATE (default today, or --to's date).",
+@date_option("--since", help="First cycle billed: the one containing DATE.")
+@date_option(
+    "--as-of", help="Bill up to the cycle containing DATE (default today, or --to's date)."
 )
 @click.option("--remove", type=click.IntRange(min=1), help="What-if: remove this many users...")
-@click.option(
-    "--on",
-    "remove_on",
-    callback=lambda c, p, v: parse_as_of(c, p, v) if v else None,
-    metavar="DATE",
-    help="...on this day (with --remove).",
-)
+@date_option("--on", "remove_on", help="...on this day (with --remove).")
 @format_option
 @click.pass_obj
 def billing(
@@ -216,22 +178,17 @@ def billing(
     if remove is not None and remove_on is not None:
         worth = cleanup_worth(events, remove=remove, on=remove_on, **options)
 
-    if fmt == "json":
-        total = sum((c.total for c in cycles), Decimal("0.00"))
-        click.echo(
-            to_json(
-                {
-                    "price_per_user_month": str(unit),
-                    "cycle_day": day,
-                    "source": source,
-                    "cycles": [c.as_dict(unit) for c in cycles],
-                    "total": str(total),
-                    "cleanup": worth.as_dict() if worth else None,
-                    "notes": notes,
-                }
-            )
-        )
-    elif fmt == "csv":
-        click.echo(_csv(cycles, unit), nl=False)
-    else:
-        click.echo(_table(cycles, unit, worth, notes))
+    echo_output(
+        fmt,
+        as_json=lambda: {
+            "price_per_user_month": str(unit),
+            "cycle_day": day,
+            "source": source,
+            "cycles": [c.as_dict(unit) for c in cycles],
+            "total": str(_total(cycles)),
+            "cleanup": worth.as_dict() if worth else None,
+            "notes": notes,
+        },
+        as_csv=lambda: _csv(cycles, unit),
+        as_table=lambda: _table(cycles, unit, worth, notes),
+    )

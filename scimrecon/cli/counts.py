@@ -8,16 +8,17 @@ from pathlib import Path
 
 import click
 
-from scimrecon.cli.render import (
+from scimrecon.cli.options import (
+    FILE,
     as_of_option,
+    column_option,
+    domain_option,
+    encoding_option,
+    events_options,
     format_option,
-    load_profile,
-    org_domains,
-    sparkline,
-    table,
-    to_csv,
-    to_json,
+    html_option,
 )
+from scimrecon.cli.render import echo_output, load_profile, org_domains, sparkline, table, to_csv
 from scimrecon.errors import InputError
 from scimrecon.recon.columns import parse_column_overrides
 from scimrecon.recon.counts import MonthCount, Point, closing_counts, points_from_events
@@ -25,6 +26,7 @@ from scimrecon.recon.events import read_events
 from scimrecon.recon.snapshots import date_from_name, read_snapshot
 
 COLUMNS = ("month", "billable", "change", "users", "date", "from")
+CSV_COLUMNS = ("month", "count", "change", "users", "date", "source")
 
 
 def _signed(value: int | None) -> str:
@@ -54,20 +56,10 @@ def _table(rows: list[MonthCount], notes: list[str]) -> str:
 
 
 @click.command()
-@click.argument("snapshots", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--events",
-    "events_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Events CSV (date,user,added|removed) instead of snapshots.",
-)
-@click.option(
-    "--start",
-    "start_count",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="With --events: the count before the first event.",
+@click.argument("snapshots", nargs=-1, type=FILE)
+@events_options(
+    events_help="Events CSV (date,user,added|removed) instead of snapshots.",
+    start_help="With --events: the count before the first event.",
 )
 @as_of_option
 @click.option(
@@ -77,21 +69,10 @@ def _table(rows: list[MonthCount], notes: list[str]) -> str:
     show_default=True,
     help="How many months back from --as-of.",
 )
-@click.option("--domain", "domains", multiple=True, help="Org domain (managed users).")
-@click.option(
-    "--column",
-    "columns",
-    multiple=True,
-    metavar="NAME=FIELD",
-    help="Map an unknown header (as in analyze).",
-)
-@click.option("--encoding", help="Override the detected text encoding.")
-@click.option(
-    "--html",
-    "html_out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a self-contained HTML report with a chart.",
-)
+@domain_option("Org domain (managed users).")
+@column_option()
+@encoding_option
+@html_option("Also write a self-contained HTML report with a chart.")
 @format_option
 def counts(
     snapshots: tuple[Path, ...],
@@ -149,18 +130,13 @@ def counts(
 
         write_html(html_out, counts_html(rows, as_of=as_of, notes=notes))
         click.echo(f"wrote {html_out}", err=True)
-    if fmt == "json":
-        click.echo(
-            to_json(
-                {"as_of": as_of.isoformat(), "months": [r.as_dict() for r in rows], "notes": notes}
-            )
-        )
-    elif fmt == "csv":
-        click.echo(
-            to_csv(
-                (r.as_dict() for r in rows), ("month", "count", "change", "users", "date", "source")
-            ),
-            nl=False,
-        )
-    else:
-        click.echo(_table(rows, notes))
+    echo_output(
+        fmt,
+        as_json=lambda: {
+            "as_of": as_of.isoformat(),
+            "months": [r.as_dict() for r in rows],
+            "notes": notes,
+        },
+        as_csv=lambda: to_csv((r.as_dict() for r in rows), CSV_COLUMNS),
+        as_table=lambda: _table(rows, notes),
+    )

@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from scimrecon.cli.render import format_option, table, to_csv, to_json
+from scimrecon.cli.options import (
+    FILE,
+    column_option,
+    domain_option,
+    format_option,
+    targets_out_option,
+    unwanted_option,
+)
+from scimrecon.cli.render import echo_output, table, to_csv
 from scimrecon.errors import InputError
 from scimrecon.recon.classify import unwanted_keys
 from scimrecon.recon.columns import parse_column_overrides
@@ -24,6 +32,17 @@ from scimrecon.recon.sources import load_accounts, load_idp_users, load_scim_use
 from scimrecon.recon.targets import write_targets
 
 DETAIL_COLUMNS = ("key", "situation", "account_id", "reason", "fix")
+CSV_COLUMNS = (
+    "key",
+    "situation",
+    "email",
+    "account_id",
+    "name",
+    "scim_id",
+    "idp_object_id",
+    "reason",
+    "playbook",
+)
 
 
 def _fix(situation: str) -> str:
@@ -75,25 +94,25 @@ def _live_idp(services: Any) -> list[dict[str, Any]]:
 @click.option(
     "--world",
     "world_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="A fixture world JSON (idp.users, scim_users, accounts).",
 )
 @click.option(
     "--idp",
     "idp_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="IdP users exported as CSV or JSON (userName, mail, displayName, assigned, objectId).",
 )
 @click.option(
     "--scim",
     "scim_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="SCIM directory users as JSON (a list or a ListResponse).",
 )
 @click.option(
     "--accounts",
     "accounts_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Atlassian accounts: a user export CSV or JSON.",
 )
 @click.option(
@@ -103,32 +122,16 @@ def _live_idp(services: Any) -> list[dict[str, Any]]:
     "users and app assignments through the profile's APIs; --idp FILE reads IdP users from a "
     "file instead (needed for Okta and manual IdPs).",
 )
-@click.option("--domain", "domains", multiple=True, help="Org domain (for a Directory export).")
-@click.option(
-    "--column",
-    "columns",
-    multiple=True,
-    metavar="NAME=FIELD",
-    help="Map an unknown header of the accounts export.",
-)
-@click.option(
-    "--unwanted",
-    multiple=True,
-    default=("trello",),
-    show_default=True,
-    help="Product that should not make anyone billable (repeatable).",
-)
+@domain_option("Org domain (for a Directory export).")
+@column_option("Map an unknown header of the accounts export.")
+@unwanted_option
 @click.option("--all", "show_linked", is_flag=True, help="List linked (healthy) identities too.")
 @click.option(
     "--situation",
     type=click.Choice(SITUATIONS),
     help="List only this situation (and write it with --targets-out).",
 )
-@click.option(
-    "--targets-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the --situation list as a playbook target list (CSV).",
-)
+@targets_out_option("Write the --situation list as a playbook target list (CSV).")
 @format_option
 @click.pass_context
 def reconcile(
@@ -192,32 +195,12 @@ def reconcile(
     if targets_out is not None and situation is not None:
         count = write_targets(targets_out, [i.as_candidate() for i in identities])
         click.echo(f"wrote {count} {situation} targets to {targets_out}", err=True)
-    if fmt == "json":
-        click.echo(
-            to_json(
-                {
-                    "summary": {s: counts.get(s, 0) for s in SITUATIONS},
-                    "identities": [i.as_dict() for i in identities],
-                }
-            )
-        )
-    elif fmt == "csv":
-        click.echo(
-            to_csv(
-                (i.as_dict() for i in identities),
-                (
-                    "key",
-                    "situation",
-                    "email",
-                    "account_id",
-                    "name",
-                    "scim_id",
-                    "idp_object_id",
-                    "reason",
-                    "playbook",
-                ),
-            ),
-            nl=False,
-        )
-    else:
-        click.echo(_table(identities, counts, show_linked or situation == LINKED))
+    echo_output(
+        fmt,
+        as_json=lambda: {
+            "summary": {s: counts.get(s, 0) for s in SITUATIONS},
+            "identities": [i.as_dict() for i in identities],
+        },
+        as_csv=lambda: to_csv((i.as_dict() for i in identities), CSV_COLUMNS),
+        as_table=lambda: _table(identities, counts, show_linked or situation == LINKED),
+    )

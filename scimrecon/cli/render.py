@@ -10,8 +10,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -24,15 +23,6 @@ if TYPE_CHECKING:
     from scimrecon.config import Profile
 
 FORMATS = ("table", "json", "csv")
-
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="Output: human tables, JSON (a stable contract) or CSV.",
-)
 
 _BARS = "▁▂▃▄▅▆▇█"
 
@@ -158,25 +148,32 @@ def sparkline(values: Sequence[float | None]) -> str:
     return "".join(chars)
 
 
-# -- option helpers shared by the analysis commands ----------------------------------------------
+def echo_output(
+    fmt: str,
+    *,
+    as_json: Callable[[], Any],
+    as_csv: Callable[[], str],
+    as_table: Callable[[], str],
+    stream: bool = False,
+) -> None:
+    """Print a command's result in the `--format` asked for.
+
+    Each rendering is a callable, so only the one asked for is built (a table over a large
+    export is not free). `stream` writes the JSON in pieces (see json_chunks), for documents
+    too big to hold as one string; CSV already ends with its own newline.
+    """
+    if fmt == "json":
+        if stream:
+            echo_json(as_json())
+        else:
+            click.echo(to_json(as_json()))
+    elif fmt == "csv":
+        click.echo(as_csv(), nl=False)
+    else:
+        click.echo(as_table())
 
 
-def parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
-    """`--as-of YYYY-MM-DD` (default today): one fixed day makes every figure reproducible."""
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
-
-
-as_of_option = click.option(
-    "--as-of",
-    callback=parse_as_of,
-    metavar="DATE",
-    help="Compute every figure as of this day (YYYY-MM-DD; default today).",
-)
+# -- profile defaults for the analysis options ------------------------------------------------
 
 
 def load_profile(obj: object) -> Profile | None:
