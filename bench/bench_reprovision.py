@@ -9,7 +9,10 @@ Provisioning is left to the IdP's cycle (`--param provision_mode=cycle`, cycle_s
 rather than Entra's provisionOnDemand: Microsoft allows 5 on-demand calls per 10 s, which alone
 would make 1,000 targets take 33 minutes. That is a real ceiling a large batch meets.
 
-    python bench/bench_reprovision.py --targets 200 --concurrency 8   # issue 5 asks 1,000
+    python bench/bench_reprovision.py --targets 1000 --concurrency 16   # about 15 minutes
+
+`make bench` runs it on 150 targets to keep the whole set under 10 minutes; the 1,000-target
+figure is measured by hand and kept in docs/performance.md's "Measured by hand" section.
 """
 
 from __future__ import annotations
@@ -43,12 +46,19 @@ def world_with(targets: int, rate: float, latency_ms: float) -> tuple[dict[str, 
     rule = {"latency_ms": latency_ms, "rate_per_s": rate}
     world["faults"] = {"seed": 1, "/atlassian": rule, "/jira": dict(rule), "/graph": dict(rule)}
     scim = {u["userName"] for u in world["scim_users"]}
+    # only people the IdP still provisions: the look-up rightly skips the others (leavers)
+    assigned = {
+        u["userName"]
+        for u in world["idp"]["users"]
+        if u.get("assigned", True) and u.get("accountEnabled", True)
+    }
     emails = [
         a["email"]
         for a in world["accounts"]
         if a["status"] == "active"
         and a["managed"]
         and a["email"] in scim
+        and a["email"] in assigned
         and billable_only_through([p["key"] for p in a["product_access"]], ["trello"])
     ]
     if len(emails) < targets:
@@ -110,7 +120,7 @@ def run_once(targets: int, concurrency: int, rate: float, latency_ms: float) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--targets", type=int, default=200)
+    parser.add_argument("--targets", type=int, default=1000)
     parser.add_argument("--serial-targets", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=float, default=50.0)
