@@ -3,7 +3,8 @@
 Killing the CLI with SIGKILL must not touch the simulator, so each lives in its own process:
 `scimrecon sim serve` started once per scenario, and the CLI started per command with the
 secrets `sim serve` wrote to PROFILE.env. Everything here talks to the simulator over HTTP, the
-way any other client would.
+way any other client would. `sim_serve_forked` is the same server forked from a preloaded
+interpreter (forked.py), for suites that start many.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.reliability.forked import Forked, spawn_forked
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = (sys.executable, "-m", "scimrecon.cli.main")
@@ -89,7 +92,7 @@ def base_env() -> dict[str, str]:
 class Sim:
     """A running `scimrecon sim serve` process."""
 
-    proc: subprocess.Popen[str]
+    proc: subprocess.Popen[str] | Forked
     url: str
     profile: Path
     secrets: dict[str, str]
@@ -152,6 +155,27 @@ def sim_serve(world: Path, folder: Path, *extra: str) -> Iterator[Sim]:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+@contextmanager
+def sim_serve_forked(world: Path, folder: Path, *extra: str) -> Iterator[Sim]:
+    """`sim serve` as in `sim_serve`, forked from the preloaded server (see forked.py)."""
+    profile = folder / "sim-profile.toml"
+    args = ["sim", "serve", "--world", str(world), "--port", "0", "--profile-out", str(profile)]
+    proc = spawn_forked([*args, *extra], base_env(), folder, "sim")
+    try:
+        # The second line ("profile: ... secrets: ...") comes once both files are written.
+        wait_for(lambda: proc.poll() is not None or proc.output()[0].count("\n") >= 2, 60)
+        first = proc.output()[0].partition("\n")[0].strip()
+        if proc.poll() is not None or not first.startswith("listening on "):
+            proc.kill()
+            raise AssertionError(f"sim serve did not start: {first!r} {proc.communicate()[1]}")
+        secrets = read_env(Path(f"{profile}.env"))
+        yield Sim(proc, first.removeprefix("listening on "), profile, secrets)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def scimrecon(
