@@ -67,8 +67,8 @@ def _table(identities: list[Identity], counts: Counter[str], show_linked: bool) 
     return "\n".join([summary, "", detail, *tail])
 
 
-def _live_idp(services: Any) -> list[dict[str, Any]]:
-    """The IdP's users from the profile's Entra tenant, with assignment warnings on stderr.
+def _user_directory(services: Any) -> Any:
+    """The profile's IdP, when its users and assignments can be read (Entra).
 
     Okta and manual IdPs have no API here for users and assignments: rather than guess (an
     unassigned-looking user would come out orphaned, and orphaned leads to a disable
@@ -84,6 +84,11 @@ def _live_idp(services: Any) -> list[dict[str, Any]]:
             f"--live reads IdP users only from Microsoft Entra ID (the profile's IdP {which}): "
             "pass --idp FILE exported from the IdP"
         )
+    return idp
+
+
+def _read_idp(idp: Any) -> list[dict[str, Any]]:
+    """The IdP's users, with assignment warnings on stderr."""
     found = idp.read_users()
     for warning in found.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -175,10 +180,15 @@ def reconcile(
         from scimrecon.cli.config_cmd import open_services
 
         services = open_services(ctx)
-        # IdP first: a profile that cannot read it fails before anything else is read
-        idp_users = load_idp_users(idp_file) if idp_file is not None else _live_idp(services)
+        # A profile that cannot read its IdP fails before anything is read; the IdP itself is
+        # read last, so someone assigned and pushed meanwhile comes out `unmatched` (harmless),
+        # never `orphaned` (which leads to a disable playbook).
+        idp_users = load_idp_users(idp_file) if idp_file is not None else None
+        idp = _user_directory(services) if idp_users is None else None
         scim_users = list(scim_entries_from_users(services.scim.iter_users()))
         accounts = list(accounts_from_org_users(services.admin.iter_org_users()))
+        if idp_users is None:
+            idp_users = _read_idp(idp)
     elif all(files):
         assert idp_file and scim_file and accounts_file
         idp_users = load_idp_users(idp_file)

@@ -340,6 +340,7 @@ def _plan_confirm_execute(
         )
     if not ui.confirm(f"Run {prep.playbook.id} on {len(prep.targets)} target(s)?"):
         raise RefusedError("not confirmed: nothing was changed")
+    services.forget_reads()
     run_id = store.create_run(
         playbook=prep.playbook.id,
         playbook_hash=prep.playbook.content_hash,

@@ -123,6 +123,11 @@ class AdminApi:
         self._users_cache: dict[str, OrgUser] | None = None
         self._email_of: dict[str, str] = {}  # account id -> key in _users_cache
         self._cache_lock = threading.Lock()
+        # One listing at a time; our writes made while it runs are replayed onto it.
+        self._load_lock = threading.RLock()
+        self._loading = False
+        self._replay: list[tuple[str, dict[str, Any]]] = []
+        self._discard = False
 
     def __repr__(self) -> str:
         return f"AdminApi(org_id={self.org_id!r}, {self.http!r})"
@@ -183,42 +188,61 @@ class AdminApi:
 
     # -- organization ----------------------------------------------------------------------------
 
-    def iter_org_users(self, *, remember: bool = False) -> Iterator[OrgUser]:
+    def iter_org_users(self) -> Iterator[OrgUser]:
         """Every managed account, following `links.next` cursors (the cursor only: a next link
         pointing at another host never gets our key).
 
-        With `remember`, a listing read to the end also becomes the look-up cache: a large org
-        is hundreds of pages, and a run that counts billable users first need not read them all
-        again to check an address is free. Off by default: `analyze --live` streams a million.
+        Streams: `analyze --live` reads a million users in constant memory.
         """
         path = f"{self._orgs}/users"
         cursor: str | None = None
         seen: set[str] = set()
-        users: list[OrgUser] = []
         while True:
             params = {"cursor": cursor} if cursor else None
             body = self.http.get(path, params=params)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise _shape_error(self.http, "GET", path, "no data list")
             for item in body["data"]:
-                user = OrgUser.from_json(item)
-                if remember:
-                    users.append(user)
-                yield user
+                yield OrgUser.from_json(item)
             following = (body.get("links") or {}).get("next")
             if not following:
-                if remember:
-                    self._cache(users)
                 return
             cursor = (parse_qs(urlsplit(str(following)).query).get("cursor") or [None])[0]
             if not cursor or cursor in seen:
                 raise _shape_error(self.http, "GET", path, "links.next without a new cursor")
             seen.add(cursor)
 
+    def org_users(self) -> list[OrgUser]:
+        """Every org user, listed now; the listing also becomes the email look-up cache.
+
+        A large org is hundreds of pages, and a run that counts billable users first need not
+        read them all again to check an address is free. Listings take turns (concurrent
+        first look-ups wait for one instead of each reading every page); our own writes made
+        while one runs are replayed onto it, and a `refresh()` meanwhile discards it, so a
+        listing never brings back what we changed since its first page.
+        """
+        with self._load_lock:
+            with self._cache_lock:
+                self._loading, self._replay, self._discard = True, [], False
+            try:
+                users = list(self.iter_org_users())
+            finally:
+                with self._cache_lock:
+                    self._loading = False
+            with self._cache_lock:
+                if not self._discard:
+                    self._users_cache = {u.email.lower(): u for u in users if u.email}
+                    self._email_of = {u.account_id: k for k, u in self._users_cache.items()}
+                    for account_id, changes in self._replay:
+                        self._amend_cache(account_id, changes)
+                self._replay = []
+            return users
+
     def refresh(self) -> None:
         """Forget the cached org user list (after any change, or to see others' changes)."""
         with self._cache_lock:
             self._users_cache = None
+            self._discard = self._loading
 
     def _amend(self, account_id: str, **changes: Any) -> None:
         """Keep the cached user list true to our own writes without re-reading every page.
@@ -227,30 +251,35 @@ class AdminApi:
         (and serialised the run behind the cache lock). Others' changes still need `refresh()`.
         """
         with self._cache_lock:
-            if self._users_cache is None:
-                return
-            key = self._email_of.pop(account_id, None)
-            if key is None or key not in self._users_cache:
-                return
-            user = replace(self._users_cache.pop(key), **changes)
-            new_key = (user.email or key).lower()
-            self._users_cache[new_key] = user
-            self._email_of[account_id] = new_key
+            if self._loading:
+                self._replay.append((account_id, changes))
+            self._amend_cache(account_id, changes)
+
+    def _amend_cache(self, account_id: str, changes: dict[str, Any]) -> None:
+        """`_amend`'s work, with the cache lock held."""
+        if self._users_cache is None:
+            return
+        key = self._email_of.pop(account_id, None)
+        if key is None or key not in self._users_cache:
+            return
+        user = replace(self._users_cache.pop(key), **changes)
+        new_key = (user.email or key).lower()
+        self._users_cache[new_key] = user
+        self._email_of[account_id] = new_key
 
     def find_org_user_by_email(self, email: str) -> OrgUser | None:
         """Look an email up in the org's user list (fetched once per instance; `refresh()`)."""
-        with self._cache_lock:
-            cache = self._users_cache
-        if cache is None:
-            for _ in self.iter_org_users(remember=True):
-                pass
-        with self._cache_lock:
-            return (self._users_cache or {}).get(email.lower())
-
-    def _cache(self, users: list[OrgUser]) -> None:
-        with self._cache_lock:
-            self._users_cache = {u.email.lower(): u for u in users if u.email}
-            self._email_of = {u.account_id: k for k, u in self._users_cache.items()}
+        with self._load_lock:
+            with self._cache_lock:
+                cache = self._users_cache
+            if cache is None:
+                users = self.org_users()
+                with self._cache_lock:
+                    cache = self._users_cache
+                if cache is None:  # refreshed while it listed: answer from it, uncached
+                    cache = {u.email.lower(): u for u in users if u.email}
+            with self._cache_lock:
+                return cache.get(email.lower())
 
     def last_active_dates(self, account_id: str) -> LastActive:
         path = f"{self._orgs}/directory/users/{seg(account_id)}/last-active-dates"

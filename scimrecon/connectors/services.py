@@ -17,6 +17,7 @@ import httpx
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.admin import AdminApi, seg
 from scimrecon.connectors.idp import EntraAdapter, IdpAdapter, ManualAdapter, OktaAdapter
+from scimrecon.connectors.idp.base import UserDirectory
 from scimrecon.connectors.idp.entra import (
     GRAPH_SCOPE,
     PROVISION_ON_DEMAND_LIMIT,
@@ -84,6 +85,19 @@ class Services:
             if name not in self._built:
                 self._built[name] = build()
             return self._built[name]  # type: ignore[no-any-return]
+
+    def forget_reads(self) -> None:
+        """Drop what the connectors remember (the org user list, the IdP's directory).
+
+        A run plans, then waits for a person to confirm, possibly for hours; the checks it
+        makes before changing anything must read the world as it is then, not at plan time.
+        """
+        with self._lock:
+            admin, idp = self._built.get("admin"), self._built.get("idp")
+        if isinstance(admin, AdminApi):
+            admin.refresh()
+        if isinstance(idp, UserDirectory):
+            idp.forget()
 
     # -- connectors ------------------------------------------------------------------------------
 

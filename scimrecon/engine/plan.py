@@ -149,7 +149,7 @@ class Planner:
         `after_change` says an earlier step would change the world first: checking this step
         against today's world would then answer the wrong question (provisioning looks active
         before the pause that precedes its resume), so it is planned as `would` unchecked; a
-        read-only step there (the billable count after) is not read either, for the same reason.
+        run-scoped read-only step there (the billable count after) is not read either.
         """
         options = dict(step.options)
         ctx = StepContext(
@@ -172,7 +172,9 @@ class Planner:
         action = self._action(step)
         outputs = target if key is not None else run_outputs
         try:
-            if action.read_only and not after_change:
+            # A run-wide read after a change (the billable count after) would count today's
+            # world; a target's look-up still runs, so its skips and ids are in the plan.
+            if action.read_only and not (after_change and key is None):
                 found = action.apply(ctx)
                 outputs.update(found)
                 text = redact(action.describe(ctx))

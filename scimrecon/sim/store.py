@@ -223,9 +223,8 @@ class Store:
         """Drop a SCIM record and its group memberships (the account is left to the caller)."""
         items = self.world["scim_users"]
         position = next((i for i, u in enumerate(items) if u is record), None)
-        if position is None:
-            return
-        del items[position]
+        if position is not None:
+            del items[position]
         self._unfile("scim_users", record)
         for group in self.world["groups"]:
             members = group.get("members") or []

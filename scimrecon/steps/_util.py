@@ -62,12 +62,14 @@ def skip_protected(ctx: StepContext, email: str) -> None:
             raise Skip(f"protected: matches {pattern}")
 
 
-def idp_user(
-    ctx: StepContext, *, object_id: str | None, user_name: str
-) -> tuple[bool, IdpUser | None]:
-    """(known, user): known is False when this IdP's directory cannot be read by API (Okta,
-    manual), so the caller can tell "not in the IdP" from "cannot tell"."""
+def reads_idp_directory(ctx: StepContext) -> bool:
+    """Whether this IdP's users and assignments can be read by API (Entra; not Okta, manual)."""
+    return isinstance(ctx.services.idp, UserDirectory)
+
+
+def idp_users(ctx: StepContext, *, object_id: str | None, names: Iterable[str]) -> list[IdpUser]:
+    """The IdP users that are this identity (by object id, then by UPN or mail); only for an
+    IdP that `reads_idp_directory`."""
     idp = ctx.services.idp
-    if not isinstance(idp, UserDirectory):
-        return False, None
-    return True, idp.find_user(object_id=object_id or None, user_name=user_name)
+    assert isinstance(idp, UserDirectory)
+    return idp.find_users(object_id=object_id or None, names=[n for n in names if n])

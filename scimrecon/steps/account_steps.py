@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
-from scimrecon.steps._util import idp_user, require, skip_protected, target_email
+from scimrecon.steps._util import (
+    idp_users,
+    is_not_found,
+    reads_idp_directory,
+    require,
+    skip_protected,
+    target_email,
+)
 
 DEFAULT_EMAIL_TEMPLATE = "{local}+old-{run}@{domain}"
 
@@ -242,21 +249,30 @@ class SuspendAccess(Action):
         ctx.services.admin.restore_access(str(ctx.target["account_id"]))
 
 
-def _require_gone_from_idp(ctx: StepContext, scim_id: str, email: str) -> None:
+def _require_gone_from_idp(ctx: StepContext, scim_ids: list[str], email: str) -> None:
     """A leaver list can be a week old: someone re-hired or re-assigned since must not be
     disabled. Checked live where the IdP can be read (Entra); Okta and manual lists are trusted.
     """
-    object_id, user_name = None, email
-    if scim_id:
-        entry = ctx.services.scim.get(scim_id)
-        object_id, user_name = entry.external_id, entry.user_name or email
-    known, user = idp_user(ctx, object_id=object_id, user_name=user_name)
-    if known and user is not None and user.assigned and user.account_enabled is not False:
-        via = f" through group {user.assigned_via}" if user.assigned_via else ""
-        raise Skip(
-            f"still assigned to the Atlassian app in the IdP ({ctx.services.idp.kind}){via}: "
-            "not a leaver"
-        )
+    if not reads_idp_directory(ctx):
+        return
+    object_id, names = None, [email]
+    for scim_id in scim_ids:
+        try:
+            entry = ctx.services.scim.get(scim_id)
+        except Exception as exc:
+            if is_not_found(exc):
+                continue  # an entry of another directory than the profile's
+            raise
+        object_id, names = entry.external_id, [email, entry.user_name or ""]
+        break
+    # Any match still provisioned spares the account: a wrong disable is the costly mistake.
+    for user in idp_users(ctx, object_id=object_id, names=names):
+        if user.provisioned:
+            via = f" through group {user.assigned_via}" if user.assigned_via else ""
+            raise Skip(
+                f"still assigned to the Atlassian app in the IdP ({ctx.services.idp.kind}){via}: "
+                "not a leaver"
+            )
 
 
 class LookupLeaver(ReadAction):
@@ -284,6 +300,5 @@ class LookupLeaver(ReadAction):
         if status != "active":
             raise Skip(f"account {user.account_id} is already {status}")
         links = ctx.services.admin.scim_links_for_account(user.account_id)
-        scim_id = links[0].scim_user_id if links else ""
-        _require_gone_from_idp(ctx, scim_id, email)
-        return {"account_id": user.account_id, "scim_id": scim_id}
+        _require_gone_from_idp(ctx, [link.scim_user_id for link in links], email)
+        return {"account_id": user.account_id, "scim_id": links[0].scim_user_id if links else ""}

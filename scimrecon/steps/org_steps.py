@@ -24,7 +24,5 @@ class CountBillable(ReadAction):
         return f"count billable users in the org ({self._key(ctx)})"
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        count = sum(
-            1 for user in ctx.services.admin.iter_org_users(remember=True) if user.access_billable
-        )
+        count = sum(1 for user in ctx.services.admin.org_users() if user.access_billable)
         return {self._key(ctx): count}

@@ -8,8 +8,9 @@ from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepF
 from scimrecon.steps._util import (
     as_bool,
     csv_param,
-    idp_user,
+    idp_users,
     is_not_found,
+    reads_idp_directory,
     require,
     skip_protected,
     target_email,
@@ -77,12 +78,18 @@ def _require_assigned(ctx: StepContext, object_id: str | None, user_name: str) -
     that is a leaver (deactivate-leavers), not a reprovision. An IdP whose directory cannot be
     read (Okta, manual) is trusted; its provision step is confirmed by a person.
     """
-    known, user = idp_user(ctx, object_id=object_id, user_name=user_name)
-    if not known:
+    if not reads_idp_directory(ctx):
         return
     name = ctx.services.idp.kind
-    if user is None:
+    found = idp_users(ctx, object_id=object_id, names=[user_name, target_email(ctx)])
+    if not found:
         raise Skip(f"no user {user_name!r} in the IdP ({name}): orphaned SCIM entry, a leaver")
+    # The entry's own object id decides; otherwise the name must point at exactly one person.
+    user = found[0] if object_id and found[0].object_id == object_id else None
+    if user is None and len(found) > 1:
+        ids = ", ".join(u.object_id for u in found)
+        raise Skip(f"{user_name} matches several users in the IdP ({name}): {ids}; check by hand")
+    user = user or found[0]
     if not user.assigned:
         raise Skip(
             f"{user_name} is not assigned to the Atlassian app in the IdP ({name}): it would "

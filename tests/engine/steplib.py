@@ -43,6 +43,9 @@ class World:
         self._conn.execute("CREATE TABLE IF NOT EXISTS flags (name TEXT PRIMARY KEY, n INTEGER)")
         self.checks = 0
 
+    def forget_reads(self) -> None:
+        """Like `Services.forget_reads`: this world remembers no reads, so nothing to drop."""
+
     def effect(self, target: str, step: str, action: str, value: str = "") -> None:
         with self._lock:
             self._conn.execute(

@@ -68,10 +68,11 @@ def test_reprovision_skips_a_user_no_longer_assigned_in_entra_and_touches_nothin
     )
     kept = accounts_by_email(after)[unassigned]
     assert kept["account_id"] == account["account_id"] and kept["status"] == "active"
-    # the others went through; the directory was read once, by the plan, and the run reused it
+    # the others went through; the directory was read by the plan, then again by the run once
+    # confirmed (a person may take hours to confirm)
     done = [t for t in json.loads(status.stdout)["targets"] if t["state"] == "done"]
     assert len(done) == len(TARGETS) - 1
-    assert len(graph_user_pages) == 1
+    assert len(graph_user_pages) == 2
 
 
 def test_reprovision_skips_a_user_disabled_in_entra(tmp_path: Path) -> None:
@@ -110,3 +111,41 @@ def test_leavers_spares_someone_assigned_again_since_the_list_was_made(tmp_path:
     assert after[rehired]["status"] == "active"
     assert not any(account["account_id"] in p for p in disabled_paths)
     assert len(disabled_paths) == len(leavers) - 1
+
+
+def test_leavers_matches_the_idp_user_by_mail_when_the_upn_differs(tmp_path: Path) -> None:
+    """No object id to go by (the entry has no externalId) and a UPN unlike the email: the
+    person is still found through `mail`, and spared because they are assigned again."""
+    rehired = "paula.costa@acme.example"
+    world = _world("drift", **{rehired: {"assigned": True, "userName": "pcosta@acme.example"}})
+    for entry in world["scim_users"]:
+        if entry["userName"].lower() == rehired:
+            entry.pop("externalId", None)
+    target_file = tmp_path / "leavers.csv"
+    target_file.write_text(f"email\n{rehired}\n", encoding="utf-8")
+    with in_process(world, tmp_path) as env:
+        result = env.cli("run", "deactivate-leavers", "--targets", str(target_file), "--yes")
+        assert result.exit_code == 0, result.output
+        status = json.loads(env.cli("status", "--format", "json").stdout)
+        assert env.writes() == []
+    assert status["targets"][0]["reason"] == (
+        "still assigned to the Atlassian app in the IdP (entra): not a leaver"
+    )
+
+
+def test_nobody_assigned_in_entra_stops_the_run_before_any_change(tmp_path: Path) -> None:
+    """An app scoped to "all users and groups" has no assignments: everyone would look like a
+    leaver. The run refuses instead of skipping (or disabling) everybody."""
+    world = copy.deepcopy(load_world("acme-trello"))
+    for user in world["idp"]["users"]:
+        user["assigned"] = False
+    with in_process(world, tmp_path) as env:
+        result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes")
+        assert env.writes() == []
+    assert result.exit_code == 4, result.output
+    assert (
+        "Entra ID reports nobody assigned to the Atlassian Cloud app, so scimrecon cannot tell "
+        "whom it provisions (is the provisioning scope 'all users and groups'?); nothing was "
+        "changed: check the app's assignments, or reconcile from an exported user list "
+        "(--idp FILE)"
+    ) in result.output

@@ -180,3 +180,26 @@ def test_live_with_scim_or_accounts_files_is_a_usage_error(tmp_path: Path) -> No
         "error: --live reads SCIM and accounts itself: give no --scim or --accounts "
         "(only --idp FILE, for an IdP it cannot read)"
     ]
+
+
+def test_an_app_with_nobody_assigned_is_refused_rather_than_everyone_orphaned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scoped to "all users and groups", Entra lists no assignments: reading that as "nobody is
+    assigned" would make every SCIM entry orphaned, a list for the disable playbook."""
+    world = copy.deepcopy(load_world("drift"))
+    for user in world["idp"]["users"]:
+        user["assigned"] = False
+    with live(world, tmp_path, monkeypatch) as (env, invoke):
+        result = invoke("reconcile", "--live", "--format", "json")
+        writes = [r for r in env.app.log if r["method"] != "GET" and "token" not in r["path"]]
+
+    assert result.exit_code == 4
+    assert result.stderr == (
+        "error: Entra ID reports nobody assigned to the Atlassian Cloud app, so scimrecon cannot "
+        "tell whom it provisions (is the provisioning scope 'all users and groups'?); nothing "
+        "was changed: check the app's assignments, or reconcile from an exported user list "
+        "(--idp FILE)\n"
+    )
+    assert result.stdout == ""
+    assert writes == []

@@ -69,6 +69,9 @@ def _apply(store: Store, op: tuple[Any, ...], counter: list[int]) -> None:
         store.account_by_email(_mail(op[1]))
         store.scim_user_by_name("d1", _mail(op[1]))
         store.scim_users_with_email(_mail(op[1]))
+        store.account("a1")
+        store.scim_user("d1", "s1")
+        store.scim_links("a1")
 
 
 def _assert_agrees_with_scan(store: Store) -> None:

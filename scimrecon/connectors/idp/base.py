@@ -8,7 +8,7 @@ other side, so the confirmation is the caller's job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -61,6 +61,11 @@ class IdpUser:
     assigned: bool = False
     assigned_via: str | None = None
 
+    @property
+    def provisioned(self) -> bool:
+        """Whether the IdP pushes this user: assigned to the app and not disabled."""
+        return self.assigned and self.account_enabled is not False
+
 
 @dataclass(frozen=True, slots=True)
 class IdpUsers:
@@ -81,9 +86,11 @@ class UserDirectory(Protocol):
 
     def read_users(self) -> IdpUsers: ...
 
-    def find_user(
-        self, *, object_id: str | None = None, user_name: str | None = None
-    ) -> IdpUser | None: ...
+    def find_users(
+        self, *, object_id: str | None = None, names: Iterable[str] = ()
+    ) -> list[IdpUser]: ...
+
+    def forget(self) -> None: ...
 
 
 def unknown_operation(operation: str) -> ValueError:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from scimrecon.connectors.admin import seg
 from scimrecon.connectors.idp.base import Capability, IdpUser, IdpUsers, unknown_operation
-from scimrecon.errors import InputError
+from scimrecon.errors import InputError, RefusedError, ScimreconError
 from scimrecon.http import HttpClient, HttpError, WindowLimiter
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -58,6 +59,24 @@ _ENTRA_TEXT: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class _Directory:
+    """One read of the tenant, indexed for look-ups by object id and by UPN or mail."""
+
+    by_id: dict[str, IdpUser]
+    by_name: dict[str, list[IdpUser]]
+
+    @classmethod
+    def of(cls, users: Iterable[IdpUser]) -> _Directory:
+        by_id: dict[str, IdpUser] = {}
+        by_name: dict[str, list[IdpUser]] = {}
+        for user in users:
+            by_id[user.object_id] = user
+            for name in {n.casefold() for n in (user.user_name, user.mail) if n}:
+                by_name.setdefault(name, []).append(user)
+        return cls(by_id, by_name)
+
+
 class EntraAdapter:
     """Graph synchronization job of the Atlassian Cloud enterprise app."""
 
@@ -85,7 +104,7 @@ class EntraAdapter:
         self._limiter = on_demand_limiter or WindowLimiter(
             PROVISION_ON_DEMAND_LIMIT, PROVISION_ON_DEMAND_WINDOW
         )
-        self._directory: tuple[dict[str, IdpUser], dict[str, IdpUser]] | None = None
+        self._directory: _Directory | ScimreconError | None = None
         self._directory_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -201,28 +220,55 @@ class EntraAdapter:
             for group in assigned_groups(assignments)
         }
         users = self._pages("/users", f"$select={USER_SELECT}&$top={page_size}", READ_USERS)
-        return resolve_assignments(users, assignments, members)
+        found = resolve_assignments(users, assignments, members)
+        if found.users and not any(u.assigned for u in found.users):
+            # Scoped to "all users and groups", nobody is assigned: every SCIM entry would
+            # look orphaned, and orphaned leads to a disable playbook.
+            raise RefusedError(
+                "Entra ID reports nobody assigned to the Atlassian Cloud app, so scimrecon "
+                "cannot tell whom it provisions (is the provisioning scope 'all users and "
+                "groups'?); nothing was changed: check the app's assignments, or reconcile "
+                "from an exported user list (--idp FILE)"
+            )
+        return found
 
-    def find_user(
-        self, *, object_id: str | None = None, user_name: str | None = None
-    ) -> IdpUser | None:
-        """One user, by object id (a SCIM entry's externalId) or else by userPrincipalName.
+    def find_users(
+        self, *, object_id: str | None = None, names: Iterable[str] = ()
+    ) -> list[IdpUser]:
+        """Every user that is this identity: the object id's (a SCIM entry's externalId) first,
+        then those whose userPrincipalName or mail is one of `names`, without repeats.
 
-        The whole directory is read once per adapter, i.e. once per run: checking a thousand
-        targets costs the pages of one read (about 40 for 40,000 users), not a call each.
+        Several answers mean the identity is ambiguous (a re-hire with a new object id, a mail
+        shared by two users); callers decide what that means for them. The directory is read
+        once per adapter and reused until `forget()`: checking a thousand targets costs the
+        pages of one read, not a call each. A failed read is remembered the same way, so one
+        Graph outage is one error per target, not a full re-read per target.
         """
+        directory = self._directory_index()
+        found: list[IdpUser] = []
+        for user in (
+            directory.by_id.get(object_id or ""),
+            *(u for n in names for u in directory.by_name.get(n.casefold(), ())),
+        ):
+            if user is not None and user not in found:
+                found.append(user)
+        return found
+
+    def forget(self) -> None:
+        """Drop the directory read (a run re-reads it right before it changes anything)."""
+        with self._directory_lock:
+            self._directory = None
+
+    def _directory_index(self) -> _Directory:
         with self._directory_lock:
             if self._directory is None:
-                users = self.read_users().users
-                self._directory = (
-                    {u.object_id: u for u in users},
-                    {u.user_name.casefold(): u for u in users if u.user_name},
-                )
-            by_id, by_name = self._directory
-        found = by_id.get(object_id) if object_id else None
-        if found is None and user_name:
-            found = by_name.get(user_name.casefold())
-        return found
+                try:
+                    self._directory = _Directory.of(self.read_users().users)
+                except ScimreconError as exc:
+                    self._directory = exc
+            if isinstance(self._directory, ScimreconError):
+                raise self._directory
+            return self._directory
 
     def _pages(self, path: str, query: str, permission: str) -> Iterator[dict[str, Any]]:
         """The items of a Graph collection, following `@odata.nextLink` to the last page."""
