@@ -31,6 +31,7 @@ def register(router: Router) -> None:
     router.add("POST", "/login/{tenant}/oauth2/v2.0/token", token)
     router.add("GET", SP, list_jobs)
     router.add("GET", f"{SP}/{{job_id}}", get_job)
+    router.add("GET", f"{SP}/{{job_id}}/schema", get_schema)
     router.add("POST", f"{SP}/{{job_id}}/pause", pause)
     router.add("POST", f"{SP}/{{job_id}}/start", start)
     router.add("POST", f"{SP}/{{job_id}}/restart", restart)
@@ -136,6 +137,66 @@ def list_jobs(ctx: Ctx, sp_id: str) -> Reply:
 
 def get_job(ctx: Ctx, sp_id: str, job_id: str) -> Reply:
     return Reply(200, _job_body(ctx, _job(ctx, sp_id, job_id)))
+
+
+AZURE_AD = "Azure Active Directory"  # the name Graph's schemas still give Entra's directory
+APP_DIRECTORY = "customappsso"  # the target directory of a SCIM provisioning app
+
+
+def _rule(
+    rule_id: object, name: object = None, source: object = None, target: object = None
+) -> dict[str, Any]:
+    """One synchronizationRule in Graph's shape, with a single user object mapping: enough
+    for a client to tell which rule pushes users from Entra to the app."""
+    source = str(source or AZURE_AD)
+    target = str(target or APP_DIRECTORY)
+    return {
+        "id": str(rule_id),
+        "name": str(name or "USER_TO_USER"),
+        "editable": True,
+        "priority": 1,
+        "metadata": [],
+        "sourceDirectoryName": source,
+        "targetDirectoryName": target,
+        "objectMappings": [
+            {
+                "name": f"Provision {source} Users",
+                "enabled": True,
+                "flowTypes": "Add, Update, Delete",
+                "sourceObjectName": "User",
+                "targetObjectName": "User",
+                "attributeMappings": [],
+                "metadata": [],
+                "scope": None,
+            }
+        ],
+    }
+
+
+def get_schema(ctx: Ctx, sp_id: str, job_id: str) -> Reply:
+    """The job's synchronizationSchema: its rule (`rule_id`) first, then any `extra_rules`.
+
+    A job without `rule_id` has no rule to serve, and `extra_rules` let a world hold a job with
+    several, so a client that picks "the" rule on its own can be caught choosing blindly.
+    """
+    job = _job(ctx, sp_id, job_id)
+    rules = [_rule(job["rule_id"])] if job.get("rule_id") else []
+    rules += [
+        _rule(r.get("id"), r.get("name"), r.get("source"), r.get("target"))
+        for r in job.get("extra_rules") or []
+    ]
+    directories = sorted(
+        {d for r in rules for d in (r["sourceDirectoryName"], r["targetDirectoryName"])}
+    )
+    return Reply(
+        200,
+        {
+            "id": job.get("id"),
+            "version": "Date:2024-01-01T00:00:00Z",
+            "synchronizationRules": rules,
+            "directories": [{"id": name, "name": name, "objects": []} for name in directories],
+        },
+    )
 
 
 def pause(ctx: Ctx, sp_id: str, job_id: str) -> Reply:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import httpx
+
+from scimrecon.sim.validate import validate_world
 from tests.sim.conftest import ENTRA_SECRET, SCIM
+from tests.simharness import client, make_sim
 
 JOBS = "/graph/servicePrincipals/sp-1/synchronization/jobs"
 
@@ -18,6 +22,11 @@ def token_form(**overrides: str) -> dict[str, str]:
     }
     form.update(overrides)
     return form
+
+
+def graph_headers(c: httpx.Client) -> dict[str, str]:
+    token = c.post("/login/tenant-1/oauth2/v2.0/token", data=token_form()).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
 
 
 def on_demand(object_id: str, rule: str = "rule-1") -> dict:
@@ -142,3 +151,52 @@ def test_graph_user_by_id_or_upn(api, graph_h):
     assert (
         missing.status_code == 404 and missing.json()["error"]["code"] == "Request_ResourceNotFound"
     )
+
+
+def test_job_schema_lists_the_jobs_rule_in_graphs_shape(api, graph_h):
+    r = api.get(f"{JOBS}/job-1/schema", headers=graph_h)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["id"] == "job-1"
+    assert [d["name"] for d in body["directories"]] == ["Azure Active Directory", "customappsso"]
+    [rule] = body["synchronizationRules"]
+    assert {k: rule[k] for k in ("id", "sourceDirectoryName", "targetDirectoryName")} == {
+        "id": "rule-1",
+        "sourceDirectoryName": "Azure Active Directory",
+        "targetDirectoryName": "customappsso",
+    }
+    [mapping] = rule["objectMappings"]
+    assert (mapping["sourceObjectName"], mapping["targetObjectName"]) == ("User", "User")
+    # the rule the schema names is the one provisionOnDemand accepts
+    ok = api.post(
+        f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-bob", rule["id"])
+    )
+    assert ok.status_code == 200
+
+
+def test_job_schema_with_extra_rules_and_without_a_rule(world, clock):
+    world["idp"]["job"]["extra_rules"] = [
+        {"id": "rule-in", "name": "HR_INBOUND", "source": "Workday", "target": "Microsoft Entra ID"}
+    ]
+    assert validate_world(world) == []  # extra_rules is part of the world's contract
+    with client(make_sim(world, clock=clock)) as c:
+        rules = c.get(f"{JOBS}/job-1/schema", headers=graph_headers(c)).json()[
+            "synchronizationRules"
+        ]
+    assert [(r["id"], r["sourceDirectoryName"], r["targetDirectoryName"]) for r in rules] == [
+        ("rule-1", "Azure Active Directory", "customappsso"),
+        ("rule-in", "Workday", "Microsoft Entra ID"),
+    ]
+    del world["idp"]["job"]["rule_id"], world["idp"]["job"]["extra_rules"]
+    with client(make_sim(world, clock=clock)) as c:
+        body = c.get(f"{JOBS}/job-1/schema", headers=graph_headers(c)).json()
+    assert body["synchronizationRules"] == [] and body["directories"] == []
+
+
+def test_job_schema_needs_a_token_and_a_known_job(api, graph_h):
+    r = api.get(f"{JOBS}/job-1/schema")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "InvalidAuthenticationToken"
+    r = api.get(f"{JOBS}/nope/schema", headers=graph_h)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "ResourceNotFound"
+    r = api.get("/graph/servicePrincipals/other/synchronization/jobs/job-1/schema", headers=graph_h)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "Request_ResourceNotFound"
