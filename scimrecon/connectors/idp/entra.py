@@ -3,7 +3,8 @@
 Pause and start are the only job controls used. `restart` is deliberately absent: with
 `ForceDeletes` it can wipe users in the target, and nothing here needs it.
 provisionOnDemand is limited by Graph to 5 requests per 10 s, so it has its own client-side
-bucket on top of the general Graph rate.
+bucket on top of the general Graph rate. Its `ruleId` is the job's synchronization rule from
+Entra to the app: configured as `[idp].rule_id`, or else found once in the job's schema.
 
 `read_users` is the one directory read: every user of the tenant, each marked assigned or not
 to the Atlassian Cloud enterprise app, so `reconcile --live` can tell an orphaned SCIM entry
@@ -35,6 +36,8 @@ GRAPH_GROUP = "#microsoft.graph.group"
 READ_USERS = "User.Read.All"
 READ_ASSIGNMENTS = "Application.Read.All"
 READ_MEMBERS = "GroupMember.Read.All"
+# Names a synchronization schema gives Entra's own directory (the older one is still the usual).
+ENTRA_DIRECTORIES = frozenset({"azure active directory", "microsoft entra id"})
 
 _ENTRA_TEXT: dict[str, str] = {
     "pause": (
@@ -106,6 +109,8 @@ class EntraAdapter:
         )
         self._directory: _Directory | ScimreconError | None = None
         self._directory_lock = threading.Lock()
+        self._found_rule: str | InputError | None = None
+        self._rule_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"EntraAdapter(service_principal={self.service_principal!r}, {self.graph!r})"
@@ -170,19 +175,52 @@ class EntraAdapter:
             )
         return str(object_id)
 
-    def provision_user(self, user_name: str) -> None:
-        if not self.rule_id:
+    def rule(self) -> str:
+        """The configured rule, or the only rule of the job's schema from Entra to the app.
+
+        The schema is read once per adapter, under a lock: provision on demand runs from many
+        workers, and a thousand targets should cost one read, not one each. A schema without
+        exactly one such rule is remembered too (it is the profile that must change, and
+        every target would get the same answer); a failed read is not, so the next target
+        tries again.
+        """
+        if self.rule_id:
+            return self.rule_id
+        with self._rule_lock:
+            if self._found_rule is None:
+                try:
+                    self._found_rule = self._discover_rule()
+                except InputError as exc:
+                    self._found_rule = exc
+            if isinstance(self._found_rule, InputError):
+                raise self._found_rule
+            return self._found_rule
+
+    def _discover_rule(self) -> str:
+        job = self.job_id()
+        path = f"{self._job()}/schema"
+        body = self.graph.get(path)
+        rules = body.get("synchronizationRules") if isinstance(body, dict) else None
+        if not isinstance(rules, list):
+            raise self._shape_error(path, "no synchronizationRules list")
+        ids = [str(r["id"]) for r in rules if _outbound(r)]
+        if len(ids) != 1:
             raise InputError(
-                "set [idp].rule_id in the profile: provision on demand needs the "
-                "synchronization rule id of the Atlassian Cloud job"
+                "set [idp].rule_id in the profile: provision on demand needs one rule, and "
+                f"synchronization job {job} has {len(ids)} rules from Microsoft Entra ID to "
+                f"the app ({', '.join(ids) or 'none'})"
             )
+        return ids[0]
+
+    def provision_user(self, user_name: str) -> None:
+        rule = self.rule()
         object_id = self.object_id(user_name)
         self._limiter.acquire()
         body = {
             "parameters": [
                 {
                     "subjects": [{"objectId": object_id, "objectTypeName": "User"}],
-                    "ruleId": self.rule_id,
+                    "ruleId": rule,
                 }
             ]
         }
@@ -331,6 +369,19 @@ def link_under(base_url: str, link: str) -> str | None:
         return None
     relative = target.path[len(prefix) :]
     return f"{relative}?{target.query}" if target.query else relative
+
+
+def _outbound(rule: object) -> bool:
+    """A rule that pushes from Entra's directory to another one (the app), with an id.
+
+    Some apps' schemas also hold rules the other way (inbound provisioning into Entra); those
+    are never the rule to provision a user *to* the app with.
+    """
+    if not isinstance(rule, Mapping) or not rule.get("id"):
+        return False
+    source = str(rule.get("sourceDirectoryName") or "").casefold()
+    target = str(rule.get("targetDirectoryName") or "").casefold()
+    return source in ENTRA_DIRECTORIES and bool(target) and target not in ENTRA_DIRECTORIES
 
 
 def assigned_groups(assignments: Iterable[Mapping[str, Any]]) -> dict[str, str]:
