@@ -13,8 +13,9 @@ would make 1,000 targets take 33 minutes. That is a real ceiling a large batch m
 
 Concurrency 16 by default: at 100 ms latency the limit needs at least 5 requests in flight,
 and each target's steps run one after another; 8 workers kept /atlassian at 0.78-0.88 of the
-limit, 16 at 0.98. `make bench` runs it on 150 targets to keep the whole set under 10 minutes; the 1,000-target
-figure is measured by hand and kept in docs/performance.md's "Measured by hand" section.
+limit, 16 at 0.98. `make bench` runs it on 150 targets to keep the whole set under 10
+minutes; the 1,000-target figure is measured by hand and kept in docs/performance.md's
+"Measured by hand" section.
 """
 
 from __future__ import annotations
