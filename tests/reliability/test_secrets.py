@@ -113,6 +113,7 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
              "--html", "analyze.html", "--targets-out", "trello-only.csv", "--class",
              "trello-only"),
             ("reconcile", "reconcile", "--world", str(world_file), "--all", "--format", "json"),
+            ("reconcile --live", "--debug", "reconcile", "--live", "--all", "--format", "json"),
             ("sim check", "sim", "check", str(world_file), "--format", "json"),
             ("sim generate", "sim", "generate", "--accounts", "30", "--out", "generated.json"),
             ("playbooks", "playbooks", "--format", "json"),
@@ -148,6 +149,7 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
 
     # The commands did what they were meant to (a scan of error messages alone proves little).
     assert codes["config check"] == 0, outputs
+    assert codes["reconcile --live"] == 0, outputs  # Graph read with the client secret
     assert codes["scim find"] == 0 and codes["accounts show"] == 0
     assert codes["scim find (wrong key)"] != 0 and codes["run (wrong key)"] != 0
     assert (codes["plan"], codes["run"], codes["resume"], codes["abort"]) == (0, 3, 3, 0)
