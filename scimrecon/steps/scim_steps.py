@@ -84,12 +84,12 @@ def _require_assigned(ctx: StepContext, object_id: str | None, user_name: str) -
     found = idp_users(ctx, object_id=object_id, names=[user_name, target_email(ctx)])
     if not found:
         raise Skip(f"no user {user_name!r} in the IdP ({name}): orphaned SCIM entry, a leaver")
-    # The entry's own object id decides; otherwise the name must point at exactly one person.
-    user = found[0] if object_id and found[0].object_id == object_id else None
-    if user is None and len(found) > 1:
+    # The entry's own object id (listed first when found) decides; otherwise the name must
+    # point at exactly one person.
+    user = found[0]
+    if len(found) > 1 and user.object_id != object_id:
         ids = ", ".join(u.object_id for u in found)
         raise Skip(f"{user_name} matches several users in the IdP ({name}): {ids}; check by hand")
-    user = user or found[0]
     if not user.assigned:
         raise Skip(
             f"{user_name} is not assigned to the Atlassian app in the IdP ({name}): it would "

@@ -14,9 +14,9 @@ from a healthy one without an exported file.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from scimrecon.connectors.admin import seg
@@ -60,6 +60,35 @@ _ENTRA_TEXT: dict[str, str] = {
         "  Provision on demand → select {user} → Provision."
     ),
 }
+
+
+T = TypeVar("T")
+
+
+class _Once(Generic[T]):
+    """A read made once and shared by a run's workers, under a lock so that concurrent first
+    callers wait for one read instead of each making it. An error of the `keep` kind is
+    remembered like a value: the same answer would come back for every target."""
+
+    def __init__(self, read: Callable[[], T], keep: type[Exception]) -> None:
+        self._read, self._keep = read, keep
+        self._lock = threading.Lock()
+        self._value: T | Exception | None = None
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None:
+                try:
+                    self._value = self._read()
+                except self._keep as exc:
+                    self._value = exc
+            if isinstance(self._value, Exception):
+                raise self._value
+            return self._value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._value = None
 
 
 @dataclass(frozen=True)
@@ -107,10 +136,10 @@ class EntraAdapter:
         self._limiter = on_demand_limiter or WindowLimiter(
             PROVISION_ON_DEMAND_LIMIT, PROVISION_ON_DEMAND_WINDOW
         )
-        self._directory: _Directory | ScimreconError | None = None
-        self._directory_lock = threading.Lock()
-        self._found_rule: str | InputError | None = None
-        self._rule_lock = threading.Lock()
+        # A failed directory read is kept (one outage: one error per target, not a re-read
+        # each); for the rule only a refusal is (a failed read is tried again).
+        self._directory = _Once(lambda: _Directory.of(self.read_users().users), ScimreconError)
+        self._rule = _Once(self._discover_rule, InputError)
 
     def __repr__(self) -> str:
         return f"EntraAdapter(service_principal={self.service_principal!r}, {self.graph!r})"
@@ -184,17 +213,7 @@ class EntraAdapter:
         every target would get the same answer); a failed read is not, so the next target
         tries again.
         """
-        if self.rule_id:
-            return self.rule_id
-        with self._rule_lock:
-            if self._found_rule is None:
-                try:
-                    self._found_rule = self._discover_rule()
-                except InputError as exc:
-                    self._found_rule = exc
-            if isinstance(self._found_rule, InputError):
-                raise self._found_rule
-            return self._found_rule
+        return self.rule_id or self._rule.get()
 
     def _discover_rule(self) -> str:
         job = self.job_id()
@@ -282,7 +301,7 @@ class EntraAdapter:
         pages of one read, not a call each. A failed read is remembered the same way, so one
         Graph outage is one error per target, not a full re-read per target.
         """
-        directory = self._directory_index()
+        directory = self._directory.get()
         found: list[IdpUser] = []
         for user in (
             directory.by_id.get(object_id or ""),
@@ -294,19 +313,7 @@ class EntraAdapter:
 
     def forget(self) -> None:
         """Drop the directory read (a run re-reads it right before it changes anything)."""
-        with self._directory_lock:
-            self._directory = None
-
-    def _directory_index(self) -> _Directory:
-        with self._directory_lock:
-            if self._directory is None:
-                try:
-                    self._directory = _Directory.of(self.read_users().users)
-                except ScimreconError as exc:
-                    self._directory = exc
-            if isinstance(self._directory, ScimreconError):
-                raise self._directory
-            return self._directory
+        self._directory.forget()
 
     def _pages(self, path: str, query: str, permission: str) -> Iterator[dict[str, Any]]:
         """The items of a Graph collection, following `@odata.nextLink` to the last page."""
