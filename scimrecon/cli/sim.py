@@ -160,8 +160,8 @@ def _attach_world_commands() -> None:
     if importlib.util.find_spec("scimrecon.cli.sim_world") is None:
         return
     module = importlib.import_module("scimrecon.cli.sim_world")
-    for name in ("check", "generate"):
-        command = getattr(module, name, None)
+    for name in ("check", "generate", "world-from-export"):
+        command = getattr(module, name.replace("-", "_"), None)
         if isinstance(command, click.Command):
             sim.add_command(command, name)
 

@@ -11,7 +11,11 @@ from pathlib import Path
 
 import click
 
+from scimrecon.cli.options import domain_option, encoding_option
 from scimrecon.cli.render import table, to_json
+from scimrecon.errors import InputError
+from scimrecon.recon.export import read_records
+from scimrecon.sim.from_export import IDP_KINDS, world_from_records
 from scimrecon.sim.generate import generate_world
 from scimrecon.sim.summary import summarize
 from scimrecon.sim.world import dump_world, load_world, world_to_json
@@ -91,4 +95,82 @@ def generate(accounts: int, seed: int, out: Path | None, pretty: bool) -> None:
     )
 
 
-__all__ = ["check", "generate"]
+def _issues(path: Path | None) -> list[dict[str, object]]:
+    """Jira issues for the world: a JSON list, or an object with an `issues` list."""
+    if path is None:
+        return []
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"--issues {path}: cannot read JSON ({exc})") from None
+    if isinstance(data, dict):
+        data = data.get("issues")
+    if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
+        raise InputError(
+            f'--issues {path}: expected a JSON list of issues (or {{"issues": [...]}})'
+        )
+    return data
+
+
+@click.command("world-from-export")
+@click.argument("export", type=click.Path(dir_okay=False, path_type=Path))
+@domain_option("A verified domain of the org (repeatable; default: the managed accounts' domains).")
+@click.option(
+    "--idp",
+    "idp_kind",
+    type=click.Choice(IDP_KINDS),
+    default="entra",
+    show_default=True,
+    help="Which IdP the world's provisioning comes from.",
+)
+@click.option(
+    "--issues",
+    "issues_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Jira issues (JSON list, fixture-world issue shape) to put on the site.",
+)
+@encoding_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Write the world here.",
+)
+def world_from_export(
+    export: Path,
+    domains: tuple[str, ...],
+    idp_kind: str,
+    issues_file: Path | None,
+    encoding: str | None,
+    out: Path,
+) -> None:
+    """Build a fixture world from a user export, to replay a customer's org on the simulator.
+
+    The export gives accounts, status and product access with last-seen dates; the SCIM
+    directory and the IdP are inferred (every active managed person is linked and assigned),
+    and every inference is printed on stderr so it can be checked before a replay.
+    """
+    records = read_records(export, domains=domains, encoding=encoding)
+    built = world_from_records(
+        records, domains=domains, idp_kind=idp_kind, issues=_issues(issues_file)
+    )
+    from scimrecon.sim.validate import validate_world
+
+    problems = validate_world(built.world)
+    if problems:  # a bug here, not bad input: the export was read fine
+        raise InputError(f"{export}: the world built from it is not valid: {problems[0]}")
+    dump_world(built.world, out)
+    summary = summarize(built.world)
+    click.echo(
+        f"wrote {out}: {summary['accounts']} accounts, {summary['billable']} billable, "
+        f"{summary['scim_users']} SCIM users, {summary['issues']} issues",
+        err=True,
+    )
+    for line in built.inferred:
+        click.echo(f"inferred: {line}", err=True)
+
+
+__all__ = ["check", "generate", "world_from_export"]
