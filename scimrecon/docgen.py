@@ -39,6 +39,18 @@ def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], clic
     return found
 
 
+SHELL_COMPLETION = """## Shell completion
+
+Click completes commands, options and choices. Add one line to your shell's start-up file:
+
+```sh
+eval "$(_SCIMRECON_COMPLETE=bash_source scimrecon)"   # in ~/.bashrc
+eval "$(_SCIMRECON_COMPLETE=zsh_source scimrecon)"    # in ~/.zshrc
+_SCIMRECON_COMPLETE=fish_source scimrecon | source    # in ~/.config/fish/config.fish
+```
+"""
+
+
 def cli_reference() -> str:
     """Every command's `--help`, in the order `scimrecon --help` lists them."""
     from scimrecon.cli.main import cli
@@ -51,6 +63,7 @@ def cli_reference() -> str:
         "| --- | --- |",
         *(f"| {code} | {meaning} |" for code, meaning in EXIT_CODES),
         "\nWhich command returns which, and what to do next: [exit-codes.md](exit-codes.md).\n",
+        SHELL_COMPLETION,
     ]
     for path, command in _walk(cli, ["scimrecon"]):
         ctx = click.Context(

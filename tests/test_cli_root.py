@@ -31,3 +31,34 @@ def test_debug_shows_our_logs_but_not_third_party_chatter(tmp_path) -> None:
     assert result.exit_code == 0
     assert logging.getLogger("scimrecon").level == logging.DEBUG
     assert logging.getLogger("httpcore").getEffectiveLevel() > logging.DEBUG
+
+
+def test_shell_completion_as_documented_completes_subcommands() -> None:
+    """docs/cli.md's completion lines work: bash completion of `scimrecon sim wo`."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "_SCIMRECON_COMPLETE": "bash_complete",
+        "COMP_WORDS": "scimrecon sim wo",
+        "COMP_CWORD": "2",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", "from scimrecon.cli.main import main; main()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "plain,world-from-export" in out.stdout.splitlines()
+    for shell in ("bash", "zsh", "fish"):
+        source = subprocess.run(
+            [sys.executable, "-c", "from scimrecon.cli.main import main; main()"],
+            env={**os.environ, "_SCIMRECON_COMPLETE": f"{shell}_source"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "_scimrecon_completion" in source.stdout, shell
