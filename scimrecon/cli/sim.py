@@ -136,13 +136,15 @@ def serve(
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         url = server_url(server)
-        click.echo(f"listening on {url}")
+        # The files are written before the first line: a script that waits for `listening on`
+        # may source FILE.env at once (the README's tour does).
         env_path = profile_out.with_name(profile_out.name + ".env")
         try:
             profile_out.write_text(profile_toml(app.profile(url)), encoding="utf-8")
             write_private(env_path, env_lines(app.secrets()))
         except OSError as exc:
             raise InputError(f"cannot write {exc.filename}: {exc.strerror}") from None
+        click.echo(f"listening on {url}")
         click.echo(f"profile: {profile_out}  secrets: {env_path} (source it: . {env_path})")
         server.serve_forever()  # returns once a signal handler has called shutdown()
         if save is not None:

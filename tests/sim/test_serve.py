@@ -78,7 +78,8 @@ def test_sim_serve_subprocess_prints_url_first_writes_profile_and_saves_on_sigte
         first = proc.stdout.readline().strip()
         assert first.startswith("listening on http://127.0.0.1:")
         base = first.removeprefix("listening on ")
-        proc.stdout.readline()  # the profile line: the files are written by now
+        # The profile and its .env exist as soon as the first line does (the README's tour
+        # sources the .env right after waiting for it).
         loaded = Profile.load(profile)
         assert (
             loaded.scim is not None
@@ -88,6 +89,7 @@ def test_sim_serve_subprocess_prints_url_first_writes_profile_and_saves_on_sigte
         assert stat.S_IMODE(env.stat().st_mode) == 0o600
         assert f"export SCIMRECON_ORG_API_KEY={ORG_KEY}\n" in env.read_text()
         assert ORG_KEY not in profile.read_text()
+        assert proc.stdout.readline().startswith("profile: ")
         r = httpx.delete(f"{base}{SCIM}/Users/scim-ada", headers=SCIM_H, timeout=10)
         assert r.status_code == 204
         proc.send_signal(signal.SIGTERM)
