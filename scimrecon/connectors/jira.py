@@ -35,22 +35,28 @@ def jql_user(field: str, account_id: str) -> str:
     return f"{field} = {jql_quote(account_id)}"
 
 
+#: Jira's limit on `reconcileIssues` (issue ids made consistent in one search).
+RECONCILE_LIMIT = 50
+
+
 @dataclass(frozen=True)
 class JiraIssue:
     key: str
     reporter: str | None
     assignee: str | None
+    id: str = ""
 
 
 @dataclass(frozen=True)
 class BulkResult:
-    """What a bulk move did, summed over its chunks."""
+    """What a bulk move did, summed over its chunks; `failures` maps issue id -> errors."""
 
     requested: int
     processed: int
     failed: int
     invalid: int
     tasks: tuple[str, ...]
+    failures: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _account(value: Any) -> str | None:
@@ -80,14 +86,27 @@ class JiraApi:
         return body if isinstance(body, dict) else {}
 
     def search(
-        self, jql: str, fields: Sequence[str] = ("reporter", "assignee")
+        self,
+        jql: str,
+        fields: Sequence[str] = ("reporter", "assignee"),
+        *,
+        reconcile: Sequence[str] = (),
     ) -> Iterator[JiraIssue]:
-        """Every issue matching `jql`, following nextPageToken until the last page."""
+        """Every issue matching `jql`, following nextPageToken until the last page.
+
+        Jira's search is eventually consistent ("recent updates might not be immediately
+        visible"): only the issue ids in `reconcile` (at most 50) are answered as they are now.
+        Use `matching_now` to ask about issues this run has just changed.
+        """
+        if len(reconcile) > RECONCILE_LIMIT:
+            raise ValueError(f"reconcileIssues takes at most {RECONCILE_LIMIT} ids")
         path = f"{API}/search/jql"
         token: str | None = None
         seen: set[str] = set()
         while True:
             body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": SEARCH_PAGE}
+            if reconcile:
+                body["reconcileIssues"] = [int(i) for i in reconcile]
             if token:
                 body["nextPageToken"] = token
             page = self.http.post(path, json=body, retry_unsafe=True)  # a read
@@ -105,6 +124,7 @@ class JiraApi:
                     key=str(issue.get("key")),
                     reporter=_account(got.get("reporter")),
                     assignee=_account(got.get("assignee")),
+                    id=str(issue.get("id") or ""),
                 )
             token = page.get("nextPageToken")
             if not token or page.get("isLast") is True:
@@ -118,6 +138,20 @@ class JiraApi:
                 )
             seen.add(token)
 
+    def matching_now(self, clause: str, issues: Sequence[JiraIssue]) -> list[JiraIssue]:
+        """Which of `issues` match `clause` now: read consistently (reconcileIssues), 50 at a
+        time, so an index that lags our own writes can neither hide a ticket left behind nor
+        show one already moved."""
+        out: list[JiraIssue] = []
+        with_ids = [i for i in issues if i.id]
+        if len(with_ids) != len(issues):
+            raise ValueError("matching_now needs issue ids (ask the search for them)")
+        for chunk in _chunks(with_ids, RECONCILE_LIMIT):
+            keys = ", ".join(jql_quote(i.key) for i in chunk)
+            jql = f"key in ({keys}) AND ({clause})"
+            out.extend(self.search(jql, fields=USER_FIELDS, reconcile=[i.id for i in chunk]))
+        return out
+
     def _set(self, key: str, field: str, account_id: str | None) -> None:
         value = {"accountId": account_id} if account_id else None
         self.http.put(
@@ -125,6 +159,17 @@ class JiraApi:
             params={"notifyUsers": "false"},
             json={"fields": {field: value}},
         )
+
+    def try_set(self, key: str, field: str, account_id: str) -> str | None:
+        """Set one user field; None when done, else the reason Jira refused this issue (4xx:
+        a closed issue, a screen without the field, no permission). Other failures raise."""
+        try:
+            self._set(key, field, account_id)
+        except HttpError as exc:
+            if exc.status in (400, 403, 404, 409):
+                return exc.detail or exc.message
+            raise
+        return None
 
     def set_reporter(self, key: str, account_id: str) -> None:
         self._set(key, "reporter", account_id)
@@ -146,14 +191,19 @@ class JiraApi:
             raise ValueError(f"bulk_set supports {', '.join(USER_FIELDS)}, not {field}")
         processed = failed = invalid = 0
         tasks: list[str] = []
+        failures: list[tuple[str, tuple[str, ...]]] = []
         for chunk in _chunks(list(keys), BULK_LIMIT):
             task_id = self._submit(chunk, field, account_id)
             tasks.append(task_id)
             status = self._wait(task_id, poll_interval, timeout)
             processed += len(status.get("processedAccessibleIssues") or [])
-            failed += len(status.get("failedAccessibleIssues") or {})
+            per_issue = status.get("failedAccessibleIssues") or {}
+            failed += len(per_issue)
+            for issue_id, errors in per_issue.items():
+                listed = errors if isinstance(errors, list) else [errors]
+                failures.append((str(issue_id), tuple(str(e) for e in listed)))
             invalid += int(status.get("invalidOrInaccessibleIssueCount") or 0)
-        return BulkResult(len(keys), processed, failed, invalid, tuple(tasks))
+        return BulkResult(len(keys), processed, failed, invalid, tuple(tasks), tuple(failures))
 
     def _submit(self, keys: Sequence[str], field: str, account_id: str) -> str:
         path = f"{API}/bulk/issues/fields"
@@ -230,9 +280,9 @@ class JiraApi:
         self.http.close()
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-__all__ = ["BulkResult", "JiraApi", "JiraIssue", "jql_quote", "jql_user"]
+__all__ = ["RECONCILE_LIMIT", "BulkResult", "JiraApi", "JiraIssue", "jql_quote", "jql_user"]

@@ -24,6 +24,7 @@ class Runtime:
     bulk_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     on_demand: dict[str, deque[float]] = field(default_factory=dict)  # job id -> call times
     token_counter: int = 0
+    jira_index: Any = None  # sim.jira_index.JiraIndex, made on first use with the world's lag
 
 
 @dataclass

@@ -13,6 +13,7 @@ import hashlib
 from typing import Any
 
 from scimrecon.sim.context import Ctx
+from scimrecon.sim.jira_index import DEFAULT_LAG_S, RECONCILE_LIMIT, JiraIndex
 from scimrecon.sim.jql import JqlError, compile_jql
 from scimrecon.sim.store import Record, Store
 from scimrecon.sim.web import ApiError, Reply, Router, json_object
@@ -43,6 +44,29 @@ def _site(ctx: Ctx, site: str) -> None:
         raise ApiError(404, f"site {site} not found")
 
 
+def _index(ctx: Ctx) -> JiraIndex:
+    """The search index of this simulator (it lags writes; see sim/jira_index.py)."""
+    index = ctx.runtime.jira_index
+    if index is None:
+        lag = ctx.store.jira.get("index_lag_seconds")
+        index = JiraIndex(DEFAULT_LAG_S if lag is None else float(lag))
+        ctx.runtime.jira_index = index
+    return index
+
+
+def _write(ctx: Ctx, issue: Record, changes: dict[str, Any]) -> None:
+    """Every issue write goes through here, so the index sees it late, as Jira's does."""
+    _index(ctx).before_write(issue, ctx.store.clock())
+    issue.update(changes)
+
+
+def _refuse_locked(issue: Record) -> None:
+    """An issue the world marks uneditable (`edit_error`: a closed workflow status, a screen
+    without the field) refuses every user-field edit, single or bulk, with that reason."""
+    if issue.get("edit_error"):
+        raise ApiError(400, str(issue["edit_error"]))
+
+
 def _issue_or_404(store: Store, key: str) -> Record:
     issue = store.issue(key)
     if issue is None:
@@ -67,8 +91,10 @@ def _user(store: Store, account_id: str | None) -> dict[str, Any] | None:
     return out
 
 
-def _render(store: Store, issue: Record, fields: list[str]) -> dict[str, Any]:
-    everything = not fields or "*all" in fields or "*navigable" in fields
+def _render(
+    store: Store, issue: Record, fields: list[str], issue_id: str | None = None
+) -> dict[str, Any]:
+    everything = "*all" in fields or "*navigable" in fields
     available: dict[str, Any] = {
         "reporter": _user(store, issue.get("reporter")),
         "assignee": _user(store, issue.get("assignee")),
@@ -76,7 +102,7 @@ def _render(store: Store, issue: Record, fields: list[str]) -> dict[str, Any]:
         "summary": issue.get("summary", ""),
     }
     chosen = available if everything else {k: v for k, v in available.items() if k in fields}
-    return {"id": _issue_id(store, issue), "key": issue["key"], "fields": chosen}
+    return {"id": issue_id or _issue_id(store, issue), "key": issue["key"], "fields": chosen}
 
 
 def _token(jql: str, offset: int) -> str:
@@ -106,18 +132,27 @@ def search(ctx: Ctx, site: str) -> Reply:
         predicate = compile_jql(jql)
     except JqlError as exc:
         raise ApiError(400, str(exc)) from exc
-    fields = body.get("fields") or []
+    fields = body.get("fields") or ["id"]  # Jira's default: issue ids only
     if isinstance(fields, str):
         fields = [f.strip() for f in fields.split(",") if f.strip()]
+    reconciled = _reconciled(ctx, body.get("reconcileIssues"))
     try:
         limit = min(max(int(body.get("maxResults") or 50), 1), MAX_RESULTS)
     except (TypeError, ValueError) as exc:
         raise ApiError(400, "maxResults must be an integer.") from exc
     token = body.get("nextPageToken")
     offset = _token_offset(jql, token) if token else 0
-    matches = [i for i in ctx.store.jira.get("issues") or [] if predicate(i)]
+    index, now = _index(ctx), ctx.store.clock()
+    matches = []
+    for issue in ctx.store.jira.get("issues") or []:
+        issue_id = _issue_id(ctx.store, issue)
+        seen = index.view(issue, now, issue_id in reconciled)
+        if predicate(seen):
+            matches.append((issue_id, seen))
     page = matches[offset : offset + limit]
-    out: dict[str, Any] = {"issues": [_render(ctx.store, i, list(fields)) for i in page]}
+    out: dict[str, Any] = {
+        "issues": [_render_found(ctx.store, i, list(fields), issue_id) for issue_id, i in page]
+    }
     if offset + limit < len(matches):
         out["nextPageToken"] = _token(jql, offset + limit)
     else:
@@ -125,10 +160,34 @@ def search(ctx: Ctx, site: str) -> Reply:
     return Reply(200, out)
 
 
+def _reconciled(ctx: Ctx, value: Any) -> set[str]:
+    """`reconcileIssues`: at most 50 issue ids, all of which must exist."""
+    if value is None:
+        return set()
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise ApiError(400, "reconcileIssues must be a list of issue ids (numbers).")
+    if len(value) > RECONCILE_LIMIT:
+        raise ApiError(400, f"reconcileIssues accepts at most {RECONCILE_LIMIT} issue ids.")
+    known = {_issue_id(ctx.store, i) for i in ctx.store.jira.get("issues") or []}
+    missing = [str(v) for v in value if str(v) not in known]
+    if missing:
+        raise ApiError(400, f"Issues to reconcile do not exist: {', '.join(missing)}.")
+    return {str(v) for v in value}
+
+
+def _render_found(store: Store, issue: Record, fields: list[str], issue_id: str) -> dict[str, Any]:
+    """A search hit (possibly the index's stale copy): with Jira's default (`id`) only the id."""
+    if fields == ["id"]:
+        return {"id": issue_id}
+    return {**_render(store, issue, fields, issue_id), "id": issue_id}
+
+
 def get_issue(ctx: Ctx, site: str, key: str) -> Reply:
     _site(ctx, site)
     issue = _issue_or_404(ctx.store, key)
-    fields = [f for f in (ctx.arg("fields") or "").split(",") if f]
+    fields = [f for f in (ctx.arg("fields") or "").split(",") if f] or ["*all"]
     return Reply(200, _render(ctx.store, issue, fields))
 
 
@@ -158,6 +217,7 @@ def edit_issue(ctx: Ctx, site: str, key: str) -> Reply:
     changes: dict[str, Any] = {}
     for name, value in fields.items():
         if name in USER_FIELDS:
+            _refuse_locked(issue)
             changes[name] = _check_account(ctx.store, name, value)
         elif name == "summary" and isinstance(value, str):
             changes[name] = value
@@ -170,7 +230,7 @@ def edit_issue(ctx: Ctx, site: str, key: str) -> Reply:
                     "It is not on the appropriate screen, or unknown."
                 },
             )
-    issue.update(changes)
+    _write(ctx, issue, changes)
     return Reply(204)
 
 
@@ -261,16 +321,23 @@ def bulk_edit(ctx: Ctx, site: str) -> Reply:
                 400, f"Issue {key} does not exist or you do not have permission to see it."
             )
         issues.append(issue)
+    processed: list[int] = []
+    failed: dict[str, list[str]] = {}
     for issue in issues:
-        issue.update(values)
+        reason = _bulk_failure(issue)
+        if reason is not None:
+            failed[_issue_id(ctx.store, issue)] = [reason]
+            continue
+        _write(ctx, issue, dict(values))
+        processed.append(int(_issue_id(ctx.store, issue)))
     task_id = str(10000 + len(ctx.runtime.bulk_tasks))
     now = ctx.store.now().isoformat()
     ctx.runtime.bulk_tasks[task_id] = {
         "taskId": task_id,
         "status": "COMPLETE",
         "progressPercent": 100,
-        "processedAccessibleIssues": [int(_issue_id(ctx.store, i)) for i in issues],
-        "failedAccessibleIssues": {},
+        "processedAccessibleIssues": processed,
+        "failedAccessibleIssues": failed,
         "invalidOrInaccessibleIssueCount": 0,
         "totalIssueCount": len(issues),
         "created": now,
@@ -280,16 +347,34 @@ def bulk_edit(ctx: Ctx, site: str) -> Reply:
     return Reply(201, {"taskId": task_id})
 
 
+def _bulk_failure(issue: Record) -> str | None:
+    """Why a bulk edit fails this issue: its `edit_error` always, or one of its remaining
+    `bulk_failures` (transient: Jira reports such issues in failedAccessibleIssues)."""
+    if issue.get("edit_error"):
+        return str(issue["edit_error"])
+    remaining = int(issue.get("bulk_failures") or 0)
+    if remaining > 0:
+        issue["bulk_failures"] = remaining - 1
+        return "The issue could not be updated at this time. Try again later."
+    return None
+
+
 def bulk_status(ctx: Ctx, site: str, task_id: str) -> Reply:
-    """The first poll reports RUNNING, the next ones COMPLETE, so clients must really poll."""
+    """The first poll reports ENQUEUED, the second RUNNING, later ones COMPLETE (Jira's task
+    states), so clients must really poll and must not read results before the end."""
     _site(ctx, site)
     task = ctx.runtime.bulk_tasks.get(task_id)
     if task is None:
         raise ApiError(404, f"Task {task_id} not found.")
     task["polled"] += 1
     out = {k: v for k, v in task.items() if k != "polled"}
-    if task["polled"] == 1:
-        out.update(status="RUNNING", progressPercent=50)
+    if task["polled"] <= 2:
+        out.update(
+            status="ENQUEUED" if task["polled"] == 1 else "RUNNING",
+            progressPercent=0 if task["polled"] == 1 else 50,
+            processedAccessibleIssues=[],
+            failedAccessibleIssues={},
+        )
     return Reply(200, out)
 
 
@@ -325,7 +410,9 @@ def add_participants(ctx: Ctx, site: str, key: str) -> Reply:
     _site(ctx, site)
     issue = _issue_or_404(ctx.store, key)
     current = list(issue.get("participants") or [])
-    issue["participants"] = current + [i for i in _account_ids(ctx) if i not in current]
+    _write(
+        ctx, issue, {"participants": current + [i for i in _account_ids(ctx) if i not in current]}
+    )
     return _participants_reply(ctx.store, issue)
 
 
@@ -333,5 +420,7 @@ def remove_participants(ctx: Ctx, site: str, key: str) -> Reply:
     _site(ctx, site)
     issue = _issue_or_404(ctx.store, key)
     drop = set(_account_ids(ctx))
-    issue["participants"] = [a for a in issue.get("participants") or [] if a not in drop]
+    _write(
+        ctx, issue, {"participants": [a for a in issue.get("participants") or [] if a not in drop]}
+    )
     return _participants_reply(ctx.store, issue)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimrecon.connectors.jira import USER_FIELDS, jql_quote, jql_user
+from scimrecon.connectors.jira import USER_FIELDS, JiraIssue, jql_quote, jql_user
 from scimrecon.engine.action import Action, StepContext, StepFailed
 from scimrecon.steps._util import csv_param, require, target_email
 
@@ -22,7 +22,12 @@ class ReassignTickets(Action):
 
     Edits use notifyUsers=false so a migration does not mail every watcher. Above
     `bulk_threshold` issues one bulk request replaces hundreds of edits (and hundreds of
-    rate-limit tokens).
+    rate-limit tokens); issues a bulk task reports failed are retried one by one, once.
+
+    Jira's search lags writes, so every "is anything left?" question is asked twice: the search
+    finds candidates, and a consistent read (`reconcileIssues`) of exactly those says which are
+    really still on the old account. Without it a ticket just moved would be reported "left
+    behind", and on resume a stale index would make us move tickets twice.
     """
 
     name = "jira.reassign"
@@ -34,51 +39,67 @@ class ReassignTickets(Action):
         fields = ", ".join(_fields(ctx))
         return f"would move {fields} of {target_email(ctx)}'s tickets {old} → {new}"
 
-    def _left(self, ctx: StepContext, old: str) -> dict[str, list[str]]:
+    def _clause(self, field: str, old: str) -> str:
+        if field == "participants":
+            return f'"Request participants" = {jql_quote(old)}'
+        return jql_user(field, old)
+
+    def _left(self, ctx: StepContext, old: str) -> dict[str, list[JiraIssue]]:
+        """Per field, the issues really still on `old` (search, then a consistent read)."""
         jira = ctx.services.jira
-        left: dict[str, list[str]] = {}
+        left: dict[str, list[JiraIssue]] = {}
         for field in _fields(ctx):
-            if field in USER_FIELDS:
-                keys = [issue.key for issue in jira.search(jql_user(field, old), fields=(field,))]
-                if keys:
-                    left[field] = keys
+            clause = self._clause(field, old)
+            candidates = list(jira.search(clause, fields=USER_FIELDS))
+            really = jira.matching_now(clause, candidates) if candidates else []
+            if really:
+                left[field] = really
         return left
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
         old = ctx.target.get("old_account_id")
         if not old or not ctx.target.get("new_account_id"):
             return None
-        if self._left(ctx, old) or self._participant_issues(ctx, old):
+        if self._left(ctx, old):
             return None
         return {"tickets_moved": int(ctx.target.get("tickets_moved") or 0)}
-
-    def _participant_issues(self, ctx: StepContext, old: str) -> list[str]:
-        if "participants" not in _fields(ctx):
-            return []
-        jql = f'"Request participants" = {jql_quote(old)}'
-        return [issue.key for issue in ctx.services.jira.search(jql, fields=("key",))]
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         old, new = require(ctx, "old_account_id", "new_account_id")
         jira = ctx.services.jira
         threshold = int(ctx.param("bulk_threshold", 50))
-        moved: set[str] = set()
-        for field, keys in self._left(ctx, old).items():
-            if len(keys) > threshold:
-                jira.bulk_set(keys, field, new)
-            else:
-                for key in keys:
-                    if field == "reporter":
-                        jira.set_reporter(key, new)
-                    else:
-                        jira.set_assignee(key, new)
-            moved.update(keys)
-        for key in self._participant_issues(ctx, old):
-            jira.add_participants(key, [new])
-            jira.remove_participants(key, [old])
-            moved.add(key)
-        remaining = self._left(ctx, old)
-        if remaining:
-            detail = "; ".join(f"{f}: {', '.join(k)}" for f, k in remaining.items())
+        found = self._left(ctx, old)
+        refused: dict[str, str] = {}
+        for field, issues in found.items():
+            if field == "participants":
+                for issue in issues:
+                    jira.add_participants(issue.key, [new])
+                    jira.remove_participants(issue.key, [old])
+                continue
+            single = issues
+            if len(issues) > threshold:
+                failed = {
+                    issue_id
+                    for issue_id, _ in jira.bulk_set([i.key for i in issues], field, new).failures
+                }
+                single = [i for i in issues if i.id in failed]  # retried once, one by one
+            for issue in single:
+                reason = jira.try_set(issue.key, field, new)
+                if reason is not None:
+                    refused[issue.key] = reason
+        left = self._left(ctx, old)
+        if left:
+            detail = "; ".join(
+                f"{field}: " + ", ".join(_named(i.key, refused) for i in issues)
+                for field, issues in left.items()
+            )
             raise StepFailed(f"tickets still on the old account after reassigning: {detail}")
-        return {"tickets_moved": len(moved)}
+        moved = {field: {i.key for i in issues} for field, issues in found.items()}
+        return {
+            "tickets_moved": len(set().union(*moved.values())) if moved else 0,
+            **{f"moved_{field}": len(keys) for field, keys in moved.items()},
+        }
+
+
+def _named(key: str, refused: dict[str, str]) -> str:
+    return f"{key} ({refused[key]})" if key in refused else key

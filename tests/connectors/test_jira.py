@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scimrecon.connectors.jira import BulkResult, JiraIssue, jql_quote, jql_user
+from scimrecon.connectors.jira import BulkResult, jql_quote, jql_user
 from scimrecon.http import HttpError
 from scimrecon.sim.world import load_world
 from tests.connectors.conftest import Sim, make_sim
@@ -39,7 +39,13 @@ def test_search_follows_next_page_tokens() -> None:
     reporter = issue(sim, "BULK-1")["reporter"]
     found = list(sim.services.jira.search(f"project = BULK AND {jql_user('reporter', reporter)}"))
     assert [i.key for i in found] == [f"BULK-{n}" for n in range(1, 251)]
-    assert found[0] == JiraIssue("BULK-1", reporter, issue(sim, "BULK-1")["assignee"])
+    first = found[0]
+    assert (first.key, first.reporter, first.assignee) == (
+        "BULK-1",
+        reporter,
+        issue(sim, "BULK-1")["assignee"],
+    )
+    assert first.id  # the consistent re-read (reconcileIssues) needs it
     assert [(m, s) for m, _, s in sim.requests("/jira")] == [("POST", 200)] * 3
 
 
@@ -77,8 +83,8 @@ def test_bulk_set_splits_at_1000_and_polls_each_task() -> None:
     calls = [(m, p.rsplit("/", 2)[-2:], s) for m, p, s in sim.requests("/jira")]
     submits = [c for c in calls if c[0] == "POST"]
     polls = [c for c in calls if c[0] == "GET"]
-    assert len(submits) == 3 and len(polls) == 6  # RUNNING, then COMPLETE, per task
-    assert sim.time.sleeps == [2.0, 2.0, 2.0]
+    assert len(submits) == 3 and len(polls) == 9  # ENQUEUED, RUNNING, COMPLETE per task
+    assert sim.time.sleeps == [2.0] * 6
 
 
 def test_participants_add_and_remove(sim: Sim) -> None:

@@ -157,9 +157,9 @@ def test_bulk_edit_then_poll_until_complete(sim, api):
     assert r.status_code == 201
     task = r.json()["taskId"]
     statuses = [
-        api.get(f"{JIRA}/bulk/queue/{task}", auth=JIRA_AUTH).json()["status"] for _ in range(2)
+        api.get(f"{JIRA}/bulk/queue/{task}", auth=JIRA_AUTH).json()["status"] for _ in range(3)
     ]
-    assert statuses == ["RUNNING", "COMPLETE"]
+    assert statuses == ["ENQUEUED", "RUNNING", "COMPLETE"]
     issues = {i["key"]: i for i in sim.world["jira"]["issues"]}
     assert issues["HELP-1"]["reporter"] == ADA and issues["DEV-1"]["reporter"] == ADA
 
