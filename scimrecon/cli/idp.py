@@ -7,6 +7,7 @@ it cannot check that you did it, and says so.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ import click
 from scimrecon.cli.config_cmd import open_services, table_or_json
 from scimrecon.cli.render import key_values, to_json
 from scimrecon.connectors.idp import IdpAdapter
+from scimrecon.errors import RemoteError
 
 _NAMES = {"entra": "Microsoft Entra ID", "okta": "Okta", "manual": "your IdP"}
 
@@ -98,11 +100,11 @@ def provision(ctx: click.Context, user: str, fmt: str) -> None:
     if adapter.capabilities.get("provision_user") != "api":
         _manual(adapter, "provision_user", fmt, user=user)
         return
-    adapter.provision_user(user)
-    _report(
-        adapter,
-        "provision_user",
-        fmt,
-        f"asked {_name(adapter)} to provision {user} now",
-        user=user,
-    )
+    pushed = adapter.provision_user(user)
+    said = f"asked {_name(adapter)} to provision {user} now"
+    if pushed is not None:
+        said = f"{_name(adapter)} provisioned {user}: {pushed.describe()}"
+    result = None if pushed is None else dataclasses.asdict(pushed)
+    _report(adapter, "provision_user", fmt, said, user=user, result=result)
+    if pushed is not None and not pushed.ok:
+        raise RemoteError(f"{_name(adapter)} did not provision {user}: {pushed.describe()}")

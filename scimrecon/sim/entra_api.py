@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from scimrecon.sim.context import Ctx
-from scimrecon.sim.provisioning import push_idp_user
+from scimrecon.sim.provisioning import deactivate_scim_user, in_scope, push_idp_user
 from scimrecon.sim.store import Record
 from scimrecon.sim.web import ApiError, Reply, Router, json_object
 
@@ -267,28 +267,83 @@ def provision_on_demand(ctx: Ctx, sp_id: str, job_id: str) -> Reply:
         raise ApiError(
             404, f"Resource '{object_id}' does not exist.", code="Request_ResourceNotFound"
         )
-    if not user.get("assigned", True):
-        details = {"status": "Skipped", "reason": "The user is not assigned to the application."}
-    else:
-        outcome = push_idp_user(ctx.store, user)
-        if outcome is None:
-            details = {
-                "status": "Success",
-                "action": "None",
-                "reason": "The user already exists in the target.",
-            }
-        elif "error" in outcome:
-            details = {"status": "Failure", "reason": outcome["error"]}
-        else:
-            details = {"status": "Success", "action": "Create", "targetId": outcome["scim_id"]}
-    return Reply(
-        200,
-        {
-            "@odata.type": "#microsoft.graph.stringKeyStringValuePair",
-            "key": "microsoft.graph.synchronization.provisionOnDemand",
-            "value": json.dumps({"objectId": object_id, **details}),
-        },
+    return Reply(200, on_demand_result(ctx.store, user, ctx.store.now().isoformat()))
+
+
+def on_demand_result(store: Any, user: dict[str, Any], at: str) -> dict[str, Any]:
+    """Push one user and answer as Graph does: 200 whatever happened, with the outcome in `key`
+    (`{"result": Success|Failure|Skipped, "details": {errorCode, errorMessage}}`) and the
+    steps in `value`, both JSON *strings* (Graph docs, synchronizationJob: provisionOnDemand).
+
+    An unassigned user is out of scope: Entra disables an entry it finds in the target (and
+    Atlassian deactivates a SCIM user's account), and skips a user it does not find.
+    """
+    user_name = str(user.get("userName") or "")
+    directory_id = store.idp_directory_id()
+    existing = (
+        store.scim_user_by_name(directory_id, user_name) if directory_id and user_name else None
     )
+    action, target_id, code, message = "Other", None, None, None
+    if not in_scope(user):
+        if existing is not None and existing.get("active", True):
+            deactivate_scim_user(store, existing)
+            result, action, target_id = "Success", "Disable", existing["id"]
+        else:
+            result, code = "Skipped", "NotEffectivelyEntitled"
+            message = (
+                "The User will be skipped: this object does not have required entitlement for "
+                "provisioning (not assigned to the application, disabled, or outside the "
+                "scoping filter)."
+            )
+    elif existing is not None:
+        result, code, target_id = "Skipped", "RedundantExport", existing["id"]
+        message = "The state of the user in both the source and target systems already match."
+    else:
+        outcome = push_idp_user(store, user) or {}
+        if "error" in outcome or "scim_id" not in outcome:
+            result, code = "Failure", "SystemForCrossDomainIdentityManagementServiceIncompatible"
+            message = str(outcome.get("error") or "The target did not create the user.")
+        else:
+            result, action, target_id = "Success", "Create", outcome["scim_id"]
+    status = {"Success": "Success", "Skipped": "Skipped", "Failure": "Failed"}[result]
+    steps = [
+        {
+            "name": "EntryImport",
+            "type": "Import",
+            "status": "Success",
+            "timestamp": at,
+            "description": f"Retrieved User '{user_name}' from Microsoft Entra ID",
+        },
+        {
+            "name": "EntrySynchronizationScoping",
+            "type": "Scoping",
+            "timestamp": at,
+            "status": "Success" if in_scope(user) else "Skipped",
+            "description": "Determine if User in scope by evaluating against each scoping filter",
+            "details": {"Assigned": str(bool(user.get("assigned", True)))},
+        },
+        {
+            "name": "EntryExport",
+            "type": "Export",
+            "status": status,
+            "timestamp": at,
+            "description": message or f"{action} User '{user_name}' in the target",
+        },
+    ]
+    details = {} if code is None else {"errorCode": code, "errorMessage": message}
+    value = {
+        "action": action,
+        "reportableIdentifier": user_name,
+        "provisioningSteps": steps,
+        "statusInfo": {"status": status, "errorCode": code, "reason": message},
+        "sourceIdentity": {"id": user.get("object_id"), "type": "User"},
+        "targetIdentity": {"id": target_id, "type": "User"},
+    }
+    return {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.stringKeyStringValuePair",
+        "key": json.dumps({"result": result, "details": details}),
+        "value": json.dumps(value),
+    }
 
 
 def get_user(ctx: Ctx, id_or_upn: str) -> Reply:

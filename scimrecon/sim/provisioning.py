@@ -116,6 +116,15 @@ def provision(store: Store, directory_id: str, fields: Mapping[str, Any]) -> Rec
     return record
 
 
+def in_scope(idp_user: Mapping[str, Any]) -> bool:
+    """Whether the IdP provisions this user: assigned, enabled, and passing scoping filters."""
+    return (
+        bool(idp_user.get("assigned", True))
+        and idp_user.get("accountEnabled") is not False
+        and idp_user.get("in_scope") is not False
+    )
+
+
 def push_idp_user(store: Store, idp_user: Mapping[str, Any]) -> dict[str, Any] | None:
     """Push one IdP user as the IdP would; None when there is nothing to do.
 
@@ -124,7 +133,7 @@ def push_idp_user(store: Store, idp_user: Mapping[str, Any]) -> dict[str, Any] |
     """
     directory_id = store.idp_directory_id()
     user_name = str(idp_user.get("userName") or "")
-    if directory_id is None or not user_name or not idp_user.get("assigned", True):
+    if directory_id is None or not user_name or not in_scope(idp_user):
         return None
     if store.scim_user_by_name(directory_id, user_name) is not None:
         return None
@@ -147,6 +156,17 @@ def push_idp_user(store: Store, idp_user: Mapping[str, Any]) -> dict[str, Any] |
         "account_id": record["account_id"],
         "new_account": record["account_id"] not in before,
     }
+
+
+def deactivate_scim_user(store: Store, record: Record) -> None:
+    """What an IdP's disable does: the SCIM user becomes inactive, and Atlassian deactivates
+    the linked account with it (as a SCIM PATCH active=false does)."""
+    with store.editing("scim_users", record):
+        record["active"] = False
+    record["meta"] = {**(record.get("meta") or {}), "lastModified": store.timestamp()}
+    account = store.account(record.get("account_id"))
+    if account is not None and account.get("status") == "active":
+        account["status"] = "inactive"
 
 
 def run_cycle(store: Store) -> list[dict[str, Any]]:

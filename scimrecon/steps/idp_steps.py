@@ -167,5 +167,11 @@ class ProvisionUser(Action):
         if _is_manual(ctx, "provision_user"):
             ctx.ui.manual(idp.instructions("provision_user", user=user_name), expect="pushed")
             return {"provisioned": "manual"}
-        idp.provision_user(user_name)
-        return {"provisioned": "on-demand", "provisioned_at": time.time()}
+        pushed = idp.provision_user(user_name)
+        if pushed is not None and not pushed.ok:
+            # A 200 that provisioned nothing: waiting for the new account would wait hours.
+            raise StepFailed(f"{_idp_name(ctx)} did not provision {user_name}: {pushed.describe()}")
+        outputs: dict[str, Any] = {"provisioned": "on-demand", "provisioned_at": time.time()}
+        if pushed is not None:
+            outputs["push_result"] = pushed.describe()
+        return outputs

@@ -90,8 +90,10 @@ def test_provision_on_demand_pushes_the_user_now(sim, api, graph_h, scim_h):
     api.delete(f"{SCIM}/Users/scim-bob", headers=scim_h)
     r = api.post(f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-bob"))
     assert r.status_code == 200
-    detail = json.loads(r.json()["value"])
-    assert detail["status"] == "Success" and detail["action"] == "Create"
+    key, value = json.loads(r.json()["key"]), json.loads(r.json()["value"])
+    assert key == {"result": "Success", "details": {}}
+    assert value["action"] == "Create" and value["statusInfo"]["status"] == "Success"
+    assert [s["type"] for s in value["provisioningSteps"]] == ["Import", "Scoping", "Export"]
     found = api.get(
         f"{SCIM}/Users", headers=scim_h, params={"filter": 'userName eq "bob@acme.example"'}
     )
@@ -124,9 +126,13 @@ def test_provision_on_demand_is_limited_to_5_per_10_seconds(api, graph_h, clock)
     )
 
 
-def test_unassigned_user_is_skipped(api, graph_h, scim_h):
+def test_unassigned_user_is_skipped_with_a_200(api, graph_h, scim_h):
+    """Graph answers 200 even when nothing was provisioned: the result is in `key`."""
     r = api.post(f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-dave"))
-    assert json.loads(r.json()["value"])["status"] == "Skipped"
+    assert r.status_code == 200
+    key = json.loads(r.json()["key"])
+    assert key["result"] == "Skipped"
+    assert key["details"]["errorCode"] == "NotEffectivelyEntitled"
     found = api.get(
         f"{SCIM}/Users", headers=scim_h, params={"filter": 'userName eq "dave@acme.example"'}
     )
@@ -200,3 +206,35 @@ def test_job_schema_needs_a_token_and_a_known_job(api, graph_h):
     assert r.status_code == 404 and r.json()["error"]["code"] == "ResourceNotFound"
     r = api.get("/graph/servicePrincipals/other/synchronization/jobs/job-1/schema", headers=graph_h)
     assert r.status_code == 404 and r.json()["error"]["code"] == "Request_ResourceNotFound"
+
+
+def test_a_user_already_in_the_target_is_skipped_as_redundant(api, graph_h):
+    r = api.post(f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-bob"))
+    key = json.loads(r.json()["key"])
+    assert key["result"] == "Skipped" and key["details"]["errorCode"] == "RedundantExport"
+    assert json.loads(r.json()["value"])["targetIdentity"]["id"] == "scim-bob"
+
+
+def test_pushing_an_unassigned_user_with_an_entry_disables_it(sim, api, graph_h, scim_h):
+    """Entra docs: an out-of-scope user pushed on demand is disabled in the target; Atlassian
+    deactivates a SCIM user's account with it."""
+    sim.world["idp"]["users"][1]["assigned"] = False  # Bob, who has a SCIM entry
+    r = api.post(f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-bob"))
+    assert json.loads(r.json()["key"])["result"] == "Success"
+    assert json.loads(r.json()["value"])["action"] == "Disable"
+    bob = api.get(f"{SCIM}/Users/scim-bob", headers=scim_h).json()
+    assert bob["active"] is False
+
+
+def test_a_user_outside_the_scoping_filter_is_skipped_and_not_pushed_by_cycles(
+    sim, api, graph_h, scim_h, clock
+):
+    api.delete(f"{SCIM}/Users/scim-bob", headers=scim_h)
+    sim.world["idp"]["users"][1]["in_scope"] = False
+    r = api.post(f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-bob"))
+    assert json.loads(r.json()["key"])["details"]["errorCode"] == "NotEffectivelyEntitled"
+    api.post("/_sim/tick")
+    found = api.get(
+        f"{SCIM}/Users", headers=scim_h, params={"filter": 'userName eq "bob@acme.example"'}
+    )
+    assert found.json()["totalResults"] == 0

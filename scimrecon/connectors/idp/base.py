@@ -36,13 +36,43 @@ class IdpAdapter(Protocol):
 
     def resume(self) -> None: ...
 
-    def provision_user(self, user_name: str) -> None:
-        """Push one user now instead of at the next cycle."""
+    def provision_user(self, user_name: str) -> PushResult | None:
+        """Push one user now instead of at the next cycle; the IdP's answer, or None when the
+        IdP gives none to read."""
         ...
 
     def instructions(self, operation: str, **kw: str) -> str:
         """What a person does in the IdP's console to perform `operation`."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    """What the IdP says a push did. Entra answers provisionOnDemand with 200 even when nothing
+    was provisioned, so the result must be read, never assumed from the status code."""
+
+    result: str  # Success | Failure | Skipped (anything else is treated as a failure)
+    action: str | None = None  # Create, Update, Disable, Other, ...
+    error_code: str | None = None
+    reason: str | None = None
+    target_id: str | None = None
+
+    @property
+    def already_there(self) -> bool:
+        """Skipped because source and target already match: the push's goal holds."""
+        return self.result == "Skipped" and self.error_code == "RedundantExport"
+
+    @property
+    def ok(self) -> bool:
+        return (self.result == "Success" and self.action != "Disable") or self.already_there
+
+    def describe(self) -> str:
+        words = [self.result]
+        if self.action and self.action != "Other":
+            words.append(f"({self.action})")
+        if self.error_code or self.reason:
+            words.append(f"- {': '.join(x for x in (self.error_code, self.reason) if x)}")
+        return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +135,7 @@ __all__ = [
     "IdpUser",
     "IdpUsers",
     "ManualOperation",
+    "PushResult",
     "UserDirectory",
     "unknown_operation",
 ]

@@ -13,6 +13,7 @@ from a healthy one without an exported file.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,13 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from scimrecon.connectors.admin import seg
-from scimrecon.connectors.idp.base import Capability, IdpUser, IdpUsers, unknown_operation
+from scimrecon.connectors.idp.base import (
+    Capability,
+    IdpUser,
+    IdpUsers,
+    PushResult,
+    unknown_operation,
+)
 from scimrecon.errors import InputError, RefusedError, ScimreconError
 from scimrecon.http import HttpClient, HttpError, WindowLimiter
 
@@ -231,7 +238,8 @@ class EntraAdapter:
             )
         return ids[0]
 
-    def provision_user(self, user_name: str) -> None:
+    def provision_user(self, user_name: str) -> PushResult:
+        """provisionOnDemand, and what Microsoft says it did (the 200 alone means nothing)."""
         rule = self.rule()
         object_id = self.object_id(user_name)
         self._limiter.acquire()
@@ -243,7 +251,8 @@ class EntraAdapter:
                 }
             ]
         }
-        self.graph.post(f"{self._job()}/provisionOnDemand", json=body, retry_unsafe=True)
+        path = f"{self._job()}/provisionOnDemand"
+        return parse_push_result(self.graph.post(path, json=body, retry_unsafe=True))
 
     # -- directory reads ---------------------------------------------------------------------------
 
@@ -484,3 +493,34 @@ __all__ = [
     "link_under",
     "resolve_assignments",
 ]
+
+
+def parse_push_result(body: Any) -> PushResult:
+    """Read provisionOnDemand's answer: `key` and `value` are JSON *strings* (Graph docs); the
+    outcome is `key.result` with `key.details.errorCode/errorMessage`, and `value` carries the
+    action, statusInfo and the target's id. An answer we cannot read is a failure, never a
+    success: the caller would otherwise wait hours for a push that never happened."""
+
+    def loads(text: Any) -> dict[str, Any]:
+        try:
+            data = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            data = None
+        return data if isinstance(data, dict) else {}
+
+    if not isinstance(body, dict):
+        return PushResult("Failure", reason="provisionOnDemand answered without a JSON object")
+    key, value = loads(body.get("key")), loads(body.get("value"))
+    result = str(key.get("result") or "")
+    if not result:
+        return PushResult("Failure", reason="provisionOnDemand's answer has no result")
+    details = key.get("details") if isinstance(key.get("details"), dict) else {}
+    info = value.get("statusInfo") if isinstance(value.get("statusInfo"), dict) else {}
+    target = value.get("targetIdentity") if isinstance(value.get("targetIdentity"), dict) else {}
+    return PushResult(
+        result=result,
+        action=str(value["action"]) if value.get("action") else None,
+        error_code=details.get("errorCode") or info.get("errorCode"),
+        reason=details.get("errorMessage") or info.get("reason"),
+        target_id=str(target["id"]) if target.get("id") else None,
+    )
