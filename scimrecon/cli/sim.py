@@ -157,6 +157,62 @@ def serve(
         server.server_close()
 
 
+def _sim_root(url: str | None, obj: object) -> str:
+    """The simulator's root URL: --url, else the profile's Atlassian base URL without
+    `/atlassian` (the profile `sim serve` wrote). Control endpoints take no credentials and
+    exist only on the simulator, so only a loopback address is accepted."""
+    from urllib.parse import urlsplit
+
+    if url is None:
+        from scimrecon.cli.render import load_profile
+
+        profile = load_profile(obj)
+        base = profile.atlassian.base_url if profile and profile.atlassian else None
+        if not base or not base.rstrip("/").endswith("/atlassian"):
+            raise InputError("no simulator to talk to: pass --url or a profile from `sim serve`")
+        url = base.rstrip("/").removesuffix("/atlassian")
+    host = urlsplit(url).hostname or ""
+    if host not in ("localhost", "::1") and not host.startswith("127."):
+        raise InputError(f"--url {url}: the simulator's control endpoints are loopback only")
+    return url.rstrip("/")
+
+
+@sim.command("push")
+@click.argument("user")
+@click.option("--url", default=None, help="Simulator root URL (default: from the profile).")
+@click.pass_context
+def push(ctx: click.Context, user: str, url: str | None) -> None:
+    """Do what an IdP admin's manual push does: POST USER to the SCIM directory now.
+
+    For Okta and manual IdPs, whose re-push a person performs in the IdP's console: the
+    simulator links the new SCIM entry to whichever account holds the email, exactly as a real
+    push would. USER is the IdP userName (or object id). Serves `POST /_sim/push`.
+    """
+    import httpx
+
+    root = _sim_root(url, ctx.obj)
+    try:
+        answer = httpx.post(f"{root}/_sim/push", json={"user": user}, timeout=30)
+    except httpx.HTTPError as exc:
+        raise InputError(f"cannot reach the simulator at {root}: {exc}") from None
+    body = (
+        answer.json()
+        if answer.headers.get("content-type", "").startswith("application/json")
+        else {}
+    )
+    if answer.status_code != 200:
+        detail = body.get("error") or answer.text
+        raise InputError(f"sim push {user}: {answer.status_code}: {detail}")
+    if body.get("pushed"):
+        new = " (a new account)" if body.get("new_account") else " (an existing account)"
+        click.echo(
+            f"pushed {body['userName']}: SCIM entry {body['scim_id']} linked to "
+            f"{body['account_id']}{new}"
+        )
+    else:
+        click.echo(f"nothing pushed for {body.get('userName', user)}: {body.get('reason')}")
+
+
 def _attach_world_commands() -> None:
     """`sim check` and `sim generate` live with the world model; attach them when present."""
     if importlib.util.find_spec("scimrecon.cli.sim_world") is None:

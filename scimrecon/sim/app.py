@@ -23,7 +23,7 @@ from scimrecon.sim import admin_api, entra_api, jira_api, scim_api
 from scimrecon.sim.context import Ctx, Runtime
 from scimrecon.sim.families import Family, authenticate, classify, error_body
 from scimrecon.sim.faults import Decision, Faults, FaultSpecError
-from scimrecon.sim.provisioning import job_active, run_cycle
+from scimrecon.sim.provisioning import in_scope, job_active, push_idp_user, run_cycle
 from scimrecon.sim.store import Store
 from scimrecon.sim.web import ApiError, Reply, Router, json_body
 
@@ -91,6 +91,31 @@ class SimApp:
         with self._lock:
             self._last_cycle = self.clock()
             return run_cycle(self.store) if job_active(self.store) else []
+
+    def push(self, user: str) -> dict[str, Any]:
+        """What an IdP admin's manual push does (Okta's "Push now", any IdP's re-push): the IdP
+        user is POSTed to the SCIM directory, linking to whichever account holds the email.
+
+        Allowed whatever the job's state (a person in the console can push while automatic
+        provisioning is off) but only for a user the IdP would provision (assigned, enabled,
+        in scope): an admin cannot push someone outside the app.
+        """
+        with self._lock:
+            idp_user = self.store.idp_user(user)
+            if idp_user is None:
+                raise ApiError(404, f"no IdP user {user!r} in this world")
+            if not in_scope(idp_user):
+                raise ApiError(409, f"{user} is not assigned to the app (or not in scope)")
+            outcome = push_idp_user(self.store, idp_user)
+            if outcome is None:
+                return {
+                    "userName": idp_user.get("userName"),
+                    "pushed": False,
+                    "reason": "already has a SCIM entry",
+                }
+            if "error" in outcome:
+                raise ApiError(409, f"the push failed: {outcome['error']}")
+            return {**outcome, "pushed": True}
 
     def set_faults(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Replace the fault spec (raises FaultSpecError on a bad document)."""
@@ -239,6 +264,12 @@ class SimApp:
             return Reply(200, list(self.log))
         if path == "/_sim/tick" and method == "POST":
             return Reply(200, {"pushed": self.tick()})
+        if path == "/_sim/push" and method == "POST":
+            body = json_body(request)
+            user = body.get("user") if isinstance(body, dict) else None
+            if not isinstance(user, str) or not user:
+                raise ApiError(400, 'body must be {"user": "<userName or object id>"}')
+            return Reply(200, self.push(user))
         if path == "/_sim/faults" and method == "PUT":
             try:
                 return Reply(200, self.set_faults(json_body(request)))
