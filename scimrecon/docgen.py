@@ -113,6 +113,8 @@ def playbook_page(source: str) -> str:
         kind = spec["type"] + (f" ({' / '.join(spec['choices'])})" if "choices" in spec else "")
         default, meaning = spec.get("default"), spec.get("description", "")
         lines.append(f"| `{name}` | {kind} | `{default}` | {meaning} |")
+    if doc.get("notes"):
+        lines += ["", doc["notes"].strip()]
     for title, key in (("Steps", "steps"), ("Finally (always runs)", "finally")):
         if not doc.get(key):
             continue

@@ -86,11 +86,33 @@ class SimApp:
         with self._lock:
             return copy.deepcopy(self.store.world)
 
-    def tick(self) -> list[dict[str, Any]]:
-        """Run one provisioning cycle now, if the IdP job is Active; what was pushed."""
+    def tick(self, *, full: bool = False) -> list[dict[str, Any]]:
+        """Run one provisioning cycle now, if the IdP job is Active; what was pushed.
+
+        Incremental unless `full` (or a restart asked for one): only IdP users changed since
+        the last cycle are processed. A paused job keeps its changes for the next cycle.
+        """
         with self._lock:
             self._last_cycle = self.clock()
-            return run_cycle(self.store) if job_active(self.store) else []
+            return self._cycle(full=full)
+
+    def _cycle(self, *, full: bool = False) -> list[dict[str, Any]]:
+        if not job_active(self.store):
+            return []
+        runtime = self.runtime
+        changed = None if (full or runtime.idp_full_cycle) else set(runtime.idp_changed)
+        runtime.idp_changed.clear()
+        runtime.idp_full_cycle = False
+        return run_cycle(self.store, changed)
+
+    def touch(self, user: str) -> dict[str, Any]:
+        """Mark an IdP user changed (an attribute edited in the IdP): the next cycle takes it."""
+        with self._lock:
+            idp_user = self.store.idp_user(user)
+            if idp_user is None:
+                raise ApiError(404, f"no IdP user {user!r} in this world")
+            self.runtime.idp_change(str(idp_user.get("object_id")))
+            return {"userName": idp_user.get("userName"), "changed": True}
 
     def push(self, user: str) -> dict[str, Any]:
         """What an IdP admin's manual push does (Okta's "Push now", any IdP's re-push): the IdP
@@ -254,7 +276,7 @@ class SimApp:
         interval = float(self.store.idp.get("cycle_seconds") or 0)
         if interval > 0 and now - self._last_cycle >= interval:
             self._last_cycle = now
-            run_cycle(self.store)
+            self._cycle()
 
     def _control(self, request: Request) -> Reply:
         path, method = request.path.rstrip("/"), request.method
@@ -263,13 +285,14 @@ class SimApp:
         if path == "/_sim/log" and method == "GET":
             return Reply(200, list(self.log))
         if path == "/_sim/tick" and method == "POST":
-            return Reply(200, {"pushed": self.tick()})
-        if path == "/_sim/push" and method == "POST":
+            full = request.args.get("full", "") in ("1", "true", "yes")
+            return Reply(200, {"pushed": self.tick(full=full)})
+        if path in ("/_sim/push", "/_sim/touch") and method == "POST":
             body = json_body(request)
             user = body.get("user") if isinstance(body, dict) else None
             if not isinstance(user, str) or not user:
                 raise ApiError(400, 'body must be {"user": "<userName or object id>"}')
-            return Reply(200, self.push(user))
+            return Reply(200, self.push(user) if path == "/_sim/push" else self.touch(user))
         if path == "/_sim/faults" and method == "PUT":
             try:
                 return Reply(200, self.set_faults(json_body(request)))

@@ -25,6 +25,14 @@ class Runtime:
     on_demand: dict[str, deque[float]] = field(default_factory=dict)  # job id -> call times
     token_counter: int = 0
     jira_index: Any = None  # sim.jira_index.JiraIndex, made on first use with the world's lag
+    #: IdP users changed since the last provisioning cycle (Entra's watermark): an incremental
+    #: cycle processes only these. Assignment changes and `/_sim/touch` add to it.
+    idp_changed: set[str] = field(default_factory=set)
+    #: The next cycle processes everyone (after a job restart, as Entra's initial cycle does).
+    idp_full_cycle: bool = False
+
+    def idp_change(self, object_id: str) -> None:
+        self.idp_changed.add(object_id)
 
 
 @dataclass

@@ -38,7 +38,10 @@ def register(router: Router) -> None:
     router.add("POST", f"{SP}/{{job_id}}/provisionOnDemand", provision_on_demand)
     router.add("GET", "/graph/users", list_users)
     router.add("GET", "/graph/users/{id_or_upn}", get_user)
-    router.add("GET", "/graph/servicePrincipals/{sp_id}/appRoleAssignedTo", app_role_assigned_to)
+    assigned = "/graph/servicePrincipals/{sp_id}/appRoleAssignedTo"
+    router.add("GET", assigned, app_role_assigned_to)
+    router.add("POST", assigned, add_assignment)
+    router.add("DELETE", f"{assigned}/{{assignment_id}}", remove_assignment)
     router.add("GET", "/graph/groups/{group_id}/members", group_members)
 
 
@@ -226,6 +229,7 @@ def restart(ctx: Ctx, sp_id: str, job_id: str) -> Reply:
             400, "restart with ForceDeletes is refused by this simulator.", code="BadRequest"
         )
     job["state"] = "Active"
+    ctx.runtime.idp_full_cycle = True  # a restart's next cycle processes everyone
     return Reply(204)
 
 
@@ -568,13 +572,31 @@ def list_users(ctx: Ctx) -> Reply:
     return _page(ctx, options, "users", users, _user_projector(fields), context)
 
 
-def app_role_assigned_to(ctx: Ctx, sp_id: str) -> Reply:
-    """Who is assigned to the enterprise app: each directly assigned user, and each group
-    through which users are assigned (`assigned_via`), once."""
-    idp = _service_principal(ctx, sp_id)
-    options = _options(ctx)
-    fields = _selected(options, "appRoleAssignment", ASSIGNMENT_FIELDS, ASSIGNMENT_FIELDS)
-    role = str(uuid.uuid5(uuid.NAMESPACE_URL, f"scimrecon-sim:{sp_id}:approle:User"))
+def _app_role(sp_id: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"scimrecon-sim:{sp_id}:approle:User"))
+
+
+def _assignment_id(sp_id: str, principal_id: str) -> str:
+    key = uuid.uuid5(uuid.NAMESPACE_URL, f"scimrecon-sim:{sp_id}:{principal_id}").bytes
+    return base64.urlsafe_b64encode(key * 2).decode("ascii").rstrip("=")
+
+
+def _assignment(sp_id: str, row: Record) -> dict[str, Any]:
+    return {
+        "id": _assignment_id(sp_id, row["id"]),
+        "deletedDateTime": None,
+        "appRoleId": _app_role(sp_id),
+        "createdDateTime": ASSIGNED_AT,
+        "principalDisplayName": row["name"],
+        "principalId": row["id"],
+        "principalType": row["type"],
+        "resourceDisplayName": APP_NAME,
+        "resourceId": sp_id,
+    }
+
+
+def _assignment_rows(idp: Record) -> list[Record]:
+    """Each directly assigned user, and each group through which users are assigned, once."""
     rows: list[Record] = []
     groups: set[str] = set()
     for user in idp.get("users") or []:
@@ -588,24 +610,74 @@ def app_role_assigned_to(ctx: Ctx, sp_id: str) -> Reply:
         elif group not in groups:
             groups.add(group)
             rows.append({"type": "Group", "id": group_object_id(group), "name": group})
+    return rows
+
+
+def app_role_assigned_to(ctx: Ctx, sp_id: str) -> Reply:
+    """Who is assigned to the enterprise app: each directly assigned user, and each group
+    through which users are assigned (`assigned_via`), once."""
+    idp = _service_principal(ctx, sp_id)
+    options = _options(ctx)
+    fields = _selected(options, "appRoleAssignment", ASSIGNMENT_FIELDS, ASSIGNMENT_FIELDS)
 
     def project(row: Record) -> dict[str, Any]:
-        key = uuid.uuid5(uuid.NAMESPACE_URL, f"scimrecon-sim:{sp_id}:{row['id']}").bytes
-        doc = {
-            "id": base64.urlsafe_b64encode(key * 2).decode("ascii").rstrip("="),
-            "deletedDateTime": None,
-            "appRoleId": role,
-            "createdDateTime": ASSIGNED_AT,
-            "principalDisplayName": row["name"],
-            "principalId": row["id"],
-            "principalType": row["type"],
-            "resourceDisplayName": APP_NAME,
-            "resourceId": sp_id,
-        }
+        doc = _assignment(sp_id, row)
         return {name: doc[name] for name in fields}
 
     context = _context(f"servicePrincipals('{sp_id}')/appRoleAssignedTo", options, fields)
-    return _page(ctx, options, f"assigned:{sp_id}", rows, project, context)
+    return _page(ctx, options, f"assigned:{sp_id}", _assignment_rows(idp), project, context)
+
+
+def remove_assignment(ctx: Ctx, sp_id: str, assignment_id: str) -> Reply:
+    """`DELETE .../appRoleAssignedTo/{id}`: the principal is unassigned (a group's members with
+    it); each affected user is a change the next incremental cycle processes (and a user who
+    still has a SCIM entry is then disabled in Atlassian)."""
+    idp = _service_principal(ctx, sp_id)
+    row = next(
+        (r for r in _assignment_rows(idp) if _assignment_id(sp_id, r["id"]) == assignment_id), None
+    )
+    if row is None:
+        raise ApiError(
+            404,
+            f"Resource '{assignment_id}' does not exist or one of its queried reference-property "
+            "objects are not present.",
+            code="Request_ResourceNotFound",
+        )
+    for user in idp.get("users") or []:
+        direct = row["type"] == "User" and user.get("object_id") == row["id"]
+        via = row["type"] == "Group" and _group_of(user) == row["name"]
+        if direct or via:
+            user["assigned"] = False
+            ctx.runtime.idp_change(str(user.get("object_id")))
+    return Reply(204)
+
+
+def add_assignment(ctx: Ctx, sp_id: str) -> Reply:
+    """`POST .../appRoleAssignedTo {principalId, resourceId, appRoleId}` for a user: assigned
+    directly again, and a change for the next cycle. Graph refuses a duplicate assignment."""
+    idp = _service_principal(ctx, sp_id)
+    body = json_object(ctx.request)
+    if body.get("resourceId") != sp_id or body.get("appRoleId") != _app_role(sp_id):
+        raise ApiError(
+            400,
+            "resourceId and appRoleId must name this app and its role.",
+            code="Request_BadRequest",
+        )
+    principal = str(body.get("principalId") or "")
+    user = next((u for u in idp.get("users") or [] if u.get("object_id") == principal), None)
+    if user is None:
+        raise ApiError(
+            404, f"Resource '{principal}' does not exist.", code="Request_ResourceNotFound"
+        )
+    if user.get("assigned") and _group_of(user) is None:
+        raise ApiError(
+            400, "Permission being assigned already exists on the object", code="Request_BadRequest"
+        )
+    user["assigned"] = True
+    user.pop("assigned_via", None)
+    ctx.runtime.idp_change(principal)
+    name = user.get("displayName") or user.get("userName")
+    return Reply(201, _assignment(sp_id, {"type": "User", "id": principal, "name": name}))
 
 
 def group_members(ctx: Ctx, group_id: str) -> Reply:

@@ -169,14 +169,34 @@ def deactivate_scim_user(store: Store, record: Record) -> None:
         account["status"] = "inactive"
 
 
-def run_cycle(store: Store) -> list[dict[str, Any]]:
-    """One provisioning cycle: push every assigned IdP user without a SCIM entry."""
+def run_cycle(store: Store, changed: set[str] | None = None) -> list[dict[str, Any]]:
+    """One provisioning cycle; what was pushed.
+
+    Entra's cycles are incremental ("How application provisioning works"): after the initial
+    cycle, only objects changed since the last watermark are processed. So `changed` names the
+    IdP users (object ids) to process; None means a full cycle (initial, or after a restart).
+    For each processed user: in scope without a SCIM entry -> pushed (linked by email); out of
+    scope with an active entry -> disabled, as Entra disables users leaving scope. A user whose
+    entry was removed behind Entra's back and who did not change is NOT pushed again: that is
+    why Atlassian advises unassigning and reassigning the user (a change).
+    """
     directory_id = store.idp_directory_id()
     if directory_id is None:
         return []
     present = store.scim_user_names(directory_id)
     pushed = []
     for idp_user in list(store.idp.get("users") or []):
+        if changed is not None and idp_user.get("object_id") not in changed:
+            continue
+        if not in_scope(idp_user):
+            entry = (
+                store.scim_user_by_name(directory_id, str(idp_user.get("userName") or ""))
+                if fold(idp_user.get("userName")) in present and changed is not None
+                else None
+            )
+            if entry is not None and entry.get("active", True):
+                deactivate_scim_user(store, entry)
+            continue
         if fold(idp_user.get("userName")) in present:
             continue  # the common case, decided without a lookup per user
         outcome = push_idp_user(store, idp_user)

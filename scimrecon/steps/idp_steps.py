@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from scimrecon.connectors.idp.base import ReassignRefused
 from scimrecon.engine.action import Action, StepContext, StepFailed
 from scimrecon.errors import RefusedError
 from scimrecon.steps._util import target_email
@@ -28,10 +29,27 @@ def _idp_name(ctx: StepContext) -> str:
     return {"entra": "Entra ID", "okta": "Okta"}.get(ctx.services.idp.kind, "your IdP")
 
 
+PROVISION_MODES = ("reassign", "on-demand", "cycle")
+
+
+def _mode(ctx: StepContext) -> str:
+    """How the user is pushed back (docs/playbooks/reprovision.md):
+
+    - reassign (default): unassign and reassign the user in the Atlassian Cloud app, as
+      Atlassian documents, then push on demand;
+    - on-demand: push only (Entra provisionOnDemand; a prompt for other IdPs) — Atlassian warns
+      that an IdP's force push without reassignment "may have consequences";
+    - cycle: reassign and leave the push to the IdP's next (incremental) cycle: Entra allows 5
+      on-demand pushes per 10 s (1,000 users would take 33 minutes of them).
+    """
+    mode = str(ctx.param("provision_mode", "reassign"))
+    if mode not in PROVISION_MODES:
+        raise StepFailed(f"provision_mode must be one of {', '.join(PROVISION_MODES)}, not {mode}")
+    return mode
+
+
 def _by_cycle(ctx: StepContext) -> bool:
-    """Leave the push to the IdP's own cycle: Entra allows 5 on-demand pushes per 10 s (a
-    1,000-user batch would take 33 minutes of them), and a manual IdP would need 1,000 prompts."""
-    return str(ctx.param("provision_mode", "on-demand")) == "cycle"
+    return _mode(ctx) == "cycle"
 
 
 def _resumed_since(ctx: StepContext) -> bool:
@@ -144,10 +162,19 @@ class ProvisionUser(Action):
     name = "idp.provision"
 
     def describe(self, ctx: StepContext) -> str:
-        if _by_cycle(ctx):
-            return f"would let {_idp_name(ctx)}'s next provisioning cycle push {target_email(ctx)}"
-        verb = "ask you to re-push" if _is_manual(ctx, "provision_user") else "provision on demand"
-        return f"would {verb} {target_email(ctx)} in {_idp_name(ctx)}"
+        who, idp = target_email(ctx), _idp_name(ctx)
+        mode = _mode(ctx)
+        reassign = (
+            "ask you to unassign and reassign"
+            if _is_manual(ctx, "reassign_user")
+            else ("unassign and reassign")
+        )
+        if mode == "cycle":
+            return f"would {reassign} {who} in {idp}, then let its next cycle push them"
+        push = "ask you to re-push" if _is_manual(ctx, "provision_user") else "provision on demand"
+        if mode == "reassign":
+            return f"would {reassign} {who} in {idp}, then {push.replace('ask you to ', '')}"
+        return f"would {push} {who} in {idp}"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
         old = ctx.target.get("old_account_id")
@@ -159,12 +186,37 @@ class ProvisionUser(Action):
             return {"provisioned": "already"}
         return None
 
+    def _reassign(self, ctx: StepContext, user_name: str) -> str:
+        """Unassign and reassign, but only once the user has no SCIM entry: unassigning someone
+        who still has one makes the IdP deactivate that account."""
+        idp = ctx.services.idp
+        entry = ctx.services.scim.find_by_username(user_name)
+        if entry is not None and entry.account_id == ctx.target.get("old_account_id"):
+            raise StepFailed(
+                f"{user_name} still has a SCIM entry linked to the old account: unassigning "
+                "now would deactivate it"
+            )
+        if _is_manual(ctx, "reassign_user"):
+            ctx.ui.manual(idp.instructions("reassign_user", user=user_name), expect="reassigned")
+            return "manual"
+        if not hasattr(idp, "reassign_user"):  # an adapter whose push is a reassignment
+            return "by push"
+        try:
+            idp.reassign_user(user_name)
+        except ReassignRefused as exc:
+            raise StepFailed(str(exc)) from None
+        return "api"
+
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         idp = ctx.services.idp
         user_name = ctx.target.get("user_name") or target_email(ctx)
-        if _by_cycle(ctx):
-            return {"provisioned": "cycle"}
+        mode = _mode(ctx)
+        reassigned = self._reassign(ctx, user_name) if mode in ("reassign", "cycle") else None
+        if mode == "cycle":
+            return {"provisioned": "cycle", "reassigned": reassigned}
         if _is_manual(ctx, "provision_user"):
+            if reassigned == "manual":  # a manual reassignment is the push
+                return {"provisioned": "manual", "reassigned": reassigned}
             ctx.ui.manual(idp.instructions("provision_user", user=user_name), expect="pushed")
             return {"provisioned": "manual"}
         pushed = idp.provision_user(user_name)
@@ -172,6 +224,8 @@ class ProvisionUser(Action):
             # A 200 that provisioned nothing: waiting for the new account would wait hours.
             raise StepFailed(f"{_idp_name(ctx)} did not provision {user_name}: {pushed.describe()}")
         outputs: dict[str, Any] = {"provisioned": "on-demand", "provisioned_at": time.time()}
+        if reassigned is not None:
+            outputs["reassigned"] = reassigned
         if pushed is not None:
             outputs["push_result"] = pushed.describe()
         return outputs

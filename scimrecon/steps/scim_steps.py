@@ -97,6 +97,14 @@ def _require_assigned(ctx: StepContext, object_id: str | None, user_name: str) -
         )
     if user.account_enabled is False:
         raise Skip(f"{user_name} is disabled in the IdP ({name}): it would not come back active")
+    mode = str(ctx.param("provision_mode", "reassign"))
+    if user.assigned_via and mode in ("reassign", "cycle"):
+        # Decided here, before anything changes: at the push it would leave them half-moved.
+        raise Skip(
+            f"{user_name} is assigned to the app through the group {user.assigned_via}, and "
+            f"provision_mode={mode} reassigns the user's own assignment: run them with "
+            "--param provision_mode=on-demand"
+        )
 
 
 class RemoveEntry(Action):

@@ -100,6 +100,7 @@ def test_okta_is_manual_with_okta_instructions(okta_sim: Sim) -> None:
         "resume": "manual",
         "status": "none",
         "provision_user": "manual",
+        "reassign_user": "manual",
     }
     assert idp.status() == "unknown"
     with pytest.raises(ManualOperation, match="Okta has no API scimrecon can use to pause"):

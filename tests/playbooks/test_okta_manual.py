@@ -31,8 +31,8 @@ class OktaAdmin:
 
     def manual(self, instructions: str, expect: str) -> None:
         self.seen.append(expect)
-        if expect == "pushed":
-            email = re.search(r"Push (\S+@\S+) to Atlassian", instructions).group(1)
+        if expect in ("pushed", "reassigned"):  # a reassignment makes the IdP push the user
+            email = re.search(r"(?:Push|reassign) (\S+@\S+)", instructions).group(1)
             person = next(u for u in self.env.world()["idp"]["users"] if u["userName"] == email)
             self.services.scim.create(
                 ScimUser.new(person["userName"], person["mail"], display_name=person["displayName"])
@@ -49,7 +49,7 @@ def test_okta_run_is_driven_by_typed_confirmations(tmp_path: Path) -> None:
         env.ui = admin
         result = env.cli("run", "reprovision", "--targets", targets("okta-manual"), "--yes")
         assert result.exit_code == 0, result.output
-        assert admin.seen == ["paused", "resumed"] + ["pushed"] * len(TARGETS)
+        assert admin.seen == ["paused", "resumed"] + ["reassigned"] * len(TARGETS)
         assert_reprovisioned_okta(before, env)
 
 

@@ -26,8 +26,8 @@ class ConsoleAdmin:
         return True
 
     def manual(self, instructions: str, expect: str) -> None:
-        if expect == "pushed":
-            email = re.search(r"(\S+@\S+)", instructions.split("Push", 1)[-1]).group(1)
+        if expect in ("pushed", "reassigned"):
+            email = re.search(r"(?:Push|reassign) (\S+@\S+)", instructions).group(1)
             result = CliRunner().invoke(cli, ["sim", "push", email, "--url", self.url])
             assert result.exit_code == 0, result.output
             assert result.output.startswith(f"pushed {email}: SCIM entry ")

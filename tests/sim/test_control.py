@@ -170,7 +170,8 @@ def test_secrets_map_the_documented_variables(sim: SimApp):
 
 def test_tick_method(sim, api, scim_h):
     api.delete(f"{SCIM}/Users/scim-bob", headers=scim_h)
-    pushed = sim.tick()
+    assert sim.tick() == []  # incremental: Bob did not change in the IdP
+    pushed = sim.tick(full=True)
     assert [p["userName"] for p in pushed] == ["bob@acme.example"]
 
 

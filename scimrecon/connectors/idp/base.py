@@ -15,12 +15,16 @@ from typing import Literal, Protocol, runtime_checkable
 from scimrecon.errors import ScimreconError
 
 Capability = Literal["api", "manual", "none"]
-OPERATIONS: tuple[str, ...] = ("pause", "resume", "status", "provision_user")
+OPERATIONS: tuple[str, ...] = ("pause", "resume", "status", "provision_user", "reassign_user")
 UNKNOWN = "unknown"
 
 
 class ManualOperation(ScimreconError):
     """An operation this IdP cannot do through an API; show `instructions` to a person."""
+
+
+class ReassignRefused(ScimreconError):
+    """A reassignment this adapter will not make (group assignment, unknown role)."""
 
 
 @runtime_checkable
@@ -136,6 +140,7 @@ __all__ = [
     "IdpUsers",
     "ManualOperation",
     "PushResult",
+    "ReassignRefused",
     "UserDirectory",
     "unknown_operation",
 ]

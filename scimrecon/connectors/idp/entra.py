@@ -26,6 +26,7 @@ from scimrecon.connectors.idp.base import (
     IdpUser,
     IdpUsers,
     PushResult,
+    ReassignRefused,
     unknown_operation,
 )
 from scimrecon.errors import InputError, RefusedError, ScimreconError
@@ -125,6 +126,7 @@ class EntraAdapter:
         "resume": "api",
         "status": "api",
         "provision_user": "api",
+        "reassign_user": "api",
     }
 
     def __init__(
@@ -253,6 +255,68 @@ class EntraAdapter:
         }
         path = f"{self._job()}/provisionOnDemand"
         return parse_push_result(self.graph.post(path, json=body, retry_unsafe=True))
+
+    def reassign_user(self, user_name: str) -> None:
+        """Remove the user's own assignment to the Atlassian Cloud app and add it again.
+
+        Atlassian's documented way to re-provision a user after their SCIM entry was deleted
+        ("unassign and reassign the user via the Atlassian Cloud app"): Entra sees a change, so
+        its next (incremental) cycle, or an on-demand push, creates them. Only a *direct*
+        assignment is touched: removing a group's assignment would unassign every member.
+        Idempotent across a crash between the two calls: a user with no assignment left but
+        still found by name gets the app's role again (from the app's other assignments).
+        The caller must make sure the user has no SCIM entry first: unassigning someone who
+        has one makes Entra disable it, and Atlassian deactivates that account.
+        """
+        object_id = self.object_id(user_name)
+        sp = seg(self.service_principal)
+        path = f"/servicePrincipals/{sp}/appRoleAssignedTo"
+        rows = list(
+            self._pages(
+                path, f"$select={ASSIGNMENT_SELECT},appRoleId&$top={PAGE_SIZE}", READ_ASSIGNMENTS
+            )
+        )
+        own = [
+            r
+            for r in rows
+            if r.get("principalId") == object_id and r.get("principalType") == "User"
+        ]
+        if not own:
+            groups = self.find_users(object_id=object_id)
+            via = next((u.assigned_via for u in groups if u.assigned and u.assigned_via), None)
+            if via:
+                raise ReassignRefused(
+                    f"{user_name} is assigned to the app through the group {via}, not directly: "
+                    "reassigning would touch every member (use provision_mode=on-demand)"
+                )
+        roles = {str(r["appRoleId"]) for r in (own or rows) if r.get("appRoleId")}
+        if len(roles) != 1:
+            raise ReassignRefused(
+                f"cannot tell which app role to give {user_name} back "
+                f"({len(roles)} roles among the app's assignments): assign them by hand"
+            )
+        for row in own:
+            try:
+                self.graph.request_json("DELETE", f"{path}/{seg(str(row['id']))}")
+            except HttpError as exc:
+                if exc.status != 404:  # gone already: a retried DELETE whose answer was lost
+                    raise
+        body = {
+            "principalId": object_id,
+            "resourceId": self.service_principal,
+            "appRoleId": roles.pop(),
+        }
+        try:
+            # Safe to repeat: a second POST of the same assignment is refused, not duplicated.
+            self.graph.post(path, json=body, retry_unsafe=True)
+        except HttpError as exc:
+            if exc.status != 400 or "already exists" not in (exc.detail or exc.message):
+                raise ReassignRefused(
+                    f"{user_name} was unassigned from the Atlassian Cloud app but could not be "
+                    f"assigned again ({exc.message}): they stay unassigned until this step is "
+                    "retried (resume --retry-failed) or they are assigned by hand"
+                ) from None
+        self.forget()
 
     # -- directory reads ---------------------------------------------------------------------------
 

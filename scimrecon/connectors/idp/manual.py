@@ -28,8 +28,15 @@ _GENERIC: dict[str, str] = {
         "Push {user} to Atlassian again from your identity provider:\n"
         "  1. Open the Atlassian Cloud application and find {user} among its assigned users.\n"
         "  2. Use the IdP's 'provision now' / 'push' / 'sync this user' action.\n"
-        "  Do not unassign and reassign the user: most IdPs deprovision (deactivate) the user in\n"
-        "  Atlassian when unassigned."
+        "  If your IdP has no such action, unassign and reassign the user instead (below)."
+    ),
+    "reassign_user": (
+        "Unassign and reassign {user} in the Atlassian Cloud application of your identity\n"
+        "provider (Atlassian's documented way to re-provision a user after deletion):\n"
+        "  1. Open the Atlassian Cloud application's assignments and remove {user}.\n"
+        "  2. Assign {user} to it again, with the same role and groups, and save.\n"
+        "  This is safe now: {user}'s SCIM entry was already removed, so the unassignment cannot\n"
+        "  deactivate the old account. Never do it while the user still has a SCIM entry."
     ),
 }
 
@@ -43,6 +50,7 @@ class ManualAdapter:
         "resume": "manual",
         "status": "none",
         "provision_user": "manual",
+        "reassign_user": "manual",
     }
     _texts: Mapping[str, str] = _GENERIC
     _idp_name = "your identity provider"
@@ -65,10 +73,14 @@ class ManualAdapter:
     def provision_user(self, user_name: str) -> None:
         raise self._manual("provision_user")
 
+    def reassign_user(self, user_name: str) -> None:
+        raise self._manual("reassign_user")
+
     def instructions(self, operation: str, **kw: str) -> str:
-        if operation not in self._texts:
+        text = self._texts.get(operation) or _GENERIC.get(operation)
+        if text is None:
             raise unknown_operation(operation)
-        return self._texts[operation].format(user=kw.get("user") or "the user")
+        return text.format(user=kw.get("user") or "the user")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
