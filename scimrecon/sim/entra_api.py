@@ -268,27 +268,88 @@ def provision_on_demand(ctx: Ctx, sp_id: str, job_id: str) -> Reply:
             404, f"Resource '{object_id}' does not exist.", code="Request_ResourceNotFound"
         )
     if not user.get("assigned", True):
-        details = {"status": "Skipped", "reason": "The user is not assigned to the application."}
+        result = _on_demand_result(
+            user,
+            "Skipped",
+            "Other",
+            "NotEffectivelyEntitled",
+            "The user is not assigned to the application.",
+        )
     else:
         outcome = push_idp_user(ctx.store, user)
         if outcome is None:
-            details = {
-                "status": "Success",
-                "action": "None",
-                "reason": "The user already exists in the target.",
-            }
+            result = _on_demand_result(
+                user,
+                "Skipped",
+                "Other",
+                "RedundantExport",
+                "The state of the user in both the source and target systems already match.",
+            )
         elif "error" in outcome:
-            details = {"status": "Failure", "reason": outcome["error"]}
+            # Microsoft does not list its codes for a target's refusal: this one is ours
+            result = _on_demand_result(
+                user, "Failure", "Create", "TargetSystemRejected", str(outcome["error"])
+            )
         else:
-            details = {"status": "Success", "action": "Create", "targetId": outcome["scim_id"]}
-    return Reply(
-        200,
-        {
-            "@odata.type": "#microsoft.graph.stringKeyStringValuePair",
-            "key": "microsoft.graph.synchronization.provisionOnDemand",
-            "value": json.dumps({"objectId": object_id, **details}),
-        },
-    )
+            result = _on_demand_result(
+                user, "Success", "Create", None, None, target_id=str(outcome["scim_id"])
+            )
+    return Reply(200, result)
+
+
+def _on_demand_result(
+    user: Record,
+    status: str,
+    action: str,
+    error_code: str | None,
+    reason: str | None,
+    *,
+    target_id: str | None = None,
+) -> dict[str, Any]:
+    """provisionOnDemand's answer as Microsoft documents it: a stringKeyStringValuePair whose
+    `key` is a JSON string `{"result", "details"}` and whose `value` is a JSON string with the
+    action, `statusInfo` and `provisioningSteps`. The HTTP status is 200 whatever happened, so a
+    client that reads only the status believes a skipped or failed push succeeded."""
+    details = {"errorCode": error_code, "errorMessage": reason} if error_code else {}
+    value = {
+        "action": action,
+        "provisioningSteps": [
+            {
+                "name": "EntryImport",
+                "type": "Import",
+                "status": "Success",
+                "description": f"Retrieved User '{user.get('userName')}' from {AZURE_AD}",
+                "details": {"objectId": user.get("object_id")},
+            },
+            {
+                "name": "EntrySynchronizationScoping",
+                "type": "Scoping",
+                "status": "Success",
+                "description": "Determine if User in scope by evaluating against each scoping "
+                "filter",
+                "details": {"Assigned": str(bool(user.get("assigned", True)))},
+            },
+            {
+                "name": "EntryExport" if action == "Create" else "EntrySynchronizationSkip",
+                "type": "Export",
+                "status": status,
+                "description": reason
+                or f"User '{user.get('userName')}' was created in {APP_DIRECTORY}",
+                "details": {"SkipReason": error_code} if status == "Skipped" else {},
+            },
+        ],
+        "reportableIdentifier": user.get("userName"),
+        "statusInfo": {"status": status, "errorCode": error_code, "reason": reason},
+        "sourceIdentity": {"id": user.get("object_id"), "type": "User"},
+        "sourceSystem": {"name": AZURE_AD},
+        "targetIdentity": {"id": target_id, "type": "User"},
+        "targetSystem": {"name": APP_DIRECTORY},
+    }
+    return {
+        "@odata.context": f"{GRAPH_METADATA}#microsoft.graph.stringKeyStringValuePair",
+        "key": json.dumps({"result": status, "details": details}),
+        "value": json.dumps(value),
+    }
 
 
 def get_user(ctx: Ctx, id_or_upn: str) -> Reply:

@@ -117,7 +117,12 @@ def search(ctx: Ctx, site: str) -> Reply:
     offset = _token_offset(jql, token) if token else 0
     matches = [i for i in ctx.store.jira.get("issues") or [] if predicate(i)]
     page = matches[offset : offset + limit]
-    out: dict[str, Any] = {"issues": [_render(ctx.store, i, list(fields)) for i in page]}
+    # Without `fields`, /search/jql answers issue ids only (GET issue defaults to all fields)
+    issues = [
+        _render(ctx.store, i, list(fields)) if fields else {"id": _issue_id(ctx.store, i)}
+        for i in page
+    ]
+    out: dict[str, Any] = {"issues": issues}
     if offset + limit < len(matches):
         out["nextPageToken"] = _token(jql, offset + limit)
     else:

@@ -90,8 +90,8 @@ def test_provision_on_demand_pushes_the_user_now(sim, api, graph_h, scim_h):
     api.delete(f"{SCIM}/Users/scim-bob", headers=scim_h)
     r = api.post(f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-bob"))
     assert r.status_code == 200
-    detail = json.loads(r.json()["value"])
-    assert detail["status"] == "Success" and detail["action"] == "Create"
+    assert json.loads(r.json()["key"])["result"] == "Success"
+    assert json.loads(r.json()["value"])["action"] == "Create"
     found = api.get(
         f"{SCIM}/Users", headers=scim_h, params={"filter": 'userName eq "bob@acme.example"'}
     )
@@ -126,7 +126,7 @@ def test_provision_on_demand_is_limited_to_5_per_10_seconds(api, graph_h, clock)
 
 def test_unassigned_user_is_skipped(api, graph_h, scim_h):
     r = api.post(f"{JOBS}/job-1/provisionOnDemand", headers=graph_h, json=on_demand("oid-dave"))
-    assert json.loads(r.json()["value"])["status"] == "Skipped"
+    assert json.loads(r.json()["key"])["result"] == "Skipped"
     found = api.get(
         f"{SCIM}/Users", headers=scim_h, params={"filter": 'userName eq "dave@acme.example"'}
     )
