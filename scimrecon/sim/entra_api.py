@@ -332,6 +332,7 @@ def on_demand_result(store: Any, user: dict[str, Any], at: str) -> dict[str, Any
             "status": status,
             "timestamp": at,
             "description": message or f"{action} User '{user_name}' in the target",
+            "details": {"SkipReason": code} if result == "Skipped" else {},
         },
     ]
     details = {} if code is None else {"errorCode": code, "errorMessage": message}

@@ -3,7 +3,7 @@
 Atlassian-specific behaviour reproduced here, because playbooks depend on it: only `eq` filters
 on userName/externalId; at most 100 results a page; POST links to the account that holds the
 email; a change of email, name or `active` reaches the linked Atlassian account; DELETE unlinks
-the entry *and* deactivates the account, and cannot be undone.
+the entry *and* deactivates a managed account, and cannot be undone.
 """
 
 from __future__ import annotations
@@ -227,12 +227,13 @@ def _apply_patch(model: Any, body: Any, resource: Any) -> None:
 
 
 def delete_user(ctx: Ctx, directory_id: str, scim_id: str) -> Reply:
-    """Unlink and deactivate: the account stays, inactive (Atlassian cannot undo this)."""
+    """Unlink, and deactivate the account if the org manages it (Atlassian: "deactivate the user
+    within Atlassian if they are managed by your organization"); cannot be undone."""
     _directory(ctx, directory_id)
     record = _user_or_404(ctx.store, directory_id, scim_id)
     account = ctx.store.account(record.get("account_id"))
     ctx.store.remove_scim_user(record)
-    if account is not None and account.get("status") == "active":
+    if account is not None and account.get("managed") and account.get("status") == "active":
         account["status"] = "inactive"
     return _reply(204)
 
