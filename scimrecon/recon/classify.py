@@ -37,6 +37,8 @@ class Policy:
     inactive_days: int = 90
     grace_days: int = 30
     protect: Protector = field(default_factory=Protector)
+    #: the sites the org manages (access anywhere else is flagged); None: not known
+    org_sites: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from scimrecon.recon.billable import policy_billable_of
 from scimrecon.recon.dates import format_export_date, format_last_seen
 from scimrecon.recon.model import NEVER, LastSeen, ProductAccess, UserRecord, product_name
 
@@ -47,7 +48,19 @@ def records_from_accounts(accounts: Sequence[Mapping[str, Any]]) -> Iterator[Use
             org_role=str(account.get("org_role") or "member"),
             account_type=str(account.get("account_type") or "atlassian"),
             line=n,
+            external=bool(account.get("external", False)),
+            policy_billable=policy_billable_of(account),
+            policy=_policy_name(account),
         )
+
+
+def _policy_name(account: Mapping[str, Any]) -> str:
+    policy = account.get("policy")
+    return str(policy.get("name") or "") if isinstance(policy, Mapping) else ""
+
+
+def _uses(world: Mapping[str, Any], field: str) -> bool:
+    return any(field in a for a in world.get("accounts") or [])
 
 
 def _product_columns(world: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -68,13 +81,21 @@ def export_from_world(world: Mapping[str, Any], *, claimed_column: bool = True) 
     """The Directory "Export users" CSV for a fixture world's accounts.
 
     With `claimed_column` (default) a `Claimed` column carries the world's `managed` flag, so
-    the billable count does not depend on --domain; without it the domain rule decides.
+    the billable count does not depend on --domain; without it the domain rule decides. A
+    world with external users or policy members gets `External user`, `Policy name` and
+    `Policy type` columns (the last two as in the managed-accounts export).
     """
     pairs = _product_columns(world)
     header = ["User id", "User name", "email", "User status", "Added to org", "Org role"]
     header.append("Account type")
     if claimed_column:
         header.append("Claimed")
+    external_column = _uses(world, "external")
+    policy_columns = _uses(world, "policy")
+    if external_column:
+        header.append("External user")
+    if policy_columns:
+        header += ["Policy name", "Policy type"]
     for key, site in pairs:
         label = f"{product_name(key)} - {site}"
         header += [label, f"Last seen in {label}"]
@@ -98,6 +119,12 @@ def export_from_world(world: Mapping[str, Any], *, claimed_column: bool = True) 
         ]
         if claimed_column:
             row.append("Yes" if account.get("managed") else "No")
+        if external_column:
+            row.append("Yes" if account.get("external") else "No")
+        if policy_columns:
+            billable = policy_billable_of(account)
+            kind = "" if billable is None else ("Billable" if billable else "Non-billable")
+            row += [_policy_name(account), kind]
         for pair in pairs:
             entry = access.get(pair)
             if entry is None:

@@ -38,6 +38,18 @@ def test_json_is_the_documented_contract(data: Path) -> None:
         "active": 8,
         "billable": 7,
         "billable_reported_by_export": None,
+        # fay is deactivated, gus (gmail.example) is neither managed nor external
+        "billable_by_rule": {
+            "inactive": 1,
+            "portal-only": 0,
+            "not-org-user": 1,
+            "non-billable-policy": 0,
+            "no-product": 0,
+            "managed-with-access": 7,
+            "external-with-access": 0,
+        },
+        "org_sites": None,
+        "unmanaged_site_access": [],
         "products": [
             {
                 "product": "Confluence",

@@ -228,9 +228,10 @@ REFERENCE_CASES: list[tuple[str, Callable[[World], None], str]] = [
         "(acme.example)",
     ),
     (
-        "product on an unknown site",
-        _set("accounts.0.product_access.0.site", "acmee"),
-        "accounts[0].product_access[0].site: no site named 'acmee' (sites: acme, trello)",
+        "external user that is managed",
+        _set("accounts.0.external", True),
+        "accounts[0].external: true, but the account is managed: an external user is an "
+        "account the org does not manage",
     ),
     (
         "product the site does not have",
