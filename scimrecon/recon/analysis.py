@@ -169,6 +169,7 @@ class Analyzer:
                     record.external,
                     record.policy_billable,
                     record.account_type,
+                    record.reported_billable,
                 ]
                 for access in products:
                     info = by_id.get(id(access))
@@ -196,7 +197,8 @@ class Analyzer:
                         external=facts[2],
                         policy_billable=facts[3],
                         account_type=facts[4],
-                        products=[(k, "") for k in facts[5:]],
+                        reported_billable=facts[5],
+                        products=[(k, "") for k in facts[6:]],
                     )
                 rule = found.rule
                 by_rule[rule] = by_rule.get(rule, 0) + 1

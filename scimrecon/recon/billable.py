@@ -27,8 +27,14 @@ sources for people. The rules are checked in this order, and the first that appl
    atlassian.com/licensing/atlassian-guard ("A billable account is any managed account and
    external user that has access to Jira, Confluence, Bitbucket, Jira Service Management
    (agents only), or Trello"). Cautious reading: access to a product we do not know also counts
-   (an over-count is found on the bill; an under-count is a surprise on it).
-6. ``managed-with-access`` / ``external-with-access``: billable, through every product access
+   (a forecast that counts too many is a pleasant surprise on the bill, one that counts
+   too few is not).
+6. ``reported-not-billable``: Atlassian's own "not billable" (the export's Billable column, the
+   org API's ``access_billable``) excludes: it knows policies and plans a source does not list
+   (the v1 org user list names no policy). Source: the managed-accounts export ("Billable:
+   members who count towards your Atlassian Guard Standard bill",
+   support.atlassian.com/organization-administration/docs/export-managed-accounts/).
+7. ``managed-with-access`` / ``external-with-access``: billable, through every product access
    the account has; Trello counts (the Trello page above, "Active managed Atlassian accounts with
    product access to Trello will be billed").
 
@@ -47,6 +53,7 @@ INACTIVE: Final = "inactive"
 PORTAL_ONLY: Final = "portal-only"
 NOT_ORG_USER: Final = "not-org-user"
 NON_BILLABLE_POLICY: Final = "non-billable-policy"
+REPORTED_NOT_BILLABLE: Final = "reported-not-billable"
 NO_PRODUCT: Final = "no-product"
 MANAGED: Final = "managed-with-access"
 EXTERNAL: Final = "external-with-access"
@@ -57,6 +64,7 @@ RULES: Final = (
     NOT_ORG_USER,
     NON_BILLABLE_POLICY,
     NO_PRODUCT,
+    REPORTED_NOT_BILLABLE,
     MANAGED,
     EXTERNAL,
 )
@@ -110,6 +118,8 @@ _NOT_BILLABLE: Final[dict[str, str]] = {
     PORTAL_ONLY: "not billable: a Jira Service Management portal-only customer",
     NOT_ORG_USER: "not billable: neither a managed account nor an external user of the org",
     NON_BILLABLE_POLICY: "not billable: member of a non-billable policy",
+    REPORTED_NOT_BILLABLE: "not billable: Atlassian reports it so (Billable: No / "
+    "access_billable: false; e.g. a non-billable policy the source does not name)",
     NO_PRODUCT: "not billable: no product access",
 }
 
@@ -123,12 +133,16 @@ def verdict(
     policy_billable: bool | None = None,
     account_type: str = "atlassian",
     org_sites: Collection[str] | None = None,
+    reported_billable: bool | None = None,
 ) -> Verdict:
     """Apply the rules (module docstring) to one account's facts.
 
     `products` are (product key, site) pairs. `policy_billable` is False for a member of a
     non-billable policy, None when unknown (then the policy excludes nobody). `org_sites` are
-    the sites the org manages; None when unknown (then nothing is flagged).
+    the sites the org manages; None when unknown (then nothing is flagged). `reported_billable`
+    is Atlassian's own answer (the export's Billable column, the org API's access_billable):
+    its "no" excludes (it knows policies and plans a source may not list); its "yes" does not
+    include (it is cross-checked instead: analyze warns when the counts differ).
     """
     if status != "active":
         return Verdict(False, INACTIVE)
@@ -141,6 +155,8 @@ def verdict(
     through = tuple(dict.fromkeys((str(k), str(s or "")) for k, s in products))
     if not through:
         return Verdict(False, NO_PRODUCT)
+    if reported_billable is False:
+        return Verdict(False, REPORTED_NOT_BILLABLE)
     unmanaged: tuple[tuple[str, str], ...] = ()
     if org_sites is not None:
         known = {s.lower() for s in org_sites}
@@ -156,6 +172,7 @@ def is_billable(
     external: bool = False,
     policy_billable: bool | None = None,
     account_type: str = "atlassian",
+    reported_billable: bool | None = None,
 ) -> bool:
     """Tell whether an account with these facts is billable (verdict() without the why)."""
     return verdict(
@@ -165,6 +182,7 @@ def is_billable(
         external=external,
         policy_billable=policy_billable,
         account_type=account_type,
+        reported_billable=reported_billable,
     ).billable
 
 
@@ -191,7 +209,14 @@ def account_verdict(
         policy_billable=policy_billable_of(account),
         account_type=str(account.get("account_type") or "atlassian"),
         org_sites=org_sites,
+        reported_billable=_reported(account),
     )
+
+
+def _reported(account: Mapping[str, Any]) -> bool | None:
+    """An org API account's `access_billable` (fixture worlds have none: the rule decides)."""
+    value = account.get("access_billable")
+    return value if isinstance(value, bool) else None
 
 
 def account_is_billable(account: Mapping[str, Any]) -> bool:

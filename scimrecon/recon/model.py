@@ -150,6 +150,7 @@ class UserRecord(NamedTuple):
             policy_billable=self.policy_billable,
             account_type=self.account_type,
             org_sites=org_sites,
+            reported_billable=self.reported_billable,
         )
 
     def billable_only_through(self, unwanted: frozenset[str]) -> bool:
