@@ -152,7 +152,8 @@ def verdict(
         return Verdict(False, NOT_ORG_USER)
     if policy_billable is False:
         return Verdict(False, NON_BILLABLE_POLICY)
-    through = tuple(dict.fromkeys((str(k), str(s or "")) for k, s in products))
+    # sorted: the same access reads the same whatever order the source lists it in
+    through = tuple(sorted({(str(k), str(s or "")) for k, s in products}))
     if not through:
         return Verdict(False, NO_PRODUCT)
     if reported_billable is False:

@@ -1,0 +1,151 @@
+"""Exports as Atlassian really gives them: the shipped variant files of the guard-billing world.
+
+- managed-accounts.csv: the managed-accounts export (`Last active date [UTC]`, `Billable`,
+  `Policy name`, `Policy type`, one column a product listing its sites: "acme, globex");
+- users-by-group.csv: the user export with group membership, one row per group.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scimrecon.cli.main import cli
+from scimrecon.errors import InputError
+from scimrecon.recon.columns import MANAGED
+from scimrecon.recon.export import open_export, read_records
+from scimrecon.sim.world import fixtures_root
+
+HERE = Path(str(fixtures_root())) / "guard-billing"
+EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
+AS_OF = ("--as-of", "2026-11-23")
+
+
+def _analyze(path: Path, *args: str) -> dict:
+    result = CliRunner().invoke(cli, ["analyze", str(path), *AS_OF, *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_managed_accounts_export_columns() -> None:
+    with open_export(HERE / "managed-accounts.csv") as export:
+        assert export.format == MANAGED
+        fields = export.plan.fields
+        assert export.plan.header(fields["last_active"]) == "Last active date [UTC]"
+        assert export.plan.header(fields["policy_type"]) == "Policy type"
+        assert export.plan.header(fields["policy_name"]) == "Policy name"
+        records = {r.email: r for r in export.records()}
+    linus = records["linus.berg@acme.example"]
+    assert sorted((p.key, p.site) for p in linus.products) == [
+        ("confluence", "acme"),
+        ("jira-software", "acme"),
+        ("jira-software", "globex"),
+    ]  # the Jira cell says "acme, globex"
+    assert linus.last_active == date(2026, 11, 20)
+    kenji = records["kenji.watanabe@acme.example"]
+    assert (kenji.policy, kenji.policy_billable) == ("Frontline (non-billable)", False)
+    assert kenji.verdict().rule == "non-billable-policy"
+    assert records["ada.lovelace@acme.example"].policy_billable is None
+    # only managed accounts are in this export, each with the rule the world was built for
+    rules = {e: r for e, r in EXPECTED["rules"].items() if e.endswith("@acme.example")}
+    assert {e: r.verdict().rule for e, r in records.items()} == rules
+
+
+def test_managed_accounts_export_figures() -> None:
+    doc = _analyze(HERE / "managed-accounts.csv", "--site", "acme", "--site", "trello")
+    assert doc["billable"] == EXPECTED["billable"]["managed"] == 5
+    assert doc["billable_reported_by_export"] == 5 and doc["warnings"] == []
+    flagged = {e for e in EXPECTED["unmanaged_site"] if e.endswith("@acme.example")}
+    assert {c["email"] for c in doc["unmanaged_site_access"]} == flagged
+    maria = next(c for c in doc["unmanaged_site_access"] if c["email"].startswith("maria"))
+    assert maria["reason"] == (
+        "managed-with-access: managed account with access to confluence on globex; globex: "
+        "access on a site you don't manage: only that site's admin or Atlassian support can "
+        "remove it"
+    )
+
+
+def test_one_row_per_group_is_merged_not_a_duplicate() -> None:
+    text = (HERE / "users-by-group.csv").read_text(encoding="utf-8")
+    assert text.count("ada.lovelace@acme.example") == 2  # jira-users and confluence-users
+    records = read_records(HERE / "users-by-group.csv")
+    assert len(records) == len(EXPECTED["rules"]) == 13
+    by_email = {r.email: r for r in records}
+    assert by_email["ada.lovelace@acme.example"].groups == ("jira-users", "confluence-users")
+    assert by_email["chloe.martin@acme.example"].groups == ()
+    by_group = _analyze(HERE / "users-by-group.csv", "--site", "acme", "--site", "trello")
+    one_row = _analyze(HERE / "users-export.csv", "--site", "acme", "--site", "trello")
+    for key in ("users", "billable", "billable_by_rule", "unmanaged_site_access", "classes"):
+        assert by_group[key] == one_row[key], key
+    assert by_group["billable"] == EXPECTED["billable"]["all"] == 7
+
+
+def _rows() -> list[str]:
+    return (HERE / "users-by-group.csv").read_text(encoding="utf-8").splitlines()
+
+
+def test_conflicting_rows_of_one_user_are_reported(tmp_path: Path) -> None:
+    lines = _rows()
+    # ada's second row (confluence-users, line 3) says Deactivated where line 2 says Active
+    assert lines[2].startswith("confluence-users,") and ",Active," in lines[2]
+    lines[2] = lines[2].replace(",Active,", ",Deactivated,", 1)
+    path = tmp_path / "users.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_records(path)
+    ada = "712020:82450164-728a-4fcf-b03a-07b28f2df760"
+    assert str(err.value) == (
+        f"{path}:3: conflicting rows for user {ada!r}: column 'User status' says "
+        f"'Deactivated' here but 'Active' on line 2 (rows of one user may differ only in "
+        f"the group)"
+    )
+    result = CliRunner().invoke(cli, ["analyze", str(path), *AS_OF])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {err.value}\n"
+
+
+def test_scattered_rows_of_one_user_count_once(tmp_path: Path) -> None:
+    lines = _rows()
+    lines.append(lines.pop(1))  # ada's jira-users row moves to the end of the file
+    path = tmp_path / "users.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    records = read_records(path)
+    assert len(records) == 13
+    assert sum(r.email == "ada.lovelace@acme.example" for r in records) == 1
+
+
+def test_duplicate_rows_without_a_group_column_are_still_refused(tmp_path: Path) -> None:
+    lines = (HERE / "users-export.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "users.csv"
+    path.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r":15: duplicate user .* \(already on line 2\)"):
+        read_records(path)
+
+
+def test_bad_policy_type_names_the_cell(tmp_path: Path) -> None:
+    text = (HERE / "managed-accounts.csv").read_text(encoding="utf-8")
+    path = tmp_path / "managed.csv"
+    path.write_text(text.replace(",Non-billable,", ",Sometimes,", 1), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_records(path)
+    assert str(err.value) == (
+        f"{path}:7: column 'Policy type': expected Billable or Non-billable, found 'Sometimes'"
+    )
+
+
+def test_a_site_list_is_only_read_from_a_product_column_without_a_site(tmp_path: Path) -> None:
+    path = tmp_path / "directory.csv"
+    path.write_text(
+        "User id,email,User status,Jira Software - acme\nu1,a@acme.example,Active,globex\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as err:
+        read_records(path)
+    assert str(err.value) == (
+        f"{path}:2: column 'Jira Software - acme': unknown access value 'globex' "
+        f"(expected Yes/No or a date)"
+    )
