@@ -219,3 +219,30 @@ def test_multi_site_cells_give_one_access_a_site(sites: list[str]) -> None:
         file.write_text(buf.getvalue(), encoding="utf-8")
         (record,) = read_records(file)
     assert [(p.key, p.site) for p in record.products] == [("jira-software", s) for s in expected]
+
+
+def test_candidate_lists_say_when_a_playbook_cannot_end_the_billing() -> None:
+    from scimrecon.recon.classify import classify
+
+    record = UserRecord(
+        account_id="u1",
+        name="Maria",
+        email="maria@acme.example",
+        status="active",
+        managed=True,
+        products=(
+            ProductAccess("Jira Software", "acme", date(2026, 1, 2)),
+            ProductAccess("Confluence", "globex", date(2026, 2, 3)),
+        ),
+        added_to_org=date(2023, 1, 1),
+    )
+    policy = Policy(as_of=date(2026, 11, 23), org_sites=ORG_SITES)
+    (candidate,) = classify(record, policy).values()
+    assert candidate.reason == (
+        f"last seen 2026-02-03, 293 days before 2026-11-23 (also has access on globex: "
+        f"{UNMANAGED_NOTE}; stays billable)"
+    )
+    unknown = Policy(as_of=date(2026, 11, 23))  # the org's sites not known: no note
+    assert classify(record, unknown)["inactive"].reason == (
+        "last seen 2026-02-03, 293 days before 2026-11-23"
+    )
