@@ -1,7 +1,8 @@
 """Stream an Atlassian user export into UserRecords, one row at a time.
 
 The reader holds one row in memory, plus about 16 bytes a user to refuse duplicates (see
-keytable.py), so a million-row export costs little more memory than a ten-row one. Every
+keytable.py; about 48 when the export has a group column and may repeat a user once a group,
+group_rows.py), so a million-row export costs little more memory than a ten-row one. Every
 problem becomes an InputError naming the file, the line and the column, because an admin
 fixing a CSV by hand needs to know exactly where to look.
 """
@@ -21,7 +22,7 @@ from scimrecon.errors import InputError
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
 from scimrecon.recon.dates import CachedParser, DateError
 from scimrecon.recon.group_rows import merge_group_rows
-from scimrecon.recon.keytable import KeyTable
+from scimrecon.recon.keytable import KeyTable, expected_rows
 from scimrecon.recon.model import LastSeen, ProductAccess, UserRecord
 from scimrecon.recon.textio import locate_decode_error, open_text
 
@@ -452,6 +453,7 @@ def open_export(
                     headers=plan.headers,
                     source=name,
                     row_at=lambda line: _row_at(path, codec, line),
+                    expected=expected_rows(path),
                 )
             except UnicodeDecodeError:
                 raise decode_failure() from None

@@ -8,18 +8,61 @@ that disagree on anything else (status, a product, a date) are a broken export, 
 would count the user by whichever row came first, so that is an error naming both lines and
 the column.
 
-Memory: one small entry a user (a key, a hash of the row, a line number), about 150 bytes;
-rows of the same user that follow each other (the usual layout) are merged into one record
-with all their groups; a user's rows scattered across the file still count once, with the
-groups of its first run of rows.
+Memory: three 64-bit numbers a user (a hash of the key, a hash of the row, the first line) in
+flat arrays, about 48 bytes, so the usual Directory export with a comma-separated group column
+stays as lean as one without. Rows of the same user that follow each other (the usual layout)
+are merged into one record with all their groups; a user's rows scattered across the file
+still count once, with the groups of its first run of rows.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 
 from scimrecon.errors import InputError
 from scimrecon.recon.model import UserRecord
+
+
+class _Seen:
+    """key hash -> (row fingerprint, first line): open addressing over three int64 arrays; a
+    key hash of 0 marks an empty slot. Two users whose keys share a 64-bit hash are told apart
+    by the caller (it re-reads the first row)."""
+
+    def __init__(self, expected: int) -> None:
+        size = 1 << 12
+        while size < 2 * expected:
+            size *= 2
+        self._make(size)
+        self.used = 0
+
+    def _make(self, size: int) -> None:
+        self.keys = array("q", bytes(8 * size))
+        self.fps = array("q", bytes(8 * size))
+        self.lines = array("q", bytes(8 * size))
+        self.mask = size - 1
+
+    def get_or_add(self, h: int, fp: int, line: int) -> tuple[int, int] | None:
+        """The entry already under `h`, or None after adding (fp, line) under it."""
+        keys, mask = self.keys, self.mask
+        i = h & mask
+        while keys[i]:
+            if keys[i] == h:
+                return self.fps[i], self.lines[i]
+            i = (i + 1) & mask
+        keys[i], self.fps[i], self.lines[i] = h, fp, line
+        self.used += 1
+        if 2 * self.used > mask + 1:
+            self._grow()
+        return None
+
+    def _grow(self) -> None:
+        old = (self.keys, self.fps, self.lines)
+        self._make(2 * (self.mask + 1))
+        self.used = 0
+        for h, fp, line in zip(*old, strict=True):
+            if h:
+                self.get_or_add(h, fp, line)
 
 
 def _fingerprint(row: list[str], group: int) -> int:
@@ -35,11 +78,19 @@ def merge_group_rows(
     headers: tuple[str, ...],
     source: str,
     row_at: Callable[[int], list[str] | None],
+    expected: int = 0,
 ) -> Iterator[UserRecord]:
-    """Records from (line, row) pairs, one a user; raise InputError on conflicting rows."""
-    seen: dict[str, tuple[int, int]] = {}
+    """Records from (line, row) pairs, one a user; raise InputError on conflicting rows.
+    `expected` is about how many users there are (to size the table once)."""
+    seen = _Seen(expected)
     pending: UserRecord | None = None
     pending_key = ""
+
+    def key_of(row: list[str] | None, line: int) -> str:
+        if row is None:
+            return ""
+        record = parse(row, line)
+        return record.account_id or record.email.lower()
 
     def conflict(key: str, line: int, row: list[str], first: int) -> InputError:
         old = row_at(first) or []
@@ -60,15 +111,18 @@ def merge_group_rows(
         record = parse(row, line)
         key = record.account_id or record.email.lower()
         fp = _fingerprint(row, group)
-        known = seen.get(key)
+        known = seen.get_or_add(hash(key) or 1, fp, line)
         if known is not None:
-            if known[0] != fp:
-                raise conflict(key, line, row, known[1])
-            if pending is not None and key == pending_key:
-                merged = tuple(dict.fromkeys((*pending.groups, *record.groups)))
-                pending = pending._replace(groups=merged)
-            continue  # the same user again: merged, counted once
-        seen[key] = (fp, line)
+            first_fp, first = known
+            # a different row under the same hash: this user's conflicting row, or (once in
+            # 2**64) another user whose key shares the hash, which counts as a new user
+            if first_fp == fp or key_of(row_at(first), first) == key:
+                if first_fp != fp:
+                    raise conflict(key, line, row, first)
+                if pending is not None and key == pending_key:
+                    merged = tuple(dict.fromkeys((*pending.groups, *record.groups)))
+                    pending = pending._replace(groups=merged)
+                continue  # the same user again: merged, counted once
         if pending is not None:
             yield pending
         pending, pending_key = record, key

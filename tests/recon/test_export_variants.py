@@ -7,12 +7,17 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scimrecon.cli.main import cli
 from scimrecon.errors import InputError
@@ -149,3 +154,68 @@ def test_a_site_list_is_only_read_from_a_product_column_without_a_site(tmp_path:
         f"{path}:2: column 'Jira Software - acme': unknown access value 'globex' "
         f"(expected Yes/No or a date)"
     )
+
+
+memberships = st.lists(
+    st.lists(st.sampled_from(("g1", "g2", "g3")), unique=True, max_size=3), min_size=1, max_size=15
+)
+
+
+def _group_export(users: list[list[str]], order: list[int] | None = None) -> list[list[str]]:
+    rows = [
+        [group, f"u{n}", f"u{n}@acme.example", "Active", "Yes", "Yes"]
+        for n, groups in enumerate(users)
+        for group in groups or [""]
+    ]
+    return [rows[i] for i in order] if order is not None else rows
+
+
+def _write(tmp: Path, rows: list[list[str]]) -> Path:
+    path = tmp / "by-group.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        header = ["group_name", "User id", "email", "User status", "Claimed"]
+        writer.writerow([*header, "Jira Software - acme"])
+        writer.writerows(rows)
+    return path
+
+
+@settings(max_examples=60, deadline=None)
+@given(memberships, st.randoms(use_true_random=False))
+def test_any_order_of_group_rows_gives_each_user_once(users: list[list[str]], rnd: Any) -> None:
+    order = list(range(len(_group_export(users))))
+    rnd.shuffle(order)
+    with tempfile.TemporaryDirectory() as tmp:
+        records = read_records(_write(Path(tmp), _group_export(users, order)))
+    assert sorted(r.account_id for r in records) == sorted(f"u{n}" for n in range(len(users)))
+    assert all(r.billable for r in records)
+
+
+@settings(max_examples=60, deadline=None)
+@given(memberships, st.data())
+def test_a_changed_cell_in_any_repeated_row_is_caught(users: list[list[str]], data: Any) -> None:
+    rows = _group_export(users)
+    repeated = [i for i, row in enumerate(rows) if [r[1] for r in rows[:i]].count(row[1])]
+    if not repeated:
+        return
+    i = data.draw(st.sampled_from(repeated))
+    rows[i][5] = "No"  # the user's Jira access differs from their first row
+    conflict = r"conflicting rows for user 'u\d+': column 'Jira"
+    with tempfile.TemporaryDirectory() as tmp, pytest.raises(InputError, match=conflict):
+        read_records(_write(Path(tmp), rows))
+
+
+def test_the_merge_table_grows_past_its_first_size() -> None:
+    from scimrecon.recon.group_rows import merge_group_rows
+    from scimrecon.recon.model import UserRecord
+
+    def parse(row: list[str], line: int) -> UserRecord:
+        return UserRecord(row[1], "", f"{row[1]}@x.example", "active", True, groups=(row[0],))
+
+    rows = [(n + 2, [g, f"u{n // 2}"]) for n, g in enumerate(["a", "b"] * 9000)]
+    merged = list(
+        merge_group_rows(
+            rows, parse, group=0, headers=("g", "id"), source="s", row_at=lambda _: None
+        )
+    )
+    assert len(merged) == 9000 and {r.groups for r in merged} == {("a", "b")}
