@@ -435,19 +435,11 @@ def open_export(
             if first is not None:
                 raise InputError(f"{name}:{line}: duplicate user {key!r} (already on line {first})")
 
-        def rows_with_lines() -> Iterator[tuple[int, list[str]]]:
-            last = reader.line_num
-            for row in reader:
-                start, last = last + 1, reader.line_num
-                if not row or (not row[0].strip() and not "".join(row).strip()):
-                    continue  # a blank line, or a row of empty cells (Excel leaves those)
-                yield start, row
-
         def group_records() -> Iterator[UserRecord]:
             """One row per group membership: a user's rows merged (group_rows.py)."""
             try:
                 yield from merge_group_rows(
-                    rows_with_lines(),
+                    reader,
                     rows.parser(),
                     group=plan.fields["groups"],
                     headers=plan.headers,

@@ -18,7 +18,8 @@ still count once, with the groups of its first run of rows.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from scimrecon.errors import InputError
 from scimrecon.recon.model import UserRecord
@@ -53,10 +54,11 @@ class _Seen:
         keys[i], self.fps[i], self.lines[i] = h, fp, line
         self.used += 1
         if 2 * self.used > mask + 1:
-            self._grow()
+            self.grow()
         return None
 
-    def _grow(self) -> None:
+    def grow(self) -> None:
+        """Twice the slots, every entry moved (the caller re-reads the arrays)."""
         old = (self.keys, self.fps, self.lines)
         self._make(2 * (self.mask + 1))
         self.used = 0
@@ -65,13 +67,16 @@ class _Seen:
                 self.get_or_add(h, fp, line)
 
 
-def _fingerprint(row: list[str], group: int) -> int:
-    """A hash of every cell but the group, compared with spaces trimmed."""
-    return hash(tuple(c.strip() for i, c in enumerate(row) if i != group))
+class _Reader(Protocol):
+    """A csv reader: rows, and the line the last one ended on."""
+
+    line_num: int
+
+    def __iter__(self) -> Iterator[list[str]]: ...
 
 
 def merge_group_rows(
-    rows: Iterable[tuple[int, list[str]]],
+    reader: _Reader,
     parse: Callable[[list[str], int], UserRecord],
     *,
     group: int,
@@ -80,8 +85,8 @@ def merge_group_rows(
     row_at: Callable[[int], list[str] | None],
     expected: int = 0,
 ) -> Iterator[UserRecord]:
-    """Records from (line, row) pairs, one a user; raise InputError on conflicting rows.
-    `expected` is about how many users there are (to size the table once)."""
+    """Records from the reader's rows (after the header), one a user; raise InputError on
+    conflicting rows. `expected` is about how many users there are (to size the table)."""
     seen = _Seen(expected)
     pending: UserRecord | None = None
     pending_key = ""
@@ -97,7 +102,7 @@ def merge_group_rows(
         for i, header in enumerate(headers):
             if i == group or i >= len(old) or i >= len(row):
                 continue
-            if old[i].strip() != row[i].strip():
+            if old[i] != row[i]:
                 return InputError(
                     f"{source}:{line}: conflicting rows for user {key!r}: column {header!r} "
                     f"says {row[i].strip()!r} here but {old[i].strip()!r} on line {first} "
@@ -107,11 +112,33 @@ def merge_group_rows(
             f"{source}:{line}: conflicting rows for user {key!r} (already on line {first})"
         )
 
-    for line, row in rows:
+    after = group + 1
+    keys, fps, lines, mask = seen.keys, seen.fps, seen.lines, seen.mask
+    last = reader.line_num
+    for row in reader:
+        line, last = last + 1, reader.line_num
+        if not row or (not row[0].strip() and not "".join(row).strip()):
+            continue  # a blank line, or a row of empty cells (Excel leaves those)
         record = parse(row, line)
         key = record.account_id or record.email.lower()
-        fp = _fingerprint(row, group)
-        known = seen.get_or_add(hash(key) or 1, fp, line)
+        fp = hash((*row[:group], *row[after:]))  # every cell but the group's, as written
+        # seen.get_or_add(hash(key) or 1, fp, line), inlined: this runs once a row
+        h = hash(key) or 1
+        i = h & mask
+        known: tuple[int, int] | None = None
+        while True:
+            k = keys[i]
+            if k == 0:
+                keys[i], fps[i], lines[i] = h, fp, line
+                seen.used += 1
+                if 2 * seen.used > mask + 1:
+                    seen.grow()
+                    keys, fps, lines, mask = seen.keys, seen.fps, seen.lines, seen.mask
+                break
+            if k == h:
+                known = fps[i], lines[i]
+                break
+            i = (i + 1) & mask
         if known is not None:
             first_fp, first = known
             # a different row under the same hash: this user's conflicting row, or (once in

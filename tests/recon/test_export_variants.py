@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import tempfile
 from datetime import date
@@ -212,10 +213,11 @@ def test_the_merge_table_grows_past_its_first_size() -> None:
     def parse(row: list[str], line: int) -> UserRecord:
         return UserRecord(row[1], "", f"{row[1]}@x.example", "active", True, groups=(row[0],))
 
-    rows = [(n + 2, [g, f"u{n // 2}"]) for n, g in enumerate(["a", "b"] * 9000)]
+    text = "".join(f"{g},u{n // 2}\n" for n, g in enumerate(["a", "b"] * 9000))
+    reader = csv.reader(io.StringIO(text))
     merged = list(
         merge_group_rows(
-            rows, parse, group=0, headers=("g", "id"), source="s", row_at=lambda _: None
+            reader, parse, group=0, headers=("g", "id"), source="s", row_at=lambda _: None
         )
     )
     assert len(merged) == 9000 and {r.groups for r in merged} == {("a", "b")}
