@@ -68,7 +68,6 @@ RULES: Final = (
     MANAGED,
     EXTERNAL,
 )
-BILLABLE_RULES: Final = (MANAGED, EXTERNAL)
 
 UNMANAGED_NOTE: Final = (
     "access on a site you don't manage: only that site's admin or Atlassian support can remove it"
@@ -102,15 +101,6 @@ class Verdict:
             sites = ", ".join(sorted({s for _, s in self.unmanaged}))
             text += f"; {sites}: {UNMANAGED_NOTE}"
         return text
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "billable": self.billable,
-            "rule": self.rule,
-            "why": self.why,
-            "through": [{"product": k, "site": s or None} for k, s in self.through],
-            "unmanaged_sites": sorted({s for _, s in self.unmanaged}),
-        }
 
 
 _NOT_BILLABLE: Final[dict[str, str]] = {
