@@ -120,6 +120,9 @@ class AtlassianConfig(_Section):
     org_id: str
     #: The org's verified domains: a user of an export counts as managed when on one of them.
     domains: tuple[str, ...] = ()
+    #: The sites the org manages (e.g. "acme" for acme.atlassian.net): access on any other
+    #: site is billable all the same but only that site's admin can remove it (flagged).
+    sites: tuple[str, ...] = ()
     required: ClassVar[tuple[str, ...]] = ("base_url", "org_id")
     urls: ClassVar[tuple[str, ...]] = ("base_url",)
 

@@ -11,7 +11,8 @@ from scimrecon.cli.config_cmd import open_services, table_or_json
 from scimrecon.cli.render import key_values, table, to_json
 from scimrecon.connectors.services import Services
 from scimrecon.errors import ScimreconError
-from scimrecon.recon.billable import is_billable
+from scimrecon.recon.billable import verdict
+from scimrecon.recon.live import site_of
 
 
 def _facts(services: Services, who: str) -> dict[str, Any]:
@@ -23,10 +24,27 @@ def _facts(services: Services, who: str) -> dict[str, Any]:
         account_id = user.account_id
     else:
         account_id = who
+        user = next((u for u in admin.org_users() if u.account_id == who), None)
     profile = admin.get_profile(account_id)
     active = admin.last_active_dates(account_id)
     links = admin.scim_links_for_account(account_id)
-    keys = [p.key for p in active.products]
+    # the org user list names the site of each access (its URL) and Atlassian's own verdict;
+    # the last-active dates only the product
+    if user is not None:
+        products = [(p.key, site_of(p.url, p.key)) for p in user.product_access]
+        reported = user.access_billable
+    else:
+        products, reported = [(p.key, "") for p in active.products], None
+    atlassian = services.profile.atlassian
+    sites = getattr(atlassian, "sites", None) if atlassian is not None else None
+    found = verdict(
+        managed=True,  # the user management API answers only for managed accounts
+        status=str(profile.account_status or ""),
+        products=products,
+        account_type=str(profile.account_type or "atlassian"),
+        reported_billable=reported,
+        org_sites=sites or None,
+    )
     return {
         "account_id": profile.account_id,
         "email": profile.email,
@@ -34,9 +52,11 @@ def _facts(services: Services, who: str) -> dict[str, Any]:
         "account_status": profile.account_status,
         "account_type": profile.account_type,
         "managed": True,  # the user management API answers only for managed accounts
-        "billable": is_billable(
-            managed=True, status=str(profile.account_status or ""), product_keys=keys
-        ),
+        "billable": found.billable,
+        "billable_rule": found.rule,
+        "billable_why": found.why,
+        "billable_through": [{"product": k, "site": s or None} for k, s in found.through],
+        "unmanaged_sites": sorted({s for _, s in found.unmanaged}),
         "added_to_org": active.added_to_org,
         "product_access": [{"key": p.key, "last_active": p.last_active} for p in active.products],
         "scim_links": [
@@ -74,6 +94,7 @@ def show(ctx: click.Context, who: str, fmt: str) -> None:
                 ("status", facts["account_status"] or ""),
                 ("type", facts["account_type"] or ""),
                 ("billable", "yes" if facts["billable"] else "no"),
+                ("why", facts["billable_why"]),
                 ("added to org", facts["added_to_org"] or ""),
             ]
         )

@@ -19,18 +19,29 @@ from scimrecon.cli.options import (
     encoding_option,
     format_option,
     html_option,
+    site_option,
     targets_out_option,
     unwanted_option,
 )
-from scimrecon.cli.render import echo_output, key_values, load_profile, org_domains, table, to_csv
+from scimrecon.cli.render import (
+    echo_output,
+    key_values,
+    load_profile,
+    org_domains,
+    org_sites,
+    table,
+    to_csv,
+)
 from scimrecon.errors import InputError
 from scimrecon.recon.analysis import Analysis, Analyzer
+from scimrecon.recon.billable import RULES, UNMANAGED_NOTE
 from scimrecon.recon.classify import (
     CANDIDATE_CLASSES,
     CLASSES,
     INACTIVE,
     PROTECTED,
     TRELLO_ONLY,
+    Candidate,
     Policy,
     unwanted_keys,
 )
@@ -45,6 +56,8 @@ CLASS_TITLES = {
     PROTECTED: "protected (left off the candidate lists)",
 }
 LIST_COLUMNS = ("email", "account_id", "name", "reason")
+UNMANAGED = "unmanaged-site"
+BILLABLE = "billable"
 
 
 def _summary_table(result: Analysis, limit: int) -> str:
@@ -76,14 +89,28 @@ def _summary_table(result: Analysis, limit: int) -> str:
             ("product", "site", "users", "active 30d", "active 90d", "never accessed"),
         ),
     ]
+    rules = [(r, n) for r in RULES if (n := result.billable_by_rule.get(r, 0))]
+    parts += [
+        "",
+        "billable rule (docs/analysis.md, Billable rules)",
+        table(rules, ("rule", "users")),
+    ]
     unwanted = ", ".join(sorted(result.policy.unwanted))
+    lists: list[tuple[str, str, list[Candidate]]] = []
     for cls in CLASSES:
-        items = result.classes[cls]
         title = CLASS_TITLES[cls]
         if cls == TRELLO_ONLY:
             title += f" ({unwanted})"
         if cls == INACTIVE:
             title += f" (no use in {result.policy.inactive_days} days)"
+        lists.append((cls, title, result.classes[cls]))
+    if result.policy.org_sites is not None:
+        lists.append(
+            (UNMANAGED, f"billable through {UNMANAGED_NOTE}", result.unmanaged_site_access)
+        )
+    if result.billable_users is not None:
+        lists.append((BILLABLE, "billable users and why", result.billable_users))
+    for cls, title, items in lists:
         parts += ["", f"{cls}: {len(items)} {title}"]
         if items:
             shown = items[:limit] if limit > 0 else items
@@ -99,11 +126,11 @@ def _summary_table(result: Analysis, limit: int) -> str:
 
 
 def _classes_csv(result: Analysis) -> str:
-    rows = (
-        (cls, c.email, c.account_id, c.name, c.reason)
-        for cls in CLASSES
-        for c in result.classes[cls]
-    )
+    lists = [(cls, result.classes[cls]) for cls in CLASSES]
+    lists.append((UNMANAGED, result.unmanaged_site_access))
+    if result.billable_users is not None:
+        lists.append((BILLABLE, result.billable_users))
+    rows = ((cls, c.email, c.account_id, c.name, c.reason) for cls, items in lists for c in items)
     return to_csv(rows, ("class", *LIST_COLUMNS))
 
 
@@ -115,6 +142,7 @@ def _classes_csv(result: Analysis) -> str:
 @html_option("Also write a self-contained HTML report (summary, lists, chart).")
 @click.option("--tier", type=click.IntRange(min=1), help="User tier (default: [billing].tier).")
 @domain_option()
+@site_option()
 @unwanted_option
 @click.option(
     "--inactive-days",
@@ -149,6 +177,12 @@ def _classes_csv(result: Analysis) -> str:
     help="Which list --targets-out writes.",
 )
 @click.option(
+    "--why",
+    "explain",
+    is_flag=True,
+    help="Also list every billable user with the rule, product and site that make them so.",
+)
+@click.option(
     "--limit",
     type=click.IntRange(min=0),
     default=50,
@@ -165,6 +199,7 @@ def analyze(
     html_out: Path | None,
     tier: int | None,
     domains: tuple[str, ...],
+    sites: tuple[str, ...],
     unwanted: tuple[str, ...],
     inactive_days: int,
     grace_days: int,
@@ -174,6 +209,7 @@ def analyze(
     encoding: str | None,
     targets_out: Path | None,
     target_class: str | None,
+    explain: bool,
     limit: int,
 ) -> None:
     """Count users, billable users and tier usage; list trello-only and inactive candidates.
@@ -186,7 +222,7 @@ def analyze(
         raise InputError("give an EXPORT file or --live, not both")
     if export is None and not live:
         raise InputError("missing EXPORT (a user export CSV) or --live")
-    profile = load_profile(obj) if (tier is None or live or not domains) else None
+    profile = load_profile(obj) if (tier is None or live or not domains or not sites) else None
     domains = org_domains(domains, profile)
     if tier is None and profile is not None:
         tier = profile.billing.tier
@@ -196,6 +232,7 @@ def analyze(
         inactive_days=inactive_days,
         grace_days=grace_days,
         protect=Protector.from_options(protect),
+        org_sites=org_sites(sites, profile),
     )
     if live:
         from scimrecon.cli.config_cmd import open_services
@@ -207,7 +244,7 @@ def analyze(
             value = admin.last_active_dates(account_id).added_to_org
             return date.fromisoformat(value[:10]) if value else None
 
-        analyzer = Analyzer(policy).add_all(
+        analyzer = Analyzer(policy, explain=explain).add_all(
             records_from_org_users(admin.iter_org_users(), added_of)
         )
         result = analyzer.result(fmt="org-api", tier=tier, source="org admin API")
@@ -225,7 +262,7 @@ def analyze(
             export_format=export_format,
             encoding=encoding,
         ) as opened:
-            analyzer = Analyzer(policy).add_all(opened.records())
+            analyzer = Analyzer(policy, explain=explain).add_all(opened.records())
             result = analyzer.result(fmt=opened.format, tier=tier, source=str(export))
             ignored = opened.plan.ignored
         if ignored:

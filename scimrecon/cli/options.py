@@ -70,6 +70,14 @@ def domain_option(
     return click.option("--domain", "domains", multiple=True, metavar="DOMAIN", help=help)
 
 
+def site_option(
+    help: str = "A site the org manages (repeatable; default: the profile's [atlassian] "
+    "sites): access on any other site is flagged, only that site's admin can remove it.",
+) -> Callable[[F], F]:
+    """`--site` (repeatable), resolved against the profile by render.org_sites."""
+    return click.option("--site", "sites", multiple=True, metavar="SITE", help=help)
+
+
 def column_option(
     help: str = "Map an unknown header: NAME=email|status|...|product|last_seen|ignore.",
 ) -> Callable[[F], F]:

@@ -14,11 +14,13 @@ from scimrecon.cli.options import (
     column_option,
     domain_option,
     format_option,
+    site_option,
     targets_out_option,
     unwanted_option,
 )
-from scimrecon.cli.render import echo_output, table, to_csv
+from scimrecon.cli.render import echo_output, load_profile, org_sites, table, to_csv
 from scimrecon.errors import InputError
+from scimrecon.recon.billable import RULES, world_sites
 from scimrecon.recon.classify import unwanted_keys
 from scimrecon.recon.columns import parse_column_overrides
 from scimrecon.recon.live import (
@@ -26,12 +28,19 @@ from scimrecon.recon.live import (
     idp_entries_from_users,
     scim_entries_from_users,
 )
-from scimrecon.recon.reconcile import ADVICE, LINKED, PLAYBOOKS, SITUATIONS, Identity
+from scimrecon.recon.reconcile import (
+    ADVICE,
+    LINKED,
+    PLAYBOOKS,
+    SITUATIONS,
+    Identity,
+    billable_summary,
+)
 from scimrecon.recon.reconcile import reconcile as join_identities
 from scimrecon.recon.sources import load_accounts, load_idp_users, load_scim_users, load_world
 from scimrecon.recon.targets import write_targets
 
-DETAIL_COLUMNS = ("key", "situation", "account_id", "reason", "fix")
+DETAIL_COLUMNS = ("key", "situation", "account_id", "reason", "fix", "billable")
 CSV_COLUMNS = (
     "key",
     "situation",
@@ -42,6 +51,8 @@ CSV_COLUMNS = (
     "idp_object_id",
     "reason",
     "playbook",
+    "billable",
+    "billable_why",
 )
 
 
@@ -50,21 +61,40 @@ def _fix(situation: str) -> str:
     return f"playbook {playbook}" if playbook else ADVICE[situation]
 
 
-def _table(identities: list[Identity], counts: Counter[str], show_linked: bool) -> str:
+def _billable_cell(identity: Identity) -> str:
+    if identity.billable is None:
+        return ""
+    return f"yes: {identity.billable_why}" if identity.billable else "no"
+
+
+def _table(
+    identities: list[Identity], counts: Counter[str], show_linked: bool, bill: dict[str, Any]
+) -> str:
     summary = table(
         ((s, counts.get(s, 0), _fix(s)) for s in SITUATIONS), ("situation", "identities", "fix")
     )
+    rules = ", ".join(f"{r} {n}" for r in RULES if (n := bill["by_rule"].get(r, 0)))
+    billing = [f"billable: {bill['billable']} ({rules or 'no accounts'})"]
+    for item in bill["unmanaged_site_access"]:
+        billing.append(f"  {item['email'] or item['account_id']}: {item['reason']}")
     shown = [i for i in identities if show_linked or i.situation != LINKED]
     detail = table(
         (
-            (i.key, i.situation, i.account_id, i.reason, i.fix if i.playbook else "manual")
+            (
+                i.key,
+                i.situation,
+                i.account_id,
+                i.reason,
+                i.fix if i.playbook else "manual",
+                _billable_cell(i),
+            )
             for i in shown
         ),
         DETAIL_COLUMNS,
     )
     hidden = sum(1 for i in identities if i.situation == LINKED) if not show_linked else 0
     tail = [f"({hidden} linked identities not listed; --all lists them)"] if hidden else []
-    return "\n".join([summary, "", detail, *tail])
+    return "\n".join([summary, "", *billing, "", detail, *tail])
 
 
 def _user_directory(services: Any) -> Any:
@@ -128,6 +158,7 @@ def _read_idp(idp: Any) -> list[dict[str, Any]]:
     "file instead (needed for Okta and manual IdPs).",
 )
 @domain_option("Org domain (for a Directory export).")
+@site_option()
 @column_option("Map an unknown header of the accounts export.")
 @unwanted_option
 @click.option("--all", "show_linked", is_flag=True, help="List linked (healthy) identities too.")
@@ -147,6 +178,7 @@ def reconcile(
     accounts_file: Path | None,
     live: bool,
     domains: tuple[str, ...],
+    sites: tuple[str, ...],
     columns: tuple[str, ...],
     unwanted: tuple[str, ...],
     show_linked: bool,
@@ -168,6 +200,7 @@ def reconcile(
         if any(files):
             raise InputError("give --world, or --idp, --scim and --accounts, not both")
         world = load_world(world_file)
+        managed_sites = org_sites(sites, None) or world_sites(world)
         idp_users = (world.get("idp") or {}).get("users") or []
         scim_users = world.get("scim_users") or []
         accounts = world.get("accounts") or []
@@ -180,6 +213,7 @@ def reconcile(
         from scimrecon.cli.config_cmd import open_services
 
         services = open_services(ctx)
+        managed_sites = org_sites(sites, services.profile)
         # A profile that cannot read its IdP fails before anything is read; the IdP itself is
         # read last, so someone assigned and pushed meanwhile comes out `unmatched` (harmless),
         # never `orphaned` (which leads to a disable playbook).
@@ -191,6 +225,7 @@ def reconcile(
             idp_users = _read_idp(idp)
     elif all(files):
         assert idp_file and scim_file and accounts_file
+        managed_sites = org_sites(sites, load_profile(ctx.obj))
         idp_users = load_idp_users(idp_file)
         scim_users = load_scim_users(scim_file)
         accounts = load_accounts(
@@ -198,7 +233,11 @@ def reconcile(
         )
     else:
         raise InputError("give --world FILE, or all three of --idp, --scim and --accounts")
-    everyone = join_identities(idp_users, scim_users, accounts, unwanted=unwanted_keys(unwanted))
+    everyone = join_identities(
+        idp_users, scim_users, accounts, unwanted=unwanted_keys(unwanted), org_sites=managed_sites
+    )
+    bill = billable_summary(accounts, managed_sites)
+    bill["org_sites"] = sorted(managed_sites) if managed_sites is not None else None
     counts = Counter(i.situation for i in everyone)
     identities = [i for i in everyone if situation in (None, i.situation)]
 
@@ -209,8 +248,9 @@ def reconcile(
         fmt,
         as_json=lambda: {
             "summary": {s: counts.get(s, 0) for s in SITUATIONS},
+            "billable": bill,
             "identities": [i.as_dict() for i in identities],
         },
         as_csv=lambda: to_csv((i.as_dict() for i in identities), CSV_COLUMNS),
-        as_table=lambda: _table(identities, counts, show_linked or situation == LINKED),
+        as_table=lambda: _table(identities, counts, show_linked or situation == LINKED, bill),
     )

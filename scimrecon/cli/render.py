@@ -199,3 +199,12 @@ def org_domains(given: Iterable[str], profile: Profile | None) -> tuple[str, ...
     if chosen or profile is None or profile.atlassian is None:
         return chosen
     return tuple(getattr(profile.atlassian, "domains", None) or ())
+
+
+def org_sites(given: Iterable[str], profile: Profile | None) -> frozenset[str] | None:
+    """The sites the org manages: --site if given, else the profile's [atlassian] sites; None
+    when neither says (then access on other sites cannot be told apart, and is not flagged)."""
+    chosen = [s.strip().lower() for s in given if s.strip()]
+    if not chosen and profile is not None and profile.atlassian is not None:
+        chosen = list(getattr(profile.atlassian, "sites", None) or ())
+    return frozenset(chosen) if chosen else None

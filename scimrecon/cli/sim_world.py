@@ -24,7 +24,7 @@ _LABELS = {
     "accounts": "accounts",
     "managed": "managed accounts",
     "active": "active accounts",
-    "billable": "billable (managed, active, any product)",
+    "billable": "billable (Guard Standard rule, recon/billable.py)",
     "scim_users": "SCIM users",
     "linked_scim_users": "SCIM users linked to an account",
     "idp_users": "IdP users assigned to the app",
@@ -49,8 +49,8 @@ def check(world: str, fmt: str) -> None:
     """Validate a world and print its headline counts.
 
     WORLD is a JSON file, a directory holding world.json, or a shipped fixture name
-    (acme-trello, drift, inactive-licences, okta-manual). Every problem is listed with its
-    JSON path; any problem exits 2.
+    (acme-trello, drift, guard-billing, inactive-licences, okta-manual). Every problem is
+    listed with its JSON path; any problem exits 2.
     """
     summary = summarize(load_world(world))
     if fmt == "json":

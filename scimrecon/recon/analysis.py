@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from scimrecon.recon.billable import is_billable
+from scimrecon.recon.billable import RULES, Verdict, verdict
 from scimrecon.recon.classify import CLASSES, Candidate, Policy, classify
 from scimrecon.recon.model import NEVER, ProductAccess, UserRecord
 from scimrecon.recon.tier import TierUsage, tier_usage
@@ -55,6 +55,9 @@ class Analysis:
     source: str = ""
     reported_billable: int | None = None
     warnings: list[str] = field(default_factory=list)
+    billable_by_rule: dict[str, int] = field(default_factory=dict)
+    unmanaged_site_access: list[Candidate] = field(default_factory=list)
+    billable_users: list[Candidate] | None = None
 
     def as_json(self, *, lazy: bool = False) -> dict[str, Any]:
         """The documented document. With `lazy`, the class lists are iterators (for
@@ -71,6 +74,11 @@ class Analysis:
             "active": self.active,
             "billable": self.billable,
             "billable_reported_by_export": self.reported_billable,
+            "billable_by_rule": {rule: self.billable_by_rule.get(rule, 0) for rule in RULES},
+            "org_sites": (
+                sorted(self.policy.org_sites) if self.policy.org_sites is not None else None
+            ),
+            "unmanaged_site_access": [c.as_dict() for c in self.unmanaged_site_access],
             "products": [p.as_dict() for p in self.products],
             "tier": self.tier.as_dict(),
             "classes": {cls: wrap(self.classes.get(cls, [])) for cls in CLASSES},
@@ -80,7 +88,9 @@ class Analysis:
                 "grace_days": self.policy.grace_days,
             },
             "warnings": list(self.warnings),
-        }
+        } | (
+            {"billable_users": wrap(self.billable_users)} if self.billable_users is not None else {}
+        )
 
 
 class Analyzer:
@@ -91,8 +101,12 @@ class Analyzer:
     only for users who could be on a list (some product unused for long, unknown or unwanted).
     """
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, *, explain: bool = False) -> None:
         self.policy = policy
+        self.by_rule: dict[str, int] = {}
+        self.unmanaged: list[Candidate] = []
+        #: with `explain`, every billable user with the rule's why (memory grows with them)
+        self.explained: list[Candidate] | None = [] if explain else None
         self.users = 0
         self.active = 0
         self.billable = 0
@@ -108,14 +122,16 @@ class Analyzer:
         # for sources that do not share objects (the value lookup still works there).
         self._by_id: dict[int, list[Any]] = {}
         self._pinned: list[ProductAccess] = []
-        # (managed, status, product keys...) -> the billable rule's answer for those facts
-        self._billable: dict[tuple[Any, ...], bool] = {}
+        # (managed, status, ..., product keys...) -> the billable rule's verdict for those facts
+        self._billable: dict[tuple[Any, ...], Verdict] = {}
 
     def _info(self, access: ProductAccess) -> list[Any]:
         seen = access.last_seen
         ordinal = seen.toordinal() if isinstance(seen, date) else 0
         key = access.key
-        info = [0, ordinal, key in self.policy.unwanted, key]
+        sites = self.policy.org_sites
+        elsewhere = sites is not None and bool(access.site) and access.site.lower() not in sites
+        info = [0, ordinal, key in self.policy.unwanted, key, elsewhere]
         self._seen[access] = info
         return info
 
@@ -132,6 +148,7 @@ class Analyzer:
         policy, classes = self.policy, self.classes
         rule_memo = self._billable
         by_id, pinned = self._by_id, self._pinned
+        by_rule, explained = self.by_rule, self.explained
         try:
             for record in records:
                 users += 1
@@ -145,7 +162,15 @@ class Analyzer:
                 products = record.products
                 latest = 0
                 all_unwanted = True
-                facts = [record.managed, record.status]
+                elsewhere = False
+                facts = [
+                    record.managed,
+                    record.status,
+                    record.external,
+                    record.policy_billable,
+                    record.account_type,
+                    record.reported_billable,
+                ]
                 for access in products:
                     info = by_id.get(id(access))
                     if info is None:
@@ -159,16 +184,28 @@ class Analyzer:
                         latest = info[1]
                     if not info[2]:
                         all_unwanted = False
+                    if info[4]:
+                        elsewhere = True
                 # the billable rule is a pure function of these facts, and a whole export has
                 # only a handful of distinct combinations: ask it once for each
                 memo_key = tuple(facts)
-                is_billable_now = rule_memo.get(memo_key)
-                if is_billable_now is None:
-                    is_billable_now = rule_memo[memo_key] = is_billable(
-                        managed=facts[0], status=facts[1], product_keys=facts[2:]
+                found = rule_memo.get(memo_key)
+                if found is None:
+                    found = rule_memo[memo_key] = verdict(
+                        managed=facts[0],
+                        status=facts[1],
+                        external=facts[2],
+                        policy_billable=facts[3],
+                        account_type=facts[4],
+                        reported_billable=facts[5],
+                        products=[(k, "") for k in facts[6:]],
                     )
-                if is_billable_now:
+                rule = found.rule
+                by_rule[rule] = by_rule.get(rule, 0) + 1
+                if found.billable:
                     billable += 1
+                    if elsewhere or explained is not None:
+                        self._explain(record, elsewhere)
                 if not products:
                     continue
                 if not is_active:
@@ -185,10 +222,20 @@ class Analyzer:
             self.reported = reported
         return self
 
+    def _explain(self, record: UserRecord, elsewhere: bool) -> None:
+        """Record why a billable user is billable (the slow path: the full verdict, with
+        sites); only for access on a site the org does not manage, or when asked to."""
+        full = record.verdict(self.policy.org_sites)
+        line = Candidate(record.email, record.account_id, record.name, f"{full.rule}: {full.why}")
+        if elsewhere:
+            self.unmanaged.append(line)
+        if self.explained is not None:
+            self.explained.append(line)
+
     def product_stats(self) -> list[ProductStats]:
         by_site: dict[tuple[str, str], ProductStats] = {}
         as_of = self._as_of_ord
-        for access, (count, ordinal, _, _) in self._seen.items():
+        for access, (count, ordinal, *_) in self._seen.items():
             key = (access.product, access.site)
             stats = by_site.get(key)
             if stats is None:
@@ -229,4 +276,7 @@ class Analyzer:
             source=source,
             reported_billable=self.reported,
             warnings=warnings,
+            billable_by_rule=dict(self.by_rule),
+            unmanaged_site_access=self.unmanaged,
+            billable_users=self.explained,
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from scimrecon.recon.billable import UNMANAGED_NOTE
 from scimrecon.recon.model import NEVER, UserRecord, product_key, product_name
 from scimrecon.recon.protect import Protector
 
@@ -37,6 +38,8 @@ class Policy:
     inactive_days: int = 90
     grace_days: int = 30
     protect: Protector = field(default_factory=Protector)
+    #: the sites the org manages (access anywhere else is flagged); None: not known
+    org_sites: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,15 @@ def protection_reason(record: UserRecord, policy: Policy) -> str | None:
     return "; ".join(reasons) or None
 
 
+def _sites_not_managed(record: UserRecord, policy: Policy) -> str:
+    """The record's sites the org does not manage, comma-joined ("" when none or unknown)."""
+    sites = policy.org_sites
+    if sites is None:
+        return ""
+    other = sorted({p.site for p in record.products if p.site and p.site.lower() not in sites})
+    return ", ".join(other)
+
+
 def classify(record: UserRecord, policy: Policy) -> dict[str, Candidate]:
     """The classes this user is on, each with its reason. A protected user is only PROTECTED,
     with the classes they were kept off named in the reason."""
@@ -140,6 +152,10 @@ def classify(record: UserRecord, policy: Policy) -> dict[str, Candidate]:
         found[INACTIVE] = reason
     if not found:
         return {}
+    elsewhere = _sites_not_managed(record, policy)
+    if elsewhere:  # a playbook here cannot take that access away: say so on the list
+        note = f" (also has access on {elsewhere}: {UNMANAGED_NOTE}; stays billable)"
+        found = {cls: text + note for cls, text in found.items()}
     guard = protection_reason(record, policy)
     if guard:
         kept_off = "; ".join(f"would be {c}: {r}" for c, r in found.items())

@@ -32,6 +32,9 @@ SCALAR_FIELDS: Final = (
     "claimed",
     "billable",
     "groups",
+    "external",
+    "policy_name",
+    "policy_type",
 )
 REQUIRED: Final = ("email", "status")
 
@@ -77,11 +80,27 @@ ALIASES: Final[dict[str, str]] = {
     "groups": "groups",
     "group membership": "groups",
     "group names": "groups",
+    # one row per group membership (Atlassian's user export with group membership: "If
+    # they're in multiple groups, they'll get a row in the CSV for each group they're in")
+    "group name": "groups",
+    "group": "groups",
+    # managed-accounts export (support.atlassian.com/organization-administration/docs/
+    # export-managed-accounts): "Policy name", "Policy type (billable or nonbillable policy)"
+    "policy name": "policy_name",
+    "authentication policy": "policy_name",
+    "policy type": "policy_type",
+    # our convention (Atlassian's exports have no such column; docs/analysis.md): an account
+    # the org does not manage but that has access to its apps, billed under Guard Standard
+    "external user": "external",
 }
 
 # Headers only one of the two exports has; used to tell them apart.
 _DIRECTORY_MARKERS: Final = frozenset({"user id", "user status", "added to org", "org role"})
-_MANAGED_MARKERS: Final = frozenset({"atlassian id", "claimed", "billable", "last active"})
+_MANAGED_MARKERS: Final = frozenset(
+    {"atlassian id", "claimed", "billable", "last active", "last active date", "policy type"}
+)
+# "Last active date [UTC]": a unit or time zone in brackets after a known header
+_UNIT = re.compile(r"\s*\[[^\]]*\]$")
 
 _LAST_SEEN = re.compile(r"last seen in (.+?) - (.+)", re.IGNORECASE)
 _PRODUCT_SITE = re.compile(r"(.+?) - (.+)")
@@ -90,6 +109,15 @@ _PRODUCT_SITE = re.compile(r"(.+?) - (.+)")
 def normalise(header: str) -> str:
     """Header text as we compare it: no BOM, no case, `_` as space, single spaces."""
     return " ".join(header.replace("\ufeff", "").replace("_", " ").lower().split())
+
+
+def _alias(norm: str) -> str:
+    """The field a normalised header means, also with a bracketed unit after it
+    ("last active date [utc]" means what "last active date" means); "" when none."""
+    field = ALIASES.get(norm)
+    if field is None:
+        field = ALIASES.get(_UNIT.sub("", norm), "")
+    return field
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +170,7 @@ def _split_product(text: str) -> tuple[str, str]:
 
 def detect_format(headers: Sequence[str]) -> str | None:
     """DIRECTORY or MANAGED by the columns only one of them has; None when neither fits."""
-    names = {normalise(h) for h in headers}
+    names = {_UNIT.sub("", normalise(h)) for h in headers}
     directory = len(names & _DIRECTORY_MARKERS) + (
         3 if any(_LAST_SEEN.fullmatch(n) for n in names) else 0
     )
@@ -205,7 +233,7 @@ def plan_columns(
                 continue
             field = kind
         else:
-            field = ALIASES.get(norm, "")
+            field = _alias(norm)
         if field:
             if field in fields:
                 raise InputError(

@@ -1,7 +1,8 @@
 """Stream an Atlassian user export into UserRecords, one row at a time.
 
 The reader holds one row in memory, plus about 16 bytes a user to refuse duplicates (see
-keytable.py), so a million-row export costs little more memory than a ten-row one. Every
+keytable.py; about 48 when the export has a group column and may repeat a user once a group,
+group_rows.py), so a million-row export costs little more memory than a ten-row one. Every
 problem becomes an InputError naming the file, the line and the column, because an admin
 fixing a CSV by hand needs to know exactly where to look.
 """
@@ -9,6 +10,7 @@ fixing a CSV by hand needs to know exactly where to look.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +21,8 @@ from typing import Any
 from scimrecon.errors import InputError
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
 from scimrecon.recon.dates import CachedParser, DateError
-from scimrecon.recon.keytable import KeyTable
+from scimrecon.recon.group_rows import merge_group_rows
+from scimrecon.recon.keytable import KeyTable, expected_rows
 from scimrecon.recon.model import LastSeen, ProductAccess, UserRecord
 from scimrecon.recon.textio import locate_decode_error, open_text
 
@@ -59,6 +62,20 @@ _ACCESS_TRUE = _TRUE | frozenset(
     }
 )
 _ACCESS_FALSE = _FALSE | frozenset({"revoked", "removed"})
+# "Policy type" of the managed-accounts export: "billable or nonbillable policy"
+_POLICY_TYPE: dict[str, bool | None] = {
+    "": None,
+    "billable": True,
+    "billable policy": True,
+    "non-billable": False,
+    "nonbillable": False,
+    "non billable": False,
+    "non-billable policy": False,
+    "nonbillable policy": False,
+}
+# one site in a multi-site product cell ("acme, other" or "acme.atlassian.net")
+_SITE = re.compile(r"[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)*")
+_SITE_SUFFIX = ".atlassian.net"
 
 
 @dataclass
@@ -88,6 +105,27 @@ def _bool(text: str) -> bool | None:
     if s in _FALSE:
         return False
     raise ValueError(f"expected Yes or No, found {text!r}")
+
+
+def _policy_type(text: str) -> bool | None:
+    """A "Policy type" cell: True billable, False non-billable, None empty."""
+    key = " ".join(text.strip().lower().split())
+    if key not in _POLICY_TYPE:
+        raise ValueError(f"expected Billable or Non-billable, found {text!r}")
+    return _POLICY_TYPE[key]
+
+
+def _sites(cell: str) -> tuple[str, ...]:
+    """The sites of a multi-site product cell ("acme, other"); () when it is not one."""
+    sites = []
+    for part in cell.replace(";", ",").split(","):
+        site = part.strip().removeprefix("https://").rstrip("/").removesuffix(_SITE_SUFFIX)
+        if not site:
+            continue
+        if not _SITE.fullmatch(site):
+            return ()
+        sites.append(site)
+    return tuple(dict.fromkeys(sites))
 
 
 _MISSING = object()
@@ -122,8 +160,15 @@ class _RowReader:
         self.i_claimed = f.get("claimed")
         self.i_billable = f.get("billable")
         self.i_groups = f.get("groups")
+        self.i_external = f.get("external")
+        self.i_policy_name = f.get("policy_name")
+        self.i_policy_type = f.get("policy_type")
         self.managed_export = plan.format == MANAGED
-        self.access_cache: dict[str, tuple[bool, LastSeen]] = {}
+        # access cell -> parsed, for product columns with a site (False) and without (True)
+        self.access_cache: dict[bool, dict[str, tuple[bool, LastSeen, tuple[str, ...]]]] = {
+            False: {},
+            True: {},
+        }
         # per product column pair: {access cell: {last-seen cell: ProductAccess or None}}; an
         # export repeats a few hundred distinct cells, so each pair is parsed once, not per row
         self.specs = tuple((p.product, p.site, p.access, p.last_seen, {}) for p in plan.products)
@@ -135,37 +180,51 @@ class _RowReader:
             where += f": column {self.plan.header(index)!r}"
         return InputError(f"{where}: {message}")
 
-    def _access(self, text: str, line: int, index: int) -> tuple[bool, LastSeen]:
-        """An access cell: Yes/No-like, or (managed export) the last-active date itself."""
-        cached = self.access_cache.get(text)
+    def _access(
+        self, text: str, line: int, index: int, bare: bool
+    ) -> tuple[bool, LastSeen, tuple[str, ...]]:
+        """An access cell: Yes/No-like, (managed export) the last-active date itself, or
+        (a product column without a site, managed export) the sites the product is used on,
+        "acme, other"."""
+        cache = self.access_cache[bare]
+        cached = cache.get(text)
         if cached is not None:
             return cached
         s = " ".join(text.strip().lower().split())
-        result: tuple[bool, LastSeen]
+        result: tuple[bool, LastSeen, tuple[str, ...]]
         if s in _ACCESS_FALSE:
-            result = (False, None)
+            result = (False, None, ())
         elif s in _ACCESS_TRUE:
-            result = (True, None)
+            result = (True, None, ())
         else:
             try:
-                seen = self.dates.last_seen(text)
+                result = (True, self.dates.last_seen(text), ())
             except DateError:
-                raise self.fail(
-                    line, index, f"unknown access value {text!r} (expected Yes/No or a date)"
-                ) from None
-            result = (True, seen)
-        if len(self.access_cache) < 10_000:
-            self.access_cache[text] = result
+                sites = _sites(s) if bare else ()
+                if not sites:
+                    expected = (
+                        "Yes/No, a date or sites like 'acme, other'"
+                        if bare
+                        else ("Yes/No or a date")
+                    )
+                    raise self.fail(
+                        line, index, f"unknown access value {text!r} (expected {expected})"
+                    ) from None
+                result = (True, None, sites)
+        if len(cache) < 10_000:
+            cache[text] = result
         return result
 
     def _product(
         self, spec: tuple[Any, ...], a_text: str, s_text: str, line: int
-    ) -> ProductAccess | None:
-        """Parse one product's cells (the slow path), and remember the answer."""
+    ) -> tuple[ProductAccess, ...]:
+        """Parse one product's cells (the slow path), and remember the answer: one access a
+        site (a multi-site cell gives several), none when the user lacks the product."""
         product, site, ai, si, cache = spec
         seen: LastSeen = None
+        sites: tuple[str, ...] = ()
         if ai is not None:
-            has, seen = self._access(a_text, line, ai)
+            has, seen, sites = self._access(a_text, line, ai, not site)
         else:
             has = bool(s_text.strip())
         if si is not None:
@@ -175,7 +234,9 @@ class _RowReader:
                 raise self.fail(line, si, str(exc)) from None
             if value is not None:
                 seen = value
-        result = ProductAccess(product, site, seen) if has else None
+        result: tuple[ProductAccess, ...] = ()
+        if has:
+            result = tuple(ProductAccess(product, s, seen) for s in sites or (site,))
         sub = cache.setdefault(a_text, {})
         if len(sub) < 20_000:
             sub[s_text] = result
@@ -188,6 +249,8 @@ class _RowReader:
         i_email, i_status, i_id, i_name = self.i_email, self.i_status, self.i_id, self.i_name
         i_added, i_last, i_role, i_type = self.i_added, self.i_last, self.i_role, self.i_type
         i_claimed, i_billable, i_groups = self.i_claimed, self.i_billable, self.i_groups
+        i_external, i_policy_name = self.i_external, self.i_policy_name
+        i_policy_type = self.i_policy_type
         status_cache, specs, fail = self.status_cache, self.specs, self.fail
         dates, product_slow = self.dates, self._product
         added_cache: dict[str, date | None] = {}
@@ -246,18 +309,24 @@ class _RowReader:
                     if ai >= 0 and si >= 0:  # the usual pair: access and last seen
                         sub = cache.get(row[ai])
                         if sub is not None:
-                            access = sub.get(row[si], missing)
-                            if access is None:
-                                continue
-                            if access is not missing:
-                                products.append(access)
+                            found = sub.get(row[si], missing)
+                            if found is not missing:
+                                if found:
+                                    products += found
                                 continue
                     a_text = row[ai] if ai >= 0 else ""
                     s_text = row[si] if si >= 0 else ""
-                    access = product_slow(spec, a_text, s_text, line)
-                    if access is not None:
-                        products.append(access)
-                claimed = reported = None
+                    found = product_slow(spec, a_text, s_text, line)
+                    if found:
+                        products += found
+                claimed = reported = external = None
+                policy_billable: bool | None = None
+                if i_external is not None:
+                    index = i_external
+                    external = _bool(row[i_external])
+                if i_policy_type is not None:
+                    index = i_policy_type
+                    policy_billable = _policy_type(row[i_policy_type])
                 if i_claimed is not None:
                     index = i_claimed
                     claimed = _bool(row[i_claimed])
@@ -306,6 +375,9 @@ class _RowReader:
                     reported,
                     groups,
                     line,
+                    external is True,
+                    policy_billable,
+                    row[i_policy_name].strip() if i_policy_name is not None else "",
                 ),
             )
 
@@ -363,6 +435,23 @@ def open_export(
             if first is not None:
                 raise InputError(f"{name}:{line}: duplicate user {key!r} (already on line {first})")
 
+        def group_records() -> Iterator[UserRecord]:
+            """One row per group membership: a user's rows merged (group_rows.py)."""
+            try:
+                yield from merge_group_rows(
+                    reader,
+                    rows.parser(),
+                    group=plan.fields["groups"],
+                    headers=plan.headers,
+                    source=name,
+                    row_at=lambda line: _row_at(path, codec, line),
+                    expected=expected_rows(path),
+                )
+            except UnicodeDecodeError:
+                raise decode_failure() from None
+            except csv.Error as exc:
+                raise InputError(f"{name}:{reader.line_num}: not valid CSV ({exc})") from None
+
         def records() -> Iterator[UserRecord]:
             seen = KeyTable.for_file(path)
             table, mask = seen.table, seen.mask
@@ -398,7 +487,23 @@ def open_export(
             except csv.Error as exc:
                 raise InputError(f"{name}:{reader.line_num}: not valid CSV ({exc})") from None
 
-        yield Export(source=name, path=path, encoding=codec, plan=plan, _rows=records())
+        merging = "groups" in plan.fields
+        rows_out = group_records() if merging else records()
+        yield Export(source=name, path=path, encoding=codec, plan=plan, _rows=rows_out)
+
+
+def _row_at(path: Path, codec: str, line: int) -> list[str] | None:
+    """The row that starts on `line` (for an error message naming what differs)."""
+    with open_text(path, codec) as (text, _):
+        reader = csv.reader(text)
+        last = 0
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if start == line:
+                return row
+            if start > line:
+                break
+    return None
 
 
 def _find_first(path: Path, codec: str, plan: ColumnPlan, key: str, before: int) -> int | None:

@@ -12,6 +12,14 @@ from array import array
 from pathlib import Path
 
 
+def expected_rows(path: Path) -> int:
+    """About how many rows an export of this size has, at most (120 bytes a row or more)."""
+    try:
+        return min(path.stat().st_size // 120, 50_000_000)
+    except OSError:
+        return 0
+
+
 class KeyTable:
     """Open addressing over one array of int64; 0 marks an empty slot. The export reader
     inlines `add`'s probe loop (it runs once a row); everyone else calls `add`."""
@@ -19,11 +27,7 @@ class KeyTable:
     @classmethod
     def for_file(cls, path: Path) -> KeyTable:
         """A table sized once for an export of this size (120 bytes a row or more)."""
-        try:
-            expected = min(path.stat().st_size // 120, 50_000_000)
-        except OSError:
-            expected = 0
-        return cls(expected)
+        return cls(expected_rows(path))
 
     def __init__(self, expected: int = 0) -> None:
         size = 1 << 12

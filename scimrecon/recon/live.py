@@ -119,7 +119,13 @@ def accounts_from_org_users(users: Iterable[Any]) -> Iterator[dict[str, Any]]:
             "managed": True,
             "account_type": _get(user, "account_type") or "atlassian",
             "product_access": [
-                {"key": str(_get(p, "key") or ""), "last_active": _get(p, "last_active")}
+                {
+                    "key": str(_get(p, "key") or ""),
+                    "site": site_of(_get(p, "url"), str(_get(p, "key") or "")),
+                    "last_active": _get(p, "last_active"),
+                }
                 for p in _get(user, "product_access") or []
             ],
+            # Atlassian's own verdict: its "no" excludes (a policy the list does not name)
+            "access_billable": _get(user, "access_billable"),
         }

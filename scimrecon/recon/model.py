@@ -8,10 +8,11 @@ format quirks (and lets one test drive it with hand-made records).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date
 from typing import Final, Literal, NamedTuple
 
-from scimrecon.recon.billable import billable_only_through, is_billable
+from scimrecon.recon.billable import Verdict, billable_only_through, verdict
 
 NEVER: Final = "never"
 """The export's "Never accessed": the user has the product but never opened it."""
@@ -117,6 +118,9 @@ class UserRecord(NamedTuple):
     reported_billable: bool | None = None
     groups: tuple[str, ...] = ()
     line: int = 0
+    external: bool = False
+    policy_billable: bool | None = None
+    policy: str = ""
 
     @property
     def is_admin(self) -> bool:
@@ -134,7 +138,20 @@ class UserRecord(NamedTuple):
     @property
     def billable(self) -> bool:
         """The one billable rule (recon.billable), applied to this record."""
-        return is_billable(managed=self.managed, status=self.status, product_keys=self.product_keys)
+        return self.verdict().billable
+
+    def verdict(self, org_sites: Collection[str] | None = None) -> Verdict:
+        """The billable rule's answer for this record, with which rule and which access."""
+        return verdict(
+            managed=self.managed,
+            status=self.status,
+            products=[(p.key, p.site) for p in self.products],
+            external=self.external,
+            policy_billable=self.policy_billable,
+            account_type=self.account_type,
+            org_sites=org_sites,
+            reported_billable=self.reported_billable,
+        )
 
     def billable_only_through(self, unwanted: frozenset[str]) -> bool:
         """Billable, and only because of products in `unwanted` (keys, lower case)."""

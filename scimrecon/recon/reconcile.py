@@ -9,11 +9,17 @@ names the playbook that fixes it, or says in a sentence what a person has to do.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from scimrecon.recon.billable import account_is_billable, billable_only_through
+from scimrecon.recon.billable import (
+    RULES,
+    account_is_billable,
+    account_verdict,
+    billable_only_through,
+    world_sites,
+)
 from scimrecon.recon.classify import Candidate
 from scimrecon.recon.model import product_name
 
@@ -59,6 +65,9 @@ class Identity:
     name: str = ""
     scim_id: str = ""
     idp_object_id: str = ""
+    #: the billable rule's answer for the identity's account (None: no account)
+    billable: bool | None = None
+    billable_why: str = ""
 
     @property
     def playbook(self) -> str | None:
@@ -84,6 +93,8 @@ class Identity:
             "name": self.name or None,
             "scim_id": self.scim_id or None,
             "idp_object_id": self.idp_object_id or None,
+            "billable": self.billable,
+            "billable_why": self.billable_why or None,
         }
 
 
@@ -115,8 +126,11 @@ def reconcile(
     accounts: Sequence[Mapping[str, Any]],
     *,
     unwanted: Iterable[str] = ("trello",),
+    org_sites: Collection[str] | None = None,
 ) -> list[Identity]:
     """Give every identity one situation. Inputs use the fixture-world shapes (DESIGN.md).
+    Each identity with an account also says whether, and why, it is billable (`org_sites`:
+    the sites the org manages, to flag access it cannot remove).
 
     Joins: a SCIM entry finds its IdP user by externalId = object id (then by userName) and
     its account by account_id; an assigned IdP user without a SCIM entry is unmatched; an
@@ -281,7 +295,48 @@ def reconcile(
         )
     out += stray_situations
     order = {s: n for n, s in enumerate(SITUATIONS)}
-    return sorted(out, key=lambda i: (order[i.situation], i.key.lower()))
+    return sorted(
+        (_with_billable(i, by_account, org_sites) for i in out),
+        key=lambda i: (order[i.situation], i.key.lower()),
+    )
+
+
+def _with_billable(
+    identity: Identity,
+    by_account: Mapping[str, Mapping[str, Any]],
+    org_sites: Collection[str] | None,
+) -> Identity:
+    account = by_account.get(identity.account_id) if identity.account_id else None
+    if account is None:
+        return identity
+    found = account_verdict(account, org_sites)
+    return replace(identity, billable=found.billable, billable_why=found.why)
+
+
+def billable_summary(
+    accounts: Sequence[Mapping[str, Any]], org_sites: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The billable figures over every account (the same rule and figures as `analyze`):
+    the count, the count per rule, and who is billable through a site the org does not
+    manage."""
+    by_rule = dict.fromkeys(RULES, 0)
+    count = 0
+    unmanaged: list[dict[str, Any]] = []
+    for account in accounts:
+        found = account_verdict(account, org_sites)
+        by_rule[found.rule] += 1
+        if found.billable:
+            count += 1
+            if found.unmanaged:
+                unmanaged.append(
+                    {
+                        "email": account.get("email") or None,
+                        "account_id": account.get("account_id") or None,
+                        "name": account.get("name") or None,
+                        "reason": f"{found.rule}: {found.why}",
+                    }
+                )
+    return {"billable": count, "by_rule": by_rule, "unmanaged_site_access": unmanaged}
 
 
 def reconcile_world(
@@ -293,4 +348,5 @@ def reconcile_world(
         world.get("scim_users") or [],
         world.get("accounts") or [],
         unwanted=unwanted,
+        org_sites=world_sites(world),
     )

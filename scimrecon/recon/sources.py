@@ -146,6 +146,13 @@ def load_accounts(path: Path, **export_options: Any) -> list[dict[str, Any]]:
             "product_access": [
                 {"key": p.key, "site": p.site, "last_active": None} for p in r.products
             ],
+            "external": r.external,
+            **(
+                {"policy": {"name": r.policy, "billable": r.policy_billable}}
+                if r.policy_billable is not None
+                else {}
+            ),
+            "access_billable": r.reported_billable,
         }
         for r in read_records(path, **export_options)
     ]

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from scimrecon.recon.billable import policy_billable_of
 from scimrecon.recon.dates import format_export_date, format_last_seen
 from scimrecon.recon.model import NEVER, LastSeen, ProductAccess, UserRecord, product_name
 
@@ -47,7 +48,19 @@ def records_from_accounts(accounts: Sequence[Mapping[str, Any]]) -> Iterator[Use
             org_role=str(account.get("org_role") or "member"),
             account_type=str(account.get("account_type") or "atlassian"),
             line=n,
+            external=bool(account.get("external", False)),
+            policy_billable=policy_billable_of(account),
+            policy=_policy_name(account),
         )
+
+
+def _policy_name(account: Mapping[str, Any]) -> str:
+    policy = account.get("policy")
+    return str(policy.get("name") or "") if isinstance(policy, Mapping) else ""
+
+
+def _uses(world: Mapping[str, Any], field: str) -> bool:
+    return any(field in a for a in world.get("accounts") or [])
 
 
 def _product_columns(world: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -68,13 +81,21 @@ def export_from_world(world: Mapping[str, Any], *, claimed_column: bool = True) 
     """The Directory "Export users" CSV for a fixture world's accounts.
 
     With `claimed_column` (default) a `Claimed` column carries the world's `managed` flag, so
-    the billable count does not depend on --domain; without it the domain rule decides.
+    the billable count does not depend on --domain; without it the domain rule decides. A
+    world with external users or policy members gets `External user`, `Policy name` and
+    `Policy type` columns (the last two as in the managed-accounts export).
     """
     pairs = _product_columns(world)
     header = ["User id", "User name", "email", "User status", "Added to org", "Org role"]
     header.append("Account type")
     if claimed_column:
         header.append("Claimed")
+    external_column = _uses(world, "external")
+    policy_columns = _uses(world, "policy")
+    if external_column:
+        header.append("External user")
+    if policy_columns:
+        header += ["Policy name", "Policy type"]
     for key, site in pairs:
         label = f"{product_name(key)} - {site}"
         header += [label, f"Last seen in {label}"]
@@ -98,6 +119,12 @@ def export_from_world(world: Mapping[str, Any], *, claimed_column: bool = True) 
         ]
         if claimed_column:
             row.append("Yes" if account.get("managed") else "No")
+        if external_column:
+            row.append("Yes" if account.get("external") else "No")
+        if policy_columns:
+            billable = policy_billable_of(account)
+            kind = "" if billable is None else ("Billable" if billable else "Non-billable")
+            row += [_policy_name(account), kind]
         for pair in pairs:
             entry = access.get(pair)
             if entry is None:
@@ -106,4 +133,76 @@ def export_from_world(world: Mapping[str, Any], *, claimed_column: bool = True) 
                 seen: LastSeen = _iso(entry.get("last_active")) or NEVER
                 row += ["Yes", format_last_seen(seen)]
         writer.writerow(row)
+    return out.getvalue()
+
+
+_MANAGED_PRODUCT = {"jira-software": "Jira"}  # the managed-accounts export's product headers
+
+
+def managed_export_from_world(world: Mapping[str, Any]) -> str:
+    """The managed-accounts export (Directory > Managed accounts > Export) for a world.
+
+    Its columns as Atlassian documents them (support.atlassian.com/organization-administration/
+    docs/export-managed-accounts/): only managed accounts; `Last active date [UTC]`;
+    `Billable` (Atlassian's own verdict: here the one rule's); `Policy name` and `Policy type`;
+    one column a product, "listed with the sites they use to access products" ("acme, globex").
+    """
+    from scimrecon.recon.billable import account_is_billable
+
+    accounts = [a for a in world.get("accounts") or [] if a.get("managed")]
+    keys = list(dict.fromkeys(str(p.get("key")) for _, p in _accesses(accounts)))
+    header = ["Name", "Email", "Atlassian ID", "Status", "Last active date [UTC]", "Billable"]
+    header += ["Policy name", "Policy type"]
+    header += [_MANAGED_PRODUCT.get(k, product_name(k)) for k in keys]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for account in accounts:
+        access = account.get("product_access") or []
+        dates = [str(p["last_active"])[:10] for p in access if p.get("last_active")]
+        billable = policy_billable_of(account)
+        kind = "" if billable is None else ("Billable" if billable else "Non-billable")
+        row = [
+            str(account.get("name") or ""),
+            str(account.get("email") or ""),
+            str(account.get("account_id") or ""),
+            _STATUS_WORD.get(str(account.get("status")), str(account.get("status"))),
+            max(dates) if dates else "",
+            "Yes" if account_is_billable(account) else "No",
+            _policy_name(account),
+            kind,
+        ]
+        for key in keys:
+            sites = [str(p.get("site") or "") for p in access if str(p.get("key")) == key]
+            row.append(", ".join(s for s in sites if s))
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def _accesses(accounts: Sequence[Mapping[str, Any]]) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    for n, account in enumerate(accounts):
+        for access in account.get("product_access") or []:
+            yield n, access
+
+
+def group_rows_export_from_world(world: Mapping[str, Any]) -> str:
+    """The Directory export with group membership, one row per group (`group_name` first):
+    "If they're in multiple groups, they'll get a row in the CSV for each group they're in"
+    (confluence.atlassian.com/cloud/export-users-833925313.html). Users in no group get one
+    row with an empty group."""
+    scim_account = {
+        str(u.get("id")): str(u.get("account_id") or "") for u in world.get("scim_users") or []
+    }
+    groups_of: dict[str, list[str]] = {}
+    for group in world.get("groups") or []:
+        for member in group.get("members") or []:
+            account_id = scim_account.get(str(member), "")
+            groups_of.setdefault(account_id, []).append(str(group.get("displayName")))
+    rows = list(csv.reader(io.StringIO(export_from_world(world))))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["group_name", *rows[0]])
+    for row in rows[1:]:
+        for group in groups_of.get(row[0]) or [""]:
+            writer.writerow([group, *row])
     return out.getvalue()

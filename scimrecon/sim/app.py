@@ -164,6 +164,9 @@ class SimApp:
                 "domains": list(org.get("domains") or []),
             }
         }
+        sites = [str(s.get("name")) for s in world.get("sites") or [] if s.get("name")]
+        if sites:  # the sites the org manages: access on others is flagged, not removable
+            profile["atlassian"]["sites"] = sites
         if directory:
             profile["scim"] = {
                 "base_url": f"{base}/atlassian/scim/directory/{directory}",

@@ -38,6 +38,19 @@ def test_json_is_the_documented_contract(data: Path) -> None:
         "active": 8,
         "billable": 7,
         "billable_reported_by_export": None,
+        # fay is deactivated, gus (gmail.example) is neither managed nor external
+        "billable_by_rule": {
+            "inactive": 1,
+            "portal-only": 0,
+            "not-org-user": 1,
+            "non-billable-policy": 0,
+            "no-product": 0,
+            "reported-not-billable": 0,
+            "managed-with-access": 7,
+            "external-with-access": 0,
+        },
+        "org_sites": None,
+        "unmanaged_site_access": [],
         "products": [
             {
                 "product": "Confluence",
@@ -290,14 +303,31 @@ def test_managed_export_cross_checks_its_billable_column(data: Path, tmp_path: P
     text = (
         (data / "managed.csv")
         .read_text(encoding="utf-8")
-        .replace("u-jo,Active,,Yes,Yes", "u-jo,Active,,Yes,No")
+        .replace("u-dan,Active,10 Nov 2026,No,No", "u-dan,Active,10 Nov 2026,No,Yes")
     )
     path = tmp_path / "managed.csv"
     path.write_text(text, encoding="utf-8")
     code, out, err = _run("analyze", str(path), *AS_OF, "--format", "json")
     assert code == 0
-    assert json.loads(out)["billable_reported_by_export"] == 3
-    assert err == "warning: the export's own Billable column says 3, the Guard rule gives 4\n"
+    # dan is unclaimed: the export's "Yes" does not make him billable, it is cross-checked
+    assert json.loads(out)["billable_reported_by_export"] == 5
+    assert err == "warning: the export's own Billable column says 5, the Guard rule gives 4\n"
+
+
+def test_managed_export_billable_no_excludes(data: Path, tmp_path: Path) -> None:
+    """Atlassian's own "No" (a policy or plan the export may not name) is not counted."""
+    text = (
+        (data / "managed.csv")
+        .read_text(encoding="utf-8")
+        .replace("u-jo,Active,,Yes,Yes", "u-jo,Active,,Yes,No")
+    )
+    path = tmp_path / "managed.csv"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = _run("analyze", str(path), *AS_OF, "--format", "json")
+    doc = json.loads(out)
+    assert (code, err) == (0, "")
+    assert (doc["billable"], doc["billable_reported_by_export"]) == (3, 3)
+    assert doc["billable_by_rule"]["reported-not-billable"] == 1
 
 
 @pytest.mark.parametrize("name", world_names())

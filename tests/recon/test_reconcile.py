@@ -206,6 +206,8 @@ def test_cli_world_json(tmp_path: Path) -> None:
         "name": "Wei Zhang",
         "scim_id": "0f977044-218e-4b7b-958d-cdb46b446806",
         "idp_object_id": "8b5ab3ee-4265-4b31-9374-09029620bf0d",
+        "billable": True,
+        "billable_why": "managed account with access to trello on trello",
     }
 
 

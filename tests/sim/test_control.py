@@ -143,6 +143,7 @@ def test_profile_points_every_connector_here(sim):
         "base_url": "http://127.0.0.1:8765/atlassian",
         "org_id": "org-1",
         "domains": ["acme.example"],
+        "sites": ["acme", "trello"],
     }
     assert profile["scim"] == {
         "base_url": "http://127.0.0.1:8765/atlassian/scim/directory/dir-1",

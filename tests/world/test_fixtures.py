@@ -59,6 +59,19 @@ SUMMARIES = {
         "idp_kind": "entra",
         "tier": 50,
     },
+    "guard-billing": {
+        "accounts": 13,
+        "managed": 9,
+        "active": 12,
+        "billable": 7,
+        "scim_users": 8,
+        "linked_scim_users": 8,
+        "idp_users": 8,
+        "issues": 0,
+        "directories": 1,
+        "idp_kind": "entra",
+        "tier": 10,
+    },
     "drift": {
         "accounts": 12,
         "managed": 12,
@@ -234,6 +247,8 @@ def test_make_fixtures_reproduces_the_committed_files(tmp_path: Path) -> None:
     spec.loader.exec_module(module)
     module.main(tmp_path)
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert len(written) == 16  # world, expected, targets and users-export for 4 worlds
+    # world, expected, targets and users-export for 5 worlds, and guard-billing's two
+    # export variants (managed-accounts.csv, users-by-group.csv)
+    assert len(written) == 22
     for rel in written:
         assert (tmp_path / rel).read_bytes() == (FIXTURES / rel).read_bytes(), rel

@@ -54,6 +54,16 @@ def _copy_field(src: str, dst: str) -> Callable[[World], None]:
 SCHEMA_CASES: list[tuple[str, Callable[[World], None], str]] = [
     ("bad email", _set("accounts.3.email", "x"), "accounts[3].email: 'x' is not an email"),
     (
+        "policy without its type",
+        _set("accounts.2.policy", {"name": "Frontline"}),
+        "accounts[2].policy.billable: required field is missing",
+    ),
+    (
+        "external as text",
+        _set("accounts.2.external", "yes"),
+        "accounts[2].external: expected a boolean, got a string 'yes'",
+    ),
+    (
         "missing field",
         _delete("accounts.5.status"),
         "accounts[5].status: required field is missing",
@@ -228,9 +238,10 @@ REFERENCE_CASES: list[tuple[str, Callable[[World], None], str]] = [
         "(acme.example)",
     ),
     (
-        "product on an unknown site",
-        _set("accounts.0.product_access.0.site", "acmee"),
-        "accounts[0].product_access[0].site: no site named 'acmee' (sites: acme, trello)",
+        "external user that is managed",
+        _set("accounts.0.external", True),
+        "accounts[0].external: true, but the account is managed: an external user is an "
+        "account the org does not manage",
     ),
     (
         "product the site does not have",
@@ -357,6 +368,19 @@ def test_extension_fields_and_optional_sections_are_accepted(acme: World) -> Non
     assert validate_world(acme) == []
     for section in ("jira", "idp", "billing", "faults", "groups", "sites"):
         del acme[section]
+    assert validate_world(acme) == []
+
+
+def test_billing_facts_are_expressible(acme: World) -> None:
+    """External users, policy membership and access on a site the org does not manage
+    (DESIGN.md's own example has `{"key": "trello", "site": "trello"}` with no such site)."""
+    acme["accounts"][0]["product_access"].append({"key": "jira-software", "site": "globex"})
+    acme["accounts"][1]["policy"] = {"name": "Frontline (non-billable)", "billable": False}
+    external = next(a for a in acme["accounts"] if not a["managed"])
+    external["external"] = True
+    external["policy"] = {"name": "External user policy", "billable": True}
+    assert validate_world(acme) == []
+    del acme["sites"][1]  # trello: now a site the org does not list, still valid
     assert validate_world(acme) == []
 
 
