@@ -86,10 +86,7 @@ class PauseProvisioning(Action):
         """What a person must know if the run stops while provisioning is paused."""
         if ctx.run_outputs.get("resumed_at"):
             return None
-        return (
-            f"provisioning is still paused in {_idp_name(ctx)}: "
-            f"resume it (scimrecon resume {ctx.run_id}) or abort run {ctx.run_id}"
-        )
+        return f"provisioning is still paused in {_idp_name(ctx)} by run {ctx.run_id}"
 
 
 class ResumeProvisioning(Action):
@@ -138,6 +135,18 @@ class ResumeProvisioning(Action):
         return outputs
 
 
+def request_push(ctx: StepContext, user_name: str) -> str:
+    """Ask the IdP to push one user (on demand, by a person, or by its next cycle); how."""
+    idp = ctx.services.idp
+    if _by_cycle(ctx):
+        return "cycle"
+    if _is_manual(ctx, "provision_user"):
+        ctx.ui.manual(idp.instructions("provision_user", user=user_name), expect="pushed")
+        return "manual"
+    idp.provision_user(user_name)
+    return "on-demand"
+
+
 class ProvisionUser(Action):
     """Ask the IdP to push the user now instead of waiting for the next cycle (up to 40 min)."""
 
@@ -160,12 +169,17 @@ class ProvisionUser(Action):
         return None
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        idp = ctx.services.idp
         user_name = ctx.target.get("user_name") or target_email(ctx)
-        if _by_cycle(ctx):
-            return {"provisioned": "cycle"}
-        if _is_manual(ctx, "provision_user"):
-            ctx.ui.manual(idp.instructions("provision_user", user=user_name), expect="pushed")
-            return {"provisioned": "manual"}
-        idp.provision_user(user_name)
-        return {"provisioned": "on-demand", "provisioned_at": time.time()}
+        how = request_push(ctx, user_name)
+        if how == "on-demand":
+            return {"provisioned": how, "provisioned_at": time.time()}
+        return {"provisioned": how}
+
+    def irreversible(self, ctx: StepContext) -> str | None:
+        new = ctx.target.get("new_account_id")
+        on = f" onto the new account {new}" if new else " (maybe onto a new account)"
+        return (
+            f"the IdP was asked to push {ctx.target.get('user_name') or target_email(ctx)}"
+            f"{on}; abandoning a new account is not something undo does: finish the run "
+            "instead, or handle that person by hand"
+        )
