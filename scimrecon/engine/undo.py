@@ -261,6 +261,18 @@ class Undoer:
         plan = UndoPlan(self.run.id, targets=list(self.selected))
         for key in self.selected:
             planned_change = False
+            stop = next(
+                (
+                    (s, why)
+                    for s in self._reversals(key)
+                    if not self._undo_done(s.id, key)
+                    and (why := self._cannot(self._action(s), self._ctx(s, key))) is not None
+                ),
+                None,
+            )
+            if stop is not None:
+                plan.entries.append(UndoEntry(key, stop[0].id, "irreversible", stop[1]))
+                continue
             for step in self._reversals(key):
                 rec = self.undo_states.get((key, step.id))
                 if rec is not None and rec.state == "done":
@@ -393,8 +405,13 @@ class Undoer:
             for change in target_changes(self.changing, self.states, t.key):
                 step = next(s for s in self.changing if s.id == change.step)
                 rec = self.undo_states.get((t.key, step.id))
-                if self._after_window(step) or (rec is not None and rec.state == "done"):
+                if rec is not None and rec.state == "done":
                     continue
+                later = self._after_window(step) and (
+                    rec is None or rec.state not in ("refused", "failed")
+                )
+                if later and self._cannot(self._action(step), self._ctx(step, t.key)) is None:
+                    continue  # proven once the window has closed: not a reason to keep it open
                 out.append(t.key)
                 break
         return out
@@ -404,7 +421,22 @@ class Undoer:
         return incomplete_targets(self.store, self.run, self.playbook, self.registry)
 
     def _target(self, key: str, result: UndoResult, *, after_window: bool) -> str:
-        """Reverse one target's steps (before or after the window); "ok", "stop" or "wait"."""
+        """Reverse one target's steps (before or after the window); "ok", "stop" or "wait".
+
+        An irreversible step anywhere in the target's chain stops it before anything of it is
+        touched: half an undo is another half-moved state, not a way back.
+        """
+        if not after_window:
+            for step in self._reversals(key):
+                if self._undo_done(step.id, key):
+                    continue
+                why = self._cannot(self._action(step), self._ctx(step, key))
+                if why is not None:
+                    self._record(step, key, step.id, state="refused", error=why,
+                                 outcome="refused", summary=why)  # fmt: skip
+                    result.refused.append((key, step.id, why))
+                    self.ui.info(f"undo {key}: {step.id}: {why}")
+                    return "stop"
         for step in self._reversals(key):
             if self._after_window(step) != after_window:
                 continue

@@ -143,7 +143,10 @@ def test_a_failed_run_step_fails_the_run_and_finally_still_runs(
         "failed",
         "step p failed: step p was told to fail; 1 of 1 target(s) failed",
     )
-    assert doc["targets"][0]["state"] == "failed"  # stopped half-way: it says so
+    # stopped half-way, with step one's change in place: it says so (issue 11 point 2)
+    assert doc["targets"][0]["state"] == "incomplete"
+    assert doc["targets"][0]["recorded_state"] == "failed"
+    assert doc["targets"][0]["changed"] == ["one"]
     assert doc["targets"][0]["reason"].startswith("stopped: run step p failed")
     assert [s for _, s, _, _ in harness.world.effects()] == ["one", "cleanup"]
 
