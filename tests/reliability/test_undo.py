@@ -12,9 +12,10 @@ What must hold (issue 11, point 2):
 * a new run over the same list skips each of them as held by run 1, never misreads them;
 * `abort 1 --yes` alone refuses (exit 4), names each of them, and changes nothing: provisioning
   stays paused;
-* `abort 1 --undo --yes` puts the world back as it was before the run (compared by email: who
-  holds each address, status, products, SCIM link, ticket reporters, the IdP job; generated
-  ids and timestamps aside), and the run ends aborted with every changed target `undone`.
+* `abort 1 --undo --yes`, itself SIGKILLed once half-way and run again, puts the world back as
+  it was before the run (compared by email: who holds each address, status, products, SCIM
+  link, ticket reporters, the IdP job; generated ids and timestamps aside) without putting any
+  address back twice, and the run ends aborted with every changed target `undone`.
 """
 
 from __future__ import annotations
@@ -132,12 +133,34 @@ def test_sigkill_in_park_email_then_abort_undo_restores_the_original_world(
             assert facts(sim.world()) == facts(killed)
             assert sim.world()["idp"]["job"]["state"] == "Paused"
 
-            # abort --undo: the world as it was before the run
-            code, out, err = run_forked(
-                ["abort", "1", "--undo", "--yes", "--force", "--format", "json", *common],
-                env, tmp_path, "undo",
-            )  # fmt: skip
+            # abort --undo, itself killed once half-way through its email reversals, then
+            # again: the undo resumes where it stopped (settling the reversal it was in)
+            undo_args = ["abort", "1", "--undo", "--yes", "--force", "--format", "json", *common]
+            log_from = len(sim.log())
+            first = spawn_forked(undo_args, env, tmp_path, "undo1")
+
+            def reversed_emails() -> int:
+                rows = state_rows(
+                    state, "SELECT count(*) FROM undo_states WHERE step = 'park-email'"
+                )
+                return int(rows[0][0]) if rows else 0
+
+            wait_for(lambda: first.poll() is not None or reversed_emails() >= 2, 120)
+            assert first.poll() is None, first.communicate()  # killed half-way, not after
+            first.send_signal(signal.SIGKILL)
+            first.communicate()
+            stopped = state_rows(state, "SELECT state FROM undos WHERE run = 1")
+            assert stopped == [("running",)], stopped
+            time.sleep(0.2)
+            code, out, err = run_forked(undo_args, env, tmp_path, "undo2")
             assert code == 0, out + err
+            puts: dict[str, int] = {}
+            for entry in sim.log()[log_from:]:
+                path = str(entry["path"])
+                ok = 200 <= int(entry["status"]) < 300
+                if entry["method"] == "PUT" and "/manage/email" in path and ok:
+                    puts[path] = puts.get(path, 0) + 1
+            assert puts and max(puts.values()) == 1, puts  # no address put back twice
             after = facts(sim.world())
             diff = {
                 part: {
