@@ -126,6 +126,9 @@ class Action(ABC):
     #: The undo is only proven once the window has closed again (a re-push by the IdP):
     #: `undo_check` is polled after the window's closing step, like a wait step.
     undo_after_window: ClassVar[bool] = False
+    #: A run-scoped action that opens ("open": pause provisioning) or closes ("close": resume
+    #: it) the run-wide window; the undo runs the playbook's own such steps forward.
+    window: ClassVar[str | None] = None
 
     def undo_describe(self, ctx: StepContext) -> str:
         """One line for the undo plan."""

@@ -152,35 +152,32 @@ class Undoer:
         return self._actions[step.action]
 
     def _window(self) -> None:
-        """The run-scoped steps that open and close the window around the window's steps."""
-        steps = list(self.playbook.steps)
-        inside = [
-            i
-            for i, s in enumerate(steps)
-            if s.scope == "target"
-            and s.action in self.registry
+        """The playbook's own run-scoped steps that open and close the run-wide window (the
+        actions say which: `window = "open"` / `"close"`), if any reversal needs it."""
+        self.opener: Step | None = None
+        self.closers: list[Step] = []
+        needs = any(
+            s.action in self.registry
             and (
                 self.registry.get(s.action).undo_in_window
                 or self.registry.get(s.action).undo_after_window
             )
-        ]
-        self.opener: Step | None = None
-        self.closers: list[Step] = []
-        if not inside:
+            for s in self.changing
+        )
+        if not needs:
             return
 
-        def changes(s: Step) -> bool:
-            return s.scope == "run" and not (
-                s.action in self.registry and self.registry.get(s.action).read_only
-            )
+        def role(step: Step) -> str | None:
+            if step.scope != "run" or step.action not in self.registry:
+                return None
+            return self.registry.get(step.action).window
 
-        before = [s for s in steps[: inside[0]] if changes(s)]
-        after = [s for s in steps[inside[-1] + 1 :] if changes(s)]
-        if before and after:
-            self.opener = before[-1]
-            closing = after[0]
-            self.closers = [closing] + [
-                s for s in self.playbook.finally_steps if s.action == closing.action
+        openers = [s for s in self.playbook.steps if role(s) == "open"]
+        closers = [s for s in self.playbook.steps if role(s) == "close"]
+        if openers and closers:
+            self.opener = openers[0]
+            self.closers = [closers[0]] + [
+                s for s in self.playbook.finally_steps if s.action == closers[0].action
             ]
 
     def _run_state(self, step: Step) -> str | None:

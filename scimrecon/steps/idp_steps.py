@@ -50,6 +50,7 @@ class PauseProvisioning(Action):
     """
 
     name = "idp.pause"
+    window = "open"
 
     def describe(self, ctx: StepContext) -> str:
         how = "ask you to pause" if _is_manual(ctx, "pause") else "pause"
@@ -98,6 +99,7 @@ class ResumeProvisioning(Action):
 
     name = "idp.resume"
     idempotent = True
+    window = "close"
 
     def describe(self, ctx: StepContext) -> str:
         how = "ask you to resume" if _is_manual(ctx, "resume") else "resume"
