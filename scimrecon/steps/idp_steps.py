@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from scimrecon.engine.action import Action, StepContext, StepFailed
+from scimrecon.engine.action import Action, Skip, StepContext, StepFailed
 from scimrecon.errors import RefusedError
 from scimrecon.steps._util import target_email
 
@@ -137,6 +137,10 @@ class ResumeProvisioning(Action):
         return outputs
 
 
+#: Where an abandoned new account's email moves to (same verified domain, never reused).
+ABANDONED_TEMPLATE = "{local}+abandoned-{run}@{domain}"
+
+
 def request_push(ctx: StepContext, user_name: str) -> str:
     """Ask the IdP to push one user (on demand, by a person, or by its next cycle); how."""
     idp = ctx.services.idp
@@ -177,11 +181,76 @@ class ProvisionUser(Action):
             return {"provisioned": how, "provisioned_at": time.time()}
         return {"provisioned": how}
 
-    def irreversible(self, ctx: StepContext) -> str | None:
+    # -- undo: abandon the new account (scimrecon undo) ----------------------------------
+    #
+    # The push made a new account holding the person's address. Taking the reprovision back
+    # means that account steps aside, inside the window (provisioning paused, or the IdP would
+    # push the person straight back onto it): its SCIM record removed, its email moved to an
+    # unused address, then disabled. The old account gets the address back afterwards.
+    undo_in_window = True
+
+    def _user_name(self, ctx: StepContext) -> str:
+        return str(ctx.target.get("user_name") or target_email(ctx))
+
+    def _new_account(self, ctx: StepContext) -> str | None:
+        """The account the push made: recorded by await-new-account, or found by userName."""
         new = ctx.target.get("new_account_id")
-        on = f" onto the new account {new}" if new else " (maybe onto a new account)"
+        if new:
+            return str(new)
+        user = ctx.services.scim.find_by_username(self._user_name(ctx))
+        old = ctx.target.get("old_account_id")
+        if user is not None and user.account_id and user.account_id != old:
+            return str(user.account_id)
+        return None
+
+    def _aside(self, ctx: StepContext) -> str:
+        from scimrecon.steps.account_steps import parked_email
+
+        original = str(ctx.target.get("old_email") or target_email(ctx))
+        return parked_email(ABANDONED_TEMPLATE, original, ctx.run_id)
+
+    def undo_describe(self, ctx: StepContext) -> str:
+        new = ctx.target.get("new_account_id") or "the new account"
         return (
-            f"the IdP was asked to push {ctx.target.get('user_name') or target_email(ctx)}"
-            f"{on}; abandoning a new account is not something undo does: finish the run "
-            "instead, or handle that person by hand"
+            f"would abandon {new}: remove its SCIM record, move its email to "
+            f"{self._aside(ctx)}, disable it"
         )
+
+    def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
+        new = self._new_account(ctx)
+        if new is None:
+            return {"abandoned_account": ""}  # the push made no account: nothing to abandon
+        admin = ctx.services.admin
+        profile = admin.get_profile(new)
+        email, aside = (profile.email or "").lower(), self._aside(ctx).lower()
+        original = str(ctx.target.get("old_email") or target_email(ctx)).lower()
+        if email not in (aside, original):
+            raise Skip(
+                f"the new account {new} has email {profile.email!r}, neither {original!r} nor "
+                f"{aside!r}: changed since the run; not touching it"
+            )
+        retired = email == aside and profile.account_status != "active"
+        if retired and not admin.scim_links_for_account(new):
+            return {"abandoned_account": new}
+        return None
+
+    def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        new = self._new_account(ctx)
+        if new is None:
+            return {"abandoned_account": ""}
+        admin = ctx.services.admin
+        if admin.scim_links_for_account(new):
+            admin.delete_scim_record_only(new)
+        aside = self._aside(ctx)
+        profile = admin.get_profile(new)
+        if (profile.email or "").lower() != aside.lower():
+            holder = admin.find_org_user_by_email(aside)
+            if holder is not None and holder.account_id != new:
+                raise StepFailed(f"{aside} already belongs to account {holder.account_id}")
+            admin.set_email(new, aside)
+        if profile.account_status == "active":
+            old = ctx.target.get("old_account_id")
+            admin.disable(
+                new, f"Abandoned: the person is back on {old} (scimrecon undo {ctx.run_id})"
+            )
+        return {"abandoned_account": new}

@@ -60,25 +60,52 @@ class ReassignTickets(Action):
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         old, new = require(ctx, "old_account_id", "new_account_id")
+        return {"tickets_moved": self._move(ctx, old, new)}
+
+    def _move(self, ctx: StepContext, src: str, dst: str) -> int:
+        """Move every ticket field of `src` to `dst`, verify none is left; how many moved."""
         jira = ctx.services.jira
         threshold = int(ctx.param("bulk_threshold", 50))
         moved: set[str] = set()
-        for field, keys in self._left(ctx, old).items():
+        for field, keys in self._left(ctx, src).items():
             if len(keys) > threshold:
-                jira.bulk_set(keys, field, new)
+                jira.bulk_set(keys, field, dst)
             else:
                 for key in keys:
                     if field == "reporter":
-                        jira.set_reporter(key, new)
+                        jira.set_reporter(key, dst)
                     else:
-                        jira.set_assignee(key, new)
+                        jira.set_assignee(key, dst)
             moved.update(keys)
-        for key in self._participant_issues(ctx, old):
-            jira.add_participants(key, [new])
-            jira.remove_participants(key, [old])
+        for key in self._participant_issues(ctx, src):
+            jira.add_participants(key, [dst])
+            jira.remove_participants(key, [src])
             moved.add(key)
-        remaining = self._left(ctx, old)
+        remaining = self._left(ctx, src)
         if remaining:
             detail = "; ".join(f"{f}: {', '.join(k)}" for f, k in remaining.items())
-            raise StepFailed(f"tickets still on the old account after reassigning: {detail}")
-        return {"tickets_moved": len(moved)}
+            raise StepFailed(f"tickets still on account {src} after reassigning: {detail}")
+        return len(moved)
+
+    # -- undo: the tickets go back with the person (scimrecon undo) ------------------------
+    #
+    # Only ever together with abandoning the new account (the provision step's undo, which
+    # comes next in reverse order): everything on the account being abandoned goes to the
+    # account the person keeps, including tickets they made on it since.
+
+    def undo_describe(self, ctx: StepContext) -> str:
+        old = ctx.target.get("old_account_id", "the old account")
+        new = ctx.target.get("new_account_id", "the new account")
+        return f"would move {', '.join(_fields(ctx))} of the tickets of {new} back to {old}"
+
+    def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
+        new = ctx.target.get("new_account_id")
+        if not new:
+            return {"tickets_returned": 0}
+        if self._left(ctx, str(new)) or self._participant_issues(ctx, str(new)):
+            return None
+        return {"tickets_returned": int(ctx.target.get("tickets_moved") or 0)}
+
+    def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        old, new = require(ctx, "old_account_id", "new_account_id")
+        return {"tickets_returned": self._move(ctx, new, old)}

@@ -283,3 +283,35 @@ def test_suspended_access_is_restored_by_undo(tmp_path: Path) -> None:
         assert accounts_by_email(env.world()) == accounts_by_email(before)
         again = env.cli("undo", "1", "--yes")
         assert again.exit_code == 0 and "nothing to undo" in again.output
+
+
+def test_a_finished_reprovision_is_undone_the_new_accounts_abandoned(tmp_path: Path) -> None:
+    from tests.playbooks.harness import in_process
+
+    with in_process("acme-trello", tmp_path) as env:
+        before = env.world()
+        done = env.cli("run", "reprovision", "--targets", TARGETS, "--yes")
+        assert done.exit_code == 0, done.output
+        moved = facts(env.world())
+        assert moved != facts(before)
+
+        result = env.cli("undo", "1", "--yes")
+        assert result.exit_code == 0, result.output
+        after = env.world()
+        assert after["idp"]["job"]["state"] == "Active"
+        now = facts(after)
+        abandoned = {k: v for k, v in now["accounts"].items() if "+abandoned-1@" in k}
+        emails = [e.strip().lower() for e in Path(TARGETS).read_text().splitlines()[1:] if e]
+        # one abandoned account per person, disabled, unlinked, without products or tickets
+        assert sorted(k.replace("+abandoned-1", "") for k in abandoned) == sorted(emails)
+        assert all(v == {"status": "inactive", "managed": True, "products": []}
+                   for v in abandoned.values())  # fmt: skip
+        # everything else is as it was before the run: addresses, status, products, links,
+        # tickets (they went back to the old accounts)
+        kept = {k: v for k, v in now["accounts"].items() if k not in abandoned}
+        assert kept == facts(before)["accounts"]
+        assert now["scim"] == facts(before)["scim"]
+        assert now["issues"] == facts(before)["issues"]
+        assert now["account_count"] == facts(before)["account_count"] + len(emails)
+        doc = _status(env)
+        assert {t["state"] for t in doc["targets"]} == {"undone"}
