@@ -212,8 +212,8 @@ def plan(
     Targets that another run in the state file left half-moved are planned as skips.
     """
     prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
+    services = HOOKS.services(_state(ctx))  # a bad profile is the first thing to hear about
     prep.held = held_by_other_runs(state_path, None, prep.targets, prep.registry)
-    services = HOOKS.services(_state(ctx))
     result = _make_plan(prep, services, concurrency, HOOKS.interaction(assume_yes=False))
     if out is not None:
         write_plan(result, out)
