@@ -29,7 +29,7 @@ from scimrecon.cli.run import (
     _state,
 )
 from scimrecon.cli.status import open_store, state_option
-from scimrecon.engine.incomplete import Incomplete, incomplete_targets, next_commands
+from scimrecon.engine.incomplete import Incomplete, incomplete_targets, is_live, next_commands
 from scimrecon.engine.playbook import parse_playbook
 from scimrecon.engine.runner import Runner, RunResult
 from scimrecon.engine.state import RunRecord, StateStore
@@ -241,7 +241,8 @@ def abort(
         record = store.get_run(run_id)
         registry = HOOKS.registry()
         playbook = parse_playbook(record.playbook_source, record.playbook_name, registry)
-        items = incomplete_targets(store, record, playbook, registry)
+        # A run driven by a live process: its targets are in flight, and the lock refuses.
+        items = [] if is_live(record) else incomplete_targets(store, record, playbook, registry)
         finished = record.state in ("completed", "failed", "aborted")
         if finished and not _finally_pending(store, record.id, playbook):
             hint = f"; its half-moved targets: scimrecon undo {record.id}" if items else ""
