@@ -345,7 +345,8 @@ class Undoer:
         result.left = self._still_incomplete()
         result.window_open = self.window_left_open() or self._undo_window_open()
         if result.state == "running":
-            if result.refused or result.left:
+            # Targets outside --targets still half-moved are named (result.left), not failures.
+            if result.refused:
                 result.state, result.exit_code = "failed", EXIT_TARGETS_FAILED
             elif result.waiting:
                 result.state, result.exit_code = "parked", EXIT_PARKED
