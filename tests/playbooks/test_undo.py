@@ -249,6 +249,13 @@ def test_scim_delete_is_named_irreversible_and_nothing_of_that_target_is_touched
         assert left.exit_code == 0, left.output
         assert "INCOMPLETE" in left.output and "scimrecon undo 1" in left.output
         assert "left-incomplete" in env.cli("log", "1").output
+        # an aborted holder: the only way on is undo (resume refuses an aborted run)
+        plan = env.cli("plan", "reprovision", "--targets", TARGETS, "--format", "json")
+        skips = [e["text"] for e in json.loads(plan.stdout)["entries"] if e["status"] == "skip"]
+        assert skips and all(
+            t.startswith("skip: held by run 1 (incomplete: remove-scim done") and
+            t.endswith("): undo 1") for t in skips
+        ), skips  # fmt: skip
 
 
 def test_undo_dry_run_plans_and_changes_nothing(tmp_path: Path) -> None:
