@@ -18,16 +18,24 @@ from typing import Any
 
 import click
 
+from scimrecon.cli.halfmoved import (
+    add_held_to_plan,
+    echo_incomplete,
+    held_by_other_runs,
+    run_playbook,
+    without_held,
+)
 from scimrecon.cli.interaction import ClickInteraction
 from scimrecon.cli.main import CliState
 from scimrecon.cli.playbooks import playbooks_dir_option
 from scimrecon.cli.render import table, to_json
 from scimrecon.cli.status import open_store, state_option
 from scimrecon.engine.action import ActionRegistry, Interaction
+from scimrecon.engine.incomplete import incomplete_targets, next_commands
 from scimrecon.engine.plan import Plan, Planner, check_plan, read_plan, write_plan
 from scimrecon.engine.playbook import Playbook, load_playbook, parse_playbook
 from scimrecon.engine.runner import Runner, RunOptions, RunResult, Terminated
-from scimrecon.engine.state import StateStore
+from scimrecon.engine.state import RunRecord, StateStore
 from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, TargetList, load_targets
 from scimrecon.errors import EXIT_TARGETS_FAILED, InputError, RefusedError
 
@@ -128,6 +136,8 @@ class _Prepared:
     params: dict[str, Any]
     targets: TargetList
     registry: ActionRegistry
+    #: Lower-cased key -> why: targets another run left half-moved; planned as skips.
+    held: dict[str, str] | None = None
 
 
 def _prepare(
@@ -145,8 +155,12 @@ def _prepare(
 
 
 def _make_plan(prep: _Prepared, services: Any, concurrency: int, ui: Interaction) -> Plan:
+    """The plan; targets another run left half-moved are skips, never looked up again (a
+    look-up would misread them: no SCIM link, a parked email)."""
+    held = prep.held or {}
     planner = Planner(prep.playbook, prep.registry, services, ui, concurrency=concurrency)
-    return planner.plan(prep.params, prep.targets)
+    result = planner.plan(prep.params, without_held(prep.targets, held))
+    return add_held_to_plan(result, prep.playbook, prep.targets, held)
 
 
 def render_plan(plan: Plan, *, full: bool) -> str:
@@ -178,6 +192,7 @@ def render_plan(plan: Plan, *, full: bool) -> str:
 )
 @concurrency_option
 @max_targets_option
+@state_option
 @playbooks_dir_option
 @click.pass_context
 def plan(
@@ -189,11 +204,16 @@ def plan(
     out: Path | None,
     concurrency: int,
     max_targets: int,
+    state_path: Path,
     playbook_dirs: tuple[Path, ...],
 ) -> None:
-    """Show what a run would do, reading only (PLAYBOOK: id or .toml path)."""
+    """Show what a run would do, reading only (PLAYBOOK: id or .toml path).
+
+    Targets that another run in the state file left half-moved are planned as skips.
+    """
     prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
-    services = HOOKS.services(_state(ctx))
+    services = HOOKS.services(_state(ctx))  # a bad profile is the first thing to hear about
+    prep.held = held_by_other_runs(state_path, None, prep.targets, prep.registry)
     result = _make_plan(prep, services, concurrency, HOOKS.interaction(assume_yes=False))
     if out is not None:
         write_plan(result, out)
@@ -219,6 +239,10 @@ def _report(result: RunResult, fmt: str) -> None:
                     "targets": result.targets,
                     "failures": [{"key": k, "step": s, "reason": r} for k, s, r in result.failures],
                     "left_changed": result.left_changed,
+                    "incomplete": [
+                        {"key": i.key, "state": i.state, "changed": [c.step for c in i.changes]}
+                        for i in result.incomplete
+                    ],
                 }
             )
         )
@@ -234,10 +258,13 @@ def _report(result: RunResult, fmt: str) -> None:
         for note in result.left_changed:
             click.secho(f"  ! {note}", fg="red", err=True)
         click.echo(
-            f"  resume: scimrecon resume {result.run_id}   "
-            f"undo what finally steps can: scimrecon abort {result.run_id}",
+            "  "
+            + next_commands(result.run_id, result.state, finally_pending=result.finally_pending),
             err=True,
         )
+    if result.incomplete:
+        click.echo("", err=True)
+        echo_incomplete(result.incomplete, result.run_id, result.state)
 
 
 def _drive(store: StateStore, run_id: str, action: Callable[[], RunResult]) -> RunResult:
@@ -299,6 +326,7 @@ def run(
         open_store(state_path).close()  # a damaged state file is the first thing to hear about
     services = HOOKS.services(_state(ctx))
     store = None if dry_run else open_store(state_path, create=True)
+    prep.held = held_by_other_runs(state_path, store, prep.targets, prep.registry)
     try:
         options = RunOptions(
             concurrency=concurrency, max_fail_percent=max_fail_percent, max_wait_s=max_wait_s
@@ -352,6 +380,11 @@ def _plan_confirm_execute(
         targets=[(t.key, t.row) for t in prep.targets.targets],
         options=options.__dict__,
     )
+    if prep.held:
+        held = [t.key for t in prep.targets.targets if t.key.lower() in prep.held]
+        for key in held:
+            store.set_target_state(run_id, [key], "skipped", prep.held[key.lower()])
+        store.add_audit(run_id, "held", f"{len(held)} target(s) held by other runs: skipped")
     click.echo(f"run {run_id} started (state: {state_path})", err=True)
     runner = Runner(store, prep.playbook, prep.registry, services, ui, options)
     return _drive(store, run_id, lambda: runner.execute(run_id))
@@ -396,9 +429,14 @@ def resume(
         record = store.get_run(run_id)
         retrying = retry_failed and record.state not in ("completed", "aborted")
         if record.state in ("completed", "failed", "aborted") and not retrying:
-            hint = " (--retry-failed takes its failed targets up again)" * (
-                record.state == "failed"
-            )
+            hint = ""
+            if record.state == "failed":
+                hint = (
+                    f" (scimrecon resume {record.id} --retry-failed takes its failed targets "
+                    "up again)"
+                )
+            elif _has_incomplete(store, record):
+                hint = f"; its half-moved targets: scimrecon undo {record.id}"
             raise RefusedError(f"run {record.id} is {record.state}: nothing to resume{hint}")
         registry = HOOKS.registry()
         playbook = parse_playbook(record.playbook_source, record.playbook_name, registry)
@@ -431,40 +469,10 @@ def resume(
     ctx.exit(result.exit_code)
 
 
-@click.command()
-@click.argument("run_id")
-@click.option("--yes", is_flag=True, help="Do not ask before aborting.")
-@click.option("--force", is_flag=True, help="Take the run over from a process that is gone.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@state_option
-@click.pass_context
-def abort(
-    ctx: click.Context, run_id: str, yes: bool, force: bool, fmt: str, state_path: Path
-) -> None:
-    """Stop a run for good: mark it aborted and run its finally steps."""
-    store = open_store(state_path)
-    try:
-        record = store.get_run(run_id)
-        registry = HOOKS.registry()
-        playbook = parse_playbook(record.playbook_source, record.playbook_name, registry)
-        finished = record.state in ("completed", "failed", "aborted")
-        if finished and not _finally_pending(store, record.id, playbook):
-            raise RefusedError(f"run {record.id} is already {record.state}")
-        ui = HOOKS.interaction(assume_yes=yes)
-        if not ui.confirm(f"Abort run {record.id} ({record.playbook}, {record.state})?"):
-            raise RefusedError("not confirmed: the run was left as it was")
-        store.acquire(record.id, force=force)
-        try:
-            services = HOOKS.services(_state(ctx))
-        except BaseException:
-            store.release(record.id)
-            raise
-        runner = Runner(store, playbook, registry, services, ui, _options(record.options))
-        result = _drive(store, record.id, lambda: runner.abort(record.id))
-    finally:
-        store.close()
-    _report(result, fmt)
-    ctx.exit(result.exit_code)
+def _has_incomplete(store: StateStore, record: RunRecord) -> bool:
+    registry = HOOKS.registry()
+    playbook = run_playbook(record, registry)
+    return playbook is not None and bool(incomplete_targets(store, record, playbook, registry))
 
 
 def _finally_pending(store: StateStore, run_id: str, playbook: Playbook) -> bool:
@@ -476,4 +484,4 @@ def _finally_pending(store: StateStore, run_id: str, playbook: Playbook) -> bool
     return any(step.id not in done for step in playbook.finally_steps)
 
 
-__all__ = ["HOOKS", "EngineHooks", "InputError", "abort", "plan", "resume", "run"]
+__all__ = ["HOOKS", "EngineHooks", "InputError", "plan", "resume", "run"]

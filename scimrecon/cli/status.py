@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from scimrecon.cli.render import table, to_csv, to_json
+from scimrecon.engine.incomplete import incomplete_targets, is_live, next_commands
 from scimrecon.engine.playbook import parse_playbook
 from scimrecon.engine.state import DEFAULT_STATE, RunRecord, StateStore, pid_alive
 from scimrecon.errors import InputError, ScimreconError
@@ -53,10 +54,37 @@ def step_ids(run: RunRecord) -> tuple[list[str], list[str]]:
     return [s.id for s in steps if s.scope == "target"], [s.id for s in steps if s.scope == "run"]
 
 
+def _registry() -> Any:
+    from scimrecon.cli.run import HOOKS  # lazy: run.py imports this module
+
+    return HOOKS.registry()
+
+
+def half_moved(store: StateStore, run: RunRecord) -> tuple[dict[str, list[str]], bool]:
+    """key -> the steps whose changes are in place (done or started), for targets not finished;
+    and whether the run is live (its targets are in flight, so they are not `incomplete`)."""
+    from scimrecon.cli.halfmoved import run_playbook
+
+    registry = _registry()
+    playbook = run_playbook(run, registry)
+    if playbook is None:
+        return {}, False
+    items = incomplete_targets(store, run, playbook, registry)
+    return {i.key: [c.step for c in i.changes] for i in items}, is_live(run)
+
+
+def _shown_state(state: str, changed: list[str], live: bool) -> str:
+    """`incomplete` for a target that is changed but neither finished nor in flight."""
+    return "incomplete" if changed and not live and state in ("pending", "failed") else state
+
+
 def status_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
     """The `status --format json` document (DESIGN.md shape, plus extra keys)."""
     target_steps, run_steps = step_ids(run)
     states = store.step_states(run.id)
+    changed, live = half_moved(store, run)
+    undo = store.get_undo(run.id)
+    undo_states = store.undo_states(run.id) if undo is not None else {}
     for target, step in states:
         if target and step not in target_steps:
             target_steps.append(step)
@@ -65,16 +93,19 @@ def status_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
         steps = {
             s: states[(t.key, s)].state if (t.key, s) in states else "pending" for s in target_steps
         }
-        targets.append(
-            {
-                "key": t.key,
-                "state": t.state,
-                "reason": t.reason,
-                "steps": steps,
-                "outputs": t.outputs,
-                "step": t.step,
-            }
-        )
+        entry = {
+            "key": t.key,
+            "state": _shown_state(t.state, changed.get(t.key, []), live),
+            "reason": t.reason,
+            "steps": steps,
+            "outputs": t.outputs,
+            "step": t.step,
+            "changed": changed.get(t.key, []),
+            "recorded_state": t.state,
+        }
+        if undo is not None:
+            entry["undo"] = {s: r.state for (k, s), r in undo_states.items() if k == t.key}
+        targets.append(entry)
     return {
         "run": run.id,
         "playbook": run.playbook,
@@ -93,6 +124,16 @@ def status_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
             else None
         ),
         "targets": targets,
+        "undo": (
+            {
+                "state": undo.state,
+                "reason": undo.reason,
+                "started": undo.started,
+                "finished": undo.finished,
+            }
+            if undo is not None
+            else None
+        ),
     }
 
 
@@ -130,9 +171,28 @@ def status(run_id: str | None, fmt: str, state_path: Path) -> None:
         click.echo(f"locked by pid {lock['pid']} on {lock['host']} since {lock['since']}{note}")
     if doc["run_steps"]:
         click.echo("run steps: " + ", ".join(f"{k} {v}" for k, v in doc["run_steps"].items()))
+    if doc["undo"]:
+        undo = doc["undo"]
+        click.echo(f"undo: {undo['state']}" + (f" ({undo['reason']})" if undo["reason"] else ""))
     names = list(doc["targets"][0]["steps"]) if doc["targets"] else []
     rows = [[t["key"], t["state"], *t["steps"].values(), t["reason"] or ""] for t in doc["targets"]]
     click.echo(table(rows, ["target", "state", *names, "reason"]))
+    _echo_half_moved(doc)
+
+
+def _echo_half_moved(doc: dict[str, Any]) -> None:
+    from scimrecon.cli.halfmoved import SHOWN
+
+    items = [t for t in doc["targets"] if t["state"] == "incomplete"]
+    if not items:
+        return
+    click.secho(f"{len(items)} target(s) INCOMPLETE (changed, not finished):", fg="red", bold=True)
+    for t in items[:SHOWN]:
+        click.secho(f"  ! {t['key']}: {', '.join(t['changed'])} done or started", fg="red")
+    if len(items) > SHOWN:
+        click.echo(f"  ... and {len(items) - SHOWN} more")
+    pending = any(v != "done" for v in doc["run_steps"].values())
+    click.echo("  " + next_commands(doc["run"], doc["state"], finally_pending=pending))
 
 
 def run_summary(run: RunRecord) -> dict[str, Any]:
@@ -192,14 +252,16 @@ def log(run_id: str, fmt: str, state_path: Path) -> None:
 
 def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
     """The targets and their outputs (old/new account ids ...), one entry per target."""
+    changed, live = half_moved(store, run)
     targets = [
         {
             "key": t.key,
-            "state": t.state,
+            "state": _shown_state(t.state, changed.get(t.key, []), live),
             "reason": t.reason,
             "step": t.step,
             "row": t.row,
             "outputs": t.outputs,
+            "changed": changed.get(t.key, []),
         }
         for t in store.targets(run.id)
     ]
@@ -245,6 +307,8 @@ def report(run_id: str, fmt: str, state_path: Path) -> None:
     for key in run_keys or sorted(doc["outputs"]):
         if key in doc["outputs"]:
             click.echo(f"{key.replace('_', ' ')}: {doc['outputs'][key]}")
+    doc["run_steps"] = {}
+    _echo_half_moved(doc)
 
 
 def _report_layout(run: RunRecord) -> tuple[tuple[str, ...], tuple[str, ...]]:

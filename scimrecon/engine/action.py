@@ -110,13 +110,50 @@ class Action(ABC):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         """Make the change; return outputs merged into the target's context."""
 
+    # -- undo: the same check/apply shape, so an undo is checkpointed and settled alike ------
+    #
+    # `scimrecon undo RUN` walks a target's steps backwards. For each step whose effect is in
+    # place (done, or started and maybe done) it asks `irreversible` first (a reason stops the
+    # undo of that target), then `undo_check` (read-only: the world is already back -> outputs;
+    # the world is not what the run left -> raise Skip with the reason, and the target is
+    # refused; else None), then records the intent and calls `undo_apply`. After a crash an undo
+    # step found `running` is settled by `undo_check`, exactly like a forward step.
+
+    #: `apply` changes something (False for look-ups and pure waits: nothing to undo).
+    has_effect: ClassVar[bool] = True
+    #: The undo must run while the run-wide window (provisioning paused) is open.
+    undo_in_window: ClassVar[bool] = False
+    #: The undo is only proven once the window has closed again (a re-push by the IdP):
+    #: `undo_check` is polled after the window's closing step, like a wait step.
+    undo_after_window: ClassVar[bool] = False
+    #: A run-scoped action that opens ("open": pause provisioning) or closes ("close": resume
+    #: it) the run-wide window; the undo runs the playbook's own such steps forward.
+    window: ClassVar[str | None] = None
+
+    def undo_describe(self, ctx: StepContext) -> str:
+        """One line for the undo plan."""
+        return f"would undo {ctx.step_id}"
+
+    def irreversible(self, ctx: StepContext) -> str | None:
+        """Why this step's effect cannot be taken back here (None: it can, if `has_undo`)."""
+        return None
+
+    def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
+        """Read-only: outputs if the world is already as before the step; Skip if unrecognised."""
+        return None
+
+    def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        """Take the step's effect back; returns outputs recorded with the undo step."""
+        self.undo(ctx)
+        return {}
+
     def undo(self, ctx: StepContext) -> None:
-        """The inverse of `apply`, where one exists."""
+        """The inverse of `apply`, where one exists (simple actions may override only this)."""
         raise NotImplementedError(f"{self.name} has no undo")
 
     @classmethod
     def has_undo(cls) -> bool:
-        return cls.undo is not Action.undo
+        return cls.undo is not Action.undo or cls.undo_apply is not Action.undo_apply
 
 
 class ReadAction(Action):
@@ -128,6 +165,7 @@ class ReadAction(Action):
 
     read_only: ClassVar[bool] = True
     idempotent: ClassVar[bool] = True
+    has_effect: ClassVar[bool] = False
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
         return None

@@ -28,6 +28,7 @@ from typing import Any
 from scimrecon.engine.action import Action, ActionRegistry, Interaction, Skip, StepContext
 from scimrecon.engine.action import StepFailed as StepFailed
 from scimrecon.engine.builtin import with_builtins
+from scimrecon.engine.incomplete import Incomplete, incomplete_targets
 from scimrecon.engine.playbook import MANUAL_ACTION, Playbook, Step
 from scimrecon.engine.prompts import PromptBroker, PromptInterrupted, render_instructions
 from scimrecon.engine.redact import redact
@@ -67,6 +68,10 @@ class RunResult:
     targets: dict[str, int] = field(default_factory=dict)
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     left_changed: list[str] = field(default_factory=list)
+    #: Targets whose changes are in place but unfinished (not listed for a completed run).
+    incomplete: list[Incomplete] = field(default_factory=list)
+    #: A finally step never succeeded: `abort` can still run it.
+    finally_pending: bool = False
 
 
 class _Wave:
@@ -610,7 +615,10 @@ class Runner:
         """Run (or resume) `run_id`, which this process must already hold the lock of."""
         run = self._load(run_id)
         if run.state in FINISHED:
-            raise RefusedError(f"run {run.id} is {run.state}: nothing to resume")
+            hint = " (resume --retry-failed takes its failed targets up again)" * (
+                run.state == "failed"
+            )
+            raise RefusedError(f"run {run.id} is {run.state}: nothing to resume{hint}")
         if run.state != "running":
             self.store.set_run_state(run.id, "running")
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
@@ -714,6 +722,12 @@ class Runner:
             targets=counts,
             failures=failures,
             left_changed=self._left_changed() if left else [],
+            incomplete=(
+                incomplete_targets(self.store, self.run, self.playbook, self.registry)
+                if state != "completed"
+                else []
+            ),
+            finally_pending=self.finally_pending(),
         )
 
     def finally_pending(self) -> bool:

@@ -70,7 +70,8 @@ class ParkOldEmail(Action):
             # attempt, retried later): the person is back on the old account, whole. Parking
             # its email now would strand them; a fresh run starts the fix from the top.
             raise StepFailed(
-                f"account {account_id} is linked to SCIM again: start a new run for "
+                f"account {account_id} is linked to SCIM again: once this run has ended, "
+                f"scimrecon undo {ctx.run_id} closes this attempt; then start a new run for "
                 f"{target_email(ctx)} (the retry cannot continue half-way)"
             )
         holder = ctx.services.admin.find_org_user_by_email(new_email)
@@ -81,6 +82,40 @@ class ParkOldEmail(Action):
             )
         ctx.services.admin.set_email(account_id, new_email)
         return {"old_account_email": new_email}
+
+    # -- undo: the old address back (scimrecon undo) ---------------------------------------
+
+    def _undo_addresses(self, ctx: StepContext) -> tuple[str, str, str]:
+        account_id, original = require(ctx, "old_account_id", "old_email")
+        parked = str(ctx.target.get("old_account_email") or self._new_email(ctx))
+        return str(account_id), str(original), parked
+
+    def undo_describe(self, ctx: StepContext) -> str:
+        account_id, original, _ = self._undo_addresses(ctx)
+        return f"would change the email of {account_id} back to {original}"
+
+    def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
+        account_id, original, parked = self._undo_addresses(ctx)
+        email = ctx.services.admin.get_profile(account_id).email or ""
+        if email.lower() == original.lower():
+            return {"email_restored": original}
+        if email.lower() != parked.lower():
+            raise Skip(
+                f"account {account_id} has email {email!r}, neither the parked {parked!r} "
+                f"nor the original {original!r}: changed since the run; not touching it"
+            )
+        return None
+
+    def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        account_id, original, _ = self._undo_addresses(ctx)
+        holder = ctx.services.admin.find_org_user_by_email(original)
+        if holder is not None and holder.account_id != account_id:
+            raise Skip(
+                f"{original} belongs to account {holder.account_id} now (provisioning created "
+                f"it?): the address cannot go back to {account_id}"
+            )
+        ctx.services.admin.set_email(account_id, original)
+        return {"email_restored": original}
 
 
 class DisableAccount(Action):
@@ -142,8 +177,26 @@ class DisableAccount(Action):
                 "not disabling a linked account"
             )
 
-    def undo(self, ctx: StepContext) -> None:
-        ctx.services.admin.enable(self._account(ctx))
+    # -- undo: enable it again (scimrecon undo) -------------------------------------------
+
+    def undo_describe(self, ctx: StepContext) -> str:
+        return f"would enable {self._account(ctx) or 'the account'} again ({target_email(ctx)})"
+
+    def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
+        account_id = self._account(ctx)
+        if not account_id:
+            raise Skip("no account id recorded for the disable")
+        status = ctx.services.admin.get_profile(account_id).account_status
+        if status == "active":
+            return {"enabled_account": account_id}
+        if status != "inactive":
+            raise Skip(f"account {account_id} is {status} now, not disabled: not touching it")
+        return None
+
+    def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        account_id = self._account(ctx)
+        ctx.services.admin.enable(account_id)
+        return {"enabled_account": account_id}
 
 
 class AwaitLogin(Action):
@@ -155,6 +208,7 @@ class AwaitLogin(Action):
 
     name = "account.await_login"
     idempotent = True
+    has_effect = False
 
     def describe(self, ctx: StepContext) -> str:
         days = ctx.param("wait_login_days", 0)
@@ -245,8 +299,21 @@ class SuspendAccess(Action):
         ctx.services.admin.suspend_access(account_id)
         return {"suspended": True}
 
-    def undo(self, ctx: StepContext) -> None:
-        ctx.services.admin.restore_access(str(ctx.target["account_id"]))
+    # -- undo: give the licence back (scimrecon undo) -------------------------------------
+
+    def undo_describe(self, ctx: StepContext) -> str:
+        return f"would restore product access of {target_email(ctx)}"
+
+    def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
+        (account_id,) = require(ctx, "account_id")
+        if ctx.services.admin.last_active_dates(account_id).products:
+            return {"restored": True}
+        return None
+
+    def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        (account_id,) = require(ctx, "account_id")
+        ctx.services.admin.restore_access(account_id)
+        return {"restored": True}
 
 
 def _require_gone_from_idp(ctx: StepContext, scim_ids: list[str], email: str) -> None:

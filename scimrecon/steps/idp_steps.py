@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scimrecon.connectors.idp.base import ReassignRefused
-from scimrecon.engine.action import Action, StepContext, StepFailed
+from scimrecon.engine.action import Action, Skip, StepContext, StepFailed
 from scimrecon.errors import RefusedError
 from scimrecon.steps._util import target_email
 
@@ -68,6 +68,7 @@ class PauseProvisioning(Action):
     """
 
     name = "idp.pause"
+    window = "open"
 
     def describe(self, ctx: StepContext) -> str:
         how = "ask you to pause" if _is_manual(ctx, "pause") else "pause"
@@ -104,10 +105,7 @@ class PauseProvisioning(Action):
         """What a person must know if the run stops while provisioning is paused."""
         if ctx.run_outputs.get("resumed_at"):
             return None
-        return (
-            f"provisioning is still paused in {_idp_name(ctx)}: "
-            f"resume it (scimrecon resume {ctx.run_id}) or abort run {ctx.run_id}"
-        )
+        return f"provisioning is still paused in {_idp_name(ctx)} by run {ctx.run_id}"
 
 
 class ResumeProvisioning(Action):
@@ -119,6 +117,7 @@ class ResumeProvisioning(Action):
 
     name = "idp.resume"
     idempotent = True
+    window = "close"
 
     def describe(self, ctx: StepContext) -> str:
         how = "ask you to resume" if _is_manual(ctx, "resume") else "resume"
@@ -156,6 +155,57 @@ class ResumeProvisioning(Action):
         return outputs
 
 
+#: Where an abandoned new account's email moves to (same verified domain, never reused).
+ABANDONED_TEMPLATE = "{local}+abandoned-{run}@{domain}"
+
+
+def _reassign(ctx: StepContext, user_name: str) -> str:
+    """Unassign and reassign, but only once the user has no SCIM entry on the old account:
+    unassigning someone who still has one makes the IdP deactivate that account."""
+    idp = ctx.services.idp
+    entry = ctx.services.scim.find_by_username(user_name)
+    if entry is not None and entry.account_id == ctx.target.get("old_account_id"):
+        raise StepFailed(
+            f"{user_name} still has a SCIM entry linked to the old account: unassigning "
+            "now would deactivate it"
+        )
+    if _is_manual(ctx, "reassign_user"):
+        ctx.ui.manual(idp.instructions("reassign_user", user=user_name), expect="reassigned")
+        return "manual"
+    if not hasattr(idp, "reassign_user"):  # an adapter whose push is a reassignment
+        return "by push"
+    try:
+        idp.reassign_user(user_name)
+    except ReassignRefused as exc:
+        raise StepFailed(str(exc)) from None
+    return "api"
+
+
+def request_push(ctx: StepContext, user_name: str, *, mode: str | None = None) -> dict[str, Any]:
+    """Have the IdP push one user back (docs/playbooks/reprovision.md: reassign, on-demand or
+    cycle); the outputs that say how. A push the IdP answers as not done fails the step at
+    once with the IdP's reason: waiting for an account that will not come would take hours."""
+    idp = ctx.services.idp
+    mode = mode or _mode(ctx)
+    reassigned = _reassign(ctx, user_name) if mode in ("reassign", "cycle") else None
+    if mode == "cycle":
+        return {"provisioned": "cycle", "reassigned": reassigned}
+    if _is_manual(ctx, "provision_user"):
+        if reassigned == "manual":  # a manual reassignment is the push
+            return {"provisioned": "manual", "reassigned": reassigned}
+        ctx.ui.manual(idp.instructions("provision_user", user=user_name), expect="pushed")
+        return {"provisioned": "manual"}
+    pushed = idp.provision_user(user_name)
+    if pushed is not None and not pushed.ok:
+        raise StepFailed(f"{_idp_name(ctx)} did not provision {user_name}: {pushed.describe()}")
+    outputs: dict[str, Any] = {"provisioned": "on-demand", "provisioned_at": time.time()}
+    if reassigned is not None:
+        outputs["reassigned"] = reassigned
+    if pushed is not None:
+        outputs["push_result"] = pushed.describe()
+    return outputs
+
+
 class ProvisionUser(Action):
     """Ask the IdP to push the user now instead of waiting for the next cycle (up to 40 min)."""
 
@@ -186,46 +236,80 @@ class ProvisionUser(Action):
             return {"provisioned": "already"}
         return None
 
-    def _reassign(self, ctx: StepContext, user_name: str) -> str:
-        """Unassign and reassign, but only once the user has no SCIM entry: unassigning someone
-        who still has one makes the IdP deactivate that account."""
-        idp = ctx.services.idp
-        entry = ctx.services.scim.find_by_username(user_name)
-        if entry is not None and entry.account_id == ctx.target.get("old_account_id"):
-            raise StepFailed(
-                f"{user_name} still has a SCIM entry linked to the old account: unassigning "
-                "now would deactivate it"
-            )
-        if _is_manual(ctx, "reassign_user"):
-            ctx.ui.manual(idp.instructions("reassign_user", user=user_name), expect="reassigned")
-            return "manual"
-        if not hasattr(idp, "reassign_user"):  # an adapter whose push is a reassignment
-            return "by push"
-        try:
-            idp.reassign_user(user_name)
-        except ReassignRefused as exc:
-            raise StepFailed(str(exc)) from None
-        return "api"
-
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        idp = ctx.services.idp
         user_name = ctx.target.get("user_name") or target_email(ctx)
-        mode = _mode(ctx)
-        reassigned = self._reassign(ctx, user_name) if mode in ("reassign", "cycle") else None
-        if mode == "cycle":
-            return {"provisioned": "cycle", "reassigned": reassigned}
-        if _is_manual(ctx, "provision_user"):
-            if reassigned == "manual":  # a manual reassignment is the push
-                return {"provisioned": "manual", "reassigned": reassigned}
-            ctx.ui.manual(idp.instructions("provision_user", user=user_name), expect="pushed")
-            return {"provisioned": "manual"}
-        pushed = idp.provision_user(user_name)
-        if pushed is not None and not pushed.ok:
-            # A 200 that provisioned nothing: waiting for the new account would wait hours.
-            raise StepFailed(f"{_idp_name(ctx)} did not provision {user_name}: {pushed.describe()}")
-        outputs: dict[str, Any] = {"provisioned": "on-demand", "provisioned_at": time.time()}
-        if reassigned is not None:
-            outputs["reassigned"] = reassigned
-        if pushed is not None:
-            outputs["push_result"] = pushed.describe()
-        return outputs
+        return request_push(ctx, user_name)
+
+    # -- undo: abandon the new account (scimrecon undo) ----------------------------------
+    #
+    # The push made a new account holding the person's address. Taking the reprovision back
+    # means that account steps aside, inside the window (provisioning paused, or the IdP would
+    # push the person straight back onto it): its SCIM record removed, its email moved to an
+    # unused address, then disabled. The old account gets the address back afterwards.
+    undo_in_window = True
+
+    def _user_name(self, ctx: StepContext) -> str:
+        return str(ctx.target.get("user_name") or target_email(ctx))
+
+    def _new_account(self, ctx: StepContext) -> str | None:
+        """The account the push made: recorded by await-new-account, or found by userName."""
+        new = ctx.target.get("new_account_id")
+        if new:
+            return str(new)
+        user = ctx.services.scim.find_by_username(self._user_name(ctx))
+        old = ctx.target.get("old_account_id")
+        if user is not None and user.account_id and user.account_id != old:
+            return str(user.account_id)
+        return None
+
+    def _aside(self, ctx: StepContext) -> str:
+        from scimrecon.steps.account_steps import parked_email
+
+        original = str(ctx.target.get("old_email") or target_email(ctx))
+        return parked_email(ABANDONED_TEMPLATE, original, ctx.run_id)
+
+    def undo_describe(self, ctx: StepContext) -> str:
+        new = ctx.target.get("new_account_id") or "the new account"
+        return (
+            f"would abandon {new}: remove its SCIM record, move its email to "
+            f"{self._aside(ctx)}, disable it"
+        )
+
+    def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
+        new = self._new_account(ctx)
+        if new is None:
+            return {"abandoned_account": ""}  # the push made no account: nothing to abandon
+        admin = ctx.services.admin
+        profile = admin.get_profile(new)
+        email, aside = (profile.email or "").lower(), self._aside(ctx).lower()
+        original = str(ctx.target.get("old_email") or target_email(ctx)).lower()
+        if email not in (aside, original):
+            raise Skip(
+                f"the new account {new} has email {profile.email!r}, neither {original!r} nor "
+                f"{aside!r}: changed since the run; not touching it"
+            )
+        retired = email == aside and profile.account_status != "active"
+        if retired and not admin.scim_links_for_account(new):
+            return {"abandoned_account": new}
+        return None
+
+    def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        new = self._new_account(ctx)
+        if new is None:
+            return {"abandoned_account": ""}
+        admin = ctx.services.admin
+        if admin.scim_links_for_account(new):
+            admin.delete_scim_record_only(new)
+        aside = self._aside(ctx)
+        profile = admin.get_profile(new)
+        if (profile.email or "").lower() != aside.lower():
+            holder = admin.find_org_user_by_email(aside)
+            if holder is not None and holder.account_id != new:
+                raise StepFailed(f"{aside} already belongs to account {holder.account_id}")
+            admin.set_email(new, aside)
+        if profile.account_status == "active":
+            old = ctx.target.get("old_account_id")
+            admin.disable(
+                new, f"Abandoned: the person is back on {old} (scimrecon undo {ctx.run_id})"
+            )
+        return {"abandoned_account": new}

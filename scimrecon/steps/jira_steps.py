@@ -66,39 +66,66 @@ class ReassignTickets(Action):
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         old, new = require(ctx, "old_account_id", "new_account_id")
+        moved = self._move(ctx, old, new)
+        return {
+            "tickets_moved": len(set().union(*moved.values())) if moved else 0,
+            **{f"moved_{field}": len(keys) for field, keys in moved.items()},
+        }
+
+    def _move(self, ctx: StepContext, src: str, dst: str) -> dict[str, set[str]]:
+        """Move every ticket field of `src` to `dst` and verify none is left (consistently
+        read); the keys moved, per field."""
         jira = ctx.services.jira
         threshold = int(ctx.param("bulk_threshold", 50))
-        found = self._left(ctx, old)
+        found = self._left(ctx, src)
         refused: dict[str, str] = {}
         for field, issues in found.items():
             if field == "participants":
                 for issue in issues:
-                    jira.add_participants(issue.key, [new])
-                    jira.remove_participants(issue.key, [old])
+                    jira.add_participants(issue.key, [dst])
+                    jira.remove_participants(issue.key, [src])
                 continue
             single = issues
             if len(issues) > threshold:
-                failed = {
-                    issue_id
-                    for issue_id, _ in jira.bulk_set([i.key for i in issues], field, new).failures
-                }
+                result = jira.bulk_set([i.key for i in issues], field, dst)
+                failed = {issue_id for issue_id, _ in result.failures}
                 single = [i for i in issues if i.id in failed]  # retried once, one by one
             for issue in single:
-                reason = jira.try_set(issue.key, field, new)
+                reason = jira.try_set(issue.key, field, dst)
                 if reason is not None:
                     refused[issue.key] = reason
-        left = self._left(ctx, old)
+        left = self._left(ctx, src)
         if left:
             detail = "; ".join(
                 f"{field}: " + ", ".join(_named(i.key, refused) for i in issues)
                 for field, issues in left.items()
             )
-            raise StepFailed(f"tickets still on the old account after reassigning: {detail}")
-        moved = {field: {i.key for i in issues} for field, issues in found.items()}
-        return {
-            "tickets_moved": len(set().union(*moved.values())) if moved else 0,
-            **{f"moved_{field}": len(keys) for field, keys in moved.items()},
-        }
+            raise StepFailed(f"tickets still on account {src} after reassigning: {detail}")
+        return {field: {i.key for i in issues} for field, issues in found.items()}
+
+    # -- undo: the tickets go back with the person (scimrecon undo) ------------------------
+    #
+    # Only ever together with abandoning the new account (the provision step's undo, which
+    # comes next in reverse order): everything on the account being abandoned goes to the
+    # account the person keeps, including tickets they made on it since.
+
+    def undo_describe(self, ctx: StepContext) -> str:
+        old = ctx.target.get("old_account_id", "the old account")
+        new = ctx.target.get("new_account_id", "the new account")
+        return f"would move {', '.join(_fields(ctx))} of the tickets of {new} back to {old}"
+
+    def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
+        new = ctx.target.get("new_account_id")
+        if not new:
+            return {"tickets_returned": 0}
+        if self._left(ctx, str(new)):
+            return None
+        return {"tickets_returned": int(ctx.target.get("tickets_moved") or 0)}
+
+    def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        old, new = require(ctx, "old_account_id", "new_account_id")
+        moved = self._move(ctx, new, old)
+        return {"tickets_returned": len(set().union(*moved.values())) if moved else 0}
 
 
 def _named(key: str, refused: dict[str, str]) -> str:

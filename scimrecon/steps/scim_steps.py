@@ -156,6 +156,61 @@ class RemoveEntry(Action):
             ctx.services.scim.delete(scim_id)
         return {"scim_removed": self._mode(ctx)}
 
+    # -- undo: the IdP links the old account again (scimrecon undo) ------------------------
+    #
+    # There is no API that puts a SCIM record back. What brings it back is the IdP's push,
+    # which links by email to whichever account holds the address: so the old account must
+    # have its own address back first (the park-email undo), and the push must come from the
+    # IdP — after the window closes (provisioning resumed), or on demand.
+    undo_after_window = True
+
+    def irreversible(self, ctx: StepContext) -> str | None:
+        if self._mode(ctx) == "delete":
+            return (
+                f"SCIM DELETE removed SCIM user {ctx.target.get('scim_id') or '?'} and "
+                "deactivated the account (scim_removal=delete); Atlassian cannot undo it"
+            )
+        if not ctx.target.get("user_name"):
+            return (
+                "no IdP user was recorded for this entry (an orphaned entry: the IdP no "
+                "longer provisions it), so nothing can push it back"
+            )
+        return None
+
+    def undo_describe(self, ctx: StepContext) -> str:
+        old = ctx.target.get(self._account_field(ctx), "the old account")
+        return f"would have the IdP push {ctx.target.get('user_name')} again, linking {old}"
+
+    def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
+        (account_id, user_name) = require(ctx, self._account_field(ctx), "user_name")
+        user = ctx.services.scim.find_by_username(str(user_name))
+        if user is None or not user.account_id:
+            return None
+        if user.account_id != account_id:
+            raise Skip(
+                f"SCIM user {user.id} ({user_name}) links account {user.account_id}, not the "
+                f"old account {account_id}: the IdP pushed it onto another account; not "
+                "touching it"
+            )
+        return {"relinked_scim_id": user.id}
+
+    def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        from scimrecon.steps.idp_steps import request_push
+
+        (account_id, user_name) = require(ctx, self._account_field(ctx), "user_name")
+        original = str(ctx.target.get("old_email") or target_email(ctx))
+        email = ctx.services.admin.get_profile(str(account_id)).email or ""
+        if email.lower() != original.lower():
+            raise StepFailed(
+                f"account {account_id} has email {email!r}, not {original!r}: a push now would "
+                "create a new account; the address must go back first"
+            )
+        pushed = request_push(ctx, str(user_name))
+        return {
+            "relink": str(pushed.get("provisioned")),
+            **{k: v for k, v in pushed.items() if k != "provisioned"},
+        }
+
 
 class AwaitNewAccount(Action):
     """Wait until the IdP has pushed the user again, and prove it landed on a *new* account.
@@ -166,6 +221,7 @@ class AwaitNewAccount(Action):
 
     name = "scim.await_new_account"
     idempotent = True
+    has_effect = False
 
     def describe(self, ctx: StepContext) -> str:
         return f"wait for {target_email(ctx)} to be provisioned again onto a new account"
@@ -182,7 +238,8 @@ class AwaitNewAccount(Action):
             raise StepFailed(
                 f"{user_name} was provisioned back onto its OLD account {old}: the old email was "
                 "not changed before provisioning resumed. Fix: pause provisioning, unlink SCIM "
-                f"user {user.id}, change the old account's email, then resume this run"
+                f"user {user.id}, change the old account's email, then "
+                f"scimrecon resume {ctx.run_id} --retry-failed"
             )
         return {"new_account_id": user.account_id, "new_scim_id": user.id}
 

@@ -143,7 +143,10 @@ def test_a_failed_run_step_fails_the_run_and_finally_still_runs(
         "failed",
         "step p failed: step p was told to fail; 1 of 1 target(s) failed",
     )
-    assert doc["targets"][0]["state"] == "failed"  # stopped half-way: it says so
+    # stopped half-way, with step one's change in place: it says so (issue 11 point 2)
+    assert doc["targets"][0]["state"] == "incomplete"
+    assert doc["targets"][0]["recorded_state"] == "failed"
+    assert doc["targets"][0]["changed"] == ["one"]
     assert doc["targets"][0]["reason"].startswith("stopped: run step p failed")
     assert [s for _, s, _, _ in harness.world.effects()] == ["one", "cleanup"]
 
@@ -151,7 +154,10 @@ def test_a_failed_run_step_fails_the_run_and_finally_still_runs(
 def test_abort_runs_finally_and_ends_the_run(harness: Harness) -> None:
     t = harness.targets(f"email\n{ADA}\n")
     assert harness.run("wait.toml", t, "--yes", "--max-wait", "0").exit_code == 3
-    result = cli(harness, "abort", "1", "--yes")
+    refused = cli(harness, "abort", "1", "--yes")  # ADA is half-moved: nobody chose for her
+    assert refused.exit_code == 4
+    assert f"! {ADA}: one done" in refused.stderr and "--leave-incomplete" in refused.stderr
+    result = cli(harness, "abort", "1", "--yes", "--leave-incomplete")
     assert result.exit_code == 0, result.output
     doc = status(harness)
     assert (doc["state"], doc["reason"]) == ("aborted", "aborted by request")
@@ -160,16 +166,21 @@ def test_abort_runs_finally_and_ends_the_run(harness: Harness) -> None:
     for args in (["abort", "1", "--yes"], ["resume", "1"]):
         again = cli(harness, *args)
         assert again.exit_code == 4
-    assert again.stderr == "error: run 1 is aborted: nothing to resume\n"
+    assert again.stderr == (
+        "error: run 1 is aborted: nothing to resume; its half-moved targets: scimrecon undo 1\n"
+    )
 
 
 def test_abort_asks_first(harness: Harness) -> None:
     t = harness.targets(f"email\n{ADA}\n")
     harness.run("wait.toml", t, "--yes", "--max-wait", "0")
-    harness.ui.confirm_answers = [False]
+    harness.ui.confirm_answers = [False, False]  # not undo first; not abort anyway
     result = cli(harness, "abort", "1")
     assert result.exit_code == 4
-    assert result.stderr == "error: not confirmed: the run was left as it was\n"
+    assert result.stderr.endswith(
+        "error: not confirmed: run 1 was left as it was (finish it: scimrecon resume 1)\n"
+    )
+    assert f"! {ADA}: one done" in result.stderr
     assert status(harness)["state"] == "parked"
 
 

@@ -54,7 +54,8 @@ def test_a_failed_target_stops_there_and_the_others_go_on(harness: Harness) -> N
     doc = status(harness)
     assert doc["state"] == "failed"
     bob = next(x for x in doc["targets"] if x["key"] == BOB)
-    assert bob["state"] == "failed"
+    assert bob["state"] == "incomplete"  # failed with step one's change in place
+    assert (bob["recorded_state"], bob["changed"]) == ("failed", ["one"])
     assert bob["reason"] == f"two: {BOB} cannot be marked"
     assert bob["steps"] == {"one": "done", "two": "failed", "three": "pending"}
     assert doc["reason"] == "1 of 3 target(s) failed"
@@ -306,7 +307,7 @@ def test_runs_status_report_and_log_shapes(harness: Harness) -> None:
     assert csv_text.splitlines() == [
         "target,state,reason,one_out,two_out,three_out",
         f"{ADA},done,,{ADA}@one,{ADA}@two,{ADA}@three",
-        f"{BOB},failed,three: {BOB} cannot be marked,{BOB}@one,{BOB}@two,",
+        f"{BOB},incomplete,three: {BOB} cannot be marked,{BOB}@one,{BOB}@two,",
     ]
     lines = harness.invoke("log", "1", "--format", "jsonl", "--state", str(harness.state)).stdout
     events = [json.loads(line) for line in lines.splitlines()]

@@ -91,7 +91,8 @@ class SimEnv:
             hooks.registry = lambda: ActionRegistry({**merged, **self.extra_registry})
         try:
             argv = list(args)
-            if argv and argv[0] in {"run", "resume", "status", "runs", "log", "report", "abort"}:
+            stateful = {"run", "resume", "status", "runs", "log", "report", "abort", "undo", "plan"}
+            if argv and argv[0] in stateful:
                 argv[1:1] = ["--state", str(self.state)]
             return CliRunner().invoke(cli, argv, input=input, catch_exceptions=False)
         finally:

@@ -190,7 +190,11 @@ def test_a_run_whose_final_resume_failed_can_still_be_aborted_to_resume(tmp_path
         assert "provisioning is still paused in Entra ID" in failed.output
 
         graph.broken = False
-        aborted = env.cli("abort", "1", "--yes")
+        refused = env.cli("abort", "1", "--yes")  # six people half-moved: nobody chose
+        assert refused.exit_code == 4, refused.output
+        assert "6 target(s) of run 1 are INCOMPLETE" in refused.output
+        assert env.world()["idp"]["job"]["state"] == "Paused"
+        aborted = env.cli("abort", "1", "--yes", "--leave-incomplete")
         assert aborted.exit_code == 0, aborted.output
         assert env.world()["idp"]["job"]["state"] == "Active"
         again = env.cli("abort", "1", "--yes")

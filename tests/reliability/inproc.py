@@ -100,7 +100,7 @@ class Env:
         hooks.services = lambda state: self.services()
         try:
             argv = [*args]
-            if argv[0] in {"run", "resume", "status", "runs", "log", "report", "abort"}:
+            if argv[0] in {"run", "resume", "status", "runs", "log", "report", "abort", "undo"}:
                 argv += ["--state", str(self.state)]
             result = CliRunner().invoke(cli, argv, prog_name="scimrecon")
         finally:

@@ -135,7 +135,8 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
             "--plan", "plan.json", "--param", "wait_login_days=1", "--max-wait", "0")  # fmt: skip
         run("status", "status", "--format", "json")
         run("resume", "--debug", "resume", "1", "--yes", "--max-wait", "0")
-        run("abort", "--debug", "abort", "1", "--yes")
+        run("abort", "--debug", "abort", "1", "--undo", "--yes")  # the undo is scanned too
+        run("undo", "--debug", "undo", "1", "--yes", "--dry-run")
         run("run 2", "run", "reprovision", "--targets", str(targets), "--yes", "--max-wait", "5")
         for fmt in ("table", "json"):
             run(f"status {fmt}", "status", "2", "--format", fmt)
@@ -153,7 +154,7 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
     assert codes["scim find"] == 0 and codes["accounts show"] == 0
     assert codes["scim find (wrong key)"] != 0 and codes["run (wrong key)"] != 0
     assert (codes["plan"], codes["run"], codes["resume"], codes["abort"]) == (0, 3, 3, 0)
-    assert codes["run 2"] == 0
+    assert codes["run 2"] == 0 and codes["undo"] == 0
     assert {p.name for p in work.iterdir()} >= {
         "analyze.html", "trello-only.csv", "plan.json", "generated.json", "saved-world.json",
         "wrong-key.db", ".scimrecon",
