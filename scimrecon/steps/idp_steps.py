@@ -190,6 +190,15 @@ def request_push(ctx: StepContext, user_name: str, *, mode: str | None = None) -
     reassigned = _reassign(ctx, user_name) if mode in ("reassign", "cycle") else None
     if mode == "cycle":
         return {"provisioned": "cycle", "reassigned": reassigned}
+    if reassigned == "api":
+        # The IdP's cycle may have pushed the reassigned user already: no on-demand call spent.
+        back = ctx.services.scim.find_by_username(user_name)
+        if (
+            back is not None
+            and back.account_id
+            and back.account_id != ctx.target.get("old_account_id")
+        ):
+            return {"provisioned": "cycle", "reassigned": reassigned}
     if _is_manual(ctx, "provision_user"):
         if reassigned == "manual":  # a manual reassignment is the push
             return {"provisioned": "manual", "reassigned": reassigned}

@@ -79,7 +79,17 @@ def test_a_second_process_on_a_running_run_is_refused_and_changes_nothing(
     with sim_serve(world, tmp_path) as sim:
         env = sim.env()
         first = spawn(
-            ["run", "reprovision", "--targets", str(targets), "--yes", "--state", str(state)],
+            [
+                "run",
+                "reprovision",
+                "--targets",
+                str(targets),
+                "--yes",
+                "--param",
+                "provision_mode=cycle",
+                "--state",
+                str(state),
+            ],
             env,
             tmp_path,
         )
@@ -126,7 +136,17 @@ def test_two_resumes_racing_for_a_dead_lock_one_wins(tmp_path: Path) -> None:
     with sim_serve(world, tmp_path) as sim:
         env = sim.env()
         first = spawn(
-            ["run", "reprovision", "--targets", str(targets), "--yes", "--state", str(state)],
+            [
+                "run",
+                "reprovision",
+                "--targets",
+                str(targets),
+                "--yes",
+                "--param",
+                "provision_mode=cycle",
+                "--state",
+                str(state),
+            ],
             env,
             tmp_path,
         )
@@ -181,7 +201,8 @@ def test_a_second_run_on_other_targets_cannot_undo_the_first_runs_pause(tmp_path
         env = sim.env()
         first_state = tmp_path / "first.db"
         first = spawn(
-            ["run", "reprovision", "--targets", str(lists["first"]), "--yes", "--max-wait", "5",
+            ["run", "reprovision", "--targets", str(lists["first"]), "--yes",
+                "--param", "provision_mode=cycle", "--max-wait", "5",
              "--state", str(first_state)],
             env, tmp_path,
         )  # fmt: skip
@@ -192,7 +213,8 @@ def test_a_second_run_on_other_targets_cannot_undo_the_first_runs_pause(tmp_path
             60,
         )
         second = scimrecon(
-            ["run", "reprovision", "--targets", str(lists["second"]), "--yes", "--max-wait", "5",
+            ["run", "reprovision", "--targets", str(lists["second"]), "--yes",
+                "--param", "provision_mode=cycle", "--max-wait", "5",
              "--state", str(tmp_path / "second.db")],
             env, tmp_path,
         )  # fmt: skip

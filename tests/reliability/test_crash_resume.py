@@ -62,6 +62,8 @@ LATENCY = {
     "seed": 1,
 }
 RUN_ARGS = ("--max-wait", "5", "--format", "json")
+# The IdP's cycle pushes users back (reassign, then the cycle): on-demand pushes are 5 per 10 s.
+CYCLE = ("--param", "provision_mode=cycle")
 #: Scenarios at a time. Each waits on the simulator's latency part of the time, so one more
 #: than the cores keeps them busy.
 WORKERS = int(os.environ.get("RELIABILITY_CRASH_WORKERS", str(min(4, (os.cpu_count() or 1) + 1))))
@@ -184,7 +186,7 @@ def _scenario(seed: int, folder: Path, world: Path, emails: list[str]) -> Outcom
             if _has_run(state):
                 args = ["resume", "1", "--force", "--yes", "--state", str(state), *RUN_ARGS]
             else:
-                args = ["run", "reprovision", "--targets", str(targets), "--yes"]
+                args = ["run", "reprovision", "--targets", str(targets), "--yes", *CYCLE]
                 args += ["--state", str(state), *RUN_ARGS]
             commands.append(args[0])
             name = f"{len(commands)}-{args[0]}"
@@ -229,7 +231,7 @@ def _reference(folder: Path, world: Path, emails: list[str]) -> dict[str, Any]:
     folder.mkdir()
     targets = _targets_file(folder, emails)
     with sim_serve(world, folder) as sim:
-        args = ["run", "reprovision", "--targets", str(targets), "--yes"]
+        args = ["run", "reprovision", "--targets", str(targets), "--yes", *CYCLE]
         done = scimrecon([*args, "--state", str(folder / "state.db"), *RUN_ARGS], sim.env(), folder)
         assert done.returncode == 0, done.stdout + done.stderr
         assert json.loads(done.stdout)["targets"] == {"done": TARGETS}

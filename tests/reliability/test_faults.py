@@ -100,7 +100,8 @@ def _run(env: Env, folder: Path, emails: list[str]) -> dict[str, Any]:
     targets = folder / "targets.csv"
     targets.write_text("email\n" + "".join(f"{e}\n" for e in emails), encoding="utf-8")
     result = env.cli(
-        "run", "reprovision", "--targets", str(targets), "--yes", "--max-wait", "0",
+        "run", "reprovision", "--targets", str(targets), "--yes",
+            "--param", "provision_mode=cycle", "--max-wait", "0",
         "--format", "json",
     )  # fmt: skip
     assert result.exit_code in (0, 1, 3), result.output
@@ -261,7 +262,15 @@ def test_after_the_outage_the_product_finishes_every_target(
         (tmp_path / "stuck.csv").write_text("email\n" + "".join(f"{k}\n" for k in stuck))
         undone = env.cli("undo", "1", "--targets", str(tmp_path / "stuck.csv"), "--yes")
         assert undone.exit_code == 0, undone.output
-        again = env.cli("run", "reprovision", "--targets", str(tmp_path / "targets.csv"), "--yes")
+        again = env.cli(
+            "run",
+            "reprovision",
+            "--targets",
+            str(tmp_path / "targets.csv"),
+            "--yes",
+            "--param",
+            "provision_mode=cycle",
+        )
         assert again.exit_code in (0, 3), again.output
         if again.exit_code == 3:
             env.app.tick()

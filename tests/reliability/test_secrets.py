@@ -128,16 +128,29 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
         run("scim find (wrong key)", "--debug", "scim", "find", emails[0],
             extra={"SCIMRECON_SCIM_TOKEN": WRONG_SCIM})  # fmt: skip
         run("run (wrong key)", "run", "reprovision", "--targets", str(targets), "--yes",
+            "--param", "provision_mode=cycle",
             "--state", "wrong-key.db", extra={"SCIMRECON_SCIM_TOKEN": WRONG_SCIM})  # fmt: skip
         run("plan", "--debug", "plan", "reprovision", "--targets", str(targets),
             "--param", "wait_login_days=1", "--out", "plan.json", "--format", "json")  # fmt: skip
         run("run", "--debug", "run", "reprovision", "--targets", str(targets), "--yes",
+            "--param", "provision_mode=cycle",
             "--plan", "plan.json", "--param", "wait_login_days=1", "--max-wait", "0")  # fmt: skip
         run("status", "status", "--format", "json")
         run("resume", "--debug", "resume", "1", "--yes", "--max-wait", "0")
         run("abort", "--debug", "abort", "1", "--undo", "--yes")  # the undo is scanned too
         run("undo", "--debug", "undo", "1", "--yes", "--dry-run")
-        run("run 2", "run", "reprovision", "--targets", str(targets), "--yes", "--max-wait", "5")
+        run(
+            "run 2",
+            "run",
+            "reprovision",
+            "--targets",
+            str(targets),
+            "--yes",
+            "--param",
+            "provision_mode=cycle",
+            "--max-wait",
+            "5",
+        )
         for fmt in ("table", "json"):
             run(f"status {fmt}", "status", "2", "--format", fmt)
             run(f"runs {fmt}", "runs", "--format", fmt)

@@ -75,7 +75,8 @@ def test_sigkill_in_park_email_then_abort_undo_restores_the_original_world(
             env = sim.env()
             common = ["--state", str(state)]
             proc = spawn_forked(
-                ["run", "reprovision", "--targets", str(targets), "--yes", "--concurrency", "2",
+                ["run", "reprovision", "--targets", str(targets), "--yes",
+                    "--param", "provision_mode=cycle", "--concurrency", "2",
                  *common],
                 env, tmp_path, "run",
             )  # fmt: skip
