@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 
 from scimrecon.errors import InputError, RefusedError
+from scimrecon.spreadsheet import restore
 
 DEFAULT_MAX_TARGETS = 500
 
@@ -81,7 +82,7 @@ def _csv_rows(text: str, name: str, required: list[str]) -> Iterable[tuple[int, 
         raise InputError(f"{name}: empty file (expected a header row)") from None
     except csv.Error as exc:
         raise InputError(f"{name}:1: {exc}") from None
-    columns = [c.strip() for c in header]
+    columns = [restore(c).strip() for c in header]
     if not any(columns):
         raise InputError(f"{name}:1: empty header row")
     for i, col in enumerate(columns):
@@ -114,7 +115,12 @@ def _csv_rows(text: str, name: str, required: list[str]) -> Iterable[tuple[int, 
                 f"{name}:{line}: {len(cells)} values but the header has {len(columns)} columns"
             )
         padded = [*cells, *[""] * (len(columns) - len(cells))]
-        yield line, {col: value.strip() for col, value in zip(columns, padded, strict=True)}
+        # Undo the spreadsheet neutralisation of our own writers (`'-x` was written for `-x`),
+        # so a list from --targets-out matches the same people (see scimrecon.spreadsheet).
+        yield (
+            line,
+            {col: restore(value).strip() for col, value in zip(columns, padded, strict=True)},
+        )
 
 
 @cache
