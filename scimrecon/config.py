@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
 
 from scimrecon.errors import InputError
+from scimrecon.urlsafety import url_problem
 
 PROFILE_ENV = "SCIMRECON_PROFILE"
 KEYRING_SERVICE = "scimrecon"
@@ -96,14 +96,21 @@ def looks_like_secret_key(name: str) -> bool:
 
 
 def _url(value: str, where: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError(f"{where} must be an http(s) URL, got {value!r}")
-    if parts.username or parts.password:
-        raise InputError(
-            f"{where} must not carry a user or password in the URL; use the secret env vars"
-        )
+    """A base URL that may receive credentials (see urlsafety); the error never shows it."""
+    problem = url_problem(value)
+    if problem:
+        raise InputError(f"{where} {problem}")
     return value.rstrip("/")
+
+
+def _kind_of(value: Any) -> str:
+    """What a TOML value is, for an error that must not echo the value itself."""
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    names.update({list: "a list", dict: "a table"})
+    for kind, name in names.items():
+        if isinstance(value, kind):
+            return name
+    return f"a {type(value).__name__}"
 
 
 @dataclass(frozen=True)
@@ -285,8 +292,8 @@ def _build_section(
             raise InputError(f"{where}: unknown key {name}.{key} (allowed in [{name}]: {allowed})")
         expected = _TYPES[str(f.type)]
         if isinstance(value, bool) or not isinstance(value, expected):
-            kind = " or ".join(t.__name__ for t in expected)
-            raise InputError(f"{where}: {name}.{key} must be a {kind}, got {value!r}")
+            kind = "a number" if float in expected else _kind_of(expected[0]())
+            raise InputError(f"{where}: {name}.{key} must be {kind}, got {_kind_of(value)}")
         if isinstance(value, str):
             value = value.strip()
             if key in section_cls.urls:
@@ -300,9 +307,7 @@ def _build_section(
     if missing:
         raise InputError(f"{where}: [{name}] needs {', '.join(f'{name}.{k}' for k in missing)}")
     if section_cls is IdpConfig and kwargs["kind"] not in IDP_KINDS:
-        raise InputError(
-            f"{where}: idp.kind must be one of {', '.join(IDP_KINDS)}, got {kwargs['kind']!r}"
-        )
+        raise InputError(f"{where}: idp.kind must be one of {', '.join(IDP_KINDS)}")
     for key in ("tier", "cycle_day"):
         if key in kwargs and section_cls is BillingConfig and kwargs[key] < 1:
             raise InputError(f"{where}: billing.{key} must be at least 1")
