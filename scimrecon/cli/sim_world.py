@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from scimrecon.cli.render import table, to_json
+from scimrecon.limits import MAX_GENERATED_ACCOUNTS
 from scimrecon.sim.generate import generate_world
 from scimrecon.sim.summary import summarize
 from scimrecon.sim.world import dump_world, load_world, world_to_json
@@ -59,7 +60,7 @@ def check(world: str, fmt: str) -> None:
 @click.command("generate")
 @click.option(
     "--accounts",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_GENERATED_ACCOUNTS),
     required=True,
     help="How many Atlassian accounts the world holds.",
 )

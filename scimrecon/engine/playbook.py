@@ -25,6 +25,7 @@ from jsonschema.exceptions import best_match
 from scimrecon.engine.action import ActionRegistry
 from scimrecon.engine.expr import Condition, ExprError
 from scimrecon.errors import InputError
+from scimrecon.limits import load_toml, read_document
 
 #: `action` of a step that only shows `manual` instructions and waits for a typed confirmation.
 MANUAL_ACTION = "manual"
@@ -296,7 +297,7 @@ def parse_playbook(text: str, source_name: str, registry: ActionRegistry | None 
     """
     name = Path(source_name).name
     try:
-        doc = tomllib.loads(text)
+        doc = load_toml(text, name)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{name}: invalid TOML: {exc}") from None
     error = best_match(jsonschema.Draft202012Validator(_schema()).iter_errors(doc))
@@ -388,13 +389,13 @@ def discover(user_dirs: Iterable[Path] = ()) -> dict[str, PlaybookSource]:
         if not directory.is_dir():
             raise InputError(f"{directory}: playbook directory not found")
         entries += sorted(
-            (str(directory), p.name, p.read_bytes()) for p in directory.glob("*.toml")
+            (str(directory), p.name, read_document(p, str(p))) for p in directory.glob("*.toml")
         )
     for origin, name, data in entries:
         text = _read_text(data, name)
         try:
-            pid = tomllib.loads(text).get("id")
-        except tomllib.TOMLDecodeError:
+            pid = load_toml(text, name).get("id")
+        except (tomllib.TOMLDecodeError, InputError):
             pid = None
         pid = pid if isinstance(pid, str) and pid else Path(name).stem
         found[pid] = PlaybookSource(id=pid, origin=origin, name=name, text=text)
@@ -409,7 +410,8 @@ def load_playbook(
     if ref.endswith(".toml") or path.is_file():
         if not path.is_file():
             raise InputError(f"{ref}: playbook file not found")
-        return parse_playbook(_read_text(path.read_bytes(), path.name), path.name, registry)
+        data = read_document(path, ref)
+        return parse_playbook(_read_text(data, path.name), path.name, registry)
     sources = discover(user_dirs)
     if ref not in sources:
         known = ", ".join(sorted(sources)) or "none"

@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 
 from scimrecon.errors import InputError, RefusedError
+from scimrecon.limits import check_columns, parse_json, read_document
 from scimrecon.spreadsheet import restore
 
 DEFAULT_MAX_TARGETS = 500
@@ -83,6 +84,7 @@ def _csv_rows(text: str, name: str, required: list[str]) -> Iterable[tuple[int, 
     except csv.Error as exc:
         raise InputError(f"{name}:1: {exc}") from None
     columns = [restore(c).strip() for c in header]
+    check_columns(len(columns), name)
     if not any(columns):
         raise InputError(f"{name}:1: empty header row")
     for i, col in enumerate(columns):
@@ -137,7 +139,7 @@ def _json_rows(text: str, name: str) -> Iterable[tuple[int, dict[str, Any]]]:
         return text.count("\n", 0, pos) + 1
 
     try:
-        doc = json.loads(text)
+        doc = parse_json(text, name)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     validator = jsonschema.Draft202012Validator(_schema())
@@ -222,10 +224,5 @@ def load_targets(
     key: str,
     max_targets: int = DEFAULT_MAX_TARGETS,
 ) -> TargetList:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: targets file not found") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    data = read_document(path, missing="targets file not found")
     return parse_targets(data, path.name, columns=columns, key=key, max_targets=max_targets)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from scimrecon.errors import InputError
+from scimrecon.limits import MAX_DOCUMENT_BYTES, GuardedLines, parse_json
 from scimrecon.recon.export import read_records
 from scimrecon.recon.textio import open_text
 
@@ -40,8 +41,8 @@ _FALSE = {"false", "no", "n", "0", "unassigned", ""}
 
 def _read_json(path: Path, what: str) -> Any:
     try:
-        with open_text(path) as (text, _):
-            return json.load(text)
+        with open_text(path, max_bytes=MAX_DOCUMENT_BYTES) as (text, _):
+            return parse_json(text.read(), str(path))
     except UnicodeDecodeError:
         raise InputError(f"{path}: cannot decode {what} as UTF-8/UTF-16") from None
     except json.JSONDecodeError as exc:
@@ -85,8 +86,8 @@ def load_idp_users(path: Path) -> list[dict[str, Any]]:
         items = _items(data, path, ("value", "users", "Resources"), "IdP users")
         rows = [(f"{path}: item {n}", item) for n, item in enumerate(items, start=1)]
     else:
-        with open_text(path) as (text, _):
-            reader = csv.DictReader(text)
+        with open_text(path, max_bytes=MAX_DOCUMENT_BYTES) as (text, _):
+            reader = csv.DictReader(GuardedLines(text, str(path)))
             try:
                 rows = [(f"{path}:{reader.line_num}", row) for row in reader]
             except (csv.Error, UnicodeDecodeError) as exc:
