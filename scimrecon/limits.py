@@ -120,6 +120,7 @@ def read_document(
     """
     name = label or str(path)
     with open_regular(path, name, missing=missing) as fh:
+        check_size(fh, name, limit)  # before reading: a 1 TB sparse file costs nothing
         try:
             data = fh.read(limit + 1)
         except OSError as exc:

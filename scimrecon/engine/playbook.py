@@ -407,8 +407,8 @@ def load_playbook(
 ) -> Playbook:
     """A playbook by id (shipped or in `user_dirs`) or by path to a `.toml` file."""
     path = Path(ref)
-    if ref.endswith(".toml") or path.is_file():
-        if not path.is_file():
+    if ref.endswith(".toml") or path.is_file() or ("/" in ref and path.exists()):
+        if not path.exists():
             raise InputError(f"{ref}: playbook file not found")
         data = read_document(path, ref)
         return parse_playbook(_read_text(data, path.name), path.name, registry)
