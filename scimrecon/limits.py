@@ -169,7 +169,8 @@ def nesting_of(data: bytes) -> int:
     for depth in range(MAX_NESTING + 1):
         if not rest:
             return depth
-        shorter = rest.replace(b"[]", b"").replace(b"{}", b"")
+        # one level a pass: mark the innermost pairs first, so `{[]}` takes two passes
+        shorter = rest.replace(b"[]", b"x").replace(b"{}", b"x").replace(b"x", b"")
         if shorter == rest:
             break
         rest = shorter
