@@ -26,11 +26,12 @@ import re
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-#: The first characters a spreadsheet may treat as the start of a formula (OWASP list).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The first characters a spreadsheet may treat as the start of a formula: OWASP's list, and the
+#: NUL that OWASP ASVS 5.0 (requirement 1.2.10) adds.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 
-_NEEDS_PREFIX = re.compile(r"'*[=+\-@\t\r]")
-_PREFIXED = re.compile(r"'+[=+\-@\t\r]")
+_NEEDS_PREFIX = re.compile(r"'*[=+\-@\t\r\0]")
+_PREFIXED = re.compile(r"'+[=+\-@\t\r\0]")
 # a "\r" in a cell that nothing else (comma, quote, "\n") makes the csv module quote
 _BARE_CR = re.compile(r"^[^,\"\n]*\r[^,\"\n]*$")
 

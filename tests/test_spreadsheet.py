@@ -19,9 +19,9 @@ from scimrecon.engine.targets import load_targets
 from scimrecon.recon.classify import Candidate
 from scimrecon.recon.targets import write_targets
 
-DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\0")
 # text biased towards what matters: quotes and formula characters at the start
-TEXT = st.text(alphabet=st.sampled_from("'=+-@\t\r ab1,\"\n"), max_size=8) | st.text(max_size=12)
+TEXT = st.text(alphabet=st.sampled_from("'=+-@\t\r\0 ab1,\"\n"), max_size=8) | st.text(max_size=12)
 
 
 @given(TEXT)
