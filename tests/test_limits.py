@@ -124,3 +124,11 @@ def test_read_document_refuses_by_size_before_reading(tmp_path: Path) -> None:
         limits.read_document(path)
     path.write_bytes(b"ok")
     assert limits.read_document(path) == b"ok"
+
+
+def test_a_wait_in_days_is_bounded_to_100_years() -> None:
+    from scimrecon.engine.playbook import WaitSpec
+
+    spec = WaitSpec(interval_s=60, timeout_s=60, park_after_s=60, timeout_days_param="days")
+    assert spec.deadline_after({"days": 10**17}) == limits.MAX_DAYS * 86400.0
+    assert spec.deadline_after({"days": 2}) == 2 * 86400.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from jsonschema.exceptions import best_match
 from scimrecon.engine.action import ActionRegistry
 from scimrecon.engine.expr import Condition, ExprError
 from scimrecon.errors import InputError
-from scimrecon.limits import load_toml, read_document
+from scimrecon.limits import MAX_DAYS, MAX_INT_DIGITS, load_toml, read_document
 
 #: `action` of a step that only shows `manual` instructions and waits for a typed confirmation.
 MANUAL_ACTION = "manual"
@@ -55,11 +56,20 @@ class Param:
             if self.type == "int":
                 if isinstance(text, bool | float):
                     raise ValueError
+                digits = str(text).strip().lstrip("+-").replace("_", "")
+                if digits.isdigit() and len(digits) > MAX_INT_DIGITS:
+                    raise InputError(
+                        f"parameter {self.name!r}: a number longer than the limit of "
+                        f"{MAX_INT_DIGITS} digits"
+                    )
                 return int(text)
             if self.type == "float":
                 if isinstance(text, bool):
                     raise ValueError
-                return float(text)
+                number = float(text)
+                if not math.isfinite(number):
+                    raise ValueError
+                return number
             if self.type == "bool":
                 if isinstance(text, bool):
                     return text
@@ -77,8 +87,9 @@ class Param:
                 return text
         except (ValueError, TypeError):
             expected = {"int": "an integer", "float": "a number", "bool": "true or false"}
+            shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
             raise InputError(
-                f"parameter {self.name!r}: {raw!r} is not {expected.get(self.type, 'a string')}"
+                f"parameter {self.name!r}: {shown} is not {expected.get(self.type, 'a string')}"
             ) from None
         raise InputError(f"parameter {self.name!r}: unknown type {self.type!r}")
 
@@ -104,7 +115,8 @@ class WaitSpec:
         if self.timeout_days_param:
             days = params.get(self.timeout_days_param)
             if isinstance(days, int | float) and not isinstance(days, bool) and days > 0:
-                return float(days) * 86400.0
+                # 100 years is as good as forever, and keeps the date arithmetic in range
+                return float(min(days, MAX_DAYS)) * 86400.0
         return self.timeout_s
 
 
