@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
 
 from scimrecon.errors import InputError
+from scimrecon.limits import MAX_PRICE, MAX_USERS, load_toml, read_document
+from scimrecon.urlsafety import url_problem
 
 PROFILE_ENV = "SCIMRECON_PROFILE"
 KEYRING_SERVICE = "scimrecon"
@@ -96,14 +97,21 @@ def looks_like_secret_key(name: str) -> bool:
 
 
 def _url(value: str, where: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError(f"{where} must be an http(s) URL, got {value!r}")
-    if parts.username or parts.password:
-        raise InputError(
-            f"{where} must not carry a user or password in the URL; use the secret env vars"
-        )
+    """A base URL that may receive credentials (see urlsafety); the error never shows it."""
+    problem = url_problem(value)
+    if problem:
+        raise InputError(f"{where} {problem}")
     return value.rstrip("/")
+
+
+def _kind_of(value: Any) -> str:
+    """What a TOML value is, for an error that must not echo the value itself."""
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    names.update({list: "a list", dict: "a table"})
+    for kind, name in names.items():
+        if isinstance(value, kind):
+            return name
+    return f"a {type(value).__name__}"
 
 
 @dataclass(frozen=True)
@@ -213,13 +221,14 @@ class Profile:
         then ~/.config/scimrecon/config.toml (first that applies wins)."""
         resolved = resolve_profile_path(path, env=env)
         try:
-            text = resolved.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"profile {resolved}: file not found") from None
-        except OSError as exc:
-            raise InputError(f"profile {resolved}: cannot read ({exc.strerror})") from None
-        try:
-            data = tomllib.loads(text)
+            data = load_toml(
+                read_document(resolved, f"profile {resolved}", missing="file not found").decode(
+                    "utf-8"
+                ),
+                f"profile {resolved}",
+            )
+        except UnicodeDecodeError:
+            raise InputError(f"profile {resolved}: not UTF-8 text") from None
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"profile {resolved}: invalid TOML: {exc}") from None
         return cls.from_dict(data, source=resolved)
@@ -288,8 +297,8 @@ def _build_section(
             raise InputError(f"{where}: unknown key {name}.{key} (allowed in [{name}]: {allowed})")
         expected = _TYPES[str(f.type)]
         if isinstance(value, bool) or not isinstance(value, expected):
-            kind = " or ".join(t.__name__ for t in expected)
-            raise InputError(f"{where}: {name}.{key} must be a {kind}, got {value!r}")
+            kind = "a number" if float in expected else _kind_of(expected[0]())
+            raise InputError(f"{where}: {name}.{key} must be {kind}, got {_kind_of(value)}")
         if isinstance(value, str):
             value = value.strip()
             if key in section_cls.urls:
@@ -303,17 +312,24 @@ def _build_section(
     if missing:
         raise InputError(f"{where}: [{name}] needs {', '.join(f'{name}.{k}' for k in missing)}")
     if section_cls is IdpConfig and kwargs["kind"] not in IDP_KINDS:
-        raise InputError(
-            f"{where}: idp.kind must be one of {', '.join(IDP_KINDS)}, got {kwargs['kind']!r}"
-        )
-    for key in ("tier", "cycle_day"):
-        if key in kwargs and section_cls is BillingConfig and kwargs[key] < 1:
-            raise InputError(f"{where}: billing.{key} must be at least 1")
+        raise InputError(f"{where}: idp.kind must be one of {', '.join(IDP_KINDS)}")
+    if section_cls is BillingConfig:
+        _check_range(kwargs, "tier", 1, MAX_USERS, where)
+        _check_range(kwargs, "cycle_day", 1, 31, where)
+        _check_range(kwargs, "price_per_user_month", 0, MAX_PRICE, where)
     if section_cls is LimitsConfig:
         for key, rate in kwargs.items():
-            if rate <= 0:
-                raise InputError(f"{where}: limits.{key} must be a positive requests/s rate")
+            if not 0 < rate <= 10_000:  # nan and inf fail too
+                raise InputError(
+                    f"{where}: limits.{key} must be a positive requests/s rate, at most 10,000"
+                )
     return section_cls(**kwargs)
+
+
+def _check_range(values: Mapping[str, Any], key: str, low: float, high: float, where: str) -> None:
+    """A number from the profile within its sane range (TOML allows inf, nan and 1e308)."""
+    if key in values and not low <= values[key] <= high:
+        raise InputError(f"{where}: billing.{key} must be from {low:,} to {high:,}")
 
 
 def resolve_profile_path(path: Path | None, *, env: Mapping[str, str] | None = None) -> Path:

@@ -28,7 +28,8 @@ import httpx
 
 from scimrecon import __version__
 from scimrecon.config import Secret
-from scimrecon.errors import RemoteError
+from scimrecon.errors import InputError, RemoteError
+from scimrecon.urlsafety import url_problem
 
 log = logging.getLogger("scimrecon.http")
 
@@ -465,6 +466,9 @@ class HttpClient:
         settings: HttpSettings = HttpSettings(),
         limiter: TokenBucket | None = None,
     ) -> None:
+        problem = url_problem(base_url)
+        if problem:  # defence in depth: the profile loader refuses these already
+            raise InputError(f"{api}: base URL {problem}")
         self.api = api
         self.base_url = base_url.rstrip("/")
         self.settings = settings
@@ -588,7 +592,13 @@ class HttpClient:
         methods, or when the caller passes `retry_unsafe=True` because the call has no effect.
         """
         method = method.upper()
-        path = path if path.startswith(("http://", "https://")) else path.lstrip("/")
+        if path.startswith(("http://", "https://")):
+            # A URL taken from a response (a next-page link): it gets our credentials too.
+            problem = url_problem(path)
+            if problem:
+                raise InputError(f"{self.api}: refused to send {method} to a URL that {problem}")
+        else:
+            path = path.lstrip("/")
         shown = self._display_path(self._client.build_request(method, path).url)
         may_repeat = retry_unsafe or method in IDEMPOTENT_METHODS
         settings, retry = self.settings, self.settings.retry

@@ -33,6 +33,7 @@ from scimrecon.cli.render import (
     to_csv,
 )
 from scimrecon.errors import InputError
+from scimrecon.limits import MAX_DAYS, MAX_USERS
 from scimrecon.recon.analysis import Analysis, Analyzer
 from scimrecon.recon.billable import RULES, UNMANAGED_NOTE
 from scimrecon.recon.classify import (
@@ -140,20 +141,22 @@ def _classes_csv(result: Analysis) -> str:
 @as_of_option
 @format_option
 @html_option("Also write a self-contained HTML report (summary, lists, chart).")
-@click.option("--tier", type=click.IntRange(min=1), help="User tier (default: [billing].tier).")
+@click.option(
+    "--tier", type=click.IntRange(1, MAX_USERS), help="User tier (default: [billing].tier)."
+)
 @domain_option()
 @site_option()
 @unwanted_option
 @click.option(
     "--inactive-days",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_DAYS),
     default=90,
     show_default=True,
     help="No product used in this many days makes a user inactive.",
 )
 @click.option(
     "--grace-days",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_DAYS),
     default=30,
     show_default=True,
     help="Users added this recently are never candidates.",

@@ -13,6 +13,7 @@ import click
 from scimrecon.cli.options import FILE, date_option, domain_option, events_options, format_option
 from scimrecon.cli.render import echo_output, load_profile, org_domains, table, to_csv
 from scimrecon.errors import InputError
+from scimrecon.limits import MAX_PRICE, MAX_USERS
 from scimrecon.recon.billing import CENT, CleanupWorth, CycleBill, bill, cleanup_worth
 from scimrecon.recon.events import Event, read_events
 from scimrecon.recon.snapshots import events_between, read_snapshot
@@ -29,8 +30,10 @@ def _price(value: str | None, profile_price: float | None) -> Decimal:
         price = Decimal(value)
     except InvalidOperation:
         raise InputError(f"--price: {value!r} is not a number") from None
-    if not price.is_finite() or price < 0:
-        raise InputError(f"--price: {value!r} must be a price per user and month, >= 0")
+    if not price.is_finite() or price < 0 or price > MAX_PRICE:
+        raise InputError(
+            f"--price: {value!r} must be a price per user and month, from 0 to {MAX_PRICE:,}"
+        )
     cents = price.quantize(CENT)
     return cents if cents == price else price
 
@@ -103,7 +106,9 @@ def _csv(cycles: list[CycleBill], price: Decimal) -> str:
 @date_option(
     "--as-of", help="Bill up to the cycle containing DATE (default today, or --to's date)."
 )
-@click.option("--remove", type=click.IntRange(min=1), help="What-if: remove this many users...")
+@click.option(
+    "--remove", type=click.IntRange(1, MAX_USERS), help="What-if: remove this many users..."
+)
 @date_option("--on", "remove_on", help="...on this day (with --remove).")
 @format_option
 @click.pass_obj

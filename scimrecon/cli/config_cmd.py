@@ -15,9 +15,10 @@ import click
 
 from scimrecon.cli.main import CliState
 from scimrecon.cli.render import key_values, table, to_json
-from scimrecon.config import SECRET_VARS, Profile, Secrets
+from scimrecon.config import SECRET_VARS, Profile, Secrets, looks_like_secret_key
 from scimrecon.connectors.services import GRAPH_API, JIRA_API, ORG_API, SCIM_API, Services
 from scimrecon.errors import EXIT_TARGETS_FAILED, ScimreconError
+from scimrecon.urlsafety import display_url
 
 table_or_json = click.option(
     "--format",
@@ -62,7 +63,13 @@ def _profile_dict(profile: Profile) -> dict[str, Any]:
         section = getattr(profile, name)
         if section is None:
             continue
-        values = {k: v for k, v in asdict(section).items() if v is not None}
+        # The loader already refuses secret-looking keys and credential URLs; masking here as
+        # well means a future field can never turn `config show` into a way to print a key.
+        values = {
+            k: "***" if looks_like_secret_key(k) else display_url(v) if k in section.urls else v
+            for k, v in asdict(section).items()
+            if v is not None
+        }
         if values:
             out[name] = values
     return out
@@ -153,7 +160,9 @@ def check(ctx: click.Context, fmt: str) -> None:
             result, ok = probe(services), True
         except ScimreconError as exc:
             result, ok = exc.message, False
-        rows.append({"api": api, "url": url, "ok": ok, "result": result})
+        rows.append(
+            {"api": api, "url": display_url(url) if url else url, "ok": ok, "result": result}
+        )
     if fmt == "json":
         click.echo(to_json(rows))
     else:

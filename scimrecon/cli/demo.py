@@ -8,13 +8,13 @@ would use, and shows the grid and the billable count after.
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from pathlib import Path
 
 import click
 from tabulate import tabulate
 
+from scimrecon import spreadsheet
 from scimrecon.cli import run as run_cli
 from scimrecon.cli.status import report as report_cmd
 from scimrecon.cli.status import status as status_cmd
@@ -70,7 +70,7 @@ def demo(ctx: click.Context, world: str, unwanted: str, state_path: Path | None)
 
         targets_file = Path(tmp) / "targets.csv"
         with targets_file.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = spreadsheet.writer(handle, lineterminator="\r\n")
             writer.writerow(["email"])
             writer.writerows([u.email] for u in targets)
         state = state_path or Path(tmp) / "state.db"

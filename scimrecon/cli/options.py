@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from scimrecon.cli.render import FORMATS
+from scimrecon.limits import MAX_USERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,7 +116,7 @@ def events_options(*, events_help: str, start_help: str) -> Callable[[F], F]:
     start = click.option(
         "--start",
         "start_count",
-        type=click.IntRange(min=0),
+        type=click.IntRange(0, MAX_USERS),
         default=0,
         show_default=True,
         help=start_help,

@@ -6,7 +6,6 @@ One place decides how a table, a JSON document or a CSV looks, so every command 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from tabulate import tabulate
 
+from scimrecon import spreadsheet
 from scimrecon.errors import InputError
 
 if TYPE_CHECKING:
@@ -119,8 +119,9 @@ def key_values(pairs: Iterable[tuple[str, Any]]) -> str:
 
 
 def to_csv(rows: Iterable[Mapping[str, Any] | Sequence[Any]], headers: Sequence[str]) -> str:
+    """CSV for `--format csv`: formula-like text cells neutralised (see scimrecon.spreadsheet)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet.writer(out)
     writer.writerow(headers)
     for row in rows:
         if isinstance(row, Mapping):

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from scimrecon.errors import InputError
+from scimrecon.limits import parse_json, read_document
 
 
 @click.group("sim")
@@ -49,10 +50,8 @@ def _load_faults(path: Path) -> dict[str, Any]:
     from scimrecon.sim.faults import FaultSpecError, validate_spec
 
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
+        doc = parse_json(read_document(path, missing="no such file").decode("utf-8"), str(path))
+    except ValueError as exc:
         raise InputError(f"{path}: cannot read the faults: {exc}") from None
     try:
         return validate_spec(doc)

@@ -14,6 +14,7 @@ import click
 from scimrecon.cli.options import domain_option, encoding_option
 from scimrecon.cli.render import table, to_json
 from scimrecon.errors import InputError
+from scimrecon.limits import MAX_GENERATED_ACCOUNTS, parse_json, read_document
 from scimrecon.recon.export import read_records
 from scimrecon.sim.from_export import IDP_KINDS, world_from_records
 from scimrecon.sim.generate import generate_world
@@ -63,7 +64,7 @@ def check(world: str, fmt: str) -> None:
 @click.command("generate")
 @click.option(
     "--accounts",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_GENERATED_ACCOUNTS),
     required=True,
     help="How many Atlassian accounts the world holds.",
 )
@@ -99,12 +100,8 @@ def _issues(path: Path | None) -> list[dict[str, object]]:
     """Jira issues for the world: a JSON list, or an object with an `issues` list."""
     if path is None:
         return []
-    import json
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"--issues {path}: cannot read JSON ({exc})") from None
+    name = f"--issues {path}"
+    data = parse_json(read_document(path, name), name)  # bounded: size, nesting, numbers
     if isinstance(data, dict):
         data = data.get("issues")
     if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):

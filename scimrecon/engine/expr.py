@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scimrecon.limits import MAX_EXPR_CHARS, MAX_EXPR_DEPTH, MAX_INT_DIGITS
+
 ROOTS = ("params", "target", "run")
 _FALSE_WORDS = frozenset({"", "false", "no", "n", "0", "off"})
 
@@ -127,6 +129,16 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.tokens = _tokenise(source)
         self.i = 0
+        self.depth = 0
+
+    def enter(self, tok: _Tok) -> None:
+        """One more level of brackets or `not`: bounded, so neither this recursive parser nor
+        `evaluate` can run out of stack on a hostile condition."""
+        self.depth += 1
+        if self.depth > MAX_EXPR_DEPTH:
+            raise ExprError(
+                f"nested deeper than the limit of {MAX_EXPR_DEPTH} levels at column {tok.pos + 1}"
+            )
 
     def peek(self, offset: int = 0) -> _Tok:
         return self.tokens[min(self.i + offset, len(self.tokens) - 1)]
@@ -168,8 +180,10 @@ class _Parser:
 
     def neg(self) -> Node:
         if self.is_word("not"):
-            self.take()
-            return Not(self.neg())
+            self.enter(self.take())
+            node = Not(self.neg())
+            self.depth -= 1
+            return node
         return self.comparison()
 
     def comparison(self) -> Node:
@@ -192,12 +206,15 @@ class _Parser:
         if tok.kind == "str":
             return Lit(_unquote(tok.text, tok.pos))
         if tok.kind == "num":
-            return Lit(float(tok.text) if "." in tok.text else int(tok.text))
+            return Lit(_number(tok))
         if tok.kind == "op" and tok.text == "(":
+            self.enter(tok)
             node = self.expr()
             self.expect(")")
+            self.depth -= 1
             return node
         if tok.kind == "op" and tok.text == "[":
+            self.enter(tok)
             items: list[Node] = []
             if not (self.peek().kind == "op" and self.peek().text == "]"):
                 items.append(self.expr())
@@ -205,6 +222,7 @@ class _Parser:
                     self.take()
                     items.append(self.expr())
             self.expect("]")
+            self.depth -= 1
             return ListExpr(tuple(items))
         if tok.kind == "word":
             if tok.text in _LITERALS:
@@ -229,6 +247,17 @@ class _Parser:
         raise ExprError(f"unexpected {_show(tok)} at column {tok.pos + 1}")
 
 
+def _number(tok: _Tok) -> int | float:
+    """A number literal, of at most MAX_INT_DIGITS digits before and after the point: Python
+    would turn 100,000 digits into an int slowly, or refuse with a ValueError of its own."""
+    whole, _, fraction = tok.text.lstrip("-").partition(".")
+    if len(whole) > MAX_INT_DIGITS or len(fraction) > MAX_INT_DIGITS:
+        raise ExprError(
+            f"number longer than the limit of {MAX_INT_DIGITS} digits at column {tok.pos + 1}"
+        )
+    return float(tok.text) if "." in tok.text else int(tok.text)
+
+
 def _show(tok: _Tok) -> str:
     return "end of condition" if tok.kind == "end" else repr(tok.text)
 
@@ -237,6 +266,8 @@ def parse(source: str) -> Node:
     """Parse a condition; raise ExprError naming the column of the first problem."""
     if not source.strip():
         raise ExprError("empty condition")
+    if len(source) > MAX_EXPR_CHARS:
+        raise ExprError(f"longer than the limit of {MAX_EXPR_CHARS:,} characters")
     return _Parser(source).parse()
 
 

@@ -25,6 +25,7 @@ from scimrecon.engine.redact import redact
 from scimrecon.engine.state import utc_now
 from scimrecon.engine.targets import TargetList
 from scimrecon.errors import InputError, RefusedError
+from scimrecon.limits import parse_json, read_document
 
 PLAN_FORMAT = "scimrecon-plan/1"
 STATUSES = ("would", "done", "skip", "n/a", "error")
@@ -248,9 +249,9 @@ def write_plan(plan: Plan, path: Path) -> None:
 def read_plan(path: Path) -> dict[str, Any]:
     """A saved plan's JSON, checked for the fields `run --plan` relies on."""
     try:
-        doc = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: plan file not found") from None
+        doc = parse_json(
+            read_document(path, missing="plan file not found").decode("utf-8"), str(path)
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a plan file ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT:

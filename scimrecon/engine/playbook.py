@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from jsonschema.exceptions import best_match
 from scimrecon.engine.action import ActionRegistry
 from scimrecon.engine.expr import Condition, ExprError
 from scimrecon.errors import InputError
+from scimrecon.limits import MAX_DAYS, MAX_INT_DIGITS, load_toml, read_document
 
 #: `action` of a step that only shows `manual` instructions and waits for a typed confirmation.
 MANUAL_ACTION = "manual"
@@ -54,11 +56,20 @@ class Param:
             if self.type == "int":
                 if isinstance(text, bool | float):
                     raise ValueError
+                digits = str(text).strip().lstrip("+-").replace("_", "")
+                if digits.isdigit() and len(digits) > MAX_INT_DIGITS:
+                    raise InputError(
+                        f"parameter {self.name!r}: a number longer than the limit of "
+                        f"{MAX_INT_DIGITS} digits"
+                    )
                 return int(text)
             if self.type == "float":
                 if isinstance(text, bool):
                     raise ValueError
-                return float(text)
+                number = float(text)
+                if not math.isfinite(number):
+                    raise ValueError
+                return number
             if self.type == "bool":
                 if isinstance(text, bool):
                     return text
@@ -76,8 +87,9 @@ class Param:
                 return text
         except (ValueError, TypeError):
             expected = {"int": "an integer", "float": "a number", "bool": "true or false"}
+            shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
             raise InputError(
-                f"parameter {self.name!r}: {raw!r} is not {expected.get(self.type, 'a string')}"
+                f"parameter {self.name!r}: {shown} is not {expected.get(self.type, 'a string')}"
             ) from None
         raise InputError(f"parameter {self.name!r}: unknown type {self.type!r}")
 
@@ -103,7 +115,8 @@ class WaitSpec:
         if self.timeout_days_param:
             days = params.get(self.timeout_days_param)
             if isinstance(days, int | float) and not isinstance(days, bool) and days > 0:
-                return float(days) * 86400.0
+                # 100 years is as good as forever, and keeps the date arithmetic in range
+                return float(min(days, MAX_DAYS)) * 86400.0
         return self.timeout_s
 
 
@@ -296,7 +309,7 @@ def parse_playbook(text: str, source_name: str, registry: ActionRegistry | None 
     """
     name = Path(source_name).name
     try:
-        doc = tomllib.loads(text)
+        doc = load_toml(text, name)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{name}: invalid TOML: {exc}") from None
     error = best_match(jsonschema.Draft202012Validator(_schema()).iter_errors(doc))
@@ -388,13 +401,13 @@ def discover(user_dirs: Iterable[Path] = ()) -> dict[str, PlaybookSource]:
         if not directory.is_dir():
             raise InputError(f"{directory}: playbook directory not found")
         entries += sorted(
-            (str(directory), p.name, p.read_bytes()) for p in directory.glob("*.toml")
+            (str(directory), p.name, read_document(p, str(p))) for p in directory.glob("*.toml")
         )
     for origin, name, data in entries:
         text = _read_text(data, name)
         try:
-            pid = tomllib.loads(text).get("id")
-        except tomllib.TOMLDecodeError:
+            pid = load_toml(text, name).get("id")
+        except (tomllib.TOMLDecodeError, InputError):
             pid = None
         pid = pid if isinstance(pid, str) and pid else Path(name).stem
         found[pid] = PlaybookSource(id=pid, origin=origin, name=name, text=text)
@@ -406,10 +419,11 @@ def load_playbook(
 ) -> Playbook:
     """A playbook by id (shipped or in `user_dirs`) or by path to a `.toml` file."""
     path = Path(ref)
-    if ref.endswith(".toml") or path.is_file():
-        if not path.is_file():
+    if ref.endswith(".toml") or path.is_file() or ("/" in ref and path.exists()):
+        if not path.exists():
             raise InputError(f"{ref}: playbook file not found")
-        return parse_playbook(_read_text(path.read_bytes(), path.name), path.name, registry)
+        data = read_document(path, ref)
+        return parse_playbook(_read_text(data, path.name), path.name, registry)
     sources = discover(user_dirs)
     if ref not in sources:
         known = ", ".join(sorted(sources)) or "none"

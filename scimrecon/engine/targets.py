@@ -22,6 +22,8 @@ from typing import Any
 import jsonschema
 
 from scimrecon.errors import InputError, RefusedError
+from scimrecon.limits import check_columns, parse_json, read_document
+from scimrecon.spreadsheet import restore
 
 DEFAULT_MAX_TARGETS = 500
 
@@ -81,7 +83,8 @@ def _csv_rows(text: str, name: str, required: list[str]) -> Iterable[tuple[int, 
         raise InputError(f"{name}: empty file (expected a header row)") from None
     except csv.Error as exc:
         raise InputError(f"{name}:1: {exc}") from None
-    columns = [c.strip() for c in header]
+    columns = [restore(c).strip() for c in header]
+    check_columns(len(columns), name)
     if not any(columns):
         raise InputError(f"{name}:1: empty header row")
     for i, col in enumerate(columns):
@@ -114,7 +117,12 @@ def _csv_rows(text: str, name: str, required: list[str]) -> Iterable[tuple[int, 
                 f"{name}:{line}: {len(cells)} values but the header has {len(columns)} columns"
             )
         padded = [*cells, *[""] * (len(columns) - len(cells))]
-        yield line, {col: value.strip() for col, value in zip(columns, padded, strict=True)}
+        # Undo the spreadsheet neutralisation of our own writers (`'-x` was written for `-x`),
+        # so a list from --targets-out matches the same people (see scimrecon.spreadsheet).
+        yield (
+            line,
+            {col: restore(value).strip() for col, value in zip(columns, padded, strict=True)},
+        )
 
 
 @cache
@@ -131,7 +139,7 @@ def _json_rows(text: str, name: str) -> Iterable[tuple[int, dict[str, Any]]]:
         return text.count("\n", 0, pos) + 1
 
     try:
-        doc = json.loads(text)
+        doc = parse_json(text, name)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     validator = jsonschema.Draft202012Validator(_schema())
@@ -216,10 +224,5 @@ def load_targets(
     key: str,
     max_targets: int = DEFAULT_MAX_TARGETS,
 ) -> TargetList:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: targets file not found") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    data = read_document(path, missing="targets file not found")
     return parse_targets(data, path.name, columns=columns, key=key, max_targets=max_targets)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from scimrecon.errors import InputError
+from scimrecon.limits import MAX_DOCUMENT_BYTES, GuardedLines
 from scimrecon.recon.dates import DateError, parse_date
 from scimrecon.recon.textio import open_text
 
@@ -45,8 +46,8 @@ def read_events(path: Path, *, source: str | None = None) -> list[Event]:
     """Read an events CSV (header optional), sorted by date (file order within a day)."""
     name = source or str(path)
     events: list[Event] = []
-    with open_text(path) as (text, codec):
-        reader = csv.reader(text)
+    with open_text(path, max_bytes=MAX_DOCUMENT_BYTES, label=name) as (text, codec):
+        reader = csv.reader(GuardedLines(text, name))
         last = 0
         try:
             for row in reader:

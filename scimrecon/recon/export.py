@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from scimrecon.errors import InputError
+from scimrecon.limits import MAX_RECORD_CHARS, GuardedLines, check_columns
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
 from scimrecon.recon.dates import CachedParser, DateError
 from scimrecon.recon.group_rows import merge_group_rows
@@ -402,8 +403,9 @@ def open_export(
     name = source or str(path)
     if export_format is not None and export_format not in (DIRECTORY, MANAGED):
         raise InputError(f"unknown export format {export_format!r} (use {DIRECTORY} or {MANAGED})")
-    with open_text(path, encoding) as (text, codec):
-        reader = csv.reader(text, strict=True)
+    with open_text(path, encoding, label=name) as (text, codec):
+        lines = GuardedLines(text, name, max_record=MAX_RECORD_CHARS)
+        reader = csv.reader(lines, strict=True)
 
         def decode_failure() -> InputError:
             line, offset, bad = locate_decode_error(path, codec)
@@ -427,6 +429,7 @@ def open_export(
             header = next_row()
         if header is None:
             raise InputError(f"{name}: empty file (no header row)")
+        check_columns(len(header), name, line=reader.line_num)
         plan = plan_columns(header, source=name, overrides=columns, export_format=export_format)
         rows = _RowReader(plan, name, domains)
 
@@ -459,6 +462,7 @@ def open_export(
             last = reader.line_num
             try:
                 for row in reader:
+                    lines.since_mark = 0  # one record read: its size limit starts again
                     start = last + 1
                     last = reader.line_num
                     if not row or (not row[0].strip() and not "".join(row).strip()):
@@ -510,7 +514,7 @@ def _find_first(path: Path, codec: str, plan: ColumnPlan, key: str, before: int)
     """Second look after a hash hit: the line where `key` first appeared, or None (collision)."""
     f = plan.fields
     with open_text(path, codec) as (text, _):
-        reader = csv.reader(text)
+        reader = csv.reader(GuardedLines(text, str(path)))
         next(reader, None)
         last = reader.line_num
         for row in reader:

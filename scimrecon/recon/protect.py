@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scimrecon.errors import InputError
+from scimrecon.limits import read_document
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +36,8 @@ class Protector:
             path = Path(value)
             if path.is_file():
                 try:
-                    text = path.read_text(encoding="utf-8-sig")
-                except (OSError, UnicodeDecodeError) as exc:
+                    text = read_document(path, f"--protect {value}").decode("utf-8-sig")
+                except UnicodeDecodeError as exc:
                     raise InputError(f"--protect {value}: cannot read ({exc})") from None
                 for n, line in enumerate(text.splitlines(), start=1):
                     pattern = line.split("#", 1)[0].strip()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from scimrecon.errors import InputError
+from scimrecon.limits import MAX_DOCUMENT_BYTES, MAX_WORLD_BYTES, GuardedLines, parse_json
 from scimrecon.recon.export import read_records
 from scimrecon.recon.textio import open_text
 
@@ -38,10 +39,10 @@ _TRUE = {"true", "yes", "y", "1", "assigned"}
 _FALSE = {"false", "no", "n", "0", "unassigned", ""}
 
 
-def _read_json(path: Path, what: str) -> Any:
+def _read_json(path: Path, what: str, limit: int = MAX_DOCUMENT_BYTES) -> Any:
     try:
-        with open_text(path) as (text, _):
-            return json.load(text)
+        with open_text(path, max_bytes=limit) as (text, _):
+            return parse_json(text.read(), str(path))
     except UnicodeDecodeError:
         raise InputError(f"{path}: cannot decode {what} as UTF-8/UTF-16") from None
     except json.JSONDecodeError as exc:
@@ -60,7 +61,7 @@ def _items(data: Any, path: Path, keys: tuple[str, ...], what: str) -> list[Mapp
 
 
 def load_world(path: Path) -> dict[str, Any]:
-    data = _read_json(path, "the world")
+    data = _read_json(path, "the world", MAX_WORLD_BYTES)  # as `sim` reads it
     if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
         raise InputError(f"{path}: not a fixture world (no 'accounts' list)")
     return data
@@ -85,8 +86,8 @@ def load_idp_users(path: Path) -> list[dict[str, Any]]:
         items = _items(data, path, ("value", "users", "Resources"), "IdP users")
         rows = [(f"{path}: item {n}", item) for n, item in enumerate(items, start=1)]
     else:
-        with open_text(path) as (text, _):
-            reader = csv.DictReader(text)
+        with open_text(path, max_bytes=MAX_DOCUMENT_BYTES) as (text, _):
+            reader = csv.DictReader(GuardedLines(text, str(path)))
             try:
                 rows = [(f"{path}:{reader.line_num}", row) for row in reader]
             except (csv.Error, UnicodeDecodeError) as exc:

@@ -1,17 +1,18 @@
 """Target lists in the one shape every playbook accepts: `email,account_id,name,reason`.
 
-Written with the csv module (quotes, commas and newlines in names survive) and atomically, so
-a half-written list can never be fed to a playbook that changes people's access.
+Written with the csv module (quotes, commas and newlines in names survive), with formula-like
+cells neutralised for spreadsheets (scimrecon.spreadsheet; the target loader undoes it), and
+atomically, so a half-written list can never be fed to a playbook that changes people's access.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from scimrecon import spreadsheet
 from scimrecon.errors import InputError
 from scimrecon.recon.classify import Candidate
 
@@ -20,7 +21,7 @@ TARGET_COLUMNS = ("email", "account_id", "name", "reason")
 
 def targets_csv(candidates: Iterable[Candidate]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet.writer(out)
     writer.writerow(TARGET_COLUMNS)
     for c in candidates:
         writer.writerow([c.email, c.account_id, c.name, c.reason])

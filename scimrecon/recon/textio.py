@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from scimrecon.errors import InputError
+from scimrecon.limits import check_size, open_regular
 
 
 def detect_encoding(head: bytes) -> str:
@@ -33,13 +34,23 @@ def detect_encoding(head: bytes) -> str:
 
 
 @contextmanager
-def open_text(path: Path, encoding: str | None = None) -> Iterator[tuple[IO[str], str]]:
-    """Yield (text stream for the csv module, codec name). Decoding errors surface on read."""
+def open_text(
+    path: Path,
+    encoding: str | None = None,
+    *,
+    max_bytes: int | None = None,
+    label: str | None = None,
+) -> Iterator[tuple[IO[str], str]]:
+    """Yield (text stream for the csv module, codec name). Decoding errors surface on read.
+
+    Only a regular file opens (a device, FIFO or directory is refused, see limits.py);
+    `max_bytes` is for callers that keep the whole content: a larger file is refused. Callers
+    that stream should read lines through `limits.GuardedLines`.
+    """
+    raw = open_regular(path, label)
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - wrapped and closed below
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
+        if max_bytes is not None:
+            check_size(raw, label or str(path), max_bytes)
         if encoding is None:
             encoding = detect_encoding(raw.read(4))
             raw.seek(0)
@@ -61,7 +72,7 @@ def locate_decode_error(path: Path, encoding: str) -> tuple[int, int, bytes]:
     """Find the line, byte offset and bytes of the first undecodable sequence (error path)."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     line, offset = 1, 0
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while chunk := fh.read(1):
             try:
                 text = decoder.decode(chunk)

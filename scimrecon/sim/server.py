@@ -152,8 +152,11 @@ def make_sim_server(app: Any, host: str = "127.0.0.1", port: int = 0) -> SimServ
 
 
 def server_url(server: SimServer) -> str:
+    """The URL clients on this machine use: an "any address" bind is reached over loopback,
+    the only place plain http may carry the (simulated) keys (decision 32)."""
     host, port = server.server_address[:2]
-    return f"http://{host}:{port}"
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from scimrecon.errors import InputError
+from scimrecon.limits import MAX_WORLD_BYTES, parse_json, read_document
 from scimrecon.sim.validate import validate_world
 
 WORLD_FILE = "world.json"
@@ -88,7 +89,12 @@ def read_world(source: str | os.PathLike[str]) -> tuple[Any, str]:
     """Parse a world's JSON without validating it; returns the document and its label."""
     target, label = _resolve(source)
     try:
-        data = target.read_bytes()
+        if isinstance(target, Path):  # a person's file: only a regular one, of bounded size
+            data = read_document(target, label, limit=MAX_WORLD_BYTES, missing="no such file")
+        else:
+            data = target.read_bytes()
+    except InputError as exc:
+        raise WorldError(exc.message) from None
     except FileNotFoundError as exc:
         raise WorldError(f"{label}: no such file") from exc
     except IsADirectoryError as exc:
@@ -103,7 +109,9 @@ def read_world(source: str | os.PathLike[str]) -> tuple[Any, str]:
         ) from exc
     try:
         with gc_paused():
-            doc = json.loads(text)
+            doc = parse_json(text, label)
+    except InputError as exc:
+        raise WorldError(exc.message) from None
     except json.JSONDecodeError as exc:
         raise WorldError(
             f"{label}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

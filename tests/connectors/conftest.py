@@ -14,7 +14,7 @@ from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
 from scimrecon.http import ApiClientFactory, HttpSettings, RetryPolicy
 
-SIM_URL = "http://sim.test"
+SIM_URL = "http://sim.localhost"
 
 
 class FakeTime:

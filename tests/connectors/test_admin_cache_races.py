@@ -21,7 +21,7 @@ from scimrecon.http import ApiClientFactory, HttpSettings
 from scimrecon.sim.app import SimApp
 from scimrecon.sim.generate import generate_world
 
-URL = "http://sim.test"
+URL = "http://sim.localhost"
 
 
 class GatedTransport(httpx.BaseTransport):

@@ -36,7 +36,7 @@ def sim_without_rule(extra_rules: list[dict[str, Any]] | None = None) -> Sim:
     world = base.world
     if extra_rules is not None:
         world["idp"]["job"]["extra_rules"] = extra_rules
-    profile = base.app.profile("http://sim.test")
+    profile = base.app.profile("http://sim.localhost")
     del profile["idp"]["rule_id"]
     base.services.close()
     return make_sim(world=world, profile=profile)
@@ -133,7 +133,7 @@ def test_no_rule_to_the_app_is_refused() -> None:
     world = base.world
     del world["idp"]["job"]["rule_id"]
     world["idp"]["job"]["extra_rules"] = [INBOUND]
-    profile = base.app.profile("http://sim.test")
+    profile = base.app.profile("http://sim.localhost")
     base.services.close()
     sim = make_sim(world=world, profile=profile)
     try:

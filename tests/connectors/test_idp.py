@@ -57,7 +57,7 @@ def test_provision_on_demand_stays_under_5_per_10_seconds(sim: Sim) -> None:
 
 def test_entra_job_id_is_discovered_when_not_configured() -> None:
     base = make_sim()
-    profile = base.app.profile("http://sim.test")
+    profile = base.app.profile("http://sim.localhost")
     profile["idp"].pop("job_id")
     sim = make_sim(world=base.world, profile=profile)
     assert sim.services.idp.status() == "Active"
@@ -84,7 +84,7 @@ def test_entra_unknown_user_is_404(sim: Sim) -> None:
 
 def test_entra_profile_missing_settings_names_them() -> None:
     base = make_sim()
-    profile = base.app.profile("http://sim.test")
+    profile = base.app.profile("http://sim.localhost")
     del profile["idp"]["graph_url"], profile["idp"]["tenant"]
     sim = make_sim(world=base.world, profile=profile)
     with pytest.raises(InputError) as err:

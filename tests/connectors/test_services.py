@@ -34,7 +34,7 @@ def test_a_missing_secret_only_blocks_its_own_api() -> None:
 
 def test_a_missing_section_is_named() -> None:
     base = make_sim()
-    profile = base.app.profile("http://sim.test")
+    profile = base.app.profile("http://sim.localhost")
     del profile["jira"], profile["idp"]
     sim = make_sim(world=base.world, profile=profile)
     with pytest.raises(InputError) as err:
@@ -47,7 +47,7 @@ def test_a_missing_section_is_named() -> None:
 
 def test_scim_and_org_api_share_one_rate_budget() -> None:
     base = make_sim()
-    profile = base.app.profile("http://sim.test")
+    profile = base.app.profile("http://sim.localhost")
     profile["limits"] = {"atlassian": 2.0}
     sim = make_sim(world=base.world, profile=profile)
     assert sim.services.scim.http.limiter is sim.services.admin.http.limiter

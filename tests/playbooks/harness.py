@@ -118,7 +118,7 @@ def in_process(world: str | dict[str, Any], tmp: Path, **sim_kwargs: Any) -> Ite
     clock = FakeClock()
     doc = load_world(world) if isinstance(world, str) else world
     app = SimApp(doc, seed=1, clock=clock.now, sleep=clock.sleep, **sim_kwargs)
-    factory = _services(app, "http://sim.test", httpx.WSGITransport(app=app), clock)
+    factory = _services(app, "http://sim.localhost", httpx.WSGITransport(app=app), clock)
     yield SimEnv(app, factory, tmp / "state.db", clock=clock)
 
 

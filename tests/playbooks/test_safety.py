@@ -80,7 +80,7 @@ class LosesAnswers(httpx.BaseTransport):
 def test_an_unlink_whose_answer_was_lost_is_settled_by_check_not_failed(tmp_path: Path) -> None:
     with in_process("acme-trello", tmp_path) as env:
         lossy = LosesAnswers(httpx.WSGITransport(app=env.app))
-        env.services_factory = _services(env.app, "http://sim.test", lossy, env.clock)
+        env.services_factory = _services(env.app, "http://sim.localhost", lossy, env.clock)
         before = env.world()
         result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes")
         assert result.exit_code == 0, result.output
@@ -175,7 +175,7 @@ def test_a_run_whose_final_resume_failed_can_still_be_aborted_to_resume(tmp_path
     (tmp_path / "pb" / "quick.toml").write_text(quick, "utf-8")
     with in_process("acme-trello", tmp_path) as env:
         graph = BreaksResume(httpx.WSGITransport(app=env.app))
-        env.services_factory = _services(env.app, "http://sim.test", graph, env.clock)
+        env.services_factory = _services(env.app, "http://sim.localhost", graph, env.clock)
         failed = env.cli(
             "run",
             "reprovision-quick-finally",

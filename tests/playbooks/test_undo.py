@@ -49,7 +49,7 @@ def interrupted_env(tmp: Path, nth: int = 3) -> Iterator[SimEnv]:
     clock = FakeClock()
     app = SimApp(load_world("acme-trello"), seed=1, clock=clock.now, sleep=clock.sleep)
     transport = httpx.WSGITransport(app=_InterruptAt(app, "PUT /atlassian/users/", nth))
-    yield SimEnv(app, _services(app, "http://sim.test", transport, clock), tmp / "state.db")
+    yield SimEnv(app, _services(app, "http://sim.localhost", transport, clock), tmp / "state.db")
 
 
 def _interrupt(env: SimEnv) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def graph_down_after_parking(tmp: Path) -> Iterator[SimEnv]:
     down = {"/graph": {"error_rate": 1.0}, "seed": 1}
     middleware = _FaultsAt(app, "PUT /atlassian/users/", 6, down)
     transport = httpx.WSGITransport(app=middleware)
-    yield SimEnv(app, _services(app, "http://sim.test", transport, clock), tmp / "state.db")
+    yield SimEnv(app, _services(app, "http://sim.localhost", transport, clock), tmp / "state.db")
 
 
 def test_after_a_failed_run_step_every_message_gives_the_command_that_works(

@@ -128,7 +128,7 @@ def inproc(
     app = SimApp(world, seed=seed, clock=clock.now, sleep=clock.sleep)
     middleware = _Middleware(app, clock, triggers)
     transport = httpx.WSGITransport(app=middleware)
-    profile = Profile.from_dict(app.profile("http://sim.test"))
+    profile = Profile.from_dict(app.profile("http://sim.localhost"))
     secrets = app.secrets()
 
     def services() -> Services:

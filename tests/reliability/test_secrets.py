@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -158,6 +159,22 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
         run("report csv", "report", "2", "--format", "csv")
         run("log", "log", "1", "--format", "jsonl")
         run("log table", "log", "2")
+        # A key pasted into a URL (issue 11 point 5): refused, and never printed back. The
+        # profile lives with the inputs (it holds the key by construction), not in `work`.
+        profile = sim.profile.read_text("utf-8")
+        url = re.search(r'base_url = "(http://127\.0\.0\.1:\d+/atlassian/scim[^"]*)"', profile)
+        assert url is not None
+        for name, bad in [
+            ("query", f"{url[1]}?api_key={PLANTED['scim']}"),
+            ("userinfo", url[1].replace("http://", f"http://me:{PLANTED['scim']}@")),
+        ]:
+            leaky = inputs / f"key-in-url-{name}.toml"
+            leaky.write_text(profile.replace(url[1], bad), "utf-8")
+            for label, args in [
+                (f"config show (key in URL {name})", ("config", "show", "--format", "json")),
+                (f"scim find (key in URL {name})", ("--debug", "scim", "find", emails[0])),
+            ]:
+                run(label, *args, extra={"SCIMRECON_PROFILE": str(leaky)})
         server_err = sim.stop()
     outputs.append(("sim serve stderr", server_err))
 
@@ -168,6 +185,7 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
     assert codes["scim find (wrong key)"] != 0 and codes["run (wrong key)"] != 0
     assert (codes["plan"], codes["run"], codes["resume"], codes["abort"]) == (0, 3, 3, 0)
     assert codes["run 2"] == 0 and codes["undo"] == 0
+    assert {c for label, c in codes.items() if "key in URL" in label} == {2}
     assert {p.name for p in work.iterdir()} >= {
         "analyze.html", "trello-only.csv", "plan.json", "generated.json", "saved-world.json",
         "wrong-key.db", ".scimrecon",

@@ -171,7 +171,7 @@ def test_generate_to_a_file_then_check_it(tmp_path: Path) -> None:
 def test_generate_refuses_a_negative_count_and_an_unwritable_path(tmp_path: Path) -> None:
     result = run_sim("generate", "--accounts", "-1")
     assert result.exit_code == 2
-    assert "-1 is not in the range x>=0" in result.stderr
+    assert "-1 is not in the range 0<=x<=150000" in result.stderr
     target = tmp_path / "no-such-dir" / "w.json"
     result = run_sim("generate", "--accounts", "1", "--out", str(target))
     assert result.exit_code == 2
