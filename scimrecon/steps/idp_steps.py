@@ -1,19 +1,28 @@
 """Steps that drive the identity provider: pause and resume provisioning, re-push a user.
 
-Where the IdP has an API (Entra ID) the step calls it and verifies the new state. Where it has
-none (Okta, any other IdP) the step shows the adapter's instructions and waits for the person to
+Where the IdP has an API (Entra ID, Okta) the step calls it and verifies the new state. Where it
+has none (any other IdP) the step shows the adapter's instructions and waits for the person to
 type a confirmation: `--yes` never answers that, because we cannot verify it.
+
+Okta's pause turns off several capabilities, some possibly off already, and resume must turn
+back on exactly those that were on (decision 44). Which ones is read by `idp.snapshot`, a step
+of its own before the pause, so it is in the run's recorded outputs before anything changes: a
+crash in the middle of the pause cannot lose it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from scimrecon.engine.action import Action, StepContext, StepFailed
+from scimrecon.connectors.idp.base import RestoresExactly
+from scimrecon.engine.action import Action, ReadAction, StepContext, StepFailed
 from scimrecon.errors import RefusedError
 from scimrecon.steps._util import target_email
+
+RESTORE = "idp_restore"  # run output: what pause turned off (comma-separated), resume restores
 
 
 def _now() -> str:
@@ -25,7 +34,7 @@ def _is_manual(ctx: StepContext, operation: str) -> bool:
 
 
 def _idp_name(ctx: StepContext) -> str:
-    return {"entra": "Entra ID", "okta": "Okta"}.get(ctx.services.idp.kind, "your IdP")
+    return _idp_name_of(ctx.services.idp)
 
 
 def _by_cycle(ctx: StepContext) -> bool:
@@ -38,6 +47,36 @@ def _resumed_since(ctx: StepContext) -> bool:
     """This run's last resume came after its last pause (ISO times compare as strings)."""
     resumed = ctx.run_outputs.get("resumed_at")
     return bool(resumed) and resumed >= str(ctx.run_outputs.get("paused_at") or "")
+
+
+def _restore(ctx: StepContext) -> list[str] | None:
+    """What this run recorded as on before its pause (None: nothing recorded)."""
+    value = ctx.run_outputs.get(RESTORE)
+    if value is None:
+        return None
+    return [name for name in str(value).split(",") if name]
+
+
+class SnapshotProvisioning(ReadAction):
+    """Record, before the pause, which provisioning capabilities are on (Okta), so that resume
+    restores exactly those. A step of its own so that its outputs are committed before the pause
+    changes anything; for an IdP whose pause is one switch (Entra, manual) it records nothing.
+    """
+
+    name = "idp.snapshot"
+
+    def describe(self, ctx: StepContext) -> str:
+        if isinstance(ctx.services.idp, RestoresExactly):
+            return f"record which provisioning capabilities are on in {_idp_name(ctx)}"
+        return f"nothing to record in {_idp_name(ctx)} (resume is one switch)"
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        idp = ctx.services.idp
+        if not isinstance(idp, RestoresExactly):
+            return {}
+        if PauseProvisioning.name in ctx.started_actions:
+            return {}  # a pause of this run may be under way: what is on now is not the truth
+        return {RESTORE: ",".join(idp.enabled())}
 
 
 class PauseProvisioning(Action):
@@ -75,6 +114,12 @@ class PauseProvisioning(Action):
         idp = ctx.services.idp
         if _is_manual(ctx, "pause"):
             ctx.ui.manual(idp.instructions("pause"), expect="paused")
+        elif isinstance(idp, RestoresExactly):
+            was = idp.pause(_restore(ctx))
+            state = idp.status()
+            if state != "Paused":
+                raise StepFailed(f"{_idp_name(ctx)} provisioning is {state} after pausing it")
+            return {"paused_at": _now(), RESTORE: ",".join(was)}
         else:
             idp.pause()
             state = idp.status()
@@ -111,7 +156,11 @@ class ResumeProvisioning(Action):
             return {"resumed": "not paused by this run"}
         if _is_manual(ctx, "resume"):
             return self._outputs(ctx) if _resumed_since(ctx) else None
-        if ctx.services.idp.status() == "Active":
+        idp = ctx.services.idp
+        if isinstance(idp, RestoresExactly):
+            restore = _restore(ctx)
+            return self._outputs(ctx) if restore is not None and _restored(idp, restore) else None
+        if idp.status() == "Active":
             return self._outputs(ctx)
         return None
 
@@ -119,6 +168,21 @@ class ResumeProvisioning(Action):
         idp = ctx.services.idp
         if _is_manual(ctx, "resume"):
             ctx.ui.manual(idp.instructions("resume"), expect="resumed")
+        elif isinstance(idp, RestoresExactly):
+            restore = _restore(ctx)
+            if restore is None:
+                raise StepFailed(
+                    f"this run did not record which {_idp_name(ctx)} provisioning capabilities "
+                    "were on before its pause, so it cannot restore them: turn them back on by "
+                    f"hand ({idp.instructions('resume').splitlines()[1].strip()} ...), then "
+                    f"scimrecon resume {ctx.run_id}"
+                )
+            idp.resume(restore)
+            if not _restored(idp, restore):
+                raise StepFailed(
+                    f"{_idp_name(ctx)} provisioning capabilities {', '.join(restore)} are not "
+                    "all on after resuming them"
+                )
         else:
             idp.resume()
             state = idp.status()
@@ -136,6 +200,35 @@ class ResumeProvisioning(Action):
             end = datetime.strptime(resumed, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
             outputs["paused_seconds"] = max(0, int((end - start).total_seconds()))
         return outputs
+
+
+def _restored(idp: RestoresExactly, restore: Sequence[str]) -> bool:
+    return set(restore) <= set(idp.enabled())
+
+
+def still_linked(services: Any, user_name: str) -> str | None:
+    """Why re-pushing `user_name` by unassign/assign would be unsafe now, or None.
+
+    With Okta's deactivate capability on, unassigning a user deactivates the SCIM user Okta is
+    linked to; and re-assigning links to whatever SCIM user has the userName. Both are harmless
+    only once the user has no SCIM entry at all, by userName or by externalId (the IdP's id):
+    checked live, right before the unassignment (decision 45).
+    """
+    idp, scim = services.idp, services.scim
+    entry = scim.find_by_username(user_name)
+    if entry is None:
+        entry = scim.find_by_external_id(idp.object_id(user_name))
+    if entry is None:
+        return None
+    return (
+        f"{user_name} still has SCIM entry {entry.id} (account {entry.account_id or 'none'}): "
+        f"re-pushing by unassign/assign in {_idp_name_of(idp)} would deactivate that account "
+        "and link the user to it again; remove the entry first (the reprovision playbook does)"
+    )
+
+
+def _idp_name_of(idp: Any) -> str:
+    return {"entra": "Entra ID", "okta": "Okta"}.get(idp.kind, "your IdP")
 
 
 class ProvisionUser(Action):
@@ -163,9 +256,23 @@ class ProvisionUser(Action):
         idp = ctx.services.idp
         user_name = ctx.target.get("user_name") or target_email(ctx)
         if _by_cycle(ctx):
+            if getattr(idp, "unassigns_to_repush", False):
+                raise StepFailed(
+                    f"{_idp_name(ctx)} has no provisioning cycle that would push "
+                    f"{user_name} again: use provision_mode=on-demand"
+                )
             return {"provisioned": "cycle"}
         if _is_manual(ctx, "provision_user"):
             ctx.ui.manual(idp.instructions("provision_user", user=user_name), expect="pushed")
             return {"provisioned": "manual"}
+        if getattr(idp, "unassigns_to_repush", False):
+            unsafe = still_linked(ctx.services, user_name)
+            if unsafe:
+                raise StepFailed(unsafe)
+            try:
+                idp.provision_user(user_name)
+            except RefusedError as exc:  # assigned through a group: this target only
+                raise StepFailed(exc.message) from None
+            return {"provisioned": "reassigned", "provisioned_at": time.time()}
         idp.provision_user(user_name)
         return {"provisioned": "on-demand", "provisioned_at": time.time()}
