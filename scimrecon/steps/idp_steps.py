@@ -76,7 +76,16 @@ class SnapshotProvisioning(ReadAction):
             return {}
         if PauseProvisioning.name in ctx.started_actions:
             return {}  # a pause of this run may be under way: what is on now is not the truth
-        return {RESTORE: ",".join(idp.enabled())}
+        enabled = idp.enabled()
+        if getattr(idp, "unassigns_to_repush", False) and "create" not in enabled:
+            # A re-push is an assignment, and an assignment creates nobody while create is
+            # off: the run would remove SCIM entries and then wait for users who never come.
+            raise RefusedError(
+                f"'Create Users' is off for the Atlassian Cloud app in {_idp_name(ctx)}, so "
+                "re-assigned users would never be created again; nothing was changed: turn it "
+                "on (Provisioning → To App) or leave these users alone"
+            )
+        return {RESTORE: ",".join(enabled)}
 
 
 class PauseProvisioning(Action):
@@ -269,6 +278,12 @@ class ProvisionUser(Action):
             unsafe = still_linked(ctx.services, user_name)
             if unsafe:
                 raise StepFailed(unsafe)
+            if isinstance(idp, RestoresExactly) and "create" not in idp.enabled():
+                raise StepFailed(
+                    f"'Create Users' is off for the Atlassian Cloud app in {_idp_name(ctx)}: "
+                    f"re-assigning {user_name} would create nothing; turn it on, then "
+                    f"scimrecon resume {ctx.run_id}"
+                )
             try:
                 idp.provision_user(user_name)
             except RefusedError as exc:  # assigned through a group: this target only
