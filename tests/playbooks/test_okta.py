@@ -52,6 +52,7 @@ def test_okta_reprovision_over_a_real_socket_needs_nobody(tmp_path: Path) -> Non
         puts = [i for i, c in enumerate(calls) if c[0] == "PUT"]
         assert len(puts) == 2  # one pause, one resume
         pause, resume = puts
+        assert calls[pause][0] == calls[resume][0] == "PUT" and pause < resume
         # every unassignment comes after the resume, and is followed by the re-assignment
         unassigns = [i for i, c in enumerate(calls) if c[0] == "DELETE"]
         assigns = [i for i, c in enumerate(calls) if c == ("POST", "users")]
