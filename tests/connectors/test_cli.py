@@ -187,7 +187,9 @@ def test_idp_manual_prints_instructions_and_exits_0(manual: Served) -> None:
     result = manual.run("idp", "pause")
     assert result.exit_code == 0
     assert "find the Atlassian Cloud application" in result.output
-    assert "note: your IdP offers no API scimrecon can use for this: do it by hand." in result.output
+    assert (
+        "note: your IdP offers no API scimrecon can use for this: do it by hand." in result.output
+    )
     result = manual.run("idp", "provision", "ada@acme.example", "--format", "json")
     doc = json.loads(result.output.split("\nnote:")[0])
     assert doc["mode"] == "manual" and "ada@acme.example" in doc["instructions"]
