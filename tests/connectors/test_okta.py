@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scimrecon.connectors.idp import OktaAdapter
 from scimrecon.connectors.idp.okta import next_link
 from scimrecon.errors import InputError, RefusedError
-from scimrecon.http import HttpError, RetryPolicy
+from scimrecon.http import HttpError, RetryPolicy, parse_retry_after
 from tests.connectors.conftest import Sim, make_sim
 
 ADA = "ada.lovelace@acme.example"
@@ -213,3 +217,32 @@ def test_next_link_reads_rfc8288() -> None:
     )
     assert next_link(header) == "https://x.okta.com/api/v1/users?after=00u2&limit=2"
     assert next_link('<https://x/a>; rel="self"') is None
+
+
+@given(
+    urls=st.lists(
+        st.from_regex(
+            r"https://[a-z]{1,8}\.okta\.com/api/v1/users\?after=[A-Za-z0-9]{1,20}", fullmatch=True
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    rels=st.lists(st.sampled_from(["self", "next", "prev", "first"]), min_size=4, max_size=4),
+    spaces=st.sampled_from(["", " ", "  "]),
+)
+def test_next_link_finds_exactly_the_next_url(
+    urls: list[str], rels: list[str], spaces: str
+) -> None:
+    parts = [f'<{url}>;{spaces}rel="{rel}"' for url, rel in zip(urls, rels, strict=False)]
+    header = ("," + spaces).join(parts)
+    nexts = [url for url, rel in zip(urls, rels, strict=False) if rel == "next"]
+    assert next_link(header) == (nexts[0] if nexts else None)
+
+
+@given(seconds=st.integers(min_value=0, max_value=3600), skew=st.floats(0, 0.999))
+def test_oktas_epoch_reset_is_waited_for(seconds: int, skew: float) -> None:
+    now = datetime.fromtimestamp(1_795_000_000 + skew, UTC)
+    reset = str(1_795_000_000 + seconds)
+    waited = parse_retry_after({"x-rate-limit-reset": reset}, now)
+    assert waited is not None and waited[1] == "X-Rate-Limit-Reset"
+    assert waited[0] == pytest.approx(max(0.0, seconds - skew))
