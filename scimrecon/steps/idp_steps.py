@@ -117,6 +117,17 @@ class PauseProvisioning(Action):
                 "this run will not take it over (and would not know to leave it paused): "
                 "make it Active, or finish whatever paused it, then run again"
             )
+        idp = ctx.services.idp
+        restore = _restore(ctx) if isinstance(idp, RestoresExactly) else None
+        if restore is not None and set(idp.enabled()) != set(restore):
+            # Refused here, before the pause's intent is recorded: this run's resume (and its
+            # finally) then knows it paused nothing and turns nothing on.
+            raise RefusedError(
+                f"{_idp_name(ctx)}'s provisioning settings changed since this run recorded "
+                f"them (recorded on: {', '.join(restore) or 'none'}; on now: "
+                f"{', '.join(idp.enabled()) or 'none'}); nothing was changed: abort this run "
+                "and start a new one"
+            )
         return None
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:

@@ -118,3 +118,38 @@ class ForgetfulRemoval(Action):
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         return {"scim_removed": "pretended"}
+
+
+class ChangesSettingsAtThePrompt:
+    """While the run waits at the pause's confirmation, another admin turns profile pushes off."""
+
+    assume_yes = True
+
+    def __init__(self, env: SimEnv) -> None:
+        self.env = env
+
+    def confirm(self, message: str) -> bool:
+        if "step pause" in message:
+            features(self.env.app.world)["profile"] = "DISABLED"
+        return True
+
+    def manual(self, instructions: str, expect: str) -> None:
+        raise AssertionError("no manual step with Okta")
+
+    def info(self, message: str) -> None:
+        pass
+
+
+def test_settings_changed_before_the_pause_are_refused_and_never_restored(tmp_path: Path) -> None:
+    with in_process("okta", tmp_path) as env:
+        env.ui = ChangesSettingsAtThePrompt(env)
+        result = env.cli("run", "reprovision", "--targets", targets("okta"), "--yes")
+        assert result.exit_code == 4, result.output
+        assert "provisioning settings changed since this run recorded them" in result.output
+        aborted = env.cli("abort", "1", "--yes")
+        assert aborted.exit_code == 0, aborted.output
+        assert [
+            c for c in okta_calls(env) if c[0] != "GET"
+        ] == []  # paused nothing, restored nothing
+        assert features(env.world())["profile"] == "DISABLED"
+        assert env.writes() == []
