@@ -27,6 +27,7 @@ SCIM_TOKEN = "SCIMRECON_SCIM_TOKEN"
 ORG_API_KEY = "SCIMRECON_ORG_API_KEY"
 JIRA_TOKEN = "SCIMRECON_JIRA_TOKEN"
 ENTRA_CLIENT_SECRET = "SCIMRECON_ENTRA_CLIENT_SECRET"
+OKTA_TOKEN = "SCIMRECON_OKTA_TOKEN"
 
 #: Every secret the tool reads, with what it is for (shown by `config show`).
 SECRET_VARS: dict[str, str] = {
@@ -34,6 +35,7 @@ SECRET_VARS: dict[str, str] = {
     ORG_API_KEY: "Atlassian organization API key (Bearer)",
     JIRA_TOKEN: "Jira API token (Basic, with [jira].email)",
     ENTRA_CLIENT_SECRET: "Entra app client secret (OAuth2 client credentials)",
+    OKTA_TOKEN: "Okta API token (SSWS), of an admin who can manage the Atlassian Cloud app",
 }
 
 # The variable a secret-looking key in a section should have been, for the refusal message.
@@ -165,8 +167,11 @@ class IdpConfig(_Section):
     service_principal: str | None = None
     job_id: str | None = None
     rule_id: str | None = None
+    #: Okta: the org's URL (https://{yourOktaDomain}) and the Atlassian Cloud app's id.
+    okta_url: str | None = None
+    app_id: str | None = None
     required: ClassVar[tuple[str, ...]] = ("kind",)
-    urls: ClassVar[tuple[str, ...]] = ("graph_url", "login_url")
+    urls: ClassVar[tuple[str, ...]] = ("graph_url", "login_url", "okta_url")
 
 
 @dataclass(frozen=True)
@@ -267,6 +272,8 @@ def _refuse_secrets(data: Mapping[str, Any], where: str, path: tuple[str, ...]) 
         key_path = (*path, str(key))
         if looks_like_secret_key(str(key)):
             var = _SECTION_SECRET_VAR.get(key_path[0]) if len(key_path) > 1 else None
+            if key_path[0] == "idp" and data.get("kind") == "okta":
+                var = OKTA_TOKEN
             instead = (
                 f"set {var}"
                 if var
@@ -431,12 +438,17 @@ class Secrets:
     def entra_client_secret(self) -> Secret:
         return self.get(ENTRA_CLIENT_SECRET)
 
+    @property
+    def okta_token(self) -> Secret:
+        return self.get(OKTA_TOKEN)
+
 
 __all__ = [
     "ENTRA_CLIENT_SECRET",
     "IDP_KINDS",
     "JIRA_TOKEN",
     "KEYRING_SERVICE",
+    "OKTA_TOKEN",
     "ORG_API_KEY",
     "PROFILE_ENV",
     "SCIM_TOKEN",

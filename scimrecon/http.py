@@ -110,6 +110,20 @@ class BearerAuth(_SecretAuth):
         return [self._token.reveal()]
 
 
+class SswsAuth(_SecretAuth):
+    """`Authorization: SSWS <token>` (an Okta API token; Okta's own scheme, not Bearer)."""
+
+    def __init__(self, token: Secret | str) -> None:
+        self._token = _as_secret(token)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"SSWS {self._token.reveal()}"
+        yield request
+
+    def secret_values(self) -> list[str]:
+        return [self._token.reveal()]
+
+
 class BasicAuth(_SecretAuth):
     """Basic email + API token (Jira Cloud)."""
 
@@ -343,7 +357,8 @@ def parse_retry_after(
     headers: Mapping[str, str] | httpx.Headers, now: datetime
 ) -> tuple[float, str] | None:
     """Seconds the server asks us to wait, from Retry-After (seconds or HTTP date) or
-    X-RateLimit-Reset (ISO time, or epoch seconds); None when it does not say."""
+    X-RateLimit-Reset / Okta's X-Rate-Limit-Reset (ISO time, or epoch seconds); None when it
+    does not say."""
     value = headers.get("retry-after")
     if value:
         value = value.strip()
@@ -359,7 +374,10 @@ def parse_retry_after(
             if when.tzinfo is None:
                 when = when.replace(tzinfo=UTC)
             return max(0.0, (when - now).total_seconds()), "Retry-After"
-    reset = headers.get("x-ratelimit-reset")
+    # X-RateLimit-Reset (Atlassian and others: ISO time or epoch seconds); X-Rate-Limit-Reset
+    # (Okta: "UTC epoch time (in seconds)", developer.okta.com/docs/reference/rl-best-practices)
+    name = "X-RateLimit-Reset" if headers.get("x-ratelimit-reset") else "X-Rate-Limit-Reset"
+    reset = headers.get("x-ratelimit-reset") or headers.get("x-rate-limit-reset")
     if reset:
         reset = reset.strip()
         try:
@@ -371,7 +389,7 @@ def parse_retry_after(
                 return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - now).total_seconds()), "X-RateLimit-Reset"
+        return max(0.0, (when - now).total_seconds()), name
     return None
 
 
@@ -410,6 +428,13 @@ def detail_from_body(body: Any) -> str:
     if not isinstance(body, dict):
         return _one_line(str(body)) if body not in (None, "") else ""
     parts: list[str] = []
+    if isinstance(body.get("errorSummary"), str):  # Okta: errorCode, errorSummary, errorCauses
+        code = body.get("errorCode")
+        parts.append(f"{code}: {body['errorSummary']}" if code else body["errorSummary"])
+        causes = body.get("errorCauses")
+        for cause in causes if isinstance(causes, list) else []:
+            if isinstance(cause, dict) and isinstance(cause.get("errorSummary"), str):
+                parts.append(cause["errorSummary"])
     if isinstance(body.get("error"), dict):
         err = body["error"]
         text = err.get("message") or ""
@@ -775,6 +800,7 @@ __all__ = [
     "HttpSettings",
     "OAuth2ClientCredentials",
     "RetryPolicy",
+    "SswsAuth",
     "TokenBucket",
     "WindowLimiter",
     "detail_from_body",

@@ -1,8 +1,11 @@
 """`scimrecon idp status|pause|resume|provision`: drive provisioning in the IdP.
 
-Where the IdP has an API (Entra ID) the command calls it and prints the new state. Where it has
-none (Okta, any other IdP) it prints what to do in the IdP's console and exits 0 with a note:
+Where the IdP has an API (Entra ID, Okta) the command calls it and prints the new state. Where
+it has none (any other IdP) it prints what to do in the IdP's console and exits 0 with a note:
 it cannot check that you did it, and says so.
+
+Okta's pause turns off several capabilities; `idp pause` prints those that were on, and
+`idp resume --restore ...` turns exactly those back on (it cannot guess them, decision 44).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import click
 from scimrecon.cli.config_cmd import open_services, table_or_json
 from scimrecon.cli.render import key_values, to_json
 from scimrecon.connectors.idp import IdpAdapter
-from scimrecon.errors import RemoteError
+from scimrecon.connectors.idp.base import RestoresExactly
+from scimrecon.errors import InputError, RefusedError, RemoteError
 
 _NAMES = {"entra": "Microsoft Entra ID", "okta": "Okta", "manual": "your IdP"}
 
@@ -57,37 +61,88 @@ def status(ctx: click.Context, fmt: str) -> None:
     state = adapter.status()
     caps = dict(adapter.capabilities)
     if fmt == "json":
-        click.echo(to_json({"kind": adapter.kind, "status": state, "capabilities": caps}))
+        doc = {"kind": adapter.kind, "status": state, "capabilities": caps}
+        if isinstance(adapter, RestoresExactly):
+            doc["enabled"] = list(adapter.enabled())
+        click.echo(to_json(doc))
         return
     rows = [("IdP", _name(adapter)), ("provisioning", state)]
     rows += [(f"{op.replace('_', ' ')}", how) for op, how in caps.items()]
+    settings = _settings(adapter)
+    rows += [(f"okta: {name}", value) for name, value in settings.items()]
     click.echo(key_values(rows))
 
 
-def _toggle(ctx: click.Context, operation: str, fmt: str) -> None:
+def _settings(adapter: IdpAdapter) -> dict[str, str]:
+    """Okta's capability switches, by console label (nothing for other IdPs)."""
+    read = getattr(adapter, "provisioning", None)
+    if read is None:
+        return {}
+    from scimrecon.connectors.idp.okta import LABELS
+
+    return {LABELS.get(k, k): v for k, v in read().items() if k != "status"}
+
+
+def _toggle(ctx: click.Context, operation: str, fmt: str, restore: str | None = None) -> None:
     adapter = open_services(ctx).idp
     if adapter.capabilities.get(operation) != "api":
         _manual(adapter, operation, fmt)
         return
+    if isinstance(adapter, RestoresExactly):
+        _toggle_exactly(adapter, operation, fmt, restore)
+        return
+    if restore is not None:
+        raise InputError(f"--restore is for Okta only; {_name(adapter)} resumes with one switch")
     (adapter.pause if operation == "pause" else adapter.resume)()
     state = adapter.status()
     _report(adapter, operation, fmt, f"{_name(adapter)} provisioning is now {state}", status=state)
+
+
+def _toggle_exactly(
+    adapter: RestoresExactly, operation: str, fmt: str, restore: str | None
+) -> None:
+    """Okta: pause says what it turned off and how to turn exactly that back on."""
+    from scimrecon.connectors.idp.okta import describe
+
+    idp: IdpAdapter = adapter  # type: ignore[assignment]
+    if operation == "pause":
+        was = adapter.pause()
+        state = idp.status()
+        again = f"scimrecon idp resume --restore {','.join(was)}" if was else None
+        message = f"{_name(idp)} provisioning is now {state} (turned off: {describe(was)})"
+        if again:
+            message += f"\nto turn exactly those back on: {again}"
+        _report(idp, operation, fmt, message, status=state, turned_off=list(was), resume=again)
+        return
+    names = [n.strip() for n in (restore or "").split(",") if n.strip()] if restore else None
+    adapter.resume(names)
+    state = idp.status()
+    message = f"{_name(idp)} provisioning is now {state} (on: {describe(adapter.enabled())})"
+    _report(idp, operation, fmt, message, status=state, enabled=list(adapter.enabled()))
 
 
 @idp.command("pause")
 @table_or_json
 @click.pass_context
 def pause(ctx: click.Context, fmt: str) -> None:
-    """Pause provisioning (Entra: via Graph; others: instructions)."""
+    """Pause provisioning (Entra: via Graph; Okta: turn off create users and update user
+    attributes; others: instructions)."""
     _toggle(ctx, "pause", fmt)
 
 
 @idp.command("resume")
 @table_or_json
 @click.pass_context
-def resume(ctx: click.Context, fmt: str) -> None:
-    """Resume provisioning (Entra: via Graph `start`, never a restart; others: instructions)."""
-    _toggle(ctx, "resume", fmt)
+@click.option(
+    "--restore",
+    metavar="NAMES",
+    help="Okta: the capabilities to turn back on, as `idp pause` printed them "
+    "(create, profile; comma-separated).",
+)
+def resume(ctx: click.Context, fmt: str, restore: str | None) -> None:
+    """Resume provisioning (Entra: via Graph `start`, never a restart; Okta: turn back on the
+    capabilities named by --restore; others: instructions)."""
+    _toggle(ctx, "resume", fmt, restore)
 
 
 @idp.command("provision")
@@ -95,11 +150,21 @@ def resume(ctx: click.Context, fmt: str) -> None:
 @table_or_json
 @click.pass_context
 def provision(ctx: click.Context, user: str, fmt: str) -> None:
-    """Push USER (userPrincipalName) to Atlassian now instead of at the next cycle."""
-    adapter = open_services(ctx).idp
+    """Push USER (userPrincipalName, Okta login) to Atlassian now instead of at the next cycle.
+
+    Okta: unassigns USER from the Atlassian Cloud app and assigns them again, and only when
+    USER has no SCIM entry left (otherwise Okta could deactivate that account)."""
+    services = open_services(ctx)
+    adapter = services.idp
     if adapter.capabilities.get("provision_user") != "api":
         _manual(adapter, "provision_user", fmt, user=user)
         return
+    if getattr(adapter, "unassigns_to_repush", False):
+        from scimrecon.steps.idp_steps import still_linked
+
+        unsafe = still_linked(services, user)
+        if unsafe:
+            raise RefusedError(f"{unsafe}; nothing was changed")
     pushed = adapter.provision_user(user)
     said = f"asked {_name(adapter)} to provision {user} now"
     if pushed is not None:

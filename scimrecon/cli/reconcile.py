@@ -98,9 +98,9 @@ def _table(
 
 
 def _user_directory(services: Any) -> Any:
-    """The profile's IdP, when its users and assignments can be read (Entra).
+    """The profile's IdP, when its users and assignments can be read (Entra, Okta).
 
-    Okta and manual IdPs have no API here for users and assignments: rather than guess (an
+    A manual IdP has no API here for users and assignments: rather than guess (an
     unassigned-looking user would come out orphaned, and orphaned leads to a disable
     playbook), the command refuses and asks for an exported file.
     """
@@ -111,7 +111,8 @@ def _user_directory(services: Any) -> Any:
     if not isinstance(idp, UserDirectory):
         which = f"is {config.kind}" if config is not None else "is not configured ([idp])"
         raise InputError(
-            f"--live reads IdP users only from Microsoft Entra ID (the profile's IdP {which}): "
+            f"--live reads IdP users only from Microsoft Entra ID or Okta (the profile's IdP "
+            f"{which}): "
             "pass --idp FILE exported from the IdP"
         )
     return idp
@@ -153,9 +154,9 @@ def _read_idp(idp: Any) -> list[dict[str, Any]]:
 @click.option(
     "--live",
     is_flag=True,
-    help="Read the SCIM directory, the org's accounts and (Microsoft Entra ID only) the IdP's "
+    help="Read the SCIM directory, the org's accounts and (Microsoft Entra ID, Okta) the IdP's "
     "users and app assignments through the profile's APIs; --idp FILE reads IdP users from a "
-    "file instead (needed for Okta and manual IdPs).",
+    "file instead (needed for manual IdPs).",
 )
 @domain_option("Org domain (for a Directory export).")
 @site_option()

@@ -50,7 +50,7 @@ def check(world: str, fmt: str) -> None:
     """Validate a world and print its headline counts.
 
     WORLD is a JSON file, a directory holding world.json, or a shipped fixture name
-    (acme-trello, drift, guard-billing, inactive-licences, okta-manual). Every problem is
+    (acme-trello, drift, guard-billing, inactive-licences, manual, okta). Every problem is
     listed with its JSON path; any problem exits 2.
     """
     summary = summarize(load_world(world))

@@ -32,6 +32,7 @@ from scimrecon.http import (
     BearerAuth,
     HttpSettings,
     OAuth2ClientCredentials,
+    SswsAuth,
 )
 
 T = TypeVar("T")
@@ -42,6 +43,7 @@ ORG_API = "Atlassian org API"
 JIRA_API = "Jira"
 GRAPH_API = "Microsoft Graph"
 LOGIN_API = "Entra login"
+OKTA_API = "Okta"
 
 
 class Services:
@@ -141,7 +143,7 @@ class Services:
             if cfg is None or cfg.kind == "manual":
                 return ManualAdapter()
             if cfg.kind == "okta":
-                return OktaAdapter()
+                return self._okta()
             return self._entra()
 
         return self._get("idp", build)
@@ -172,6 +174,17 @@ class Services:
             graph, cfg.service_principal, cfg.job_id, cfg.rule_id, on_demand_limiter=limiter
         )
 
+    def _okta(self) -> OktaAdapter:
+        cfg = self.profile.require("idp", "Okta")
+        missing = [f"idp.{k}" for k in ("okta_url", "app_id") if not getattr(cfg, k)]
+        if missing:
+            where = f"profile {self.profile.source}" if self.profile.source else "the profile"
+            raise InputError(f'{where}: [idp] kind = "okta" needs {", ".join(missing)}')
+        auth = SswsAuth(self.secrets.okta_token)
+        return OktaAdapter(
+            self.factory.make(OKTA_API, cfg.okta_url, auth, rate_key="okta"), cfg.app_id
+        )
+
     def close(self) -> None:
         with self._lock:
             for item in self._built.values():
@@ -183,4 +196,4 @@ class Services:
             self._built.clear()
 
 
-__all__ = ["GRAPH_API", "JIRA_API", "LOGIN_API", "ORG_API", "SCIM_API", "Services"]
+__all__ = ["GRAPH_API", "JIRA_API", "LOGIN_API", "OKTA_API", "ORG_API", "SCIM_API", "Services"]

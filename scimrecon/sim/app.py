@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from scimrecon.sim import admin_api, entra_api, jira_api, scim_api
+from scimrecon.sim import admin_api, entra_api, jira_api, okta_api, scim_api
 from scimrecon.sim.context import Ctx, Runtime
 from scimrecon.sim.families import Family, authenticate, classify, error_body
 from scimrecon.sim.faults import Decision, Faults, FaultSpecError
@@ -36,6 +36,7 @@ def _build_router() -> Router:
     admin_api.register(router)
     jira_api.register(router)
     entra_api.register(router)
+    okta_api.register(router)
     return router
 
 
@@ -188,6 +189,9 @@ class SimApp:
                 "job_id": job.get("id"),
                 "rule_id": job.get("rule_id"),
             }
+            if idp.get("kind") == "okta":
+                org = idp.get("okta") or {}
+                section = {"kind": "okta", "okta_url": f"{base}/okta", "app_id": org.get("app_id")}
             profile["idp"] = {k: v for k, v in section.items() if v}
         billing = world.get("billing") or {}
         keys = ("tier", "price_per_user_month", "cycle_day")
@@ -208,6 +212,8 @@ class SimApp:
             out["SCIMRECON_JIRA_TOKEN"] = str(world["jira"]["api_token"])
         if (world.get("idp") or {}).get("client_secret"):
             out["SCIMRECON_ENTRA_CLIENT_SECRET"] = str(world["idp"]["client_secret"])
+        if ((world.get("idp") or {}).get("okta") or {}).get("api_token"):
+            out["SCIMRECON_OKTA_TOKEN"] = str(world["idp"]["okta"]["api_token"])
         return out
 
     # -- WSGI -----------------------------------------------------------------------------------
@@ -234,7 +240,10 @@ class SimApp:
                 response = self._error(family, ApiError(decision.status, "request timed out"))
         else:
             response = self._fault_response(family, decision)
-        for name, value in decision.headers.items():
+        headers = decision.headers
+        if family.name == "okta":
+            headers = okta_api.rate_headers(headers, self.clock())
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         self._record(started, request, response.status_code, family)
         return response

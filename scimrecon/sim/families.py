@@ -16,6 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
+from scimrecon.sim import okta_api
 from scimrecon.sim.context import Runtime
 from scimrecon.sim.store import Store, fold
 from scimrecon.sim.web import ApiError
@@ -54,8 +55,8 @@ SCIM_TYPES = {
 class Family:
     """One API on the port. `prefix` is what the log and the faults key on."""
 
-    name: str  # scim | atlassian | jira | graph | login | control
-    prefix: str  # /atlassian | /jira | /graph | /login | /_sim
+    name: str  # scim | atlassian | jira | graph | login | okta | control
+    prefix: str  # /atlassian | /jira | /graph | /login | /okta | /_sim
     content_type: str = "application/json"
 
 
@@ -70,6 +71,8 @@ def classify(path: str) -> Family:
         return Family("graph", "/graph")
     if path.startswith("/login/"):
         return Family("login", "/login")
+    if path.startswith("/okta/"):
+        return Family("okta", "/okta")
     if path.startswith("/_sim/"):
         return Family("control", "/_sim")
     return Family("unknown", "/")
@@ -109,6 +112,8 @@ def error_body(
             "timestamp": now.strftime("%Y-%m-%d %H:%M:%SZ"),
             "trace_id": request_id,
         }
+    if family.name == "okta":
+        return okta_api.error_body(exc, request_id)
     if family.name == "atlassian":
         code = exc.code or title.upper().replace(" ", "_")
         return {
@@ -155,6 +160,7 @@ def _known_keys(store: Store, runtime: Runtime) -> set[str]:
         store.org.get("api_key"),
         store.jira.get("api_token"),
         store.idp.get("client_secret"),
+        (store.idp.get("okta") or {}).get("api_token"),
     ):
         if value:
             keys.add(str(value))
@@ -213,6 +219,9 @@ def authenticate(
                 return
             raise ApiError(401, "the email does not match the API token", code="Unauthorized")
         raise _deny(store, runtime, request, "Jira")
+    if family.name == "okta":
+        okta_api.authenticate(store, request.headers.get("Authorization"), request.method)
+        return
     if family.name == "graph":
         token = _bearer(request)
         expiry = runtime.tokens.get(token or "")

@@ -741,6 +741,8 @@ def _check_idp(doc: dict[str, Any], directories: set[str], problems: list[str]) 
         for field in ("tenant", "client_id", "client_secret", "service_principal", "job"):
             if field not in idp:
                 problems.append(f"idp.{field}: required when idp.kind is 'entra'")
+    if idp.get("kind") == "okta" and "okta" not in idp:
+        problems.append("idp.okta: required when idp.kind is 'okta'")
     object_ids = _strings(_field(idp.get("users"), "object_id"))
     _unique(object_ids, object_ids, "IdP object_id", "idp.users[{}].object_id", problems)
     names = _field(idp.get("users"), "userName")

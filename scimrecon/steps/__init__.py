@@ -12,7 +12,12 @@ from scimrecon.steps.account_steps import (
     RecheckInactive,
     SuspendAccess,
 )
-from scimrecon.steps.idp_steps import PauseProvisioning, ProvisionUser, ResumeProvisioning
+from scimrecon.steps.idp_steps import (
+    PauseProvisioning,
+    ProvisionUser,
+    ResumeProvisioning,
+    SnapshotProvisioning,
+)
 from scimrecon.steps.jira_steps import ReassignTickets
 from scimrecon.steps.org_steps import CountBillable
 from scimrecon.steps.scim_steps import AwaitNewAccount, LookupUser, RemoveEntry
@@ -22,6 +27,7 @@ REGISTRY = ActionRegistry(
         cls.name: cls
         for cls in (
             LookupUser,
+            SnapshotProvisioning,
             PauseProvisioning,
             RemoveEntry,
             ParkOldEmail,

@@ -63,7 +63,7 @@ def skip_protected(ctx: StepContext, email: str) -> None:
 
 
 def reads_idp_directory(ctx: StepContext) -> bool:
-    """Whether this IdP's users and assignments can be read by API (Entra; not Okta, manual)."""
+    """Whether this IdP's users and assignments can be read by API (Entra, Okta; not manual)."""
     return isinstance(ctx.services.idp, UserDirectory)
 
 

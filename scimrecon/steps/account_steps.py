@@ -318,7 +318,7 @@ class SuspendAccess(Action):
 
 def _require_gone_from_idp(ctx: StepContext, scim_ids: list[str], email: str) -> None:
     """A leaver list can be a week old: someone re-hired or re-assigned since must not be
-    disabled. Checked live where the IdP can be read (Entra); Okta and manual lists are trusted.
+    disabled. Checked live where the IdP can be read (Entra, Okta); manual IdP lists are trusted.
     """
     if not reads_idp_directory(ctx):
         return

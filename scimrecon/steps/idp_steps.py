@@ -1,20 +1,28 @@
 """Steps that drive the identity provider: pause and resume provisioning, re-push a user.
 
-Where the IdP has an API (Entra ID) the step calls it and verifies the new state. Where it has
-none (Okta, any other IdP) the step shows the adapter's instructions and waits for the person to
+Where the IdP has an API (Entra ID, Okta) the step calls it and verifies the new state. Where it
+has none (any other IdP) the step shows the adapter's instructions and waits for the person to
 type a confirmation: `--yes` never answers that, because we cannot verify it.
+
+Okta's pause turns off several capabilities, some possibly off already, and resume must turn
+back on exactly those that were on (decision 44). Which ones is read by `idp.snapshot`, a step
+of its own before the pause, so it is in the run's recorded outputs before anything changes: a
+crash in the middle of the pause cannot lose it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from scimrecon.connectors.idp.base import ReassignRefused
-from scimrecon.engine.action import Action, Skip, StepContext, StepFailed
+from scimrecon.connectors.idp.base import ReassignRefused, RestoresExactly
+from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.errors import RefusedError
 from scimrecon.steps._util import target_email
+
+RESTORE = "idp_restore"  # run output: what pause turned off (comma-separated), resume restores
 
 
 def _now() -> str:
@@ -26,7 +34,7 @@ def _is_manual(ctx: StepContext, operation: str) -> bool:
 
 
 def _idp_name(ctx: StepContext) -> str:
-    return {"entra": "Entra ID", "okta": "Okta"}.get(ctx.services.idp.kind, "your IdP")
+    return _idp_name_of(ctx.services.idp)
 
 
 PROVISION_MODES = ("reassign", "on-demand", "cycle")
@@ -56,6 +64,45 @@ def _resumed_since(ctx: StepContext) -> bool:
     """This run's last resume came after its last pause (ISO times compare as strings)."""
     resumed = ctx.run_outputs.get("resumed_at")
     return bool(resumed) and resumed >= str(ctx.run_outputs.get("paused_at") or "")
+
+
+def _restore(ctx: StepContext) -> list[str] | None:
+    """What this run recorded as on before its pause (None: nothing recorded)."""
+    value = ctx.run_outputs.get(RESTORE)
+    if value is None:
+        return None
+    return [name for name in str(value).split(",") if name]
+
+
+class SnapshotProvisioning(ReadAction):
+    """Record, before the pause, which provisioning capabilities are on (Okta), so that resume
+    restores exactly those. A step of its own so that its outputs are committed before the pause
+    changes anything; for an IdP whose pause is one switch (Entra, manual) it records nothing.
+    """
+
+    name = "idp.snapshot"
+
+    def describe(self, ctx: StepContext) -> str:
+        if isinstance(ctx.services.idp, RestoresExactly):
+            return f"record which provisioning capabilities are on in {_idp_name(ctx)}"
+        return f"nothing to record in {_idp_name(ctx)} (resume is one switch)"
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        idp = ctx.services.idp
+        if not isinstance(idp, RestoresExactly):
+            return {}
+        if PauseProvisioning.name in ctx.started_actions:
+            return {}  # a pause of this run may be under way: what is on now is not the truth
+        enabled = idp.enabled()
+        if getattr(idp, "unassigns_to_repush", False) and "create" not in enabled:
+            # A re-push is an assignment, and an assignment creates nobody while create is
+            # off: the run would remove SCIM entries and then wait for users who never come.
+            raise RefusedError(
+                f"'Create Users' is off for the Atlassian Cloud app in {_idp_name(ctx)}, so "
+                "re-assigned users would never be created again; nothing was changed: turn it "
+                "on (Provisioning → To App) or leave these users alone"
+            )
+        return {RESTORE: ",".join(enabled)}
 
 
 class PauseProvisioning(Action):
@@ -88,12 +135,29 @@ class PauseProvisioning(Action):
                 "this run will not take it over (and would not know to leave it paused): "
                 "make it Active, or finish whatever paused it, then run again"
             )
+        idp = ctx.services.idp
+        restore = _restore(ctx) if isinstance(idp, RestoresExactly) else None
+        if restore is not None and set(idp.enabled()) != set(restore):
+            # Refused here, before the pause's intent is recorded: this run's resume (and its
+            # finally) then knows it paused nothing and turns nothing on.
+            raise RefusedError(
+                f"{_idp_name(ctx)}'s provisioning settings changed since this run recorded "
+                f"them (recorded on: {', '.join(restore) or 'none'}; on now: "
+                f"{', '.join(idp.enabled()) or 'none'}); nothing was changed: abort this run "
+                "and start a new one"
+            )
         return None
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         idp = ctx.services.idp
         if _is_manual(ctx, "pause"):
             ctx.ui.manual(idp.instructions("pause"), expect="paused")
+        elif isinstance(idp, RestoresExactly):
+            was = idp.pause(_restore(ctx))
+            state = idp.status()
+            if state != "Paused":
+                raise StepFailed(f"{_idp_name(ctx)} provisioning is {state} after pausing it")
+            return {"paused_at": _now(), RESTORE: ",".join(was)}
         else:
             idp.pause()
             state = idp.status()
@@ -128,7 +192,11 @@ class ResumeProvisioning(Action):
             return {"resumed": "not paused by this run"}
         if _is_manual(ctx, "resume"):
             return self._outputs(ctx) if _resumed_since(ctx) else None
-        if ctx.services.idp.status() == "Active":
+        idp = ctx.services.idp
+        if isinstance(idp, RestoresExactly):
+            restore = _restore(ctx)
+            return self._outputs(ctx) if restore is not None and _restored(idp, restore) else None
+        if idp.status() == "Active":
             return self._outputs(ctx)
         return None
 
@@ -136,6 +204,21 @@ class ResumeProvisioning(Action):
         idp = ctx.services.idp
         if _is_manual(ctx, "resume"):
             ctx.ui.manual(idp.instructions("resume"), expect="resumed")
+        elif isinstance(idp, RestoresExactly):
+            restore = _restore(ctx)
+            if restore is None:
+                raise StepFailed(
+                    f"this run did not record which {_idp_name(ctx)} provisioning capabilities "
+                    "were on before its pause, so it cannot restore them: turn them back on by "
+                    f"hand ({idp.instructions('resume').splitlines()[1].strip()} ...), then "
+                    f"scimrecon resume {ctx.run_id}"
+                )
+            idp.resume(restore)
+            if not _restored(idp, restore):
+                raise StepFailed(
+                    f"{_idp_name(ctx)} provisioning capabilities {', '.join(restore)} are not "
+                    "all on after resuming them"
+                )
         else:
             idp.resume()
             state = idp.status()
@@ -169,11 +252,11 @@ def _reassign(ctx: StepContext, user_name: str) -> str:
             f"{user_name} still has a SCIM entry linked to the old account: unassigning "
             "now would deactivate it"
         )
+    if getattr(idp, "unassigns_to_repush", False):  # Okta: its push is the reassignment
+        return "by push"
     if _is_manual(ctx, "reassign_user"):
         ctx.ui.manual(idp.instructions("reassign_user", user=user_name), expect="reassigned")
         return "manual"
-    if not hasattr(idp, "reassign_user"):  # an adapter whose push is a reassignment
-        return "by push"
     try:
         idp.reassign_user(user_name)
     except ReassignRefused as exc:
@@ -187,6 +270,11 @@ def request_push(ctx: StepContext, user_name: str, *, mode: str | None = None) -
     once with the IdP's reason: waiting for an account that will not come would take hours."""
     idp = ctx.services.idp
     mode = mode or _mode(ctx)
+    if mode == "cycle" and getattr(idp, "unassigns_to_repush", False):
+        raise StepFailed(
+            f"{_idp_name(ctx)} has no provisioning cycle that would push {user_name} again: "
+            "use provision_mode=reassign or on-demand"
+        )
     reassigned = _reassign(ctx, user_name) if mode in ("reassign", "cycle") else None
     if mode == "cycle":
         return {"provisioned": "cycle", "reassigned": reassigned}
@@ -204,6 +292,13 @@ def request_push(ctx: StepContext, user_name: str, *, mode: str | None = None) -
             return {"provisioned": "manual", "reassigned": reassigned}
         ctx.ui.manual(idp.instructions("provision_user", user=user_name), expect="pushed")
         return {"provisioned": "manual"}
+    if getattr(idp, "unassigns_to_repush", False):
+        _guard_unassign(ctx, user_name)
+        try:
+            idp.provision_user(user_name)
+        except RefusedError as exc:  # assigned through a group: this target only
+            raise StepFailed(exc.message) from None
+        return {"provisioned": "reassigned", "provisioned_at": time.time()}
     pushed = idp.provision_user(user_name)
     if pushed is not None and not pushed.ok:
         raise StepFailed(f"{_idp_name(ctx)} did not provision {user_name}: {pushed.describe()}")
@@ -213,6 +308,50 @@ def request_push(ctx: StepContext, user_name: str, *, mode: str | None = None) -
     if pushed is not None:
         outputs["push_result"] = pushed.describe()
     return outputs
+
+
+def _guard_unassign(ctx: StepContext, user_name: str) -> None:
+    """Okta re-pushes by unassign/assign: only with no SCIM entry left, and with Create Users on
+    (else the assignment would create nothing), both checked live (decision 45)."""
+    idp = ctx.services.idp
+    unsafe = still_linked(ctx.services, user_name)
+    if unsafe:
+        raise StepFailed(unsafe)
+    if isinstance(idp, RestoresExactly) and "create" not in idp.enabled():
+        raise StepFailed(
+            f"'Create Users' is off for the Atlassian Cloud app in {_idp_name(ctx)}: "
+            f"re-assigning {user_name} would create nothing; turn it on, then "
+            f"scimrecon resume {ctx.run_id}"
+        )
+
+
+def _restored(idp: RestoresExactly, restore: Sequence[str]) -> bool:
+    return set(restore) <= set(idp.enabled())
+
+
+def still_linked(services: Any, user_name: str) -> str | None:
+    """Why re-pushing `user_name` by unassign/assign would be unsafe now, or None.
+
+    With Okta's deactivate capability on, unassigning a user deactivates the SCIM user Okta is
+    linked to; and re-assigning links to whatever SCIM user has the userName. Both are harmless
+    only once the user has no SCIM entry at all, by userName or by externalId (the IdP's id):
+    checked live, right before the unassignment (decision 45).
+    """
+    idp, scim = services.idp, services.scim
+    entry = scim.find_by_username(user_name)
+    if entry is None:
+        entry = scim.find_by_external_id(idp.object_id(user_name))
+    if entry is None:
+        return None
+    return (
+        f"{user_name} still has SCIM entry {entry.id} (account {entry.account_id or 'none'}): "
+        f"re-pushing by unassign/assign in {_idp_name_of(idp)} would deactivate that account "
+        "and link the user to it again; remove the entry first (the reprovision playbook does)"
+    )
+
+
+def _idp_name_of(idp: Any) -> str:
+    return {"entra": "Entra ID", "okta": "Okta"}.get(idp.kind, "your IdP")
 
 
 class ProvisionUser(Action):

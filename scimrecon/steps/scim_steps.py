@@ -76,7 +76,7 @@ def _require_assigned(ctx: StepContext, object_id: str | None, user_name: str) -
     Removing the SCIM entry of someone unassigned (or disabled) in the IdP would leave them with
     no link and a parked email while the run waits, for hours, for a push that never comes:
     that is a leaver (deactivate-leavers), not a reprovision. An IdP whose directory cannot be
-    read (Okta, manual) is trusted; its provision step is confirmed by a person.
+    read (a manual IdP) is trusted; its provision step is confirmed by a person.
     """
     if not reads_idp_directory(ctx):
         return

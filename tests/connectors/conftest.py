@@ -93,6 +93,13 @@ def sim() -> Iterator[Sim]:
 
 @pytest.fixture
 def okta_sim() -> Iterator[Sim]:
-    s = make_sim("okta-manual")
+    s = make_sim("okta")
+    yield s
+    s.services.close()
+
+
+@pytest.fixture
+def manual_sim() -> Iterator[Sim]:
+    s = make_sim("manual")
     yield s
     s.services.close()

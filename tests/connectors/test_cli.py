@@ -65,8 +65,13 @@ def sim(tmp_path: Path) -> Iterator[Served]:
 
 
 @pytest.fixture
+def manual(tmp_path: Path) -> Iterator[Served]:
+    yield from serve("manual", tmp_path)
+
+
+@pytest.fixture
 def okta(tmp_path: Path) -> Iterator[Served]:
-    yield from serve("okta-manual", tmp_path)
+    yield from serve("okta", tmp_path)
 
 
 def world_scim(sim: Served, user_name: str) -> dict[str, Any]:
@@ -184,17 +189,65 @@ def test_idp_entra_status_pause_resume_provision(sim: Served) -> None:
     assert any(r["path"].endswith("/provisionOnDemand") for r in sim.app.log)
 
 
-def test_idp_okta_prints_instructions_and_exits_0(okta: Served) -> None:
-    result = okta.run("idp", "pause")
+def test_idp_manual_prints_instructions_and_exits_0(manual: Served) -> None:
+    result = manual.run("idp", "pause")
     assert result.exit_code == 0
-    assert "Okta Admin Console → Applications → Applications → Atlassian Cloud" in result.output
-    assert "note: Okta offers no API scimrecon can use for this: do it by hand." in result.output
-    result = okta.run("idp", "provision", "ada@acme.example", "--format", "json")
+    assert "find the Atlassian Cloud application" in result.output
+    assert (
+        "note: your IdP offers no API scimrecon can use for this: do it by hand." in result.output
+    )
+    result = manual.run("idp", "provision", "ada@acme.example", "--format", "json")
     doc = json.loads(result.output.split("\nnote:")[0])
     assert doc["mode"] == "manual" and "ada@acme.example" in doc["instructions"]
-    status = json.loads(okta.run("idp", "status", "--format", "json").output)
+    status = json.loads(manual.run("idp", "status", "--format", "json").output)
     assert status["status"] == "unknown" and status["capabilities"]["pause"] == "manual"
-    assert not any(r["prefix"] == "/graph" for r in okta.app.log)
+    assert manual.app.log == []  # nothing was sent anywhere
+
+
+def test_idp_okta_pause_says_what_it_turned_off_and_resume_restores_exactly(
+    okta: Served,
+) -> None:
+    features = okta.app.world["idp"]["okta"]["features"]
+    features["profile"] = "DISABLED"
+    result = okta.run("idp", "status")
+    assert result.exit_code == 0, result.output
+    assert "IdP                           Okta" in result.output
+    assert "okta: Update User Attributes  DISABLED" in result.output
+    result = okta.run("idp", "pause")
+    assert (result.exit_code, result.output) == (
+        0,
+        "Okta provisioning is now Paused (turned off: 'Create Users')\n"
+        "to turn exactly those back on: scimrecon idp resume --restore create\n",
+    )
+    assert features["create"] == features["profile"] == "DISABLED"
+    result = okta.run("idp", "resume")
+    assert result.exit_code == 2
+    assert "scimrecon idp resume --restore create,profile" in result.output
+    doc = json.loads(okta.run("idp", "resume", "--restore", "create", "--format", "json").output)
+    assert doc == {
+        "kind": "okta",
+        "operation": "resume",
+        "mode": "api",
+        "status": "Active",
+        "enabled": ["create"],
+    }
+    assert (features["create"], features["profile"]) == ("ENABLED", "DISABLED")
+    assert not any(r["prefix"] in ("/graph", "/login") for r in okta.app.log)
+
+
+def test_idp_okta_provision_refuses_while_the_scim_entry_is_there(okta: Served) -> None:
+    ada = "ada.lovelace@acme.example"
+    result = okta.run("idp", "provision", ada)
+    assert result.exit_code == 4
+    assert result.output.startswith(f"error: {ada} still has SCIM entry ")
+    assert result.output.endswith("; nothing was changed\n")
+    assert not any(r["method"] in ("DELETE", "POST", "PUT") for r in okta.app.log)
+
+
+def test_idp_entra_resume_rejects_restore(sim: Served) -> None:
+    result = sim.run("idp", "resume", "--restore", "create")
+    assert result.exit_code == 2
+    assert "--restore is for Okta only" in result.output
 
 
 # -- config ----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from scimrecon.connectors.idp import EntraAdapter, ManualAdapter, OktaAdapter
+from scimrecon.connectors.idp import EntraAdapter, ManualAdapter
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.connectors.idp.entra import link_under, resolve_assignments
 from scimrecon.http import RetryPolicy
@@ -121,10 +121,10 @@ def test_users_assigned_through_a_group_are_assigned() -> None:
     assert [s for _, p, s in sim.requests(members)] == [200]
 
 
-def test_only_entra_reads_users() -> None:
+def test_entra_and_okta_read_users_manual_does_not() -> None:
     sim = make_sim("drift")
     assert isinstance(sim.services.idp, UserDirectory)
-    assert not isinstance(OktaAdapter(), UserDirectory)
+    assert isinstance(make_sim("okta").services.idp, UserDirectory)
     assert not isinstance(ManualAdapter(), UserDirectory)
 
 

@@ -48,12 +48,12 @@ class InterruptedAdmin:
 
 
 def test_abort_after_ctrl_c_at_a_manual_pause_still_asks_to_resume(tmp_path: Path) -> None:
-    with in_process("okta-manual", tmp_path) as env:
+    with in_process("manual", tmp_path) as env:
         person = InterruptedAdmin()
         env.ui = person
-        stopped = env.cli("run", "reprovision", "--targets", targets("okta-manual"), "--yes")
+        stopped = env.cli("run", "reprovision", "--targets", targets("manual"), "--yes")
         assert stopped.exit_code == 130, stopped.output
-        assert "provisioning is still paused in Okta" in stopped.output
+        assert "provisioning is still paused in your IdP" in stopped.output
         aborted = env.cli("abort", "1", "--yes")
         assert aborted.exit_code == 0, aborted.output
         assert person.asked == ["paused", "resumed"]

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from scimrecon.cli.main import cli
 from tests.playbooks.harness import over_socket, targets
-from tests.playbooks.test_okta_manual import assert_reprovisioned_okta
+from tests.playbooks.test_manual import assert_reprovisioned_manual
 from tests.playbooks.test_reprovision import TARGETS
 
 
@@ -39,19 +39,19 @@ class ConsoleAdmin:
 
 
 def test_the_manual_story_completes_with_sim_push(tmp_path: Path) -> None:
-    with over_socket("okta-manual", tmp_path) as env:
+    with over_socket("manual", tmp_path) as env:
         before = env.world()
         url = env.services_factory().profile.atlassian.base_url.removesuffix("/atlassian")
         admin = ConsoleAdmin(url)
         env.ui = admin
-        result = env.cli("run", "reprovision", "--targets", targets("okta-manual"), "--yes")
+        result = env.cli("run", "reprovision", "--targets", targets("manual"), "--yes")
         assert result.exit_code == 0, result.output
         assert sorted(admin.pushed) == sorted(TARGETS)
-        assert_reprovisioned_okta(before, env)
+        assert_reprovisioned_manual(before, env)
 
 
 def test_sim_push_refuses_unknown_users_and_remote_urls(tmp_path: Path) -> None:
-    with over_socket("okta-manual", tmp_path) as env:
+    with over_socket("manual", tmp_path) as env:
         url = env.services_factory().profile.atlassian.base_url.removesuffix("/atlassian")
         result = CliRunner().invoke(cli, ["sim", "push", "nobody@acme.example", "--url", url])
         assert result.exit_code == 2

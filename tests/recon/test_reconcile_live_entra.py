@@ -86,6 +86,34 @@ def test_drift_live_from_entra_finds_exactly_the_planted_cases(
         assert env.world() == before
 
 
+def okta_world(name: str) -> dict[str, Any]:
+    """A fixture world with Okta instead of Entra: same users, same assignments."""
+    world = copy.deepcopy(load_world(name))
+    users = world["idp"]["users"]
+    world["idp"] = {
+        "kind": "okta",
+        "okta": {"api_token": "00sim-okta-token", "app_id": "0oaAtlassianCloud1"},
+        "users": users,
+    }
+    return world
+
+
+def test_drift_live_from_okta_finds_the_same_cases_as_from_entra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with live(okta_world("drift"), tmp_path, monkeypatch) as (env, invoke):
+        before = env.world()
+        got = identities(invoke("reconcile", "--live", "--format", "json"))
+
+        assert {i["key"]: i["situation"] for i in got} == EXPECTED
+        assert got == from_world_file(before, tmp_path)
+        reads = [(r["method"], r["path"].split("?")[0]) for r in env.app.log]
+        okta = [p for m, p in reads if p.startswith("/okta/")]
+        assert set(okta) == {"/okta/api/v1/users", "/okta/api/v1/apps/0oaAtlassianCloud1/users"}
+        assert all(m == "GET" for m, p in reads if p.startswith("/okta/"))
+        assert env.writes() == []
+
+
 def test_group_assigned_users_stay_linked_and_an_unassigned_user_comes_out_orphaned(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,16 +168,16 @@ def test_many_pages_and_a_503_and_a_429_mid_paging_are_read_through(
         assert env.writes() == []
 
 
-def test_an_okta_profile_is_refused_in_one_line_before_anything_is_read(
+def test_a_manual_idp_profile_is_refused_in_one_line_before_anything_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with live("okta-manual", tmp_path, monkeypatch) as (env, invoke):
+    with live("manual", tmp_path, monkeypatch) as (env, invoke):
         result = invoke("reconcile", "--live")
 
         assert result.exit_code == 2
         assert result.stderr == (
-            "error: --live reads IdP users only from Microsoft Entra ID (the profile's IdP is "
-            "okta): pass --idp FILE exported from the IdP\n"
+            "error: --live reads IdP users only from Microsoft Entra ID or Okta (the profile's "
+            "IdP is manual): pass --idp FILE exported from the IdP\n"
         )
         assert result.stdout == ""
         assert env.app.log == []
@@ -165,8 +193,8 @@ def test_a_profile_without_an_idp_is_refused_the_same_way(
 
         assert result.exit_code == 2
         assert result.stderr.splitlines() == [
-            "error: --live reads IdP users only from Microsoft Entra ID (the profile's IdP is "
-            "not configured ([idp])): pass --idp FILE exported from the IdP"
+            "error: --live reads IdP users only from Microsoft Entra ID or Okta (the profile's "
+            "IdP is not configured ([idp])): pass --idp FILE exported from the IdP"
         ]
         assert env.app.log == []
 

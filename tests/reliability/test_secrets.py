@@ -1,8 +1,9 @@
 """Secrets: run every command with planted, distinctive credentials, then scan everything the
 product wrote or printed for them.
 
-The four credentials (org API key, SCIM key, Jira token, Entra client secret) are planted in the
-simulator's world, so they are the keys the simulator accepts, and handed to the product only
+The four credentials (org API key, SCIM key, Jira token, Entra client secret; the Okta API token
+in a second test of its own, over an Okta world) are planted in the simulator's world, so they
+are the keys the simulator accepts, and handed to the product only
 through the documented environment variables (from the 0600 PROFILE.env `sim serve` writes).
 Every command of the CLI then runs for real, over a socket, with and without --debug, on the
 happy path and on the paths where leaks usually hide: a wrong key (401), a parked and an aborted
@@ -203,6 +204,72 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
         data = path.read_bytes()
         if path == saved:
             data = json.dumps(_blank_keys(json.loads(data))).encode()
+        where = str(path.relative_to(work))
+        hits += [f"{where}: {n}" for n, needle in needles.items() if needle.encode() in data]
+    assert hits == []
+
+
+OKTA = "00PLANTEDoktaSswsToken5e1b9d3f7a2c"
+WRONG_OKTA = "00PLANTEDwrongOktaToken8c4a0e6b2d"
+
+
+def test_no_okta_command_writes_or_prints_the_okta_token(tmp_path: Path) -> None:
+    """The Okta API token (SSWS) the same way: planted in an Okta world, handed over only in
+    SCIMRECON_OKTA_TOKEN, and scanned for in everything Okta commands print or write, with
+    --debug, on a wrong token (401) and through a whole reprovision run."""
+    from scimrecon.sim.world import load_world
+
+    world = load_world("okta")
+    world["idp"]["okta"]["api_token"] = OKTA
+    inputs, work = tmp_path / "inputs", tmp_path / "work"
+    inputs.mkdir()
+    (work / "home").mkdir(parents=True)
+    world_file = inputs / "world.json"
+    world_file.write_text(json.dumps(world), encoding="utf-8")
+    targets = work / "targets.csv"
+    emails = ["ada.lovelace@acme.example", "kenji.watanabe@acme.example"]
+    targets.write_text("email\n" + "".join(f"{e}\n" for e in emails), encoding="utf-8")
+    outputs: list[tuple[str, str]] = []
+    codes: dict[str, int] = {}
+    with sim_serve(world_file, work) as sim:
+        secrets_file = Path(f"{sim.profile}.env")
+        assert read_env(secrets_file)["SCIMRECON_OKTA_TOKEN"] == OKTA
+        env = sim.env(HOME=str(work / "home"))
+
+        def run(label: str, *args: str, extra: dict[str, str] | None = None) -> None:
+            done = scimrecon(args, {**env, **(extra or {})}, work)
+            outputs.append((f"{label} stdout", done.stdout))
+            outputs.append((f"{label} stderr", done.stderr))
+            codes[label] = done.returncode
+
+        run("config show", "--debug", "config", "show", "--format", "json")
+        run("idp status", "--debug", "idp", "status", "--format", "json")
+        run("idp status (wrong token)", "--debug", "idp", "status",
+            extra={"SCIMRECON_OKTA_TOKEN": WRONG_OKTA})  # fmt: skip
+        run("idp pause", "--debug", "idp", "pause")
+        run("idp resume", "--debug", "idp", "resume", "--restore", "create,profile")
+        run("idp provision", "--debug", "idp", "provision", emails[0])
+        run("reconcile --live", "--debug", "reconcile", "--live", "--all", "--format", "json")
+        run("run (wrong token)", "--debug", "run", "reprovision", "--targets", str(targets),
+            "--yes", "--state", "wrong.db", extra={"SCIMRECON_OKTA_TOKEN": WRONG_OKTA})  # fmt: skip
+        run("run", "--debug", "run", "reprovision", "--targets", str(targets), "--yes")
+        run("log", "log", "1", "--format", "jsonl")
+        run("report", "report", "1", "--format", "json")
+        outputs.append(("sim serve stderr", sim.stop()))
+
+    assert (codes["idp status"], codes["idp pause"], codes["idp resume"]) == (0, 0, 0), outputs
+    assert codes["idp status (wrong token)"] != 0 and codes["run (wrong token)"] != 0
+    assert codes["idp provision"] == 4  # refused: the SCIM entry is still there
+    assert (codes["reconcile --live"], codes["run"]) == (0, 0), outputs
+    needles = {
+        "okta": OKTA,
+        "okta (prefix)": OKTA[:16],
+        "wrong okta": WRONG_OKTA,
+        "wrong okta (prefix)": WRONG_OKTA[:16],
+    }
+    hits = [f"{label}: {n}" for label, text in outputs for n, v in needles.items() if v in text]
+    for path in sorted(p for p in work.rglob("*") if p.is_file() and p != secrets_file):
+        data = path.read_bytes()
         where = str(path.relative_to(work))
         hits += [f"{where}: {n}" for n, needle in needles.items() if needle.encode() in data]
     assert hits == []

@@ -33,7 +33,20 @@ SUMMARIES = {
         "idp_kind": "entra",
         "tier": 50,
     },
-    "okta-manual": {
+    "manual": {
+        "accounts": 44,
+        "managed": 43,
+        "active": 43,
+        "billable": 41,
+        "scim_users": 42,
+        "linked_scim_users": 42,
+        "idp_users": 42,
+        "issues": 24,
+        "directories": 1,
+        "idp_kind": "manual",
+        "tier": 50,
+    },
+    "okta": {
         "accounts": 44,
         "managed": 43,
         "active": 43,
@@ -119,7 +132,7 @@ def test_summary_numbers(name: str) -> None:
     assert summarize(fixture_world(name)) == SUMMARIES[name]
 
 
-@pytest.mark.parametrize("name", ["acme-trello", "okta-manual"])
+@pytest.mark.parametrize("name", ["acme-trello", "manual", "okta"])
 def test_exactly_six_trello_only_users_are_the_targets(name: str) -> None:
     world = fixture_world(name)
     expected = _expected(name)
@@ -131,7 +144,7 @@ def test_exactly_six_trello_only_users_are_the_targets(name: str) -> None:
     assert expected["tier"]["before"]["percent"] == round(100 * 41 / world["billing"]["tier"], 1)
 
 
-@pytest.mark.parametrize("name", ["acme-trello", "okta-manual"])
+@pytest.mark.parametrize("name", ["acme-trello", "manual", "okta"])
 def test_each_trello_only_user_is_managed_linked_and_reported_tickets(name: str) -> None:
     world = fixture_world(name)
     expected = _expected(name)
@@ -160,13 +173,24 @@ def test_acme_trello_has_admins_a_contractor_and_a_leaver() -> None:
     assert [a["status"] for a in accounts if a["status"] != "active"] == ["inactive"]
 
 
-def test_acme_trello_is_entra_and_okta_manual_has_no_pause_api() -> None:
+def test_acme_trello_is_entra_okta_has_an_app_and_manual_has_no_api() -> None:
     entra = fixture_world("acme-trello")["idp"]
     assert entra["job"]["state"] == "Active" and entra["cycle_seconds"] == 30
     assert {"tenant", "client_id", "client_secret", "service_principal"} <= set(entra)
-    okta = fixture_world("okta-manual")["idp"]
-    assert okta["kind"] == "okta"
-    assert "job" not in okta and "client_secret" not in okta
+    okta = fixture_world("okta")["idp"]
+    assert okta["kind"] == "okta" and "job" not in okta  # Okta pushes on events, not cycles
+    assert okta["okta"]["features"] == {
+        "status": "ENABLED",
+        "create": "ENABLED",
+        "profile": "ENABLED",
+        "deactivate": "ENABLED",
+        "password": "DISABLED",
+    }
+    manual = fixture_world("manual")["idp"]
+    assert manual["kind"] == "manual"
+    assert "job" not in manual and "client_secret" not in manual and "okta" not in manual
+    # the same people in both: only the IdP differs
+    assert fixture_world("okta")["accounts"] == fixture_world("manual")["accounts"]
 
 
 def _days_since(value: str | None) -> int | None:
@@ -247,8 +271,8 @@ def test_make_fixtures_reproduces_the_committed_files(tmp_path: Path) -> None:
     spec.loader.exec_module(module)
     module.main(tmp_path)
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    # world, expected, targets and users-export for 5 worlds, and guard-billing's two
+    # world, expected, targets and users-export for 6 worlds, and guard-billing's two
     # export variants (managed-accounts.csv, users-by-group.csv)
-    assert len(written) == 22
+    assert len(written) == 26
     for rel in written:
         assert (tmp_path / rel).read_bytes() == (FIXTURES / rel).read_bytes(), rel

@@ -76,7 +76,7 @@ def test_missing_world_file_directory_and_unknown_fixture(tmp_path: Path) -> Non
         load_world("acme-trelo")
     assert caught.value.message == (
         "acme-trelo: no such world file, directory or shipped fixture "
-        "(acme-trello, drift, guard-billing, inactive-licences, okta-manual)"
+        "(acme-trello, drift, guard-billing, inactive-licences, manual, okta)"
     )
 
 
@@ -93,7 +93,7 @@ def test_check_prints_the_summary_table() -> None:
 
 
 def test_check_json_has_stable_keys() -> None:
-    result = run_sim("check", "okta-manual", "--format", "json")
+    result = run_sim("check", "manual", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
         "accounts": 44,
@@ -105,7 +105,7 @@ def test_check_json_has_stable_keys() -> None:
         "idp_users": 42,
         "issues": 24,
         "directories": 1,
-        "idp_kind": "okta",
+        "idp_kind": "manual",
         "tier": 50,
     }
 

@@ -8,9 +8,10 @@ other side, so the confirmation is the caller's job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from scimrecon.errors import ScimreconError
 
@@ -115,8 +116,8 @@ class IdpUsers:
 
 @runtime_checkable
 class UserDirectory(Protocol):
-    """An IdP whose users and app assignments can be read through an API (Entra only: Okta
-    and manual IdPs are reconciled from an exported file)."""
+    """An IdP whose users and app assignments can be read through an API (Entra, Okta; a
+    manual IdP is reconciled from an exported file)."""
 
     def read_users(self) -> IdpUsers: ...
 
@@ -127,6 +128,85 @@ class UserDirectory(Protocol):
     def forget(self) -> None: ...
 
 
+@runtime_checkable
+class RestoresExactly(Protocol):
+    """An IdP whose pause turns several switches off (Okta: create users, update user
+    attributes), some of which may have been off already: resume must turn back on exactly the
+    ones that were on, and nothing more. The caller keeps that list where a crash cannot lose
+    it (a run's recorded outputs) and hands it back."""
+
+    def enabled(self) -> tuple[str, ...]:
+        """The switches `pause` would turn off that are on now."""
+        ...
+
+    def pause(self, expected: Sequence[str] | None = None) -> tuple[str, ...]:
+        """Turn them off; returns those that were on. With `expected`, refuses (changing
+        nothing) when what is on now differs from it."""
+        ...
+
+    def resume(self, restore: Sequence[str] | None = None) -> None:
+        """Turn `restore` back on (None: refused, the IdP cannot guess)."""
+        ...
+
+
+T = TypeVar("T")
+
+
+class ReadOnce(Generic[T]):
+    """A read made once and shared by a run's workers, under a lock so that concurrent first
+    callers wait for one read instead of each making it. An error of the `keep` kind is
+    remembered like a value: the same answer would come back for every target."""
+
+    def __init__(self, read: Callable[[], T], keep: type[Exception]) -> None:
+        self._read, self._keep = read, keep
+        self._lock = threading.Lock()
+        self._value: T | Exception | None = None
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None:
+                try:
+                    self._value = self._read()
+                except self._keep as exc:
+                    self._value = exc
+            if isinstance(self._value, Exception):
+                raise self._value
+            return self._value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._value = None
+
+
+@dataclass(frozen=True)
+class DirectoryIndex:
+    """One read of the IdP's users, indexed for look-ups by object id and by login or mail."""
+
+    by_id: dict[str, IdpUser]
+    by_name: dict[str, list[IdpUser]]
+
+    @classmethod
+    def of(cls, users: Iterable[IdpUser]) -> DirectoryIndex:
+        by_id: dict[str, IdpUser] = {}
+        by_name: dict[str, list[IdpUser]] = {}
+        for user in users:
+            by_id[user.object_id] = user
+            for name in {n.casefold() for n in (user.user_name, user.mail) if n}:
+                by_name.setdefault(name, []).append(user)
+        return cls(by_id, by_name)
+
+    def find(self, object_id: str | None, names: Iterable[str]) -> list[IdpUser]:
+        """The object id's user first, then those named by login or mail, without repeats."""
+        found: list[IdpUser] = []
+        for user in (
+            self.by_id.get(object_id or ""),
+            *(u for n in names for u in self.by_name.get(n.casefold(), ())),
+        ):
+            if user is not None and user not in found:
+                found.append(user)
+        return found
+
+
 def unknown_operation(operation: str) -> ValueError:
     return ValueError(f"unknown IdP operation {operation!r} (one of {', '.join(OPERATIONS)})")
 
@@ -135,12 +215,15 @@ __all__ = [
     "OPERATIONS",
     "UNKNOWN",
     "Capability",
+    "DirectoryIndex",
     "IdpAdapter",
     "IdpUser",
     "IdpUsers",
     "ManualOperation",
     "PushResult",
+    "ReadOnce",
     "ReassignRefused",
+    "RestoresExactly",
     "UserDirectory",
     "unknown_operation",
 ]

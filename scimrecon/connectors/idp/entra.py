@@ -14,18 +14,18 @@ from a healthy one without an exported file.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from scimrecon.connectors.admin import seg
 from scimrecon.connectors.idp.base import (
     Capability,
+    DirectoryIndex,
     IdpUser,
     IdpUsers,
     PushResult,
+    ReadOnce,
     ReassignRefused,
     unknown_operation,
 )
@@ -70,53 +70,6 @@ _ENTRA_TEXT: dict[str, str] = {
 }
 
 
-T = TypeVar("T")
-
-
-class _Once(Generic[T]):
-    """A read made once and shared by a run's workers, under a lock so that concurrent first
-    callers wait for one read instead of each making it. An error of the `keep` kind is
-    remembered like a value: the same answer would come back for every target."""
-
-    def __init__(self, read: Callable[[], T], keep: type[Exception]) -> None:
-        self._read, self._keep = read, keep
-        self._lock = threading.Lock()
-        self._value: T | Exception | None = None
-
-    def get(self) -> T:
-        with self._lock:
-            if self._value is None:
-                try:
-                    self._value = self._read()
-                except self._keep as exc:
-                    self._value = exc
-            if isinstance(self._value, Exception):
-                raise self._value
-            return self._value
-
-    def forget(self) -> None:
-        with self._lock:
-            self._value = None
-
-
-@dataclass(frozen=True)
-class _Directory:
-    """One read of the tenant, indexed for look-ups by object id and by UPN or mail."""
-
-    by_id: dict[str, IdpUser]
-    by_name: dict[str, list[IdpUser]]
-
-    @classmethod
-    def of(cls, users: Iterable[IdpUser]) -> _Directory:
-        by_id: dict[str, IdpUser] = {}
-        by_name: dict[str, list[IdpUser]] = {}
-        for user in users:
-            by_id[user.object_id] = user
-            for name in {n.casefold() for n in (user.user_name, user.mail) if n}:
-                by_name.setdefault(name, []).append(user)
-        return cls(by_id, by_name)
-
-
 class EntraAdapter:
     """Graph synchronization job of the Atlassian Cloud enterprise app."""
 
@@ -147,8 +100,10 @@ class EntraAdapter:
         )
         # A failed directory read is kept (one outage: one error per target, not a re-read
         # each); for the rule only a refusal is (a failed read is tried again).
-        self._directory = _Once(lambda: _Directory.of(self.read_users().users), ScimreconError)
-        self._rule = _Once(self._discover_rule, InputError)
+        self._directory = ReadOnce(
+            lambda: DirectoryIndex.of(self.read_users().users), ScimreconError
+        )
+        self._rule = ReadOnce(self._discover_rule, InputError)
 
     def __repr__(self) -> str:
         return f"EntraAdapter(service_principal={self.service_principal!r}, {self.graph!r})"
@@ -374,15 +329,7 @@ class EntraAdapter:
         pages of one read, not a call each. A failed read is remembered the same way, so one
         Graph outage is one error per target, not a full re-read per target.
         """
-        directory = self._directory.get()
-        found: list[IdpUser] = []
-        for user in (
-            directory.by_id.get(object_id or ""),
-            *(u for n in names for u in directory.by_name.get(n.casefold(), ())),
-        ):
-            if user is not None and user not in found:
-                found.append(user)
-        return found
+        return self._directory.get().find(object_id, names)
 
     def forget(self) -> None:
         """Drop the directory read (a run re-reads it right before it changes anything)."""

@@ -1,4 +1,5 @@
-"""Okta has no pause API: the playbook asks a person, and only a typed confirmation moves it on."""
+"""An IdP without an API scimrecon drives (idp.kind = "manual"): the playbook asks a person,
+and only a typed confirmation moves it on."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from tests.playbooks.test_reprovision import EXPECTED, TARGETS, assert_reprovisi
 
 
 @dataclass
-class OktaAdmin:
-    """A person at the Okta console: does what the instructions say, then types the word.
+class IdpAdmin:
+    """A person at the IdP's console: does what the instructions say, then types the word.
 
-    Re-pushing a user in Okta is Okta POSTing the user to the SCIM directory, so that is what
+    Re-pushing a user is the IdP POSTing the user to the SCIM directory, so that is what
     this person's "push" does, through the product's own SCIM connector.
     """
 
@@ -42,20 +43,20 @@ class OktaAdmin:
         pass
 
 
-def test_okta_run_is_driven_by_typed_confirmations(tmp_path: Path) -> None:
-    with in_process("okta-manual", tmp_path) as env:
+def test_manual_run_is_driven_by_typed_confirmations(tmp_path: Path) -> None:
+    with in_process("manual", tmp_path) as env:
         before = env.world()
-        admin = OktaAdmin(env, env.services_factory())
+        admin = IdpAdmin(env, env.services_factory())
         env.ui = admin
-        result = env.cli("run", "reprovision", "--targets", targets("okta-manual"), "--yes")
+        result = env.cli("run", "reprovision", "--targets", targets("manual"), "--yes")
         assert result.exit_code == 0, result.output
         assert admin.seen == ["paused", "resumed"] + ["reassigned"] * len(TARGETS)
-        assert_reprovisioned_okta(before, env)
+        assert_reprovisioned_manual(before, env)
 
 
-def assert_reprovisioned_okta(before: dict, env: SimEnv) -> None:
+def assert_reprovisioned_manual(before: dict, env: SimEnv) -> None:
     after = env.world()
-    # the Okta world has no sync job to check; everything else is as for Entra ID
+    # a manual IdP has no sync job to check; everything else is as for Entra ID
     after["idp"]["job"] = before["idp"]["job"] = {"state": "Active"}
     assert_reprovisioned(before, after, "1")
     assert env.billable() == EXPECTED["billable"]["after"]
@@ -75,10 +76,10 @@ class NoTerminal:
 
 
 def test_without_a_person_the_manual_pause_refuses_before_any_change(tmp_path: Path) -> None:
-    with in_process("okta-manual", tmp_path) as env:
+    with in_process("manual", tmp_path) as env:
         before = accounts_by_email(env.world())
         env.ui = NoTerminal()
-        result = env.cli("run", "reprovision", "--targets", targets("okta-manual"), "--yes")
+        result = env.cli("run", "reprovision", "--targets", targets("manual"), "--yes")
         assert result.exit_code == 4, result.output
         assert "a manual step needs a person at a terminal" in result.output
         assert env.writes() == []
