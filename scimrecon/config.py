@@ -120,6 +120,9 @@ class AtlassianConfig(_Section):
     org_id: str
     #: The org's verified domains: a user of an export counts as managed when on one of them.
     domains: tuple[str, ...] = ()
+    #: The org's user directory for the v2 directory APIs (`GET /v2/orgs/{org_id}/directories`
+    #: lists them); "-" means "the only one" and is refused for changes in a multi-directory org.
+    directory_id: str = "-"
     required: ClassVar[tuple[str, ...]] = ("base_url", "org_id")
     urls: ClassVar[tuple[str, ...]] = ("base_url",)
 
