@@ -95,4 +95,3 @@ def skip_admin(ctx: StepContext, account_id: str) -> None:
     role = admin_role(user.platform_roles)
     if role:
         raise Skip(f"protected: {role}")
-
