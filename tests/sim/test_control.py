@@ -142,6 +142,8 @@ def test_profile_points_every_connector_here(sim):
     assert profile["atlassian"] == {
         "base_url": "http://127.0.0.1:8765/atlassian",
         "org_id": "org-1",
+        # The org's one user directory, as GET /v2/orgs/org-1/directories lists it.
+        "directory_id": sim_directory_id(sim),
         "domains": ["acme.example"],
     }
     assert profile["scim"] == {
@@ -210,3 +212,9 @@ def test_invalid_json_bodies_are_400_in_each_apis_shape(api, org_h, graph_h):
     assert graph.status_code == 400 and graph.json()["error"]["message"]
     faults = api.put("/_sim/faults", content=b"nope")
     assert faults.status_code == 400 and faults.json()["error"]
+
+
+def sim_directory_id(sim: SimApp) -> str:
+    with client(sim, headers={"Authorization": "Bearer org-key-SECRET-1"}) as c:
+        (directory,) = c.get("/atlassian/admin/v2/orgs/org-1/directories").json()["data"]
+    return str(directory["directoryId"])
