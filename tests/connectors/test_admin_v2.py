@@ -67,3 +67,19 @@ def test_several_directories_and_no_directory_id_refuses_to_change() -> None:
         "in the profile to the one to change"
     )
     assert not [r for r in sim.requests() if r[0] == "POST"]
+
+
+def test_config_check_names_a_directory_id_the_org_does_not_have() -> None:
+    from scimrecon.cli.config_cmd import _check_admin
+
+    base = make_sim()
+    profile = base.app.profile(SIM_URL)
+    assert _check_admin(base.services) == "OK"
+    profile["atlassian"]["directory_id"] = "not-ours"
+    sim = make_sim(profile=profile)
+    with pytest.raises(InputError) as err:
+        _check_admin(sim.services)
+    real = base.app.profile(SIM_URL)["atlassian"]["directory_id"]
+    assert str(err.value) == (
+        f"[atlassian].directory_id not-ours is not one of the org's user directories ({real})"
+    )

@@ -104,7 +104,7 @@ def test_world_snapshot_round_trips_through_the_loader(sim, api, scim_h, tmp_pat
     }
     assert api.post(f"{SCIM}/Users", headers=scim_h, json=body).status_code == 201
     api.post(
-        "/atlassian/admin/v1/orgs/org-1/directory/users/aaa000000000000000000001/suspend-access",
+        "/atlassian/admin/v2/orgs/org-1/directories/-/users/aaa000000000000000000001/suspend",
         headers={"Authorization": f"Bearer {ORG_KEY}"},
     )
     snapshot = api.get("/_sim/world").json()
