@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -65,7 +66,8 @@ def test_inactive_list_then_run_suspends_no_admin(
         assert reasons["tom.becker@acme.example"] == "protected: org admin"
         suspended = [e for e in listed if not after[e]["product_access"]]
         assert suspended, "the run suspended nobody: the test proves nothing"
-        posts = [r["path"] for r in env.app.log if r["method"] == "POST"]
+        log = httpx.get(f"{served}/_sim/log").json()  # the simulator's own request log
+        posts = [r["path"] for r in log if r["method"] == "POST"]
         suspends = [p for p in posts if "suspend" in p]
         assert len(suspends) == len(suspended)
         assert all("/admin/v2/orgs/" in p and p.endswith("/suspend") for p in suspends), suspends

@@ -97,3 +97,24 @@ def test_await_login_says_a_recent_login_may_not_show_yet() -> None:
         f"{JULIA} has not logged in to the new account yet (last-active data can lag by up to "
         "24 hours: a login in the last day may not show yet)"
     )
+
+
+def test_site_and_user_access_admins_are_protected_like_org_admins(tmp_path: Path) -> None:
+    world = load_world("inactive-licences")
+    for account in world["accounts"]:
+        if account["email"] == JULIA:
+            account["platform_roles"] = ["atlassian/ai-access", "atlassian/user-access-admin"]
+        if account["email"] == KWAME:
+            account["platform_roles"] = ["atlassian/site-admin"]
+    with in_process(world, tmp_path) as env:
+        before = accounts_by_email(env.world())
+        result = env.cli(
+            "run", "inactive-licences", "--targets", _targets(tmp_path, JULIA, KWAME),
+            "--yes", "--param", "as_of=2026-11-23",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert _reasons(env) == {
+            JULIA: "protected: user-access admin",
+            KWAME: "protected: site admin",
+        }
+        assert accounts_by_email(env.world()) == before
