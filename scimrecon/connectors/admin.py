@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from scimrecon.errors import InputError
+from scimrecon.errors import RefusedError
 from scimrecon.http import HttpClient, HttpError
 
 #: The v2 directory id that means "every directory the key can manage".
@@ -396,14 +396,15 @@ class AdminApi:
     def write_directory(self) -> str:
         """The directory a suspend or restore goes to. A configured id is used as it is; with
         `-` the org's directories are listed once: exactly one is used, several are refused
-        (a change must not guess which user base it lands in)."""
+        (a change must not guess which user base it lands in): a run stops there, before
+        its first change, rather than failing every target the same way."""
         if self.directory_id != ALL_DIRECTORIES:
             return self.directory_id
         if self._write_directory is None:
             found = self.directories()
             if len(found) != 1:
                 ids = ", ".join(d.directory_id for d in found) or "none"
-                raise InputError(
+                raise RefusedError(
                     f"the organization has {len(found)} user directories ({ids}): set "
                     "[atlassian].directory_id in the profile to the one to change"
                 )

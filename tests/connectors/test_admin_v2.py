@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scimrecon.errors import InputError
+from scimrecon.errors import InputError, RefusedError
 from scimrecon.recon.roles import admin_role
 from scimrecon.sim.world import load_world
 from tests.connectors.conftest import SIM_URL, Sim, make_sim
@@ -60,7 +60,7 @@ def test_several_directories_and_no_directory_id_refuses_to_change() -> None:
     sim = make_sim(world=world)
     sim.services.admin.directory_id = "-"
     acc = world["accounts"][0]
-    with pytest.raises(InputError) as err:
+    with pytest.raises(RefusedError) as err:
         sim.services.admin.suspend_access(acc["account_id"])
     assert str(err.value) == (
         "the organization has 2 user directories (d-1, d-2): set [atlassian].directory_id "

@@ -118,3 +118,35 @@ def test_site_and_user_access_admins_are_protected_like_org_admins(tmp_path: Pat
             KWAME: "protected: site admin",
         }
         assert accounts_by_email(env.world()) == before
+
+
+def test_several_directories_without_a_directory_id_stop_the_run_before_a_change(
+    tmp_path: Path,
+) -> None:
+    world = load_world("inactive-licences")
+    world["org"]["user_directories"] = [{"id": "dir-a"}, {"id": "dir-b"}]
+    with in_process(world, tmp_path) as env:
+        env.services_factory = _with_directory(env.services_factory, "-")
+        before = accounts_by_email(env.world())
+        result = env.cli(
+            "run", "inactive-licences", "--targets", _targets(tmp_path, KWAME), "--yes",
+            "--param", "as_of=2026-11-23",
+        )  # fmt: skip
+        assert result.exit_code == 4, result.output
+        assert "2 user directories (dir-a, dir-b): set [atlassian].directory_id" in result.output
+        assert accounts_by_email(env.world()) == before
+        assert not [r for r in env.app.log if r["method"] == "POST" and "/suspend" in r["path"]]
+
+
+def _with_directory(factory: Any, directory_id: str) -> Any:
+    """The harness's Services with the profile's directory_id replaced (as written by hand)."""
+
+    def build() -> Any:
+        from dataclasses import replace
+
+        services = factory()
+        atlassian = replace(services.profile.atlassian, directory_id=directory_id)
+        services.profile = replace(services.profile, atlassian=atlassian)
+        return services
+
+    return build
