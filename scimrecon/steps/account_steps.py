@@ -193,10 +193,6 @@ def _parse_day(value: Any) -> date | None:
         return None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 def _today(ctx: StepContext) -> date:
     as_of = _parse_day(ctx.param("as_of", ""))
     return as_of or datetime.now(UTC).date()
@@ -251,8 +247,8 @@ class RecheckInactive(ReadAction):
         return {
             "account_id": account_id,
             "last_active": last.isoformat() if last else "never",
-            "activity_note": f"{LAG_NOTE}: use since {(_now() - ACTIVITY_LAG).isoformat()} "
-            "may not show",
+            # Constant text: a plan's fingerprint covers read outputs, so no clock time here.
+            "activity_note": f"{LAG_NOTE}: a use in the last day may not show",
         }
 
 

@@ -4,6 +4,7 @@ too close to the cut-off for data that can lag by a day; await-login says the da
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +151,20 @@ def _with_directory(factory: Any, directory_id: str) -> Any:
         return services
 
     return build
+
+
+def test_a_saved_inactive_licences_plan_stays_fresh_until_the_world_moves(
+    tmp_path: Path,
+) -> None:
+    """The re-check's outputs (role read, activity note) are part of the plan's fingerprint:
+    nothing in them may change from one read to the next while the world stays the same."""
+    plan_file = tmp_path / "plan.json"
+    with in_process("inactive-licences", tmp_path) as env:
+        args = ("--targets", _targets(tmp_path, KWAME), "--param", "as_of=2026-11-23")
+        made = env.cli("plan", "inactive-licences", *args, "--out", str(plan_file))
+        assert made.exit_code == 0, made.output
+        env.clock.sleep(3600)  # an hour to review it (the simulator's clock) ...
+        time.sleep(1.1)  # ... and a wall-clock second, for anything that reads the real time
+        result = env.cli("run", "inactive-licences", *args, "--yes", "--plan", str(plan_file))
+        assert result.exit_code == 0, result.output
+        assert accounts_by_email(env.world())[KWAME]["product_access"] == []
