@@ -133,6 +133,9 @@ class AtlassianConfig(_Section):
     #: The sites the org manages (e.g. "acme" for acme.atlassian.net): access on any other
     #: site is billable all the same but only that site's admin can remove it (flagged).
     sites: tuple[str, ...] = ()
+    #: The org's user directory for the v2 directory APIs (`GET /v2/orgs/{org_id}/directories`
+    #: lists them); "-" means "the only one" and is refused for changes in a multi-directory org.
+    directory_id: str = "-"
     required: ClassVar[tuple[str, ...]] = ("base_url", "org_id")
     urls: ClassVar[tuple[str, ...]] = ("base_url",)
 

@@ -423,10 +423,13 @@ def _strings(value: Any) -> Iterable[str]:
 
 def detail_from_body(body: Any) -> str:
     """The human part of an error body, for the common shapes of the APIs we call: SCIM
-    (detail, scimType), Atlassian (message / errors[].title+detail), Jira (errorMessages,
+    (detail, scimType), Atlassian (message / errors[].title+detail; user management
+    {key, context, errorKey, errorDetail}), Jira (errorMessages,
     errors{field: msg}), Graph ({error: {code, message}}), OAuth (error_description)."""
     if not isinstance(body, dict):
         return _one_line(str(body)) if body not in (None, "") else ""
+    if "errorKey" in body or ("key" in body and "context" in body):
+        return _one_line(_user_management_detail(body))
     parts: list[str] = []
     if isinstance(body.get("errorSummary"), str):  # Okta: errorCode, errorSummary, errorCauses
         code = body.get("errorCode")
@@ -454,6 +457,20 @@ def detail_from_body(body: Any) -> str:
     if scim_type:
         text = f"{text} (scimType {scim_type})" if text else f"scimType {scim_type}"
     return _one_line(text)
+
+
+def _user_management_detail(body: dict[str, Any]) -> str:
+    """The user management API's `{key, context, errorKey, errorDetail}`: the key, the detail,
+    and why a refusal was made (`context.reason.key`, e.g. `managedAccount`)."""
+    key = str(body.get("errorKey") or body.get("key") or "")
+    detail = body.get("errorDetail")
+    context = body.get("context")
+    if not detail and isinstance(context, str):
+        detail = context
+    reason = context.get("reason") if isinstance(context, dict) else None
+    why = reason.get("key") if isinstance(reason, dict) else None
+    text = f"{key}: {detail}" if key and detail else str(key or detail or "")
+    return f"{text} (reason: {why})" if why else text
 
 
 def _safe_url(url: str) -> str:

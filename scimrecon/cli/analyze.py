@@ -239,22 +239,21 @@ def analyze(
     )
     if live:
         from scimrecon.cli.config_cmd import open_services
-        from scimrecon.recon.live import records_from_org_users
+        from scimrecon.recon.live import admin_roles_of, records_from_org_users
 
         admin = open_services(click.get_current_context()).admin
+        # Roles first (v2 platformRoles; only admins are kept), then the v1 list that has
+        # access_billable and last-active dates.
+        roles = admin_roles_of(admin.iter_directory_users())
 
         def added_of(account_id: str) -> date | None:
             value = admin.last_active_dates(account_id).added_to_org
             return date.fromisoformat(value[:10]) if value else None
 
         analyzer = Analyzer(policy, explain=explain).add_all(
-            records_from_org_users(admin.iter_org_users(), added_of)
+            records_from_org_users(admin.iter_org_users(), added_of, roles)
         )
         result = analyzer.result(fmt="org-api", tier=tier, source="org admin API")
-        result.warnings.append(
-            "the org admin API does not say who is an org admin: they are not protected "
-            "unless you --protect them (a Directory export has the Org role column)"
-        )
     else:
         assert export is not None
         overrides = parse_column_overrides(columns)

@@ -16,8 +16,9 @@ import click
 from scimrecon.cli.main import CliState
 from scimrecon.cli.render import key_values, table, to_json
 from scimrecon.config import SECRET_VARS, Profile, Secrets, looks_like_secret_key
+from scimrecon.connectors.admin import ALL_DIRECTORIES
 from scimrecon.connectors.services import GRAPH_API, JIRA_API, ORG_API, SCIM_API, Services
-from scimrecon.errors import EXIT_TARGETS_FAILED, ScimreconError
+from scimrecon.errors import EXIT_TARGETS_FAILED, InputError, ScimreconError
 from scimrecon.urlsafety import display_url
 
 table_or_json = click.option(
@@ -116,7 +117,16 @@ def _check_scim(services: Services) -> str:
 
 
 def _check_admin(services: Services) -> str:
+    """The v1 users list and the v2 directories (another scope), and that the profile's
+    directory_id is one of them: a wrong one would only show at the first suspension."""
     first = next(services.admin.iter_org_users(), None)
+    found = [d.directory_id for d in services.admin.directories()]
+    wanted = services.admin.directory_id
+    if wanted != ALL_DIRECTORIES and wanted not in found:
+        raise InputError(
+            f"[atlassian].directory_id {wanted} is not one of the org's user directories "
+            f"({', '.join(found) or 'none'})"
+        )
     return "OK" if first is not None else "OK (no managed accounts)"
 
 

@@ -25,6 +25,7 @@ from scimrecon.recon.classify import unwanted_keys
 from scimrecon.recon.columns import parse_column_overrides
 from scimrecon.recon.live import (
     accounts_from_org_users,
+    admin_roles_of,
     idp_entries_from_users,
     scim_entries_from_users,
 )
@@ -221,7 +222,8 @@ def reconcile(
         idp_users = load_idp_users(idp_file) if idp_file is not None else None
         idp = _user_directory(services) if idp_users is None else None
         scim_users = list(scim_entries_from_users(services.scim.iter_users()))
-        accounts = list(accounts_from_org_users(services.admin.iter_org_users()))
+        roles = admin_roles_of(services.admin.iter_directory_users())
+        accounts = list(accounts_from_org_users(services.admin.iter_org_users(), roles))
         if idp_users is None:
             idp_users = _read_idp(idp)
     elif all(files):

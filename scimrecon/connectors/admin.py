@@ -1,5 +1,10 @@
 """Atlassian org admin APIs: provisioning links, user management, organization directory.
 
+Organization calls use the v2 directory APIs wherever Atlassian says v2 (users, roles,
+suspend, restore); v1 only where it is still the documented way (the managed-accounts list
+with `access_billable`, last-active dates). The v1 suspend/restore were retired after 30 June
+2026 (Cloud Admin changelog).
+
 Three API families share one org API key and one base URL (api.atlassian.com), so they share
 one client and one rate budget. Ids are always put in the path as single, escaped segments so a
 strange account id can never address another resource.
@@ -13,7 +18,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from scimrecon.errors import RefusedError
 from scimrecon.http import HttpClient, HttpError
+
+#: The v2 directory id that means "every directory the key can manage".
+ALL_DIRECTORIES = "-"
 
 # These POSTs end in the same state however often they are sent (disabled is disabled), so a
 # retry after a lost response is safe.
@@ -97,6 +106,44 @@ class OrgUser:
 
 
 @dataclass(frozen=True)
+class DirectoryUser:
+    """A user of the org's directory as the v2 organizations API describes it."""
+
+    account_id: str
+    email: str | None
+    name: str | None
+    account_status: str | None
+    account_type: str | None
+    claim_status: str | None
+    management_source: str | None
+    membership_status: str | None
+    platform_roles: tuple[str, ...]
+    added_to_org: str | None
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> DirectoryUser:
+        roles = item.get("platformRoles")
+        return cls(
+            account_id=str(item.get("accountId") or ""),
+            email=item.get("email"),
+            name=item.get("name"),
+            account_status=item.get("accountStatus"),
+            account_type=item.get("accountType"),
+            claim_status=item.get("claimStatus"),
+            management_source=item.get("managementSource"),
+            membership_status=item.get("membershipStatus"),
+            platform_roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
+            added_to_org=item.get("addedToOrg"),
+        )
+
+
+@dataclass(frozen=True)
+class Directory:
+    directory_id: str
+    name: str | None
+
+
+@dataclass(frozen=True)
 class LastActive:
     products: list[ProductAccess]
     added_to_org: str | None
@@ -115,11 +162,14 @@ def _shape_error(http: HttpClient, method: str, path: str, what: str) -> HttpErr
 class AdminApi:
     """Org admin + user management + organization APIs for one org."""
 
-    def __init__(self, http: HttpClient, org_id: str) -> None:
+    def __init__(self, http: HttpClient, org_id: str, directory_id: str = ALL_DIRECTORIES) -> None:
         self.http = http
         self.org_id = org_id
+        self.directory_id = directory_id or ALL_DIRECTORIES
+        self._write_directory: str | None = None
         self._prov = f"/admin/user-provisioning/v1/org/{seg(org_id)}"
         self._orgs = f"/admin/v1/orgs/{seg(org_id)}"
+        self._v2 = f"/admin/v2/orgs/{seg(org_id)}"
         self._users_cache: dict[str, OrgUser] | None = None
         self._email_of: dict[str, str] = {}  # account id -> key in _users_cache
         self._cache_lock = threading.Lock()
@@ -292,13 +342,83 @@ class AdminApi:
             added_to_org=data.get("added_to_org"),
         )
 
+    # -- organization v2: directories and their users --------------------------------------------
+
+    def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Items of a v2 list, following `links.next`. There it is an opaque cursor, sent back
+        as `cursor` (a full URL's `cursor` parameter is accepted too, never the URL itself: a
+        next link pointing at another host never gets our key)."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            query = {**(params or {}), **({"cursor": cursor} if cursor else {})}
+            body = self.http.get(path, params=query or None)
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise _shape_error(self.http, "GET", path, "no data list")
+            for item in body["data"]:
+                if isinstance(item, dict):
+                    yield item
+            following = (body.get("links") or {}).get("next")
+            if not following:
+                return
+            text = str(following)
+            if text.startswith(("http://", "https://", "/")):
+                text = (parse_qs(urlsplit(text).query).get("cursor") or [""])[0]
+            if not text or text in seen:
+                raise _shape_error(self.http, "GET", path, "links.next without a new cursor")
+            seen.add(text)
+            cursor = text
+
+    def directories(self) -> list[Directory]:
+        """The org's user directories (GET /v2/orgs/{orgId}/directories)."""
+        return [
+            Directory(str(d.get("directoryId") or ""), d.get("name"))
+            for d in self._pages(f"{self._v2}/directories")
+        ]
+
+    def _users_path(self, directory_id: str | None = None) -> str:
+        return f"{self._v2}/directories/{seg(directory_id or self.directory_id)}/users"
+
+    def iter_directory_users(self) -> Iterator[DirectoryUser]:
+        """Every user of the profile's directory (`-`: of every directory), streamed."""
+        for item in self._pages(self._users_path()):
+            yield DirectoryUser.from_json(item)
+
+    def directory_user(self, account_id: str) -> DirectoryUser:
+        """One user, read now: its roles and membership as they are at this moment."""
+        path = f"{self._users_path()}/{seg(account_id)}"
+        body = self.http.get(path)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict) or not data.get("accountId"):
+            raise _shape_error(self.http, "GET", path, "no data.accountId")
+        return DirectoryUser.from_json(data)
+
+    def write_directory(self) -> str:
+        """The directory a suspend or restore goes to. A configured id is used as it is; with
+        `-` the org's directories are listed once: exactly one is used, several are refused
+        (a change must not guess which user base it lands in): a run stops there, before
+        its first change, rather than failing every target the same way."""
+        if self.directory_id != ALL_DIRECTORIES:
+            return self.directory_id
+        if self._write_directory is None:
+            found = self.directories()
+            if len(found) != 1:
+                ids = ", ".join(d.directory_id for d in found) or "none"
+                raise RefusedError(
+                    f"the organization has {len(found)} user directories ({ids}): set "
+                    "[atlassian].directory_id in the profile to the one to change"
+                )
+            self._write_directory = found[0].directory_id
+        return self._write_directory
+
     def suspend_access(self, account_id: str) -> None:
-        path = f"{self._orgs}/directory/users/{seg(account_id)}/suspend-access"
+        """Suspend the user in the directory: no product access, not billed; restorable."""
+        path = f"{self._users_path(self.write_directory())}/{seg(account_id)}/suspend"
         self.http.post(path, json={}, **_SAME_TWICE)
         self._amend(account_id, product_access=[], access_billable=False)
 
     def restore_access(self, account_id: str) -> None:
-        path = f"{self._orgs}/directory/users/{seg(account_id)}/restore-access"
+        path = f"{self._users_path(self.write_directory())}/{seg(account_id)}/restore"
         self.http.post(path, json={}, **_SAME_TWICE)
         self.refresh()
 
@@ -307,8 +427,11 @@ class AdminApi:
 
 
 __all__ = [
+    "ALL_DIRECTORIES",
     "AccountProfile",
     "AdminApi",
+    "Directory",
+    "DirectoryUser",
     "LastActive",
     "OrgUser",
     "ProductAccess",

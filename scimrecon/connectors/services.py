@@ -120,7 +120,7 @@ class Services:
             cfg = self.profile.require("atlassian", "the Atlassian org admin API")
             auth = BearerAuth(self.secrets.org_api_key)
             http = self.factory.make(ORG_API, cfg.base_url, auth, rate_key="atlassian")
-            return AdminApi(http, cfg.org_id)
+            return AdminApi(http, cfg.org_id, cfg.directory_id)
 
         return self._get("admin", build)
 

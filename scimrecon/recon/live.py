@@ -1,7 +1,8 @@
 """Live API reads as the records `analyze` and `reconcile` take (for `--live`).
 
 The org admin API's user list becomes UserRecords or fixture-world accounts, the SCIM directory
-fixture-world SCIM entries, and the IdP's users (Entra) fixture-world `idp.users`.
+fixture-world SCIM entries, and the IdP's users (Entra) fixture-world `idp.users`. Who is an
+admin comes from the v2 directory users' `platformRoles` (the v1 list has no roles).
 
 Pure: it takes the users (and a lookup for `added to org`) as arguments, so the connectors do
 the HTTP and this module only translates. The org user list has no join date; asking for it
@@ -11,12 +12,13 @@ costs one request a user, so it is asked only for users whose classification dep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 from scimrecon.recon.model import NEVER, LastSeen, ProductAccess, UserRecord, product_name
+from scimrecon.recon.roles import admin_role
 
 _STATUS = {"active": "active", "inactive": "inactive", "closed": "closed", "suspended": "suspended"}
 
@@ -42,11 +44,26 @@ def site_of(url: object, key: str) -> str:
     return host.removesuffix(".atlassian.net") if host.endswith(".atlassian.net") else host
 
 
+def admin_roles_of(directory_users: Iterable[Any]) -> dict[str, str]:
+    """Account id -> admin role ("org admin", ...) for the v2 directory users that administer
+    something (`platformRoles`); members are left out, so the map stays as small as the
+    number of admins however large the org."""
+    roles: dict[str, str] = {}
+    for user in directory_users:
+        role = admin_role(_get(user, "platform_roles") or _get(user, "platformRoles"))
+        if role:
+            roles[str(_get(user, "account_id") or _get(user, "accountId") or "")] = role
+    return roles
+
+
 def records_from_org_users(
-    users: Iterable[Any], added_of: Callable[[str], date | None] | None = None
+    users: Iterable[Any],
+    added_of: Callable[[str], date | None] | None = None,
+    roles: Mapping[str, str] | None = None,
 ) -> Iterator[UserRecord]:
     """Org API users (OrgUser objects or their JSON dicts) as records. Every listed user is
-    managed (the list holds the org's managed accounts only)."""
+    managed (the list holds the org's managed accounts only). `roles` (from
+    `admin_roles_of`) gives admins their role; everyone else is a member."""
     for n, user in enumerate(users, start=1):
         products = []
         for access in _get(user, "product_access") or []:
@@ -67,6 +84,7 @@ def records_from_org_users(
             managed=True,
             products=tuple(products),
             added_to_org=added,
+            org_role=(roles or {}).get(account_id, "member"),
             account_type=str(_get(user, "account_type") or "atlassian"),
             last_active=_day(_get(user, "last_active")),
             reported_billable=_get(user, "access_billable"),
@@ -108,15 +126,20 @@ def idp_entries_from_users(users: Iterable[Any]) -> Iterator[dict[str, Any]]:
         yield entry
 
 
-def accounts_from_org_users(users: Iterable[Any]) -> Iterator[dict[str, Any]]:
-    """Org API users in the fixture-world account shape (every listed account is managed)."""
+def accounts_from_org_users(
+    users: Iterable[Any], roles: Mapping[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Org API users in the fixture-world account shape (every listed account is managed);
+    `roles` (from `admin_roles_of`) marks admins `org_role` "admin"."""
     for user in users:
+        account_id = str(_get(user, "account_id") or "")
         yield {
-            "account_id": str(_get(user, "account_id") or ""),
+            "account_id": account_id,
             "email": _get(user, "email") or "",
             "name": _get(user, "name") or "",
             "status": str(_get(user, "account_status") or "").lower(),
             "managed": True,
+            "org_role": "admin" if account_id in (roles or {}) else "member",
             "account_type": _get(user, "account_type") or "atlassian",
             "product_access": [
                 {

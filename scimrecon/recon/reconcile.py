@@ -270,6 +270,9 @@ def reconcile(
                 situation, reason = UNWANTED_ACCESS, unwanted_why
             else:
                 situation, reason = LINKED, "IdP user, SCIM entry and account agree"
+        if situation != LINKED and "admin" in str(account.get("org_role") or ""):
+            # Playbooks skip admins (their live platformRoles): say so before anyone tries.
+            reason += "; an admin: playbooks leave admins alone, fix it by hand"
         out.append(Identity(situation=situation, reason=reason, **common))
 
     for user in idp_users:

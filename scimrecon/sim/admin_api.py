@@ -2,7 +2,9 @@
 
 These are the calls a remediation playbook makes around the SCIM ones: find SCIM links for an
 email, drop only the SCIM record, change an account's email (verified domain, unused address),
-disable/enable an account, list org users with their billable state, suspend/restore access.
+disable/enable an account, list org users with their billable state and last-active dates.
+Suspend and restore are v2 directory calls (sim/orgs_v2_api.py); the v1 endpoints Atlassian
+retired after 30 June 2026 answer 404 here, as they do there.
 Billability comes from `recon.billable`, the one rule both the product and the simulator use.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from typing import Any
 
 from scimrecon.recon.billable import account_is_billable
@@ -36,8 +39,35 @@ def register(router: Router) -> None:
     router.add("POST", f"{MANAGE}/lifecycle/enable", enable)
     router.add("GET", f"{ORGS}/users", list_org_users)
     router.add("GET", f"{ORGS}/directory/users/{{account_id}}/last-active-dates", last_active_dates)
-    router.add("POST", f"{ORGS}/directory/users/{{account_id}}/suspend-access", suspend_access)
-    router.add("POST", f"{ORGS}/directory/users/{{account_id}}/restore-access", restore_access)
+    for method, path in RETIRED_V1:
+        router.add(method, f"{ORGS}{path}", retired)
+
+
+# Cloud Admin changelog (developer.atlassian.com/cloud/admin/changelog): these v1 APIs "will
+# stop working after June 30, 2026"; the v2 directory APIs replace them (sim/orgs_v2_api.py).
+RETIRED_V1: tuple[tuple[str, str], ...] = (
+    ("POST", "/users/search"),
+    ("POST", "/directory/users/{account_id}/suspend-access"),
+    ("POST", "/directory/users/{account_id}/restore-access"),
+    ("DELETE", "/directory/users/{account_id}"),
+    ("POST", "/groups/search"),
+    ("POST", "/directory/groups"),
+    ("DELETE", "/directory/groups/{group_id}"),
+    ("POST", "/directory/groups/{group_id}/roles/assign"),
+    ("POST", "/directory/groups/{group_id}/roles/revoke"),
+    ("POST", "/directory/groups/{group_id}/memberships"),
+    ("DELETE", "/directory/groups/{group_id}/memberships/{account_id}"),
+)
+
+
+def retired(ctx: Ctx, **_: str) -> Reply:
+    """A retired endpoint answers as a missing one does: 404 in the API's error shape."""
+    raise ApiError(
+        404,
+        f"{ctx.request.method} {ctx.request.path.removeprefix('/atlassian/admin')} was retired "
+        "after 30 June 2026; use the v2 directory APIs (/v2/orgs/{orgId}/directories/...)",
+        code="NOT_FOUND",
+    )
 
 
 def _org(ctx: Ctx, org_id: str) -> None:
@@ -53,10 +83,16 @@ def _account_or_404(store: Store, account_id: str) -> Record:
 
 
 def _managed_or_403(store: Store, account_id: str) -> Record:
+    """The user management API changes managed accounts only; anything else is refused with
+    which account and why (`forbidden.action`, reason `managedAccount`)."""
     account = _account_or_404(store, account_id)
     if not account.get("managed"):
         raise ApiError(
-            403, f"account {account_id} is not managed by this organization", code="FORBIDDEN"
+            403,
+            f"account {account_id} is not a managed account of this organization: "
+            "only managed accounts can be changed",
+            code="forbidden.action",
+            context={"allowed": False, "reason": {"key": "managedAccount"}},
         )
     return account
 
@@ -172,7 +208,27 @@ def enable(ctx: Ctx, account_id: str) -> Reply:
 # -- organizations ----------------------------------------------------------------------------
 
 
-def _product(entry: dict[str, Any]) -> dict[str, Any]:
+def reported_last_active(store: Store, entry: dict[str, Any]) -> Any:
+    """`last_active` as the API reports it: "the data for the last activity may be delayed by
+    up to 24 hours" (Organizations REST API, User's last active dates). With
+    `org.activity_lag_hours` set, a use newer than that is not visible yet: the entry shows its
+    `previous_last_active` (null when there was none: a first use not seen yet)."""
+    value = entry.get("last_active")
+    lag = float(store.org.get("activity_lag_hours") or 0)
+    if not value or lag <= 0:
+        return value
+    try:
+        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    if when > store.now() - dt.timedelta(hours=lag):
+        return entry.get("previous_last_active")
+    return value
+
+
+def _product(entry: dict[str, Any], store: Store) -> dict[str, Any]:
     key = str(entry.get("key"))
     site = entry.get("site")
     url = (
@@ -183,14 +239,15 @@ def _product(entry: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"key": key, "name": product_name(key)}
     if url:
         out["url"] = url
-    out["last_active"] = entry.get("last_active")
+    out["last_active"] = reported_last_active(store, entry)
     return out
 
 
-def org_user(account: Record) -> dict[str, Any]:
+def org_user(account: Record, store: Store) -> dict[str, Any]:
     """An account as an item of GET /admin/v1/orgs/{orgId}/users."""
     access = account.get("product_access") or []
-    dates = [str(p["last_active"]) for p in access if p.get("last_active")]
+    products = [_product(p, store) for p in access]
+    dates = [str(p["last_active"]) for p in products if p.get("last_active")]
     return {
         "account_id": account["account_id"],
         "account_type": account.get("account_type", "atlassian"),
@@ -199,7 +256,7 @@ def org_user(account: Record) -> dict[str, Any]:
         "email": account.get("email"),
         "access_billable": account_is_billable(account),
         "last_active": max(dates) if dates else None,
-        "product_access": [_product(p) for p in access],
+        "product_access": products,
     }
 
 
@@ -232,14 +289,14 @@ def list_org_users(ctx: Ctx, org_id: str) -> Reply:
     if offset + PAGE < len(managed):
         base = f"{ctx.request.host_url.rstrip('/')}/atlassian/admin/v1/orgs/{org_id}/users"
         links["next"] = f"{base}?cursor={_cursor(offset + PAGE)}"
-    return Reply(200, {"data": [org_user(a) for a in page], "links": links})
+    return Reply(200, {"data": [org_user(a, ctx.store) for a in page], "links": links})
 
 
 def last_active_dates(ctx: Ctx, org_id: str, account_id: str) -> Reply:
     _org(ctx, org_id)
     account = _managed_or_403(ctx.store, account_id)
     access = [
-        {"key": p.get("key"), "last_active": p.get("last_active")}
+        {"key": p.get("key"), "last_active": reported_last_active(ctx.store, p)}
         for p in account.get("product_access") or []
     ]
     return Reply(
@@ -249,26 +306,3 @@ def last_active_dates(ctx: Ctx, org_id: str, account_id: str) -> Reply:
             "links": {},
         },
     )
-
-
-def suspend_access(ctx: Ctx, org_id: str, account_id: str) -> Reply:
-    """Remove every product access (no longer billable), keeping it so restore gives it back."""
-    _org(ctx, org_id)
-    account = _managed_or_403(ctx.store, account_id)
-    removed = account.get("product_access") or []
-    if removed:
-        account["suspended_access"] = [*(account.get("suspended_access") or []), *removed]
-    account["product_access"] = []
-    return Reply(200, {"message": f"access of {account_id} suspended"})
-
-
-def restore_access(ctx: Ctx, org_id: str, account_id: str) -> Reply:
-    _org(ctx, org_id)
-    account = _managed_or_403(ctx.store, account_id)
-    kept = account.pop("suspended_access", None) or []
-    current = account.get("product_access") or []
-    keys = {(p.get("key"), p.get("site")) for p in current}
-    account["product_access"] = current + [
-        p for p in kept if (p.get("key"), p.get("site")) not in keys
-    ]
-    return Reply(200, {"message": f"access of {account_id} restored"})

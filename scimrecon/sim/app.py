@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from scimrecon.sim import admin_api, entra_api, jira_api, okta_api, scim_api
+from scimrecon.sim import admin_api, entra_api, jira_api, okta_api, orgs_v2_api, scim_api
 from scimrecon.sim.context import Ctx, Runtime
 from scimrecon.sim.families import Family, authenticate, classify, error_body
 from scimrecon.sim.faults import Decision, Faults, FaultSpecError
@@ -34,6 +34,7 @@ def _build_router() -> Router:
     router = Router()
     scim_api.register(router)
     admin_api.register(router)
+    orgs_v2_api.register(router)
     jira_api.register(router)
     entra_api.register(router)
     okta_api.register(router)
@@ -162,6 +163,9 @@ class SimApp:
             "atlassian": {
                 "base_url": f"{base}/atlassian",
                 "org_id": org.get("id", ""),
+                # The org's only user directory; several are listed by GET /v2/orgs/{id}/
+                # directories, and "-" (the default) works while there is one.
+                "directory_id": orgs_v2_api.user_directories(self.store)[0]["id"],
                 "domains": list(org.get("domains") or []),
             }
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,8 @@ class Family:
 def classify(path: str) -> Family:
     if path.startswith("/atlassian/scim/"):
         return Family("scim", "/atlassian", "application/scim+json")
+    if path.startswith("/atlassian/users/"):
+        return Family("user-management", "/atlassian")
     if path.startswith("/atlassian/"):
         return Family("atlassian", "/atlassian")
     if path.startswith("/jira/"):
@@ -118,10 +121,33 @@ def error_body(
         code = exc.code or title.upper().replace(" ", "_")
         return {
             "errors": [
-                {"status": str(exc.status), "code": code, "title": title, "detail": exc.message}
+                {
+                    "id": request_id,
+                    "status": str(exc.status),
+                    "code": code,
+                    "title": title,
+                    "detail": exc.message,
+                }
             ]
         }
+    if family.name == "user-management":
+        return user_management_error(exc, title)
     return {"error": exc.message, "status": exc.status}
+
+
+def user_management_error(exc: ApiError, title: str) -> dict[str, Any]:
+    """The user management API's own error shape, `{key, context, errorKey, errorDetail}`,
+    not the organizations API's `errors[]` (jira.atlassian.com/browse/AX-220 quotes one:
+    `{"key":"forbidden.targetUnverified","context":"Error: Cannot perform action on
+    unverified account","errorKey":"forbidden.target-unverified","errorDetail":"Error: ..."}`).
+    A refusal's `context` says why (`{"allowed": false, "reason": {"key": ...}}`, as in the
+    published ForbiddenActionResponse); otherwise it repeats the message."""
+    key = exc.code or title
+    if key[:1].isupper():  # the shared 401/403/500 codes ("Forbidden", "Not Found") read
+        key = key.lower().replace(" ", ".")  # as this API spells them: "forbidden"
+    error_key = re.sub(r"(?<=[a-z0-9])([A-Z])", r"-\1", key).lower()
+    context = exc.context if exc.context is not None else f"Error: {exc.message}"
+    return {"key": key, "context": context, "errorKey": error_key, "errorDetail": exc.message}
 
 
 # -- credentials ------------------------------------------------------------------------------
@@ -205,7 +231,7 @@ def authenticate(
         if token and expected and token == expected:
             return
         raise _deny(store, runtime, request, "the SCIM directory")
-    if family.name == "atlassian":
+    if family.name in ("atlassian", "user-management"):
         token = _bearer(request)
         expected = store.org.get("api_key")
         if token and expected and token == expected:

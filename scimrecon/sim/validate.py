@@ -597,7 +597,14 @@ def _check_accounts(doc: dict[str, Any], problems: list[str]) -> set[str]:
     listed = org.get("domains") if type(org) is dict else None
     domains = {d.lower() for d in listed if type(d) is str} if type(listed) is list else set()
     on_domain: dict[str, bool] = {}
+    user_dirs = org.get("user_directories") if type(org) is dict else None
+    known_dirs = {d.get("id") for _, d in _dicts(user_dirs)} if type(user_dirs) is list else None
     for i, a in _dicts(raw):
+        chosen = a.get("user_directory")
+        if type(chosen) is str and chosen not in (known_dirs or set()):
+            problems.append(
+                f"accounts[{i}].user_directory: {chosen!r} is not one of org.user_directories"
+            )
         email = a.get("email")
         if domains and a.get("managed") is True and type(email) is str and "@" in email:
             domain = email.rpartition("@")[2].lower()

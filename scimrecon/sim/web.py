@@ -22,6 +22,7 @@ class ApiError(Exception):
 
     `code` is the machine keyword of the family (SCIM scimType, Graph error code, OAuth error);
     `fields` carries Jira's per-field errors. `headers` go out with the error (Retry-After).
+    `context` is the user management API's explanation of a refusal (`{allowed, reason}`).
     """
 
     def __init__(
@@ -32,6 +33,7 @@ class ApiError(Exception):
         code: str | None = None,
         fields: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        context: Any = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -39,6 +41,7 @@ class ApiError(Exception):
         self.code = code
         self.fields = dict(fields or {})
         self.headers = dict(headers or {})
+        self.context = context  # the user management API's `context` (why it refused)
 
 
 @dataclass

@@ -8,6 +8,8 @@ from typing import Any
 
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.engine.action import Skip, StepContext, StepFailed
+from scimrecon.errors import RemoteError
+from scimrecon.recon.roles import admin_role
 
 
 def require(ctx: StepContext, *names: str) -> tuple[Any, ...]:
@@ -50,12 +52,10 @@ def is_not_found(exc: BaseException) -> bool:
 
 
 def skip_protected(ctx: StepContext, email: str) -> None:
-    """Org admins (the target list's `org_role`) and `protect` patterns are never touched.
-
-    The org API does not say who is an admin, so the role comes from the list that
-    `scimrecon analyze --targets-out` writes; the patterns catch service accounts by name.
-    """
-    if as_bool(ctx.target.get("is_admin")) or str(ctx.target.get("org_role", "")) == "admin":
+    """Admins named by the target list (`org_role`, `is_admin`) and `protect` patterns are
+    never touched. The list can only add protection: the live role check (`skip_admin`) is
+    what no list can take away."""
+    if as_bool(ctx.target.get("is_admin")) or "admin" in str(ctx.target.get("org_role", "")):
         raise Skip("protected: org admin")
     for pattern in csv_param(ctx, "protect", ""):
         if fnmatch.fnmatch(email.lower(), pattern):
@@ -73,3 +73,25 @@ def idp_users(ctx: StepContext, *, object_id: str | None, names: Iterable[str]) 
     idp = ctx.services.idp
     assert isinstance(idp, UserDirectory)
     return idp.find_users(object_id=object_id or None, names=[n for n in names if n])
+
+
+def skip_admin(ctx: StepContext, account_id: str) -> None:
+    """Read the account's role live (v2 directory user, `platformRoles`) and skip an admin.
+
+    Org admins, site admins and user-access admins are never suspended, disabled or moved by
+    a playbook, whatever the target list says. A role that cannot be read (not in the
+    directory, a refusal, an outage) skips the target with that reason: an unknown role is
+    never taken for a member's.
+    """
+    try:
+        user = ctx.services.admin.directory_user(account_id)
+    except RemoteError as exc:
+        detail = getattr(exc, "detail", "") or getattr(exc, "message", "") or str(exc)
+        status = getattr(exc, "status", None)
+        why = f"{status} {detail}".strip() if status else detail
+        raise Skip(f"role of {account_id} cannot be read ({why}): not touching it") from None
+    if user.account_id != account_id:
+        raise Skip(f"role of {account_id} cannot be read (the API answered for another account)")
+    role = admin_role(user.platform_roles)
+    if role:
+        raise Skip(f"protected: {role}")

@@ -12,6 +12,7 @@ from scimrecon.steps._util import (
     is_not_found,
     reads_idp_directory,
     require,
+    skip_admin,
     skip_protected,
     target_email,
 )
@@ -45,6 +46,7 @@ class LookupUser(ReadAction):
         )
         if not account_id:
             raise Skip(f"SCIM user {user.id} is not linked to an Atlassian account")
+        skip_admin(ctx, account_id)
         _require_assigned(ctx, user.external_id, user.user_name or email)
         profile = services.admin.get_profile(account_id)
         if profile.account_status != "active":

@@ -63,8 +63,11 @@ def test_get_profile_and_errors(sim: Sim) -> None:
     with pytest.raises(HttpError) as err:
         sim.services.admin.get_profile(unmanaged["account_id"])
     assert err.value.status == 403
-    assert str(err.value).startswith(
+    # A refusal says which account and why, from errorKey/errorDetail and context.reason.
+    assert str(err.value) == (
         f"Atlassian org API: GET /users/{unmanaged['account_id']}/manage/profile → 403: "
+        f"forbidden.action: account {unmanaged['account_id']} is not a managed account of "
+        "this organization: only managed accounts can be changed (reason: managedAccount)"
     )
 
 
@@ -76,7 +79,7 @@ def test_set_email_and_the_unverified_domain_error(sim: Sim) -> None:
         sim.services.admin.set_email(acc["account_id"], "priya@gmail.example")
     assert str(err.value) == (
         f"Atlassian org API: PUT /users/{acc['account_id']}/manage/email → 400: "
-        "gmail.example is not a verified domain of this organization"
+        "domain_not_verified: gmail.example is not a verified domain of this organization"
     )
 
 

@@ -67,10 +67,6 @@ def test_live_matches_the_worlds_classes(served: tuple[Any, Path, dict[str, str]
             "2026-11-23",
             "--protect",
             "svc-*@acme.example",
-            "--protect",
-            "priya.raman@acme.example",
-            "--protect",
-            "tom.becker@acme.example",
             "--format",
             "json",
         ],
@@ -80,10 +76,8 @@ def test_live_matches_the_worlds_classes(served: tuple[Any, Path, dict[str, str]
     doc = json.loads(result.stdout)
     classes = expected["classes"]
     assert doc["format"] == "org-api"
-    assert result.stderr == (
-        "warning: the org admin API does not say who is an org admin: they are not protected "
-        "unless you --protect them (a Directory export has the Org role column)\n"
-    )
+    # Admins are protected by their live platformRoles, without --protect.
+    assert result.stderr == ""
     assert doc["billable"] == expected["billable"]
     assert [c["email"] for c in doc["classes"]["inactive"]] == (
         classes["inactive_90d"] + classes["inactive_180d"] + classes["never_accessed_old"]
@@ -96,7 +90,11 @@ def test_live_matches_the_worlds_classes(served: tuple[Any, Path, dict[str, str]
         classes["never_accessed_old"] + classes["never_accessed_new"] + ["svc-backup@acme.example"]
     )
     assert len(lookups) == len(never)
-    assert all(p.startswith("/atlassian/admin/v1/orgs/") for p in paths)
+    # Roles from the v2 directory users, billable and activity from the v1 list.
+    assert all(
+        p.startswith(("/atlassian/admin/v1/orgs/", "/atlassian/admin/v2/orgs/")) for p in paths
+    )
+    assert any("/admin/v2/orgs/" in p and "/users" in p for p in paths)
     secrets = [v for k, v in env.items() if k.startswith("SCIMRECON_")]
     assert not any(s in result.output for s in secrets)
 

@@ -21,6 +21,15 @@ def assert_admin_error(r, status: int, code: str) -> None:
     assert err["status"] == str(status) and err["code"] == code and err["title"]
 
 
+def assert_um_error(r, status: int, key: str) -> dict[str, Any]:
+    """The user management API's own shape: {key, context, errorKey, errorDetail}."""
+    assert r.status_code == status
+    body = r.json()
+    assert set(body) == {"key", "context", "errorKey", "errorDetail"}, body
+    assert body["key"] == key and body["errorKey"] and body["errorDetail"]
+    return body
+
+
 def test_scim_links_for_email(api, org_h):
     r = api.post(
         f"{PROV}/get-scim-links-for-email", headers=org_h, json={"email": "ADA@acme.example"}
@@ -71,7 +80,12 @@ def test_profile(api, org_h):
 
 
 def test_unmanaged_account_cannot_be_managed(api, org_h):
-    assert_admin_error(api.get(MANAGE.format(EXT) + "/profile", headers=org_h), 403, "FORBIDDEN")
+    body = assert_um_error(
+        api.get(MANAGE.format(EXT) + "/profile", headers=org_h), 403, "forbidden.action"
+    )
+    assert body["errorKey"] == "forbidden.action"
+    assert body["context"] == {"allowed": False, "reason": {"key": "managedAccount"}}
+    assert EXT in body["errorDetail"] and "not a managed account" in body["errorDetail"]
 
 
 def test_change_email_on_a_verified_domain(sim, api, org_h):
@@ -84,17 +98,17 @@ def test_change_email_on_a_verified_domain(sim, api, org_h):
 
 def test_change_email_refusals(sim, api, org_h):
     url = MANAGE.format(ADA) + "/email"
-    assert_admin_error(
-        api.put(url, headers=org_h, json={"email": "ada@gmail.example"}), 400, "DOMAIN_NOT_VERIFIED"
+    assert_um_error(
+        api.put(url, headers=org_h, json={"email": "ada@gmail.example"}), 400, "domain_not_verified"
     )
-    assert_admin_error(
-        api.put(url, headers=org_h, json={"email": "bob@acme.example"}), 400, "EMAIL_IN_USE"
+    assert_um_error(
+        api.put(url, headers=org_h, json={"email": "bob@acme.example"}), 400, "email_in_use"
     )
-    assert_admin_error(
-        api.put(url, headers=org_h, json={"email": "not-an-email"}), 400, "INVALID_EMAIL"
+    assert_um_error(
+        api.put(url, headers=org_h, json={"email": "not-an-email"}), 400, "invalid_email"
     )
     bad = api.put(url, headers={**org_h, "Content-Type": "application/json"}, content=b"{")
-    assert bad.status_code == 400 and "errors" in bad.json()
+    assert_um_error(bad, 400, "bad.request")
     assert account(sim, ADA)["email"] == "ada@acme.example"
 
 
@@ -158,10 +172,12 @@ def test_last_active_dates(api, org_h):
 
 def test_suspend_removes_billable_access_and_restore_gives_it_back(sim, api, org_h):
     before = list(account(sim, ADA)["product_access"])
-    assert api.post(f"{ORG}/directory/users/{ADA}/suspend-access", headers=org_h).status_code == 200
+    v2 = "/atlassian/admin/v2/orgs/org-1/directories/-/users"
+    assert api.post(f"{v2}/{ADA}/suspend", headers=org_h).status_code == 200
     users = {u["account_id"]: u for u in api.get(f"{ORG}/users", headers=org_h).json()["data"]}
     assert users[ADA]["access_billable"] is False and users[ADA]["product_access"] == []
-    assert api.post(f"{ORG}/directory/users/{ADA}/restore-access", headers=org_h).status_code == 200
+    assert api.get(f"{v2}/{ADA}", headers=org_h).json()["data"]["membershipStatus"] == "suspended"
+    assert api.post(f"{v2}/{ADA}/restore", headers=org_h).status_code == 200
     assert account(sim, ADA)["product_access"] == before
     assert "suspended_access" not in account(sim, ADA)
 

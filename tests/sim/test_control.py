@@ -104,7 +104,7 @@ def test_world_snapshot_round_trips_through_the_loader(sim, api, scim_h, tmp_pat
     }
     assert api.post(f"{SCIM}/Users", headers=scim_h, json=body).status_code == 201
     api.post(
-        "/atlassian/admin/v1/orgs/org-1/directory/users/aaa000000000000000000001/suspend-access",
+        "/atlassian/admin/v2/orgs/org-1/directories/-/users/aaa000000000000000000001/suspend",
         headers={"Authorization": f"Bearer {ORG_KEY}"},
     )
     snapshot = api.get("/_sim/world").json()
@@ -142,6 +142,8 @@ def test_profile_points_every_connector_here(sim):
     assert profile["atlassian"] == {
         "base_url": "http://127.0.0.1:8765/atlassian",
         "org_id": "org-1",
+        # The org's one user directory, as GET /v2/orgs/org-1/directories lists it.
+        "directory_id": sim_directory_id(sim),
         "domains": ["acme.example"],
         "sites": ["acme", "trello"],
     }
@@ -212,3 +214,9 @@ def test_invalid_json_bodies_are_400_in_each_apis_shape(api, org_h, graph_h):
     assert graph.status_code == 400 and graph.json()["error"]["message"]
     faults = api.put("/_sim/faults", content=b"nope")
     assert faults.status_code == 400 and faults.json()["error"]
+
+
+def sim_directory_id(sim: SimApp) -> str:
+    with client(sim, headers={"Authorization": "Bearer org-key-SECRET-1"}) as c:
+        (directory,) = c.get("/atlassian/admin/v2/orgs/org-1/directories").json()["data"]
+    return str(directory["directoryId"])

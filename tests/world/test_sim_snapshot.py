@@ -24,7 +24,7 @@ def test_a_simulated_world_after_every_kind_of_write_still_validates(tmp_path: P
     priya = by_email["priya.raman@acme.example"]["account_id"]
     scim_ada = next(u["id"] for u in world["scim_users"] if u["account_id"] == ada)
     scim = f"/atlassian/scim/directory/{directory['id']}"
-    orgs = f"/atlassian/admin/v1/orgs/{org['id']}"
+    orgs_v2 = f"/atlassian/admin/v2/orgs/{org['id']}"
     manage = "/atlassian/users/{}/manage"
     org_h = {"Authorization": f"Bearer {org['api_key']}"}
     scim_h = {"Authorization": f"Bearer {directory['api_key']}"}
@@ -64,7 +64,7 @@ def test_a_simulated_world_after_every_kind_of_write_still_validates(tmp_path: P
                     "active": True,
                 },
             ).status_code,
-            api.post(f"{orgs}/directory/users/{priya}/suspend-access", headers=org_h).status_code,
+            api.post(f"{orgs_v2}/directories/-/users/{priya}/suspend", headers=org_h).status_code,
             api.post(
                 manage.format(ada) + "/lifecycle/disable", headers=org_h, json={"message": "x"}
             ).status_code,
