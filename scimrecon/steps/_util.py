@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable
 from typing import Any
 
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.engine.action import Skip, StepContext, StepFailed
+from scimrecon.recon.identity import matches_pattern
 
 
 def require(ctx: StepContext, *names: str) -> tuple[Any, ...]:
@@ -49,17 +49,23 @@ def is_not_found(exc: BaseException) -> bool:
     return getattr(exc, "status", None) in (404, "404")
 
 
-def skip_protected(ctx: StepContext, email: str) -> None:
+def skip_protected(ctx: StepContext, email: str, *found: str | None) -> None:
     """Org admins (the target list's `org_role`) and `protect` patterns are never touched.
 
     The org API does not say who is an admin, so the role comes from the list that
     `scimrecon analyze --targets-out` writes; the patterns catch service accounts by name.
+    Patterns are matched on the identity rule's form (recon.identity) of the target's email
+    and of every name the remote answered with (`found`: the SCIM userName, the account's
+    email), so a look-alike target cannot reach a protected account.
     """
     if as_bool(ctx.target.get("is_admin")) or str(ctx.target.get("org_role", "")) == "admin":
         raise Skip("protected: org admin")
+    names = [n for n in (email, *found) if n]
     for pattern in csv_param(ctx, "protect", ""):
-        if fnmatch.fnmatch(email.lower(), pattern):
-            raise Skip(f"protected: matches {pattern}")
+        hit = next((n for n in names if matches_pattern(n, pattern)), None)
+        if hit is not None:
+            whose = "" if hit == email else f" ({hit})"
+            raise Skip(f"protected: matches {pattern}{whose}")
 
 
 def reads_idp_directory(ctx: StepContext) -> bool:

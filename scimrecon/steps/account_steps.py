@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
+from scimrecon.recon.identity import same_identity
 from scimrecon.steps._util import (
     idp_users,
     is_not_found,
@@ -31,7 +32,7 @@ def parked_email(template: str, email: str, run_id: str) -> str:
         result = template.format(local=local, domain=domain, run=run_id)
     except (KeyError, IndexError, ValueError) as exc:
         raise StepFailed(f"email_template {template!r} is invalid: {exc}") from None
-    if result.count("@") != 1 or result.lower() == email.lower():
+    if result.count("@") != 1 or same_identity(result, email):
         raise StepFailed(f"email_template {template!r} gives {result!r}, not a new address")
     return result
 
@@ -58,7 +59,7 @@ class ParkOldEmail(Action):
         if not account_id:
             return None
         new_email = self._new_email(ctx)
-        if ctx.services.admin.get_profile(account_id).email.lower() == new_email.lower():
+        if same_identity(ctx.services.admin.get_profile(account_id).email, new_email):
             return {"old_account_email": new_email}
         return None
 
@@ -130,7 +131,7 @@ class DisableAccount(Action):
         if not parked:
             return
         email = ctx.services.admin.get_profile(account_id).email or ""
-        if email.lower() != str(parked).lower():
+        if not same_identity(email, str(parked)):
             raise StepFailed(
                 f"account {account_id} has email {email!r} now, not the parked {parked!r}: "
                 "someone changed it since; not disabling"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scimrecon.connectors.scim import IdentityMismatch
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.steps._util import (
     as_bool,
@@ -34,10 +35,13 @@ class LookupUser(ReadAction):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         services = ctx.services
         email = target_email(ctx)
-        user = services.scim.find_by_username(email)
+        try:
+            user = services.scim.find_by_username(email)
+        except IdentityMismatch as exc:
+            raise Skip(f"not the same person: {exc.message}") from None
         if user is None:
             raise Skip(f"no SCIM user with userName {email!r}")
-        skip_protected(ctx, email)
+        skip_protected(ctx, email, user.user_name, user.primary_email)
         links = services.admin.scim_links_for_email(email)
         # Only this SCIM user's own link: another entry with the same address is not ours.
         account_id = user.account_id or next(
@@ -47,6 +51,7 @@ class LookupUser(ReadAction):
             raise Skip(f"SCIM user {user.id} is not linked to an Atlassian account")
         _require_assigned(ctx, user.external_id, user.user_name or email)
         profile = services.admin.get_profile(account_id)
+        skip_protected(ctx, email, profile.email)
         if profile.account_status != "active":
             raise Skip(f"account {account_id} is {profile.account_status}: not billable")
         unwanted = csv_param(ctx, "unwanted", "trello")

@@ -23,6 +23,7 @@ from scimrecon.connectors.admin import seg
 from scimrecon.connectors.idp.base import Capability, IdpUser, IdpUsers, unknown_operation
 from scimrecon.errors import InputError, RefusedError, ScimreconError
 from scimrecon.http import HttpClient, HttpError, WindowLimiter
+from scimrecon.recon.identity import identity_key
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PROVISION_ON_DEMAND_LIMIT = 5  # calls ...
@@ -104,7 +105,7 @@ class _Directory:
         by_name: dict[str, list[IdpUser]] = {}
         for user in users:
             by_id[user.object_id] = user
-            for name in {n.casefold() for n in (user.user_name, user.mail) if n}:
+            for name in {identity_key(n) for n in (user.user_name, user.mail) if n}:
                 by_name.setdefault(name, []).append(user)
         return cls(by_id, by_name)
 
@@ -305,7 +306,7 @@ class EntraAdapter:
         found: list[IdpUser] = []
         for user in (
             directory.by_id.get(object_id or ""),
-            *(u for n in names for u in directory.by_name.get(n.casefold(), ())),
+            *(u for n in names for u in directory.by_name.get(identity_key(n), ())),
         ):
             if user is not None and user not in found:
                 found.append(user)
