@@ -196,8 +196,23 @@ class Planner:
             text += " (after a manual confirmation)"
         return PlanEntry(key, step.id, "would", redact(text)), False, not action.read_only
 
+    def validate(self, params: Mapping[str, Any]) -> None:
+        """Each step's parameters, vetted by its action before anything is read (exit 2)."""
+        for step in (*self.playbook.steps, *self.playbook.finally_steps):
+            ctx = StepContext(
+                run_id="plan",
+                step_id=step.id,
+                params=params,
+                services=self.services,
+                ui=self.ui,
+                step_options=dict(step.options),
+                dry_run=True,
+            )
+            self._action(step).validate(ctx)
+
     def plan(self, params: Mapping[str, Any], targets: TargetList) -> Plan:
         """Read only: every step in playbook order, a target step for all targets at once."""
+        self.validate(params)
         plan = Plan(
             playbook=self.playbook.id,
             playbook_hash=self.playbook.content_hash,
