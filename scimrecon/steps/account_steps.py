@@ -25,13 +25,16 @@ DEFAULT_DISABLE_MESSAGE = "Replaced by a new account (scimrecon run {run})"
 _SAMPLE_RUN = "1"
 
 
-def verified_domains(ctx: StepContext) -> tuple[str, ...]:
-    """The org's verified domains as the profile lists them (`[atlassian] domains`)."""
+def verified_domains(ctx: StepContext) -> tuple[str, ...] | None:
+    """The org's verified domains as the profile lists them (`[atlassian] domains`); None
+    before services exist (the first, profile-free check of the parameters)."""
+    if ctx.services is None:
+        return None
     atlassian = getattr(getattr(ctx.services, "profile", None), "atlassian", None)
     return tuple(d.lower().lstrip("@") for d in getattr(atlassian, "domains", None) or ())
 
 
-def check_email_template(template: str, domains: tuple[str, ...]) -> None:
+def check_email_template(template: str, domains: tuple[str, ...] | None) -> None:
     """Refuse (exit 2, naming the parameter) a template no target could use.
 
     Only `{local}`, `{domain}` and `{run}`; `{local}` must be there (otherwise every old
@@ -46,7 +49,7 @@ def check_email_template(template: str, domains: tuple[str, ...]) -> None:
     if template.count("@") != 1:
         raise InputError(f"{bad} must hold exactly one @")
     domain = template.rpartition("@")[2]
-    if domain != "{domain}" and domain.lower() not in domains:
+    if domain != "{domain}" and domains is not None and domain.lower() not in domains:
         known = (
             f"the profile's verified domains: {', '.join(domains)}"
             if domains

@@ -29,7 +29,8 @@ def template_problem(template: str, allowed: Collection[str]) -> str | None:
             )
         if token[1:-1] not in allowed:
             names = ", ".join("{" + name + "}" for name in allowed)
-            return f"{token} is not a placeholder (only {names} are filled in)"
+            verb = "is" if len(allowed) == 1 else "are"
+            return f"{token} is not a placeholder (only {names} {verb} filled in)"
     return None
 
 

@@ -86,7 +86,7 @@ def test_the_parked_address_keeps_the_verified_domain() -> None:
         (
             "disable_message=Replaced in run {run!r}",
             "error: parameter 'disable_message': 'Replaced in run {run!r}': {run!r} is not a "
-            "placeholder (only {run} are filled in)",
+            "placeholder (only {run} is filled in)",
         ),
     ],
 )
