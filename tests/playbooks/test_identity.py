@@ -19,10 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scimrecon.connectors.idp.entra import EntraAdapter
 from scimrecon.connectors.scim import IdentityMismatch, ScimDirectory
 from scimrecon.engine import targets as targets_module
 from scimrecon.engine.action import Skip, StepContext
-from scimrecon.http import HttpClient, HttpSettings, RetryPolicy
+from scimrecon.http import HttpClient, HttpError, HttpSettings, RetryPolicy
 from scimrecon.recon.identity import identity_key, key_problem, same_identity
 from scimrecon.sim.world import load_world
 from scimrecon.steps.scim_steps import LookupUser
@@ -233,3 +234,17 @@ def test_no_step_acts_on_an_account_whose_address_differs(answer: str, target: s
         LookupUser().apply(ctx)
     assert skip.value.reason.startswith("not the same person")
     assert identity_key(answer) != identity_key(target)
+
+
+def test_entra_never_pushes_a_user_whose_upn_is_another_person() -> None:
+    """Graph answers GET /users/{upn} by its own matching; the adapter checks the answer."""
+
+    def graph(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": "obj-1", "userPrincipalName": SAMIR})
+
+    settings_ = HttpSettings(transport=httpx.MockTransport(graph), retry=RetryPolicy(attempts=1))
+    http = HttpClient("Microsoft Graph", "https://graph.example/v1.0", None, settings=settings_)
+    adapter = EntraAdapter(http, "sp-1", "job-1", "rule-1")
+    with pytest.raises(HttpError, match="not the same person"):
+        adapter.object_id(LONG_S)
+    assert adapter.object_id("Samir.Khan@ACME.example") == "obj-1"
