@@ -13,11 +13,12 @@ function `sim` may import, as DESIGN.md allows).
 `key_problem` is stricter than the rule: it refuses a target key that a person cannot read
 reliably — characters that NFKC or full case folding turn into *other* characters (`ſ`, the
 Kelvin sign, `ﬁ`, fullwidth forms, `ß`), invisible characters (zero-width, bidi controls),
-letters of several scripts (Latin with Cyrillic or Greek) or a non-Latin name made only of
-letters that look Latin (Unicode TR39's whole-script confusables), and anything that is not an
-email address at all. Ordinary mixed case (`Mixed.Case@acme.example`) is fine. Script and
-confusable data come from `confusable_homoglyphs` (Unicode's Scripts.txt and confusables.txt;
-see docs/decisions.md 23), loaded only when a key holds non-ASCII letters.
+letters of several scripts (Latin with Cyrillic or Greek), a Latin letter that looks like
+another ASCII one (`ı`, `ɑ`), or a non-Latin name made only of letters that look Latin (Unicode
+TR39's whole-script confusables), and anything that is not an email address at all. Ordinary
+mixed case (`Mixed.Case@acme.example`) is fine. Script and confusable data come from
+`confusable_homoglyphs` (Unicode's Scripts.txt and confusables.txt; docs/decisions.md 23),
+loaded only when a key holds non-ASCII letters.
 """
 
 from __future__ import annotations
@@ -126,11 +127,16 @@ def _script(char: str) -> str:
     return str(categories.alias(char))  # type: ignore[attr-defined]
 
 
-def _looks_latin(char: str) -> bool:
-    """Whether Unicode's confusables.txt lists an ASCII letter or digit as its look-alike."""
+def _ascii_look_alike(char: str) -> str | None:
+    """The ASCII letter or digit Unicode's confusables.txt says `char` looks like, if any.
+
+    Accented letters (`é`, `ñ`) have none: they are told apart on sight; `ı`, `ɑ`, `ѕ` have.
+    """
     _, confusables = _script_data()
     found = confusables.confusables_data.get(char) or ()  # type: ignore[attr-defined]
-    return any(len(d["c"]) == 1 and d["c"].isascii() and d["c"].isalnum() for d in found)
+    return next(
+        (d["c"] for d in found if len(d["c"]) == 1 and d["c"].isascii() and d["c"].isalnum()), None
+    )
 
 
 def _script_problem(local: str) -> str | None:
@@ -147,7 +153,13 @@ def _script_problem(local: str) -> str | None:
         names = " and ".join(s.title() for s in sorted(scripts))
         odd = next((c for s, c in scripts.items() if s != "LATIN"), letters[0])
         return f"mixes {names} letters ({_show(odd)}): a look-alike of another address"
-    if set(scripts) - {"LATIN"} and all(_looks_latin(c) for c in letters):
+    for char in letters:
+        twin = _ascii_look_alike(char) if _script(char) == "LATIN" else None
+        if twin is not None:
+            return (
+                f"holds {_show(char)}, which looks like {twin!r}: a look-alike of another address"
+            )
+    if set(scripts) - {"LATIN"} and all(_ascii_look_alike(c) for c in letters):
         (script,) = scripts
         return (
             f"written in {script.title()} letters that all look like Latin ones "
