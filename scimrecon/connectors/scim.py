@@ -69,6 +69,8 @@ class NotFound(ScimError):
 class IdentityMismatch(ScimError):
     """The directory answered a look-up with a user that is not the one asked for."""
 
+    identity_mismatch = True  # what steps test for (steps/_util.is_identity_mismatch)
+
 
 def quote_filter_value(value: str) -> str:
     """A SCIM filter string literal: a JSON string, so `"`, `\\` and control characters are

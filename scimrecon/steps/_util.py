@@ -49,6 +49,12 @@ def is_not_found(exc: BaseException) -> bool:
     return getattr(exc, "status", None) in (404, "404")
 
 
+def is_identity_mismatch(exc: BaseException) -> bool:
+    """A remote answered with another identity than the one asked for (connectors mark such
+    errors `identity_mismatch`; duck-typed so the step library does not import scim2 at start)."""
+    return bool(getattr(exc, "identity_mismatch", False))
+
+
 def skip_protected(ctx: StepContext, email: str, *found: str | None) -> None:
     """Org admins (the target list's `org_role`) and `protect` patterns are never touched.
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimrecon.connectors.scim import IdentityMismatch
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.steps._util import (
     as_bool,
     csv_param,
     idp_users,
+    is_identity_mismatch,
     is_not_found,
     reads_idp_directory,
     require,
@@ -37,8 +37,10 @@ class LookupUser(ReadAction):
         email = target_email(ctx)
         try:
             user = services.scim.find_by_username(email)
-        except IdentityMismatch as exc:
-            raise Skip(f"not the same person: {exc.message}") from None
+        except Exception as exc:
+            if not is_identity_mismatch(exc):
+                raise
+            raise Skip(f"not the same person: {exc}") from None
         if user is None:
             raise Skip(f"no SCIM user with userName {email!r}")
         skip_protected(ctx, email, user.user_name, user.primary_email)
