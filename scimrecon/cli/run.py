@@ -32,7 +32,14 @@ from scimrecon.cli.render import table, to_json
 from scimrecon.cli.status import open_store, state_option
 from scimrecon.engine.action import ActionRegistry, Interaction
 from scimrecon.engine.incomplete import incomplete_targets, next_commands
-from scimrecon.engine.plan import Plan, Planner, check_plan, read_plan, write_plan
+from scimrecon.engine.plan import (
+    Plan,
+    Planner,
+    check_plan,
+    read_plan,
+    validate_params,
+    write_plan,
+)
 from scimrecon.engine.playbook import Playbook, load_playbook, parse_playbook
 from scimrecon.engine.runner import Runner, RunOptions, RunResult, Terminated
 from scimrecon.engine.state import RunRecord, StateStore
@@ -150,6 +157,7 @@ def _prepare(
     registry = HOOKS.registry()
     pb = load_playbook(playbook_ref, registry, dirs)
     params = pb.resolve_params(raw_params)
+    validate_params(pb, registry, params)
     targets = load_targets(targets_path, columns=pb.columns, key=pb.key, max_targets=max_targets)
     return _Prepared(pb, params, targets, registry)
 

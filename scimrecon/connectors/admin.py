@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from scimrecon.errors import RefusedError
 from scimrecon.http import HttpClient, HttpError
+from scimrecon.recon.identity import identity_key
 
 #: The v2 directory id that means "every directory the key can manage".
 ALL_DIRECTORIES = "-"
@@ -281,7 +282,7 @@ class AdminApi:
                     self._loading = False
             with self._cache_lock:
                 if not self._discard:
-                    self._users_cache = {u.email.lower(): u for u in users if u.email}
+                    self._users_cache = {identity_key(u.email): u for u in users if u.email}
                     self._email_of = {u.account_id: k for k, u in self._users_cache.items()}
                     for account_id, changes in self._replay:
                         self._amend_cache(account_id, changes)
@@ -313,7 +314,7 @@ class AdminApi:
         if key is None or key not in self._users_cache:
             return
         user = replace(self._users_cache.pop(key), **changes)
-        new_key = (user.email or key).lower()
+        new_key = identity_key(user.email) if user.email else key
         self._users_cache[new_key] = user
         self._email_of[account_id] = new_key
 
@@ -327,9 +328,9 @@ class AdminApi:
                 with self._cache_lock:
                     cache = self._users_cache
                 if cache is None:  # refreshed while it listed: answer from it, uncached
-                    cache = {u.email.lower(): u for u in users if u.email}
+                    cache = {identity_key(u.email): u for u in users if u.email}
             with self._cache_lock:
-                return cache.get(email.lower())
+                return cache.get(identity_key(email))
 
     def last_active_dates(self, account_id: str) -> LastActive:
         path = f"{self._orgs}/directory/users/{seg(account_id)}/last-active-dates"

@@ -36,6 +36,7 @@ from scim2_models import (
 )
 
 from scimrecon.http import HttpClient, HttpError
+from scimrecon.recon.identity import same_identity
 
 ATLASSIAN_EXTENSION = "urn:scim:schemas:extension:atlassian-external:1.0"
 PAGE_SIZE = 100  # Atlassian's maximum
@@ -63,6 +64,12 @@ class ScimError(HttpError):
 
 class NotFound(ScimError):
     """404: no such SCIM user (or directory)."""
+
+
+class IdentityMismatch(ScimError):
+    """The directory answered a look-up with a user that is not the one asked for."""
+
+    identity_mismatch = True  # what steps test for (steps/_util.is_identity_mismatch)
 
 
 def quote_filter_value(value: str) -> str:
@@ -276,19 +283,37 @@ class ScimDirectory:
         )
 
     def _find(self, attribute: str, value: str) -> ScimUser | None:
+        """The one user whose userName (identity rule) or externalId (exact) is `value`.
+
+        The directory's own matching is not trusted: a server that folds case more loosely
+        (`ſ` to `s`) would hand back somebody else. An answer that is not `value` under the
+        rule raises IdentityMismatch, so the caller skips the target instead of acting on it.
+        """
         page: ListResponse[Any] = self._search(eq_filter(attribute, value), 1, PAGE_SIZE)
         users = [ScimUser.from_model(r) for r in page.resources or []]
-        key = "user_name" if attribute == "userName" else "external_id"
-        exact = [u for u in users if getattr(u, key) == value]
+        if attribute == "userName":
+            exact = [u for u in users if same_identity(u.user_name, value)]
+        else:  # externalId is caseExact (RFC 7643)
+            exact = [u for u in users if u.external_id == value]
         if len(exact) == 1:
             return exact[0]
-        if not exact and len(users) == 1:
-            return users[0]  # SCIM compares userName case-insensitively
         if not users:
             return None
-        ids = ", ".join(u.id for u in users)
+        if not exact:
+            shown = ", ".join(
+                f"{u.id} ({u.user_name if attribute == 'userName' else u.external_id!r})"
+                for u in users
+            )
+            raise IdentityMismatch(
+                f"{self.http.api}: {attribute} {value!r}: the directory answered {shown}, "
+                "which is not the same identity (NFC, then lower case); not acting on it",
+                api=self.http.api,
+                method="GET",
+                path="/Users",
+            )
+        ids = ", ".join(u.id for u in exact)
         raise ScimError(
-            f"{self.http.api}: {attribute} {value!r} matches {len(users)} SCIM users ({ids}); "
+            f"{self.http.api}: {attribute} {value!r} matches {len(exact)} SCIM users ({ids}); "
             "refusing to guess which one",
             api=self.http.api,
             method="GET",
@@ -369,6 +394,7 @@ class ScimDirectory:
 __all__ = [
     "ATLASSIAN_EXTENSION",
     "AtlassianExtension",
+    "IdentityMismatch",
     "NotFound",
     "ScimDirectory",
     "ScimError",

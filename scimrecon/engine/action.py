@@ -110,6 +110,13 @@ class Action(ABC):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         """Make the change; return outputs merged into the target's context."""
 
+    def validate(self, ctx: StepContext) -> None:  # noqa: B027 (an optional hook)
+        """Vet this step's parameters once, before anything is planned or run.
+
+        Raise InputError (exit 2, naming the parameter) for a value no target could use,
+        such as a template with an unknown placeholder. `ctx` has no target. Read-only.
+        """
+
     # -- undo: the same check/apply shape, so an undo is checkpointed and settled alike ------
     #
     # `scimrecon undo RUN` walks a target's steps backwards. For each step whose effect is in

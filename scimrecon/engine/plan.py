@@ -113,6 +113,32 @@ def _digest(outputs: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def validate_params(
+    playbook: Playbook,
+    registry: ActionRegistry,
+    params: Mapping[str, Any],
+    services: Any = None,
+    ui: Any = None,
+) -> None:
+    """Each step's parameters, vetted by its action before anything is read (InputError, 2).
+
+    Called once without services, right after the parameters are typed (so a bad template is
+    named before a missing profile), and again by the planner with them (verified domains).
+    """
+    registry = with_builtins(registry)
+    for step in (*playbook.steps, *playbook.finally_steps):
+        ctx = StepContext(
+            run_id="plan",
+            step_id=step.id,
+            params=params,
+            services=services,
+            ui=ui,
+            step_options=dict(step.options),
+            dry_run=True,
+        )
+        registry.get(step.action)().validate(ctx)
+
+
 class Planner:
     def __init__(
         self,
@@ -199,6 +225,7 @@ class Planner:
 
     def plan(self, params: Mapping[str, Any], targets: TargetList) -> Plan:
         """Read only: every step in playbook order, a target step for all targets at once."""
+        validate_params(self.playbook, self.registry, params, self.services, self.ui)
         plan = Plan(
             playbook=self.playbook.id,
             playbook_hash=self.playbook.content_hash,

@@ -23,6 +23,7 @@ import jsonschema
 
 from scimrecon.errors import InputError, RefusedError
 from scimrecon.limits import check_columns, parse_json, read_document
+from scimrecon.recon.identity import identity_key, key_problem
 from scimrecon.spreadsheet import restore
 
 DEFAULT_MAX_TARGETS = 500
@@ -68,11 +69,27 @@ def decode(data: bytes, name: str) -> str:
         ) from None
 
 
+def _is_identity(column: str, value: str) -> bool:
+    """Whether a column holds emails or userNames (compared and vetted by the identity rule)."""
+    return "mail" in column.lower() or "user" in column.lower() or "@" in value
+
+
 def _fold(column: str, value: str) -> str:
-    """Emails (and user names) compare case-insensitively: Ada@ and ada@ are one person."""
-    if "mail" in column.lower() or "user" in column.lower() or "@" in value:
-        return value.casefold()
-    return value
+    """Emails (and user names) compare by the identity rule: Ada@ and ada@ are one person."""
+    return identity_key(value) if _is_identity(column, value) else value
+
+
+def _vet(name: str, line: int, column: str, value: str) -> None:
+    """Refuse an address a person cannot read reliably, or that is no address at all.
+
+    A look-alike (`ſamir` for `samir`, a Cyrillic `ѕ`, a zero-width space) would otherwise be
+    looked up and, wherever a remote compares loosely, act on somebody else.
+    """
+    if not _is_identity(column, value):
+        return
+    problem = key_problem(value)
+    if problem is not None:
+        raise InputError(f"{name}:{line}: {column} {value!r}: {problem}")
 
 
 def _csv_rows(text: str, name: str, required: list[str]) -> Iterable[tuple[int, dict[str, Any]]]:
@@ -197,6 +214,9 @@ def parse_targets(
             # 42 is nobody's email: a key that is not text is a broken list, not a target.
             raise InputError(f"{name}:{line}: field {key!r}: {row[key]!r} is not a string")
         raw_key = row[key]
+        _vet(name, line, key, raw_key)
+        if key != "email" and isinstance(row.get("email"), str) and row["email"]:
+            _vet(name, line, "email", row["email"])  # the steps act on this column
         folded = _fold(key, raw_key)
         if folded in first:
             raise InputError(

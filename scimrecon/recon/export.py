@@ -23,6 +23,7 @@ from scimrecon.limits import MAX_RECORD_CHARS, GuardedLines, check_columns
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
 from scimrecon.recon.dates import CachedParser, DateError
 from scimrecon.recon.group_rows import merge_group_rows
+from scimrecon.recon.identity import identity_key
 from scimrecon.recon.keytable import KeyTable, expected_rows
 from scimrecon.recon.model import LastSeen, ProductAccess, UserRecord
 from scimrecon.recon.textio import locate_decode_error, open_text
@@ -468,7 +469,7 @@ def open_export(
                     if not row or (not row[0].strip() and not "".join(row).strip()):
                         continue  # a blank line, or a row of empty cells (Excel leaves those)
                     record = parse(row, start)
-                    key = record.account_id or record.email.lower()
+                    key = record.account_id or identity_key(record.email)
                     # seen.add(hash(key)), inlined: this runs once a row
                     h = hash(key) or 1
                     i = h & mask
@@ -524,7 +525,7 @@ def _find_first(path: Path, codec: str, plan: ColumnPlan, key: str, before: int)
             if len(row) != len(plan.headers):
                 continue
             rid = row[f["account_id"]].strip() if "account_id" in f else ""
-            if (rid or row[f["email"]].strip().lower()) == key:
+            if (rid or identity_key(row[f["email"]].strip())) == key:
                 return start
     return None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from scimrecon.errors import InputError
 from scimrecon.limits import read_document
+from scimrecon.recon.identity import matches_pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,7 @@ class Rule:
 
 
 class Protector:
-    """Matches users by email (glob, any case) or account id (exact or glob)."""
+    """Matches users by email (glob, under the identity rule) or account id (exact or glob)."""
 
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self.rules = tuple(rules)
@@ -50,9 +51,9 @@ class Protector:
         return cls(rules)
 
     def match(self, email: str, account_id: str) -> Rule | None:
-        e = email.lower()
         for rule in self.rules:
-            p = rule.pattern.lower()
-            if fnmatch.fnmatchcase(e, p) or fnmatch.fnmatchcase(account_id.lower() or "\0", p):
+            if matches_pattern(email, rule.pattern) or fnmatch.fnmatchcase(
+                account_id.lower() or "\0", rule.pattern.lower()
+            ):
                 return rule
         return None

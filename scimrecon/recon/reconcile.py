@@ -21,6 +21,7 @@ from scimrecon.recon.billable import (
     world_sites,
 )
 from scimrecon.recon.classify import Candidate
+from scimrecon.recon.identity import identity_key
 from scimrecon.recon.model import product_name
 
 LINKED = "linked"
@@ -99,7 +100,8 @@ class Identity:
 
 
 def _low(value: object) -> str:
-    return str(value or "").strip().lower()
+    """An email / userName key under the identity rule (recon.identity)."""
+    return identity_key(str(value or "").strip())
 
 
 def _person_name(value: object) -> str:

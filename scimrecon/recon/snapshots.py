@@ -18,6 +18,7 @@ from pathlib import Path
 from scimrecon.errors import InputError
 from scimrecon.recon.events import Event
 from scimrecon.recon.export import open_export
+from scimrecon.recon.identity import identity_key
 
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 
@@ -68,7 +69,7 @@ def read_snapshot(
             if record.billable:
                 billable += 1
                 if keep_ids:
-                    kept[record.account_id or record.email.lower()] = record.added_to_org
+                    kept[record.account_id or identity_key(record.email)] = record.added_to_org
             if day is None:
                 dates = [record.added_to_org, record.last_active]
                 dates += [p.last_seen for p in record.products]

@@ -14,12 +14,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from scimrecon.recon.identity import identity_key
+
 Record = dict[str, Any]
 
 
 def fold(value: str | None) -> str:
-    """Case-insensitive key: userName and emails are matched this way by Atlassian."""
-    return (value or "").casefold()
+    """The identity rule's key (NFC, then lower case): userName and emails are matched
+    case-insensitively by Atlassian, but a long s never matches a plain s (recon.identity)."""
+    return identity_key(value)
 
 
 #: Index name -> (the world list it covers, the keys one record is filed under).

@@ -27,6 +27,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from scimrecon.recon.identity import identity_key
+
 _EMAIL = re.compile(
     r"^[^@\s\"<>,;()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
@@ -516,7 +518,7 @@ def _field(items: Any, name: str) -> list[Any]:
 
 def _strings(values: list[Any], *, fold_case: bool = False) -> list[str | None]:
     if fold_case:
-        return [v.casefold() if type(v) is str else None for v in values]
+        return [identity_key(v) if type(v) is str else None for v in values]
     return [v if type(v) is str else None for v in values]
 
 

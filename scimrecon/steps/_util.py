@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable
 from typing import Any
 
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.engine.action import Skip, StepContext, StepFailed
 from scimrecon.errors import RemoteError
+from scimrecon.recon.identity import matches_pattern
 from scimrecon.recon.roles import admin_role
 
 
@@ -51,15 +51,28 @@ def is_not_found(exc: BaseException) -> bool:
     return getattr(exc, "status", None) in (404, "404")
 
 
-def skip_protected(ctx: StepContext, email: str) -> None:
+def is_identity_mismatch(exc: BaseException) -> bool:
+    """A remote answered with another identity than the one asked for (connectors mark such
+    errors `identity_mismatch`; duck-typed so the step library does not import scim2 at start)."""
+    return bool(getattr(exc, "identity_mismatch", False))
+
+
+def skip_protected(ctx: StepContext, email: str, *found: str | None) -> None:
     """Admins named by the target list (`org_role`, `is_admin`) and `protect` patterns are
     never touched. The list can only add protection: the live role check (`skip_admin`) is
-    what no list can take away."""
+    what no list can take away. Patterns are matched on the identity rule's form
+    (recon.identity) of the target's email and of every name the remote answered with
+    (`found`: the SCIM userName, the account's email), so a look-alike target cannot reach a
+    protected account.
+    """
     if as_bool(ctx.target.get("is_admin")) or "admin" in str(ctx.target.get("org_role", "")):
         raise Skip("protected: org admin")
+    names = [n for n in (email, *found) if n]
     for pattern in csv_param(ctx, "protect", ""):
-        if fnmatch.fnmatch(email.lower(), pattern):
-            raise Skip(f"protected: matches {pattern}")
+        hit = next((n for n in names if matches_pattern(n, pattern)), None)
+        if hit is not None:
+            whose = "" if hit == email else f" ({hit})"
+            raise Skip(f"protected: matches {pattern}{whose}")
 
 
 def reads_idp_directory(ctx: StepContext) -> bool:

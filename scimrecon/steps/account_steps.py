@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
+from scimrecon.errors import InputError
+from scimrecon.recon.identity import email_syntax_problem, same_identity
 from scimrecon.steps._util import (
     idp_users,
     is_not_found,
@@ -15,8 +17,56 @@ from scimrecon.steps._util import (
     skip_protected,
     target_email,
 )
+from scimrecon.steps.templates import check_template, fill
 
 DEFAULT_EMAIL_TEMPLATE = "{local}+old-{run}@{domain}"
+EMAIL_PLACEHOLDERS = ("local", "domain", "run")
+DEFAULT_DISABLE_MESSAGE = "Replaced by a new account (scimrecon run {run})"
+#: A run id for checking a template before a run has one (digits, as real run ids are).
+_SAMPLE_RUN = "1"
+
+
+def verified_domains(ctx: StepContext) -> tuple[str, ...] | None:
+    """The org's verified domains as the profile lists them (`[atlassian] domains`); None
+    before services exist (the first, profile-free check of the parameters)."""
+    if ctx.services is None:
+        return None
+    atlassian = getattr(getattr(ctx.services, "profile", None), "atlassian", None)
+    return tuple(d.lower().lstrip("@") for d in getattr(atlassian, "domains", None) or ())
+
+
+def check_email_template(template: str, domains: tuple[str, ...] | None) -> None:
+    """Refuse (exit 2, naming the parameter) a template no target could use.
+
+    Only `{local}`, `{domain}` and `{run}`; `{local}` must be there (otherwise every old
+    account would get the same address); the domain must be `{domain}` (the old address's
+    own domain, verified because the account is managed) or one of the profile's verified
+    domains; and the result must be a valid address.
+    """
+    check_template("email_template", template, EMAIL_PLACEHOLDERS)
+    bad = f"parameter 'email_template': {template!r}"
+    if "{local}" not in template.replace("{{", "").replace("}}", ""):
+        raise InputError(f"{bad} has no {{local}}: every old account would get one address")
+    if template.count("@") != 1:
+        raise InputError(f"{bad} must hold exactly one @")
+    domain = template.rpartition("@")[2]
+    if domain != "{domain}" and domains is not None and domain.lower() not in domains:
+        known = (
+            f"the profile's verified domains: {', '.join(domains)}"
+            if domains
+            else ("no verified domains are listed in the profile's [atlassian] domains")
+        )
+        raise InputError(
+            f"{bad}: the domain must be {{domain}} or a verified domain of the org "
+            f"({domain!r} is not; {known})"
+        )
+    sample = fill(
+        "email_template", template, {"local": "a", "domain": "acme.example", "run": _SAMPLE_RUN}
+    )
+    problem = email_syntax_problem(sample)
+    if problem is not None:
+        raise InputError(f"{bad} gives addresses like {sample!r}: {problem}")
+
 
 #: "The data for the last activity may be delayed by up to 24 hours" (Organizations REST API,
 #: User's last active dates): a use in the last day may not show yet.
@@ -27,17 +77,20 @@ LAG_NOTE = "last-active data can lag by up to 24 hours"
 def parked_email(template: str, email: str, run_id: str) -> str:
     """The address the old account moves to, so the IdP's next push cannot match it by email.
 
-    It stays on the same (verified) domain because Atlassian refuses other domains for a managed
-    account.
+    It stays on a verified domain because Atlassian refuses other domains for a managed
+    account; `check_email_template` vetted the template when the plan was made.
     """
     local, _, domain = email.partition("@")
     if not local or not domain:
         raise StepFailed(f"cannot derive a parked email from {email!r}")
     try:
-        result = template.format(local=local, domain=domain, run=run_id)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise StepFailed(f"email_template {template!r} is invalid: {exc}") from None
-    if result.count("@") != 1 or result.lower() == email.lower():
+        result = fill("email_template", template, {"local": local, "domain": domain, "run": run_id})
+    except InputError as exc:
+        raise StepFailed(exc.message) from None
+    problem = email_syntax_problem(result)
+    if problem is not None:
+        raise StepFailed(f"email_template {template!r} gives {result!r}: {problem}")
+    if same_identity(result, email):
         raise StepFailed(f"email_template {template!r} gives {result!r}, not a new address")
     return result
 
@@ -49,11 +102,19 @@ class ParkOldEmail(Action):
     destructive = True
     idempotent = True
 
+    def validate(self, ctx: StepContext) -> None:
+        template = str(ctx.param("email_template", DEFAULT_EMAIL_TEMPLATE))
+        check_email_template(template, verified_domains(ctx))
+
     def _new_email(self, ctx: StepContext) -> str:
         template = str(ctx.param("email_template", DEFAULT_EMAIL_TEMPLATE))
         original = str(ctx.target.get("old_email") or target_email(ctx))
-        # A plan has no run id yet: show where it goes rather than a made-up number.
-        return parked_email(template, original, "<run>" if ctx.dry_run else ctx.run_id)
+        if not ctx.dry_run:
+            return parked_email(template, original, ctx.run_id)
+        # A plan has no run id yet: check the address with a sample one, show where it goes.
+        parked_email(template, original, _SAMPLE_RUN)
+        local, _, domain = original.partition("@")
+        return fill("email_template", template, {"local": local, "domain": domain, "run": "<run>"})
 
     def describe(self, ctx: StepContext) -> str:
         old = ctx.target.get("old_account_id", "the old account")
@@ -64,7 +125,7 @@ class ParkOldEmail(Action):
         if not account_id:
             return None
         new_email = self._new_email(ctx)
-        if ctx.services.admin.get_profile(account_id).email.lower() == new_email.lower():
+        if same_identity(ctx.services.admin.get_profile(account_id).email, new_email):
             return {"old_account_email": new_email}
         return None
 
@@ -137,17 +198,19 @@ class DisableAccount(Action):
     def describe(self, ctx: StepContext) -> str:
         return f"would disable {self._account(ctx) or 'the old account'} ({target_email(ctx)})"
 
+    def validate(self, ctx: StepContext) -> None:
+        check_template("disable_message", self._template(ctx), ("run",))
+
+    def _template(self, ctx: StepContext) -> str:
+        return str(ctx.param("disable_message", DEFAULT_DISABLE_MESSAGE))
+
     def _message(self, ctx: StepContext) -> str:
-        template = str(
-            ctx.param("disable_message", "Replaced by a new account (scimrecon run {run})")
-        )
         try:
-            return template.format(run=ctx.run_id)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise StepFailed(f"disable_message {template!r} is invalid: {exc}") from None
+            return fill("disable_message", self._template(ctx), {"run": ctx.run_id})
+        except InputError as exc:
+            raise StepFailed(exc.message) from None
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        self._message(ctx)  # a bad template shows in the plan, not after every other change
         account_id = self._account(ctx)
         if account_id and ctx.services.admin.get_profile(account_id).account_status != "active":
             return {"disabled_account": account_id}
@@ -171,7 +234,7 @@ class DisableAccount(Action):
         if not parked:
             return
         email = ctx.services.admin.get_profile(account_id).email or ""
-        if email.lower() != str(parked).lower():
+        if not same_identity(email, str(parked)):
             raise StepFailed(
                 f"account {account_id} has email {email!r} now, not the parked {parked!r}: "
                 "someone changed it since; not disabling"

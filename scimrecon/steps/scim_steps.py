@@ -9,6 +9,7 @@ from scimrecon.steps._util import (
     as_bool,
     csv_param,
     idp_users,
+    is_identity_mismatch,
     is_not_found,
     reads_idp_directory,
     require,
@@ -35,10 +36,15 @@ class LookupUser(ReadAction):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         services = ctx.services
         email = target_email(ctx)
-        user = services.scim.find_by_username(email)
+        try:
+            user = services.scim.find_by_username(email)
+        except Exception as exc:
+            if not is_identity_mismatch(exc):
+                raise
+            raise Skip(f"not the same person: {exc}") from None
         if user is None:
             raise Skip(f"no SCIM user with userName {email!r}")
-        skip_protected(ctx, email)
+        skip_protected(ctx, email, user.user_name, user.primary_email)
         links = services.admin.scim_links_for_email(email)
         # Only this SCIM user's own link: another entry with the same address is not ours.
         account_id = user.account_id or next(
@@ -49,6 +55,7 @@ class LookupUser(ReadAction):
         skip_admin(ctx, account_id)
         _require_assigned(ctx, user.external_id, user.user_name or email)
         profile = services.admin.get_profile(account_id)
+        skip_protected(ctx, email, profile.email)
         if profile.account_status != "active":
             raise Skip(f"account {account_id} is {profile.account_status}: not billable")
         unwanted = csv_param(ctx, "unwanted", "trello")

@@ -88,7 +88,7 @@ def test_an_app_without_the_features_api_is_a_refusal_naming_manual() -> None:
 
 def test_a_wrong_app_id_is_a_404_refusal() -> None:
     base = make_sim("okta")
-    profile = base.app.profile("http://sim.test")
+    profile = base.app.profile("http://sim.localhost")
     profile["idp"]["app_id"] = "0oaWRONG"
     sim = make_sim(world=base.world, profile=profile)
     with pytest.raises(RefusedError, match="Okta answered 404 for the provisioning settings"):

@@ -83,7 +83,7 @@ def test_a_pause_whose_outputs_were_lost_still_restores_exactly(tmp_path: Path) 
         before = env.world()
         crashing = CrashAfterPause(httpx.WSGITransport(app=env.app))
         good = env.services_factory
-        env.services_factory = _services(env.app, "http://sim.test", crashing, env.clock)
+        env.services_factory = _services(env.app, "http://sim.localhost", crashing, env.clock)
         # the runner stops at the crash, resumable, with the pause recorded as started only
         stopped = env.cli("run", "reprovision", "--targets", targets("okta"), "--yes", input="")
         assert stopped.exit_code == 4, stopped.output

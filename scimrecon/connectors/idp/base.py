@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from scimrecon.errors import ScimreconError
+from scimrecon.recon.identity import identity_key
 
 Capability = Literal["api", "manual", "none"]
 OPERATIONS: tuple[str, ...] = ("pause", "resume", "status", "provision_user", "reassign_user")
@@ -191,7 +192,7 @@ class DirectoryIndex:
         by_name: dict[str, list[IdpUser]] = {}
         for user in users:
             by_id[user.object_id] = user
-            for name in {n.casefold() for n in (user.user_name, user.mail) if n}:
+            for name in {identity_key(n) for n in (user.user_name, user.mail) if n}:
                 by_name.setdefault(name, []).append(user)
         return cls(by_id, by_name)
 
@@ -200,7 +201,7 @@ class DirectoryIndex:
         found: list[IdpUser] = []
         for user in (
             self.by_id.get(object_id or ""),
-            *(u for n in names for u in self.by_name.get(n.casefold(), ())),
+            *(u for n in names for u in self.by_name.get(identity_key(n), ())),
         ):
             if user is not None and user not in found:
                 found.append(user)

@@ -31,6 +31,7 @@ from scimrecon.connectors.idp.base import (
 )
 from scimrecon.errors import InputError, RefusedError, ScimreconError
 from scimrecon.http import HttpClient, HttpError, WindowLimiter
+from scimrecon.recon.identity import same_identity
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PROVISION_ON_DEMAND_LIMIT = 5  # calls ...
@@ -155,8 +156,22 @@ class EntraAdapter:
         self.graph.post(f"{self._job()}/start", retry_unsafe=True)
 
     def object_id(self, user_name: str) -> str:
-        """The Entra object id of a user, by userPrincipalName."""
+        """The Entra object id of a user, by userPrincipalName.
+
+        Graph matches the UPN case-insensitively by its own rules; an answer whose UPN is not
+        `user_name` under the identity rule (recon.identity) is somebody else, never pushed.
+        """
         body = self.graph.get(f"/users/{seg(user_name)}")
+        upn = body.get("userPrincipalName") if isinstance(body, dict) else None
+        if isinstance(upn, str) and not same_identity(upn, user_name):
+            raise HttpError(
+                f"{self.graph.api}: GET /users/{user_name} answered user {upn!r}: not the same "
+                "person (NFC, then lower case); not provisioning it",
+                api=self.graph.api,
+                method="GET",
+                path=f"/users/{user_name}",
+                status=200,
+            )
         object_id = body.get("id") if isinstance(body, dict) else None
         if not object_id:
             raise HttpError(
