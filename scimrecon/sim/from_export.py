@@ -75,6 +75,20 @@ def _idp(kind: str, seed: str, users: list[dict[str, Any]]) -> dict[str, Any]:
                 "rule_id": _uid(seed, "rule"),
             },
         )
+    elif kind == "okta":
+        idp["tenant"] = f"{seed}.okta.example"
+        idp["okta"] = {
+            "domain": f"{seed}.okta.example",
+            "api_token": f"sim-okta-token-{_uid(seed, 'okta')[:8]}",
+            "app_id": f"0oa{_uid(seed, 'okta-app').replace('-', '')[:17]}",
+            "features": {
+                "status": "ENABLED",
+                "create": "ENABLED",
+                "profile": "ENABLED",
+                "deactivate": "ENABLED",
+                "password": "DISABLED",
+            },
+        }
     else:
         idp["tenant"] = f"{seed}.{kind}.example"
     return idp

@@ -44,13 +44,19 @@ class ReassignTickets(Action):
             return f'"Request participants" = {jql_quote(old)}'
         return jql_user(field, old)
 
-    def _left(self, ctx: StepContext, old: str) -> dict[str, list[JiraIssue]]:
-        """Per field, the issues really still on `old` (search, then a consistent read)."""
+    def _left(
+        self, ctx: StepContext, old: str, known: dict[str, list[JiraIssue]] | None = None
+    ) -> dict[str, list[JiraIssue]]:
+        """Per field, the issues really still on `old`: the search's candidates plus `known`
+        ones (a lagging index cannot show tickets we moved a moment ago), then a consistent
+        read of exactly those."""
         jira = ctx.services.jira
         left: dict[str, list[JiraIssue]] = {}
         for field in _fields(ctx):
             clause = self._clause(field, old)
             candidates = list(jira.search(clause, fields=USER_FIELDS))
+            seen = {i.id for i in candidates}
+            candidates += [i for i in (known or {}).get(field, []) if i.id not in seen]
             really = jira.matching_now(clause, candidates) if candidates else []
             if really:
                 left[field] = really
@@ -68,16 +74,24 @@ class ReassignTickets(Action):
         old, new = require(ctx, "old_account_id", "new_account_id")
         moved = self._move(ctx, old, new)
         return {
-            "tickets_moved": len(set().union(*moved.values())) if moved else 0,
-            **{f"moved_{field}": len(keys) for field, keys in moved.items()},
+            "tickets_moved": len({i.id for issues in moved.values() for i in issues}),
+            **{f"moved_{field}": len(issues) for field, issues in moved.items()},
+            # exactly which, so that an undo finds them even before Jira's index shows them
+            "moved_issues": {f: [[i.id, i.key] for i in issues] for f, issues in moved.items()},
         }
 
-    def _move(self, ctx: StepContext, src: str, dst: str) -> dict[str, set[str]]:
+    def _move(
+        self,
+        ctx: StepContext,
+        src: str,
+        dst: str,
+        known: dict[str, list[JiraIssue]] | None = None,
+    ) -> dict[str, list[JiraIssue]]:
         """Move every ticket field of `src` to `dst` and verify none is left (consistently
-        read); the keys moved, per field."""
+        read); the issues moved, per field."""
         jira = ctx.services.jira
         threshold = int(ctx.param("bulk_threshold", 50))
-        found = self._left(ctx, src)
+        found = self._left(ctx, src, known)
         refused: dict[str, str] = {}
         for field, issues in found.items():
             if field == "participants":
@@ -94,14 +108,14 @@ class ReassignTickets(Action):
                 reason = jira.try_set(issue.key, field, dst)
                 if reason is not None:
                     refused[issue.key] = reason
-        left = self._left(ctx, src)
+        left = self._left(ctx, src, found)
         if left:
             detail = "; ".join(
                 f"{field}: " + ", ".join(_named(i.key, refused) for i in issues)
                 for field, issues in left.items()
             )
             raise StepFailed(f"tickets still on account {src} after reassigning: {detail}")
-        return {field: {i.key for i in issues} for field, issues in found.items()}
+        return found
 
     # -- undo: the tickets go back with the person (scimrecon undo) ------------------------
     #
@@ -114,18 +128,29 @@ class ReassignTickets(Action):
         new = ctx.target.get("new_account_id", "the new account")
         return f"would move {', '.join(_fields(ctx))} of the tickets of {new} back to {old}"
 
+    def _recorded(self, ctx: StepContext) -> dict[str, list[JiraIssue]]:
+        """The issues the forward step moved (its `moved_issues` output)."""
+        recorded = ctx.target.get("moved_issues") or {}
+        return {
+            field: [
+                JiraIssue(key=str(key), reporter=None, assignee=None, id=str(i)) for i, key in pairs
+            ]
+            for field, pairs in recorded.items()
+            if isinstance(pairs, list)
+        }
+
     def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
         new = ctx.target.get("new_account_id")
         if not new:
             return {"tickets_returned": 0}
-        if self._left(ctx, str(new)):
+        if self._left(ctx, str(new), self._recorded(ctx)):
             return None
         return {"tickets_returned": int(ctx.target.get("tickets_moved") or 0)}
 
     def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
         old, new = require(ctx, "old_account_id", "new_account_id")
-        moved = self._move(ctx, new, old)
-        return {"tickets_returned": len(set().union(*moved.values())) if moved else 0}
+        moved = self._move(ctx, new, old, self._recorded(ctx))
+        return {"tickets_returned": len({i.id for issues in moved.values() for i in issues})}
 
 
 def _named(key: str, refused: dict[str, str]) -> str:

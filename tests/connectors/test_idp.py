@@ -106,7 +106,9 @@ def test_a_manual_world_gets_the_manual_adapter(manual_sim: Sim) -> None:
     with pytest.raises(ManualOperation, match="your identity provider has no API scimrecon"):
         idp.pause()
     push = idp.instructions("provision_user", user="ada@acme.example")
-    assert "find ada@acme.example" in push and "Do not unassign and reassign" in push
+    assert "find ada@acme.example" in push and "unassign and reassign the user instead" in push
+    again = idp.instructions("reassign_user", user="ada@acme.example")
+    assert "Unassign and reassign ada@acme.example" in again and "already removed" in again
     assert manual_sim.app.log == []  # nothing was sent anywhere
 
 

@@ -133,6 +133,7 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
             "--param", "provision_mode=cycle",
             "--state", "wrong-key.db", extra={"SCIMRECON_SCIM_TOKEN": WRONG_SCIM})  # fmt: skip
         run("plan", "--debug", "plan", "reprovision", "--targets", str(targets),
+            "--param", "provision_mode=cycle",
             "--param", "wait_login_days=1", "--out", "plan.json", "--format", "json")  # fmt: skip
         run("run", "--debug", "run", "reprovision", "--targets", str(targets), "--yes",
             "--param", "provision_mode=cycle",
