@@ -29,7 +29,10 @@ from scimrecon.engine.playbook import Playbook, load_playbook, parse_playbook
 from scimrecon.engine.runner import Runner, RunOptions, RunResult, Terminated
 from scimrecon.engine.state import StateStore
 from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, TargetList, load_targets
-from scimrecon.errors import EXIT_TARGETS_FAILED, InputError, RefusedError
+from scimrecon.errors import EXIT_TARGETS_FAILED, InputError, Interrupted, RefusedError
+
+#: What is left after a Ctrl-C before a run has changed anything (planning only reads).
+NOTHING_CHANGED = "interrupted (Ctrl-C) before the run started: nothing was changed"
 
 
 def default_registry() -> ActionRegistry:
@@ -63,6 +66,15 @@ HOOKS = EngineHooks()
 def _state(ctx: click.Context) -> CliState | None:
     obj = ctx.find_object(CliState)
     return obj if isinstance(obj, CliState) else None
+
+
+@contextmanager
+def ctrl_c_means(message: str) -> Iterator[None]:
+    """A Ctrl-C in this block is exit 130 with `message`: what is (or is not) left changed."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(message) from None
 
 
 @contextmanager
@@ -192,9 +204,10 @@ def plan(
     playbook_dirs: tuple[Path, ...],
 ) -> None:
     """Show what a run would do, reading only (PLAYBOOK: id or .toml path)."""
-    prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
-    services = HOOKS.services(_state(ctx))
-    result = _make_plan(prep, services, concurrency, HOOKS.interaction(assume_yes=False))
+    with ctrl_c_means("interrupted (Ctrl-C) while planning: nothing was changed"):
+        prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
+        services = HOOKS.services(_state(ctx))
+        result = _make_plan(prep, services, concurrency, HOOKS.interaction(assume_yes=False))
     if out is not None:
         write_plan(result, out)
     if fmt == "json":
@@ -291,14 +304,15 @@ def run(
     playbook_dirs: tuple[Path, ...],
 ) -> None:
     """Plan, confirm, then execute a playbook over a target list, checkpointing each step."""
-    saved = (read_plan(plan_path), plan_path) if plan_path else None
-    prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
-    # The profile first (a bad one must leave no new state file behind), then open (and so
-    # validate) the state file before any remote call, but never in a dry run.
-    if not dry_run and state_path.exists():
-        open_store(state_path).close()  # a damaged state file is the first thing to hear about
-    services = HOOKS.services(_state(ctx))
-    store = None if dry_run else open_store(state_path, create=True)
+    with ctrl_c_means(NOTHING_CHANGED):
+        saved = (read_plan(plan_path), plan_path) if plan_path else None
+        prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
+        # The profile first (a bad one must leave no new state file behind), then open (and so
+        # validate) the state file before any remote call, but never in a dry run.
+        if not dry_run and state_path.exists():
+            open_store(state_path).close()  # a damaged state file is the first thing to hear
+        services = HOOKS.services(_state(ctx))
+        store = None if dry_run else open_store(state_path, create=True)
     try:
         options = RunOptions(
             concurrency=concurrency, max_fail_percent=max_fail_percent, max_wait_s=max_wait_s
@@ -325,21 +339,23 @@ def _plan_confirm_execute(
     options: RunOptions,
 ) -> RunResult | None:
     """The body of `run`; `store` is None for a dry run (plan only, nothing written)."""
-    current = _make_plan(prep, services, options.concurrency, ui)
-    if saved is not None:
-        check_plan(saved[0], current, saved[1])
-    click.echo(render_plan(current, full=store is None), err=fmt == "json")
-    if store is None:
-        click.echo("dry run: nothing was changed", err=True)
-        return None
-    manual = [s.id for s in prep.playbook.steps if s.manual and s.id in current.pending_steps()]
-    if manual and not getattr(ui, "interactive", True):
-        raise RefusedError(
-            f"step(s) {', '.join(manual)} are manual and need a person at a terminal "
-            "(--yes never answers them); run interactively"
-        )
-    if not ui.confirm(f"Run {prep.playbook.id} on {len(prep.targets)} target(s)?"):
-        raise RefusedError("not confirmed: nothing was changed")
+    with ctrl_c_means(NOTHING_CHANGED):
+        current = _make_plan(prep, services, options.concurrency, ui)
+        if saved is not None:
+            check_plan(saved[0], current, saved[1])
+        click.echo(render_plan(current, full=store is None), err=fmt == "json")
+        if store is None:
+            click.echo("dry run: nothing was changed", err=True)
+            return None
+        pending = current.pending_steps()
+        manual = [s.id for s in prep.playbook.steps if s.manual and s.id in pending]
+        if manual and not getattr(ui, "interactive", True):
+            raise RefusedError(
+                f"step(s) {', '.join(manual)} are manual and need a person at a terminal "
+                "(--yes never answers them); run interactively"
+            )
+        if not ui.confirm(f"Run {prep.playbook.id} on {len(prep.targets)} target(s)?"):
+            raise RefusedError("not confirmed: nothing was changed")
     services.forget_reads()
     run_id = store.create_run(
         playbook=prep.playbook.id,
@@ -391,7 +407,8 @@ def resume(
     state_path: Path,
 ) -> None:
     """Carry on with a parked or interrupted run where it stopped."""
-    store = open_store(state_path)
+    with ctrl_c_means(f"interrupted (Ctrl-C): run {run_id} was left as it was"):
+        store = open_store(state_path)
     try:
         record = store.get_run(run_id)
         retrying = retry_failed and record.state not in ("completed", "aborted")
@@ -451,8 +468,10 @@ def abort(
         if finished and not _finally_pending(store, record.id, playbook):
             raise RefusedError(f"run {record.id} is already {record.state}")
         ui = HOOKS.interaction(assume_yes=yes)
-        if not ui.confirm(f"Abort run {record.id} ({record.playbook}, {record.state})?"):
-            raise RefusedError("not confirmed: the run was left as it was")
+        with ctrl_c_means(f"interrupted (Ctrl-C): run {record.id} was left as it was"):
+            question = f"Abort run {record.id} ({record.playbook}, {record.state})?"
+            if not ui.confirm(question):
+                raise RefusedError("not confirmed: the run was left as it was")
         store.acquire(record.id, force=force)
         try:
             services = HOOKS.services(_state(ctx))

@@ -166,10 +166,10 @@ def os_reason(path: Path, exc: BaseException) -> str:
             return f"the database reached its size limit ({exc})"
         return f"[Errno {errno.ENOSPC}] {os.strerror(errno.ENOSPC)} ({exc})"
     if fs is not None and fs.f_flag & os.ST_RDONLY:
-        return f"[Errno {errno.EROFS}] {os.strerror(errno.EROFS)} ({exc})"
+        return f"[Errno {errno.EROFS}] {os.strerror(errno.EROFS)}"
     for candidate in (folder, path):
         if candidate.exists() and not os.access(candidate, os.W_OK):
-            return f"[Errno {errno.EACCES}] {os.strerror(errno.EACCES)}: '{candidate}' ({exc})"
+            return f"[Errno {errno.EACCES}] {os.strerror(errno.EACCES)}: '{candidate}'"
     if name.startswith("SQLITE_IOERR"):
         return f"[Errno {errno.EIO}] {os.strerror(errno.EIO)} ({exc})"
     return str(exc)
@@ -365,9 +365,11 @@ class StateStore:
                 conn.close()
             cause = exc.__cause__ if isinstance(exc, StorageError) else exc
             if cause is not None and is_storage_failure(cause):
+                reason = os_reason(path, cause)
+                fix = "free some space, or " if f"[Errno {errno.ENOSPC}]" in reason else ""
                 raise InputError(
-                    f"{path}: cannot write the state file: {os_reason(path, cause)}; "
-                    "it was left as it was — free space or pass --state to use a writable place"
+                    f"{path}: cannot write the state file: {reason}; it was left as it was — "
+                    f"{fix}pass --state to use a writable place"
                 ) from None
             raise InputError(f"{path}: cannot use this state file ({exc})") from None
         return store

@@ -12,7 +12,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +75,36 @@ def test_the_corpus_has_at_least_30_cases_each_naming_existing_files() -> None:
     referenced = {a for c in CASES for a in c["args"] if "/" in a}
     shipped = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file()}
     # made by the test (valid.db), a directory, or meant not to exist
-    expected_absent = {"state/valid.db", "state/directory.db", "state/new.db"}
+    expected_absent = {"state/valid.db", "state/directory.db", "state/new.db", "state/ro"}
     missing = {r for r in referenced if r not in shipped and "missing" not in r}
     assert missing <= expected_absent, missing - expected_absent
+
+
+@contextmanager
+def _read_only(folder: Path) -> Iterator[bool]:
+    """Make `folder` read-only for the block; yields True for a real read-only mount.
+
+    root ignores file modes, so as root the folder becomes a read-only bind mount of itself
+    (what a read-only volume or backup mount is); without root, chmod a-w.
+    """
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
+        for p in modes:
+            p.chmod(modes[p] & ~0o222)
+        try:
+            yield False
+        finally:
+            for p, mode in modes.items():
+                p.chmod(mode)
+        return
+    bind = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True)
+    if bind.returncode != 0:
+        pytest.skip(f"cannot mount here: {bind.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
+        yield True
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
@@ -91,8 +121,14 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.config/scimrecon profile to fall back on
     before = _snapshot(folder)
 
-    result = CliRunner().invoke(cli, case["args"], prog_name="scimrecon")
+    expected = case["stderr"]
+    if "read_only" in case:
+        with _read_only(folder / case["read_only"]) as mounted:
+            result = CliRunner().invoke(cli, case["args"], prog_name="scimrecon")
+        expected = expected if mounted else case.get("stderr_chmod", expected)
+    else:
+        result = CliRunner().invoke(cli, case["args"], prog_name="scimrecon")
 
-    assert (result.exit_code, result.stderr.rstrip("\n")) == (case["exit"], case["stderr"])
+    assert (result.exit_code, result.stderr.rstrip("\n")) == (case["exit"], expected)
     assert result.stdout == ""
     assert _snapshot(folder) == before
