@@ -46,14 +46,16 @@ class RefusedError(ScimreconError):
     exit_code = EXIT_REFUSED
 
 
-class StorageError(RefusedError):
+class StorageError(ScimreconError):
     """The state file cannot be written (disk full, read-only file system, I/O error).
 
     Raised by the store instead of sqlite3's own errors, so the runner can tell "the run could
     not record a step" from "the step failed": the first stops the run (exit 4) and says what
     it could not record; the second is a target's failure. The message names the file and the
-    operating system's reason.
+    operating system's reason. Not a RefusedError, which a step raises to stop a run.
     """
+
+    exit_code = EXIT_REFUSED
 
 
 class Interrupted(ScimreconError):

@@ -232,6 +232,7 @@ def _report(result: RunResult, fmt: str) -> None:
                     "targets": result.targets,
                     "failures": [{"key": k, "step": s, "reason": r} for k, s, r in result.failures],
                     "left_changed": result.left_changed,
+                    "unrecorded": result.unrecorded,
                 }
             )
         )
@@ -242,6 +243,16 @@ def _report(result: RunResult, fmt: str) -> None:
             click.echo(f"reason: {result.reason}")
         for key, step, reason in result.failures:
             click.echo(f"  failed {key} at {step}: {reason}")
+    if result.unrecorded:
+        click.secho(
+            "\nNOT RECORDED in the state file (it could not be written); `scimrecon resume "
+            f"{result.run_id}` checks each against the world once it can write again:",
+            fg="red",
+            bold=True,
+            err=True,
+        )
+        for note in result.unrecorded:
+            click.secho(f"  ! {note}", fg="red", err=True)
     if result.left_changed:
         click.secho("\nLEFT IN A CHANGED STATE:", fg="red", bold=True, err=True)
         for note in result.left_changed:
