@@ -80,4 +80,6 @@ class ClickInteraction:
 def _reraise_ctrl_c(exc: click.Abort) -> None:
     """Click turns both Ctrl-C and end of input into Abort; only the first is an interrupt."""
     if isinstance(exc.__context__, KeyboardInterrupt):
+        with suppress(BrokenPipeError):
+            click.echo(err=True)  # end the question's line: what comes next starts its own
         raise KeyboardInterrupt from None

@@ -12,10 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +23,7 @@ from scimrecon.cli.main import cli
 from scimrecon.engine.playbook import load_playbook
 from scimrecon.engine.state import StateStore
 from scimrecon.steps import REGISTRY
+from tests.reliability.mounts import read_only
 
 pytestmark = pytest.mark.reliability
 
@@ -80,33 +78,6 @@ def test_the_corpus_has_at_least_30_cases_each_naming_existing_files() -> None:
     assert missing <= expected_absent, missing - expected_absent
 
 
-@contextmanager
-def _read_only(folder: Path) -> Iterator[bool]:
-    """Make `folder` read-only for the block; yields True for a real read-only mount.
-
-    root ignores file modes, so as root the folder becomes a read-only bind mount of itself
-    (what a read-only volume or backup mount is); without root, chmod a-w.
-    """
-    if os.geteuid() != 0:
-        modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
-        for p in modes:
-            p.chmod(modes[p] & ~0o222)
-        try:
-            yield False
-        finally:
-            for p, mode in modes.items():
-                p.chmod(mode)
-        return
-    bind = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True)
-    if bind.returncode != 0:
-        pytest.skip(f"cannot mount here: {bind.stderr.decode().strip()}")
-    try:
-        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
-        yield True
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
-
-
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_bad_input_is_refused_in_one_line_and_changes_nothing(
     case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -123,7 +94,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
 
     expected = case["stderr"]
     if "read_only" in case:
-        with _read_only(folder / case["read_only"]) as mounted:
+        with read_only(folder / case["read_only"]) as mounted:
             result = CliRunner().invoke(cli, case["args"], prog_name="scimrecon")
         expected = expected if mounted else case.get("stderr_chmod", expected)
     else:
