@@ -393,7 +393,11 @@ def _options(stored: dict[str, Any], **given: Any) -> RunOptions:
 @click.command()
 @click.argument("run_id")
 @click.option("--yes", is_flag=True, help="Answer yes to confirmations (never to manual steps).")
-@click.option("--force", is_flag=True, help="Take the run over from a process that is gone.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Take over a run locked from another host (a crash here needs no --force).",
+)
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Default: as run.")
 @click.option("--max-fail-percent", type=click.FloatRange(0, 100), default=None)
 @max_wait_option
@@ -462,7 +466,11 @@ def resume(
 @click.command()
 @click.argument("run_id")
 @click.option("--yes", is_flag=True, help="Do not ask before aborting.")
-@click.option("--force", is_flag=True, help="Take the run over from a process that is gone.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Take over a run locked from another host (a crash here needs no --force).",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @state_option
 @click.pass_context
