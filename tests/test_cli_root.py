@@ -31,3 +31,21 @@ def test_debug_shows_our_logs_but_not_third_party_chatter(tmp_path) -> None:
     assert result.exit_code == 0
     assert logging.getLogger("scimrecon").level == logging.DEBUG
     assert logging.getLogger("httpcore").getEffectiveLevel() > logging.DEBUG
+
+
+def test_usage_errors_are_one_line_with_the_help_to_read() -> None:
+    for args, line in (
+        (["run", "reprovision"], "error: Missing option '--targets'. (see 'scimrecon run --help')"),
+        (["frobnicate"], "error: No such command 'frobnicate'. (see 'scimrecon --help')"),
+        (["--frob"], "error: No such option '--frob'. (see 'scimrecon --help')"),
+        (["sim", "frob"], "error: No such command 'frob'. (see 'scimrecon sim --help')"),
+    ):
+        result = CliRunner().invoke(cli, args, prog_name="scimrecon")
+        assert (result.exit_code, result.stderr, result.stdout) == (2, line + "\n", ""), args
+
+
+def test_without_a_command_the_help_is_shown_not_squeezed_into_one_line() -> None:
+    result = CliRunner().invoke(cli, [], prog_name="scimrecon")
+    assert result.exit_code == 2
+    assert result.output.startswith("Usage: scimrecon [OPTIONS] COMMAND [ARGS]...\n")
+    assert "Commands:" in result.output

@@ -127,6 +127,10 @@ def _usage_error(exc: click.ClickException) -> NoReturn:
     Click prints the usage, a hint and `Error: ...` over several lines; scripts and people
     reading logs get one line that still names the help to read.
     """
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    if isinstance(exc, no_args):  # bare `scimrecon`: the help is the answer, not an error
+        exc.show()
+        sys.exit(exc.exit_code)
     message = " ".join(exc.format_message().split())
     ctx = getattr(exc, "ctx", None)
     if isinstance(exc, click.UsageError) and ctx is not None:

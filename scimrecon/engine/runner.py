@@ -877,6 +877,8 @@ class Runner:
             except KeyboardInterrupt as exc:
                 self._request_stop(exc)
                 problems = []
+            if self._storage is not None:  # a finally step could not record its intent
+                return self._storage_stop(pool)  # so it runs again, unrecorded
         if self._stop.is_set():
             return self._interrupted()
         text = "; ".join([reason, *problems])
