@@ -282,15 +282,16 @@ def test_head_dash_1_in_a_real_shell_pipeline(tmp_path: Path, pipe_state: Path) 
 STATEFUL = {"runs", "status", "log", "report"}
 
 
-@pytest.fixture
-def pipe_state(tmp_path: Path) -> Path:
-    """A state file with one run of 3,000 targets: more output than a pipe buffer holds."""
+@pytest.fixture(scope="module")
+def pipe_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state file with one run of 3,000 targets: more output than a pipe buffer holds.
+    Made once for the module; the commands only read it."""
     from scimrecon.engine.playbook import load_playbook
     from scimrecon.engine.state import StateStore
     from scimrecon.steps import REGISTRY
 
     playbook = load_playbook("reprovision", REGISTRY)
-    path = tmp_path / "pipe.db"
+    path = tmp_path_factory.mktemp("pipes") / "pipe.db"
     store = StateStore.open(path)
     try:
         keys = [f"user{i}@acme.example" for i in range(3000)]
