@@ -207,3 +207,37 @@ def test_an_older_schema_is_migrated_in_memory_for_reading(
     conn = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     conn.close()
+
+
+def _sqlite_error(name: str, text: str) -> sqlite3.OperationalError:
+    exc = sqlite3.OperationalError(text)
+    exc.sqlite_errorname = name  # type: ignore[attr-defined]  # as SQLite's own errors carry it
+    return exc
+
+
+def test_the_os_reason_is_read_back_from_the_file_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite says "database or disk is full" or "readonly database", never the errno."""
+    from types import SimpleNamespace
+
+    from scimrecon.engine import state as state_module
+
+    path = tmp_path / "state.db"
+    path.write_bytes(b"")
+    full = _sqlite_error("SQLITE_FULL", "database or disk is full")
+    assert state_module.os_reason(path, full) == FULL  # space left: the page limit, not the disk
+    fs = SimpleNamespace(f_bavail=0, f_frsize=4096, f_flag=0)
+    monkeypatch.setattr(state_module.os, "statvfs", lambda p: fs)
+    assert state_module.os_reason(path, full) == (
+        "[Errno 28] No space left on device (database or disk is full)"
+    )
+    readonly = _sqlite_error("SQLITE_READONLY", "attempt to write a readonly database")
+    fs.f_flag = state_module.os.ST_RDONLY
+    assert state_module.os_reason(path, readonly) == "[Errno 30] Read-only file system"
+    fs.f_flag = 0
+    monkeypatch.setattr(state_module.os, "access", lambda p, mode: Path(p) != tmp_path)
+    assert state_module.os_reason(path, readonly) == f"[Errno 13] Permission denied: '{tmp_path}'"
+    assert state_module.storage_error(path, readonly).message == (
+        f"{path}: cannot write the state file: [Errno 13] Permission denied: '{tmp_path}'"
+    )
