@@ -12,6 +12,11 @@ EXIT_TARGETS_FAILED = 1
 EXIT_USAGE = 2
 EXIT_PARKED = 3
 EXIT_REFUSED = 4
+#: Ctrl-C (128 + SIGINT), as shells report a process that SIGINT stopped.
+EXIT_INTERRUPTED = 130
+#: stdout's reader went away (`scimrecon ... | head -1`): 128 + SIGPIPE, as shells report
+#: `yes | head -1`. Not 1, which here means "some targets failed" (decision 31).
+EXIT_BROKEN_PIPE = 141
 
 
 class ScimreconError(Exception):
@@ -39,6 +44,25 @@ class RefusedError(ScimreconError):
     """The tool refuses to go on (lock held, stale plan, threshold tripped): exit 4."""
 
     exit_code = EXIT_REFUSED
+
+
+class StorageError(ScimreconError):
+    """The state file cannot be written (disk full, read-only file system, I/O error).
+
+    Raised by the store instead of sqlite3's own errors, so the runner can tell "the run could
+    not record a step" from "the step failed": the first stops the run (exit 4) and says what
+    it could not record; the second is a target's failure. The message names the file and the
+    operating system's reason. Not a RefusedError, which a step raises to stop a run.
+    """
+
+    exit_code = EXIT_REFUSED
+
+
+class Interrupted(ScimreconError):
+    """Ctrl-C outside a run's own handling (planning, a question): exit 130, and the message
+    says what is left (nothing, when it came before any change)."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class RemoteError(ScimreconError):

@@ -62,3 +62,21 @@ def test_shell_completion_as_documented_completes_subcommands() -> None:
             timeout=60,
         )
         assert "_scimrecon_completion" in source.stdout, shell
+
+
+def test_usage_errors_are_one_line_with_the_help_to_read() -> None:
+    for args, line in (
+        (["run", "reprovision"], "error: Missing option '--targets'. (see 'scimrecon run --help')"),
+        (["frobnicate"], "error: No such command 'frobnicate'. (see 'scimrecon --help')"),
+        (["--frob"], "error: No such option '--frob'. (see 'scimrecon --help')"),
+        (["sim", "frob"], "error: No such command 'frob'. (see 'scimrecon sim --help')"),
+    ):
+        result = CliRunner().invoke(cli, args, prog_name="scimrecon")
+        assert (result.exit_code, result.stderr, result.stdout) == (2, line + "\n", ""), args
+
+
+def test_without_a_command_the_help_is_shown_not_squeezed_into_one_line() -> None:
+    result = CliRunner().invoke(cli, [], prog_name="scimrecon")
+    assert result.exit_code == 2
+    assert result.output.startswith("Usage: scimrecon [OPTIONS] COMMAND [ARGS]...\n")
+    assert "Commands:" in result.output

@@ -3,12 +3,15 @@
 Two rules keep a person in charge: `--yes` answers yes/no questions but never a manual step
 (we cannot verify what someone did in another console, so they must type the confirmation), and
 without a terminal nothing is assumed — a question nobody can answer refuses the run instead.
-Progress goes to stderr so that `--format json` on stdout stays machine-readable.
+Progress goes to stderr so that `--format json` on stdout stays machine-readable, and a closed
+stderr (`2>&1 | head -1`) silences the progress lines instead of stopping a run half-way.
+Ctrl-C at a question is an interrupt (exit 130), not a "no": the person wants out now.
 """
 
 from __future__ import annotations
 
 import sys
+from contextlib import suppress
 
 import click
 
@@ -39,8 +42,9 @@ class ClickInteraction:
             )
         try:
             return click.confirm(message, default=False, err=True)
-        except click.Abort:  # Ctrl-C or end of input at the question: that is a "no"
-            raise RefusedError(f"{message}: not confirmed") from None
+        except click.Abort as exc:
+            _reraise_ctrl_c(exc)
+            raise RefusedError(f"{message}: not confirmed (end of input)") from None
 
     def manual(self, instructions: str, expect: str) -> None:
         if not self.interactive:
@@ -53,15 +57,29 @@ class ClickInteraction:
         for line in instructions.strip().splitlines():
             click.echo(f"  {line}", err=True)
         while True:
-            answer = click.prompt(
-                f"Type {expect!r} when this is done (Ctrl-C stops; the run can be resumed)",
-                default="",
-                show_default=False,
-                err=True,
-            )
+            try:
+                answer = click.prompt(
+                    f"Type {expect!r} when this is done (Ctrl-C stops; the run can be resumed)",
+                    default="",
+                    show_default=False,
+                    err=True,
+                )
+            except click.Abort as exc:
+                _reraise_ctrl_c(exc)
+                raise RefusedError("a manual step was not confirmed (end of input)") from None
             if answer.strip() == expect:
                 return
             click.echo(f"expected {expect!r}, got {answer.strip()!r}", err=True)
 
     def info(self, message: str) -> None:
-        click.echo(message, err=True)
+        # Nobody reads the progress any more: the run must not stop half-way for that.
+        with suppress(BrokenPipeError):
+            click.echo(message, err=True)
+
+
+def _reraise_ctrl_c(exc: click.Abort) -> None:
+    """Click turns both Ctrl-C and end of input into Abort; only the first is an interrupt."""
+    if isinstance(exc.__context__, KeyboardInterrupt):
+        with suppress(BrokenPipeError):
+            click.echo(err=True)  # end the question's line: what comes next starts its own
+        raise KeyboardInterrupt from None

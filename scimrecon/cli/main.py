@@ -3,22 +3,32 @@
 Subcommands live one group per module (DESIGN.md) and are imported only when used, so
 `scimrecon --help` stays fast and a broken optional module cannot take the whole CLI down.
 Every ScimreconError becomes one line on stderr and its documented exit code; a traceback is
-shown only with --debug.
+shown only with --debug. So do Click's usage errors (one line, `error: ...`, exit 2, the hint to
+`--help` on the same line), Ctrl-C outside a run (exit 130, saying nothing was changed when that
+is so) and a reader that went away (`scimrecon runs | head -1`: quiet, exit 141).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from scimrecon import __version__
-from scimrecon.errors import EXIT_TARGETS_FAILED, EXIT_USAGE, ScimreconError
+from scimrecon.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_TARGETS_FAILED,
+    EXIT_USAGE,
+    ScimreconError,
+)
 
 # command name -> "module:attribute"; the order is the order of `--help`.
 COMMANDS: dict[str, str] = {
@@ -72,15 +82,29 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        # The root's own options (`--help`, `--version`, a bad one) are parsed here, outside
+        # `invoke`: the same one-line errors and quiet broken pipes apply.
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as exc:
+            _usage_error(exc)
+        except BrokenPipeError:
+            _stdout_gone()
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except click.ClickException as exc:
+            _usage_error(exc)
+        except BrokenPipeError:
+            _stdout_gone()
         except ScimreconError as exc:
             _fail(ctx, exc, exc.message, exc.exit_code)
-        except KeyboardInterrupt:
-            raise
+        except KeyboardInterrupt as exc:  # a run handles its own; this is anywhere else
+            _fail(ctx, exc, "interrupted (Ctrl-C)", EXIT_INTERRUPTED)
         except Exception as exc:  # the last line of defence: one line, never a raw traceback
             message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
             _fail(ctx, exc, message, EXIT_TARGETS_FAILED)
@@ -92,8 +116,45 @@ def _fail(ctx: click.Context, exc: BaseException, message: str, code: int) -> No
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
-    click.echo(f"error: {message}", err=True)
+    # When nobody reads stderr either, the exit code is all that is left to say it.
+    with suppress(BrokenPipeError):
+        click.echo(f"error: {message}", err=True)
     ctx.exit(code)
+
+
+def _usage_error(exc: click.ClickException) -> NoReturn:
+    """Click's usage and parameter errors as one line: `error: ...`, exit 2.
+
+    Click prints the usage, a hint and `Error: ...` over several lines; scripts and people
+    reading logs get one line that still names the help to read.
+    """
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    if isinstance(exc, no_args):  # bare `scimrecon`: the help is the answer, not an error
+        exc.show()
+        sys.exit(exc.exit_code)
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _stdout_gone() -> NoReturn:
+    """The reader of stdout went away (`| head -1`): stop quietly with exit 141.
+
+    Python's documented pattern: point stdout at /dev/null so the flush at exit cannot fail
+    again and print "Exception ignored ... BrokenPipeError" (signal module docs, "Note on
+    SIGPIPE"). A run never gets here half-way: its progress goes to stderr (ClickInteraction
+    swallows a closed stderr), so stdout is only written before a run starts and after it ends.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (tests): nothing to flush
+        pass
+    sys.exit(EXIT_BROKEN_PIPE)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,9 +185,9 @@ def main() -> None:
     """Console-script entry point."""
     try:
         cli.main(prog_name="scimrecon")
-    except KeyboardInterrupt:  # pragma: no cover - interactive only
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt:  # before or after a command (start-up, exit): nothing of ours ran
+        click.echo("error: interrupted (Ctrl-C)", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,7 +44,10 @@ from scimrecon.engine.playbook import Playbook, load_playbook, parse_playbook
 from scimrecon.engine.runner import Runner, RunOptions, RunResult, Terminated
 from scimrecon.engine.state import RunRecord, StateStore
 from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, TargetList, load_targets
-from scimrecon.errors import EXIT_TARGETS_FAILED, InputError, RefusedError
+from scimrecon.errors import EXIT_TARGETS_FAILED, InputError, Interrupted, RefusedError
+
+#: What is left after a Ctrl-C before a run has changed anything (planning only reads).
+NOTHING_CHANGED = "interrupted (Ctrl-C) before the run started: nothing was changed"
 
 
 def default_registry() -> ActionRegistry:
@@ -78,6 +81,15 @@ HOOKS = EngineHooks()
 def _state(ctx: click.Context) -> CliState | None:
     obj = ctx.find_object(CliState)
     return obj if isinstance(obj, CliState) else None
+
+
+@contextmanager
+def ctrl_c_means(message: str) -> Iterator[None]:
+    """A Ctrl-C in this block is exit 130 with `message`: what is (or is not) left changed."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(message) from None
 
 
 @contextmanager
@@ -219,10 +231,11 @@ def plan(
 
     Targets that another run in the state file left half-moved are planned as skips.
     """
-    prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
-    services = HOOKS.services(_state(ctx))  # a bad profile is the first thing to hear about
-    prep.held = held_by_other_runs(state_path, None, prep.targets, prep.registry)
-    result = _make_plan(prep, services, concurrency, HOOKS.interaction(assume_yes=False))
+    with ctrl_c_means("interrupted (Ctrl-C) while planning: nothing was changed"):
+        prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
+        services = HOOKS.services(_state(ctx))  # a bad profile is the first thing to hear about
+        prep.held = held_by_other_runs(state_path, None, prep.targets, prep.registry)
+        result = _make_plan(prep, services, concurrency, HOOKS.interaction(assume_yes=False))
     if out is not None:
         write_plan(result, out)
     if fmt == "json":
@@ -251,6 +264,7 @@ def _report(result: RunResult, fmt: str) -> None:
                         {"key": i.key, "state": i.state, "changed": [c.step for c in i.changes]}
                         for i in result.incomplete
                     ],
+                    "unrecorded": result.unrecorded,
                 }
             )
         )
@@ -261,6 +275,16 @@ def _report(result: RunResult, fmt: str) -> None:
             click.echo(f"reason: {result.reason}")
         for key, step, reason in result.failures:
             click.echo(f"  failed {key} at {step}: {reason}")
+    if result.unrecorded:
+        click.secho(
+            "\nNOT RECORDED in the state file (it could not be written); `scimrecon resume "
+            f"{result.run_id}` checks each against the world once it can write again:",
+            fg="red",
+            bold=True,
+            err=True,
+        )
+        for note in result.unrecorded:
+            click.secho(f"  ! {note}", fg="red", err=True)
     if result.left_changed:
         click.secho("\nLEFT IN A CHANGED STATE:", fg="red", bold=True, err=True)
         for note in result.left_changed:
@@ -326,15 +350,16 @@ def run(
     playbook_dirs: tuple[Path, ...],
 ) -> None:
     """Plan, confirm, then execute a playbook over a target list, checkpointing each step."""
-    saved = (read_plan(plan_path), plan_path) if plan_path else None
-    prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
-    # The profile first (a bad one must leave no new state file behind), then open (and so
-    # validate) the state file before any remote call, but never in a dry run.
-    if not dry_run and state_path.exists():
-        open_store(state_path).close()  # a damaged state file is the first thing to hear about
-    services = HOOKS.services(_state(ctx))
-    store = None if dry_run else open_store(state_path, create=True)
-    prep.held = held_by_other_runs(state_path, store, prep.targets, prep.registry)
+    with ctrl_c_means(NOTHING_CHANGED):
+        saved = (read_plan(plan_path), plan_path) if plan_path else None
+        prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
+        # The profile first (a bad one must leave no new state file behind), then open (and so
+        # validate) the state file before any remote call, but never in a dry run.
+        if not dry_run and state_path.exists():
+            open_store(state_path).close()  # a damaged state file is the first thing to hear
+        services = HOOKS.services(_state(ctx))
+        store = None if dry_run else open_store(state_path, create=True)
+        prep.held = held_by_other_runs(state_path, store, prep.targets, prep.registry)
     try:
         options = RunOptions(
             concurrency=concurrency, max_fail_percent=max_fail_percent, max_wait_s=max_wait_s
@@ -361,21 +386,23 @@ def _plan_confirm_execute(
     options: RunOptions,
 ) -> RunResult | None:
     """The body of `run`; `store` is None for a dry run (plan only, nothing written)."""
-    current = _make_plan(prep, services, options.concurrency, ui)
-    if saved is not None:
-        check_plan(saved[0], current, saved[1])
-    click.echo(render_plan(current, full=store is None), err=fmt == "json")
-    if store is None:
-        click.echo("dry run: nothing was changed", err=True)
-        return None
-    manual = [s.id for s in prep.playbook.steps if s.manual and s.id in current.pending_steps()]
-    if manual and not getattr(ui, "interactive", True):
-        raise RefusedError(
-            f"step(s) {', '.join(manual)} are manual and need a person at a terminal "
-            "(--yes never answers them); run interactively"
-        )
-    if not ui.confirm(f"Run {prep.playbook.id} on {len(prep.targets)} target(s)?"):
-        raise RefusedError("not confirmed: nothing was changed")
+    with ctrl_c_means(NOTHING_CHANGED):
+        current = _make_plan(prep, services, options.concurrency, ui)
+        if saved is not None:
+            check_plan(saved[0], current, saved[1])
+        click.echo(render_plan(current, full=store is None), err=fmt == "json")
+        if store is None:
+            click.echo("dry run: nothing was changed", err=True)
+            return None
+        pending = current.pending_steps()
+        manual = [s.id for s in prep.playbook.steps if s.manual and s.id in pending]
+        if manual and not getattr(ui, "interactive", True):
+            raise RefusedError(
+                f"step(s) {', '.join(manual)} are manual and need a person at a terminal "
+                "(--yes never answers them); run interactively"
+            )
+        if not ui.confirm(f"Run {prep.playbook.id} on {len(prep.targets)} target(s)?"):
+            raise RefusedError("not confirmed: nothing was changed")
     services.forget_reads()
     run_id = store.create_run(
         playbook=prep.playbook.id,
@@ -407,7 +434,11 @@ def _options(stored: dict[str, Any], **given: Any) -> RunOptions:
 @click.command()
 @click.argument("run_id")
 @click.option("--yes", is_flag=True, help="Answer yes to confirmations (never to manual steps).")
-@click.option("--force", is_flag=True, help="Take the run over from a process that is gone.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Take over a run locked from another host (a crash here needs no --force).",
+)
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Default: as run.")
 @click.option("--max-fail-percent", type=click.FloatRange(0, 100), default=None)
 @max_wait_option
@@ -432,7 +463,8 @@ def resume(
     state_path: Path,
 ) -> None:
     """Carry on with a parked or interrupted run where it stopped."""
-    store = open_store(state_path)
+    with ctrl_c_means(f"interrupted (Ctrl-C): run {run_id} was left as it was"):
+        store = open_store(state_path)
     try:
         record = store.get_run(run_id)
         retrying = retry_failed and record.state not in ("completed", "aborted")

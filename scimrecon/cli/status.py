@@ -1,7 +1,9 @@
 """`status`, `runs`, `log`, `report`: reading the state file, never changing it.
 
-These commands open the state file without creating it, so a mistyped `--state` says "no state
-file here" instead of quietly creating an empty one. Their JSON is a contract (DESIGN.md): keys
+These commands open the state file read-only (`StateStore.open_readonly`): they never create it,
+so a mistyped `--state` says "no state file here" instead of quietly creating an empty one, and
+they never write beside it either (no `-wal`/`-shm`, no schema), so they work on a read-only
+file system and leave a damaged file exactly as it was. Their JSON is a contract (DESIGN.md): keys
 may be added, never renamed or dropped.
 """
 
@@ -32,7 +34,13 @@ state_option = click.option(
 
 
 def open_store(path: Path, *, create: bool = False) -> StateStore:
+    """Open the state file to change it (run, resume, abort)."""
     return StateStore.open(path, create=create)
+
+
+def read_store(path: Path) -> StateStore:
+    """Open the state file to read it only: no file is created or changed."""
+    return StateStore.open_readonly(path)
 
 
 def pick_run(store: StateStore, run_id: str | None) -> RunRecord:
@@ -150,7 +158,7 @@ def _counts(targets: list[dict[str, Any]]) -> str:
 @state_option
 def status(run_id: str | None, fmt: str, state_path: Path) -> None:
     """Show a run's targets x steps grid (the latest run without RUN_ID)."""
-    store = open_store(state_path)
+    store = read_store(state_path)
     try:
         doc = status_document(store, pick_run(store, run_id))
     finally:
@@ -167,7 +175,7 @@ def status(run_id: str | None, fmt: str, state_path: Path) -> None:
     if doc["lock"]:
         lock = doc["lock"]
         gone = lock["host"] == socket.gethostname() and not pid_alive(lock["pid"])
-        note = " (that process is gone: resume with --force)" if gone else ""
+        note = f" (that process is gone: `scimrecon resume {doc['run']}` carries on)" * gone
         click.echo(f"locked by pid {lock['pid']} on {lock['host']} since {lock['since']}{note}")
     if doc["run_steps"]:
         click.echo("run steps: " + ", ".join(f"{k} {v}" for k, v in doc["run_steps"].items()))
@@ -214,7 +222,7 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
 @state_option
 def runs(fmt: str, state_path: Path) -> None:
     """List the runs in the state file, oldest first."""
-    store = open_store(state_path)
+    store = read_store(state_path)
     try:
         docs = [run_summary(r) for r in store.list_runs()]
     finally:
@@ -232,7 +240,7 @@ def runs(fmt: str, state_path: Path) -> None:
 @state_option
 def log(run_id: str, fmt: str, state_path: Path) -> None:
     """Show a run's audit trail: who did what, when, with which outcome."""
-    store = open_store(state_path)
+    store = read_store(state_path)
     try:
         run = store.get_run(run_id)
         records = store.audit(run.id)
@@ -281,7 +289,7 @@ def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
 @state_option
 def report(run_id: str, fmt: str, state_path: Path) -> None:
     """Show every target of a run with its outcome and outputs."""
-    store = open_store(state_path)
+    store = read_store(state_path)
     try:
         run = store.get_run(run_id)
         doc = report_document(store, run)

@@ -109,7 +109,11 @@ def _keys(path: Path | None, key: str) -> list[str] | None:
 )
 @click.option("--yes", is_flag=True, help="Answer yes to confirmations (never to manual steps).")
 @click.option("--dry-run", is_flag=True, help="Plan the undo only: nothing changed or written.")
-@click.option("--force", is_flag=True, help="Take the run over from a process that is gone.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Take over a run locked from another host (a crash here needs no --force).",
+)
 @click.option(
     "--max-wait",
     "max_wait_s",
@@ -215,7 +219,11 @@ def _choose(ui: Any, items: list[Incomplete], record: RunRecord, undo: bool, lea
     is_flag=True,
     help="End the run even though targets are left half-moved (audited; undo them later).",
 )
-@click.option("--force", is_flag=True, help="Take the run over from a process that is gone.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Take over a run locked from another host (a crash here needs no --force).",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @state_option
 @click.pass_context

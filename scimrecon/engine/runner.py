@@ -13,6 +13,12 @@ The guarantees, in the order they matter:
    left changed (actions' `left_changed` hook).
 4. `finally` steps run when a run completes, fails or is aborted, but not when it parks or is
    interrupted: a parked or interrupted run keeps its state for `resume`, and `abort` runs them.
+5. When the state file cannot be written (disk full, read-only file system), nothing more is
+   applied: a step whose intent cannot be recorded never runs. In-flight steps finish, the
+   `finally` steps run all the same (provisioning must not stay paused for as long as the disk
+   stays full), and the person is told loudly what could not be recorded. On `resume` the
+   run-wide step the remaining steps rely on (the pause) is checked against the world first and
+   done again if a `finally` step undid it (decision 29).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from scimrecon.errors import (
     EXIT_REFUSED,
     EXIT_TARGETS_FAILED,
     RefusedError,
+    StorageError,
 )
 
 EXIT_INTERRUPTED = 130
@@ -72,6 +79,8 @@ class RunResult:
     incomplete: list[Incomplete] = field(default_factory=list)
     #: A finally step never succeeded: `abort` can still run it.
     finally_pending: bool = False
+    #: What happened but could not be written to the state file (storage failure).
+    unrecorded: list[str] = field(default_factory=list)
 
 
 class _Wave:
@@ -124,6 +133,12 @@ class Runner:
         self._stop_reason: str | None = None
         self._actions: dict[str, Action] = {}
         self._crash: BaseException | None = None
+        #: The first write the state file refused; from then on nothing new is applied.
+        self._storage: StorageError | None = None
+        #: Set once the finally steps run after a storage failure: they go on unrecorded.
+        self._degraded = False
+        self._unrecorded: list[str] = []
+        self._notes_lock = threading.Lock()
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -261,6 +276,9 @@ class Runner:
                 outcome = self._do_step(step, key)
         except PromptInterrupted:
             outcome = "stopped"
+        except StorageError as exc:  # the state file refused a write: nothing more is applied
+            self._storage_failed(exc)
+            outcome = "unrecorded"
         except BaseException as exc:  # a bug or a broken store: stop everything, say why
             self._crash = exc
             if not self._stop.is_set():
@@ -274,7 +292,35 @@ class Runner:
     # -- one step for one target (worker thread) ------------------------------------------
 
     def _record(self, step: Step, key: str, **kw: Any) -> None:
-        self.store.record(self.run_id, key, step.id, action=step.action, **kw)
+        """One checkpoint. When the state file refuses it, the run stops; what had happened
+        (anything but a recorded intent) is noted for the person. Only the finally steps that
+        run after the failure go on unrecorded: a step never starts without its intent."""
+        try:
+            self.store.record(self.run_id, key, step.id, action=step.action, **kw)
+        except StorageError as exc:
+            self._storage_failed(exc)
+            state = kw.get("state")
+            if state != "running":
+                who = f" for {key}" if key else ""
+                kind = "finally step" if step.is_finally else "step"
+                self._note_unrecorded(f"{kind} {step.id}{who}: {state}")
+            if not (self._degraded and step.is_finally):
+                raise
+
+    def _storage_failed(self, exc: StorageError) -> None:
+        with self._notes_lock:
+            first = self._storage is None
+            if first:
+                self._storage = exc
+        if first:
+            with self._print_lock:
+                self.ui.info(f"error: {exc.message}")
+            self._request_stop(None, kind="storage", reason=exc.message)
+
+    def _note_unrecorded(self, note: str) -> None:
+        with self._notes_lock:
+            if note not in self._unrecorded:
+                self._unrecorded.append(note)
 
     def _do_step(self, step: Step, key: str) -> str:
         rec = self.states.get((key, step.id))
@@ -322,6 +368,8 @@ class Runner:
                 return self._done(step, key, outputs or {}, attempts, "done")
             except StepFailed as exc:
                 return self._failed(step, key, exc.message, attempts)
+            except StorageError:
+                raise  # not the step's failure: the run stops (see _task)
             except RefusedError as exc:  # the world is not in a state this run may touch
                 self._request_stop(None, kind="refused", reason=exc.message)
                 return "stopped"
@@ -621,13 +669,102 @@ class Runner:
             raise RefusedError(f"run {run.id} is {run.state}: nothing to resume{hint}")
         if run.state != "running":
             self.store.set_run_state(run.id, "running")
+        self._reopen_window()
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
             try:
-                stop = self._main(pool)
-                return self._finish(stop, pool)
+                try:
+                    stop = self._main(pool)
+                except StorageError as exc:  # a write refused on this thread (between waves)
+                    self._storage_failed(exc)
+                    stop = "stop"
+                try:
+                    return self._finish(stop, pool)
+                except StorageError as exc:  # refused while finishing: finish as a storage stop
+                    self._storage_failed(exc)
+                    return self._storage_stop(pool)
             except KeyboardInterrupt as exc:  # outside a wave: nothing in flight
                 self._request_stop(exc)
                 return self._finish("stop", pool)
+
+    def _unfinished(self, step: Step) -> bool:
+        """Whether `step` still has work: not behind the run, or behind some live target."""
+
+        def behind(rec: StepRecord | None) -> bool:
+            return rec is not None and rec.state in ("done", "skipped")
+
+        if step.scope == "run":
+            return not behind(self.states.get((RUN_SCOPE, step.id)))
+        return any(
+            self.tstate[k] in ("pending", "waiting") and not behind(self.states.get((k, step.id)))
+            for k in self.order
+        )
+
+    def _reopen_window(self) -> None:
+        """Before going on with a run, check that the run-wide step the next target steps rely
+        on still holds, and do it again if not.
+
+        The case it exists for: the state file filled up between `pause` and `resume`, the
+        finally step resumed provisioning (rightly: the disk may stay full for hours), and the
+        record of that was lost. Going on with `remove-scim` while provisioning is back on
+        would let the IdP push people straight back onto their old accounts. So the latest
+        done run-scoped step that changes the world (`pause`) is asked `check()`; when its
+        effect is gone it goes back to `running` (settled, then applied, like any interrupted
+        step) and the finally steps are made to run again at the end. It also covers a person
+        resuming provisioning by hand while the run was interrupted. Only when the next step is
+        a target step (a run step next settles itself) and nobody is waiting (a wait comes after
+        the window closed); a fresh run has nothing behind it, so costs nothing.
+        """
+        if any(s == "waiting" for s in self.tstate.values()):
+            return
+        latest: Step | None = None
+        for step in self.playbook.steps:
+            if self._unfinished(step):
+                if step.scope == "run":
+                    return
+                break
+            if step.scope == "run" and not getattr(self._action(step), "read_only", False):
+                latest = step
+        else:
+            return  # nothing left to do but finish
+        rec = self.states.get((RUN_SCOPE, latest.id)) if latest is not None else None
+        if latest is None or rec is None or rec.state != "done":
+            return
+        try:
+            holds = self._action(latest).check(self._ctx(latest, RUN_SCOPE)) is not None
+        except Exception:
+            holds = False  # cannot tell: let the step settle itself, with its own errors
+        if holds:
+            return
+        reopen = [latest] + [
+            f
+            for f in self.playbook.finally_steps
+            if (rec := self.states.get((RUN_SCOPE, f.id))) is not None and rec.state == "done"
+        ]
+        for step in reopen:
+            attempts = self.states[(RUN_SCOPE, step.id)].attempts
+            self._record(
+                step,
+                RUN_SCOPE,
+                state="running",
+                attempts=attempts,
+                outcome="reopened",
+                summary="its effect is gone (a finally step undid it when the run stopped); "
+                "settled again before the run goes on",
+            )
+            self._set(step, RUN_SCOPE, "running", attempts=attempts)
+
+    def _storage_stop(self, pool: ThreadPoolExecutor) -> RunResult:
+        """The state file refused a write: run the finally steps all the same (unrecorded if
+        need be), try to mark the run interrupted, and say loudly what could not be written."""
+        assert self._storage is not None
+        self._degraded = True
+        problems = self._finally(pool)
+        reason = "; ".join([f"stopped: {self._storage.message}", *problems])
+        try:
+            self.store.set_run_state(self.run_id, "interrupted", reason)
+        except StorageError:
+            self._note_unrecorded(f"run {self.run_id}: interrupted (the file still says running)")
+        return self._result("interrupted", reason, EXIT_REFUSED, left=True)
 
     def _main(self, pool: ThreadPoolExecutor) -> str | None:
         for step in self.playbook.steps:
@@ -641,6 +778,8 @@ class Runner:
         return "stop" if self._stop.is_set() else None
 
     def _finish(self, stop: str | None, pool: ThreadPoolExecutor) -> RunResult:
+        if self._storage is not None:
+            return self._storage_stop(pool)
         kind = self._stop_kind if self._stop.is_set() else None
         if kind in ("interrupt", "terminate", "refused", "crash"):
             return self._interrupted()
@@ -728,6 +867,7 @@ class Runner:
                 else []
             ),
             finally_pending=self.finally_pending(),
+            unrecorded=list(self._unrecorded),
         )
 
     def finally_pending(self) -> bool:
@@ -751,6 +891,8 @@ class Runner:
             except KeyboardInterrupt as exc:
                 self._request_stop(exc)
                 problems = []
+            if self._storage is not None:  # a finally step could not record its intent
+                return self._storage_stop(pool)  # so it runs again, unrecorded
         if self._stop.is_set():
             return self._interrupted()
         text = "; ".join([reason, *problems])

@@ -3,6 +3,9 @@ into the real CLI commands, and a scripted Interaction standing in for a person.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,3 +99,26 @@ def harness(tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setattr(run_cli.HOOKS, "services", lambda state: world)
     monkeypatch.setattr(run_cli.HOOKS, "interaction", make_ui)
     yield Harness(tmp=tmp_path, world=world, ui=ui, state=tmp_path / "state.db")
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from scimrecon.engine.state import StateStore
+store = StateStore.open(Path(sys.argv[1]), create=False)
+store.acquire(sys.argv[2])
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def hold_run(path: Path, run_id: str) -> subprocess.Popen[str]:
+    """Another process that really holds a run (its OS lock and its recorded pid) until killed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path), run_id],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+    return proc

@@ -33,9 +33,31 @@ def test_a_manual_step_wants_the_exact_word() -> None:
     assert "expected 'paused', got 'yes'\n" in shown
 
 
-def test_ctrl_d_at_a_manual_step_aborts() -> None:
-    with CliRunner().isolation(input=""), pytest.raises(click.exceptions.Abort):
+def test_ctrl_d_at_a_manual_step_refuses() -> None:
+    with CliRunner().isolation(input=""), pytest.raises(RefusedError) as err:
         ClickInteraction(interactive=True).manual("Pause the job.", "paused")
+    assert err.value.message == "a manual step was not confirmed (end of input)"
+
+
+def test_ctrl_d_at_a_question_is_a_no() -> None:
+    with CliRunner().isolation(input=""), pytest.raises(RefusedError) as err:
+        ClickInteraction(interactive=True).confirm("Go on?")
+    assert err.value.message == "Go on?: not confirmed (end of input)"
+
+
+def _ctrl_c(prompt: str) -> str:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("ask", ["confirm", "manual"])
+def test_ctrl_c_at_a_question_or_manual_step_is_an_interrupt(
+    ask: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Click turns Ctrl-C into Abort, like end of input; we give it back as an interrupt (130)."""
+    ui = ClickInteraction(interactive=True)
+    with CliRunner().isolation(input=""), pytest.raises(KeyboardInterrupt):
+        monkeypatch.setattr(click.termui, "visible_prompt_func", _ctrl_c)  # after isolation's
+        ui.confirm("Go on?") if ask == "confirm" else ui.manual("Pause it.", "paused")
 
 
 def test_a_typed_no_declines() -> None:

@@ -4,15 +4,11 @@ finally, saved plans going stale, and locks held by other processes."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from .conftest import DATA, Harness
+from .conftest import DATA, Harness, hold_run
 
 ADA, BOB = "ada@acme.example", "bob@acme.example"
 HEAD = 'id = "{id}"\ntitle = "t"\n[targets]\ncolumns = ["email"]\nkey = "email"\n'
@@ -262,39 +258,30 @@ def test_plan_json_lists_every_entry(harness: Harness) -> None:
 # -- locks -------------------------------------------------------------------------------------
 
 
-def _lock(h: Harness, pid: int) -> None:
-    conn = sqlite3.connect(h.state)
-    conn.execute(
-        "UPDATE runs SET lock_pid = ?, lock_host = ?, lock_since = '2026-11-23T05:00:00Z'",
-        (pid, socket.gethostname()),
-    )
-    conn.commit()
-    conn.close()
-
-
 def test_a_second_process_on_the_same_run_is_refused(harness: Harness) -> None:
     t = harness.targets(f"email\n{ADA}\n")
     harness.run("wait.toml", t, "--yes", "--max-wait", "0")
     harness.world.set_ready(ADA)
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    holder = hold_run(harness.state, "1")
     try:
-        _lock(harness, holder.pid)
+        since = status(harness)["lock"]["since"]
         for extra in ([], ["--force"]):
             result = cli(harness, "resume", "1", *extra)
             assert result.exit_code == 4
             assert result.stderr == (
                 f"error: run 1 is in use by pid {holder.pid} on {socket.gethostname()} "
-                "since 2026-11-23T05:00:00Z\n"
+                f"since {since}\n"
             )
         assert cli(harness, "abort", "1", "--yes").exit_code == 4
+        shown = cli(harness, "status", "1").stdout
+        assert f"locked by pid {holder.pid} on {socket.gethostname()} since {since}\n" in shown
     finally:
-        holder.kill()
+        holder.kill()  # SIGKILL: the OS lock dies with it, the recorded pid stays
         holder.wait()
     assert harness.world.counts() == {(ADA, "one"): 1}
-    result = cli(harness, "resume", "1")
-    assert result.exit_code == 4
-    assert "that process is no longer running: pass --force to take the run over" in result.stderr
-    result = cli(harness, "resume", "1", "--force")
+    shown = cli(harness, "status", "1").stdout
+    assert "(that process is gone: `scimrecon resume 1` carries on)" in shown
+    result = cli(harness, "resume", "1")  # no --force: the process is gone, so is its lock
     assert result.exit_code == 0, result.output
     assert status(harness)["lock"] is None
-    assert os.getpid() != holder.pid
+    assert sorted(p.name for p in harness.state.parent.glob("state.db*")) == ["state.db"]

@@ -8,14 +8,16 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from scimrecon.engine.state import APPLICATION_ID, SCHEMA_VERSION, StateStore
+from scimrecon.engine.state import APPLICATION_ID, SCHEMA_VERSION, StateStore, pid_alive
 from scimrecon.errors import InputError, RefusedError
 
 from .conftest import DATA
+from .conftest import hold_run as _holder
 
 
 def new_run(store: StateStore) -> str:
@@ -160,16 +162,16 @@ def test_a_live_holder_is_refused_even_with_force(tmp_path: Path) -> None:
     store = StateStore.open(path)
     run_id = new_run(store)
     store.release(run_id)
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    holder = _holder(path, run_id)
     try:
-        _set_lock(path, run_id, holder.pid, socket.gethostname())
+        since = store.get_run(run_id).lock_since
         for force in (False, True):
             with pytest.raises(RefusedError) as err:
                 store.acquire(run_id, force=force)
             assert err.value.exit_code == 4
             assert err.value.message == (
                 f"run {run_id} is in use by pid {holder.pid} on {socket.gethostname()} "
-                "since 2026-11-23T05:00:00Z"
+                f"since {since}"
             )
     finally:
         holder.kill()
@@ -177,31 +179,111 @@ def test_a_live_holder_is_refused_even_with_force(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_dead_holder_needs_force(tmp_path: Path) -> None:
+def test_a_killed_holder_lets_go_and_plain_acquire_takes_the_run(tmp_path: Path) -> None:
+    """The lock dies with its process: no --force after a SIGKILL on this machine."""
     path = tmp_path / "state.db"
     store = StateStore.open(path)
     run_id = new_run(store)
+    store.release(run_id)
+    holder = _holder(path, run_id)
+    holder.kill()  # SIGKILL: no cleanup of any kind ran in the holder
+    holder.wait()
+    run = store.get_run(run_id)
+    assert (run.lock_pid, run.lock_host) == (holder.pid, socket.gethostname())  # still recorded
+    store.acquire(run_id)
+    taken = store.get_run(run_id)
+    assert (taken.lock_pid, taken.lock_host) == (os.getpid(), socket.gethostname())
+    assert [(a.outcome, a.summary) for a in store.audit(run_id)][-1] == (
+        "lock-taken",
+        f"took over the lock from pid {holder.pid} on {socket.gethostname()} since "
+        f"{run.lock_since}",
+    )
+    assert store.lock_path(run_id).exists()
+    store.release(run_id)
+    assert not store.lock_path(run_id).exists()  # nothing left beside the state file
+    assert store.get_run(run_id).lock_pid is None
+    store.close()
+
+
+def test_a_dead_holders_record_needs_no_force(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = StateStore.open(path)
+    run_id = new_run(store)
+    store.release(run_id)
     pid = _dead_pid()
     _set_lock(path, run_id, pid, socket.gethostname())
-    with pytest.raises(RefusedError) as err:
-        store.acquire(run_id)
-    assert err.value.message == (
-        f"run {run_id} is locked by pid {pid} on {socket.gethostname()} since "
-        "2026-11-23T05:00:00Z; that process is no longer running: pass --force to take the "
-        "run over"
-    )
-    store.acquire(run_id, force=True)
+    store.acquire(run_id)
     run = store.get_run(run_id)
     assert (run.lock_pid, run.lock_host) == (os.getpid(), socket.gethostname())
     assert [a.outcome for a in store.audit(run_id)] == ["run-started", "lock-taken"]
     store.close()
 
 
+def test_a_running_pid_without_the_os_lock_needs_force(tmp_path: Path) -> None:
+    """A recorded pid that runs but holds no lock: an older scimrecon, or a reused pid."""
+    path = tmp_path / "state.db"
+    store = StateStore.open(path)
+    run_id = new_run(store)
+    store.release(run_id)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        _set_lock(path, run_id, other.pid, socket.gethostname())
+        with pytest.raises(RefusedError) as err:
+            store.acquire(run_id)
+        assert err.value.message == (
+            f"run {run_id} is recorded as locked by pid {other.pid} on {socket.gethostname()} "
+            "since 2026-11-23T05:00:00Z, a process that runs but holds no lock on it (an older "
+            "scimrecon, or another program that got its pid): pass --force if nothing works on it"
+        )
+        assert not store.lock_path(run_id).exists()  # a refusal leaves no file behind
+        store.acquire(run_id, force=True)
+    finally:
+        other.kill()
+        other.wait()
+    store.close()
+
+
 def test_another_hosts_lock_needs_force(tmp_path: Path) -> None:
     store = StateStore.open(tmp_path / "state.db")
     run_id = new_run(store)
+    store.release(run_id)
     _set_lock(tmp_path / "state.db", run_id, 4242, "other-host")
-    with pytest.raises(RefusedError, match="that process may still be running: pass --force"):
+    with pytest.raises(RefusedError) as err:
         store.acquire(run_id)
+    assert err.value.message == (
+        f"run {run_id} is locked by pid 4242 on other-host since 2026-11-23T05:00:00Z; that "
+        "process may still be running on its host: pass --force to take the run over"
+    )
     store.acquire(run_id, force=True)
     store.close()
+
+
+def test_two_stores_in_one_process_exclude_each_other(tmp_path: Path) -> None:
+    """flock belongs to an open file, not to a process: threads or embedders opening the
+    state twice are kept apart too."""
+    path = tmp_path / "state.db"
+    first = StateStore.open(path)
+    run_id = new_run(first)  # created locked
+    second = StateStore.open(path)
+    with pytest.raises(RefusedError, match=f"run {run_id} is in use by pid {os.getpid()}"):
+        second.acquire(run_id, force=True)
+    first.close()  # closing lets go of the OS lock too
+    second.acquire(run_id)
+    second.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.db"]
+
+
+def test_a_zombie_is_not_a_running_process() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = 50
+    while deadline and Path(f"/proc/{proc.pid}/stat").exists():
+        if Path(f"/proc/{proc.pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+        deadline -= 1
+    if not Path(f"/proc/{proc.pid}").exists():
+        pytest.skip("no /proc here")
+    assert not pid_alive(proc.pid)  # killed but not reaped yet
+    proc.wait()
+    assert not pid_alive(proc.pid)
+    assert pid_alive(os.getpid())

@@ -30,6 +30,7 @@ from scimrecon.cli.main import cli
 from scimrecon.engine.playbook import load_playbook
 from scimrecon.engine.state import StateStore
 from scimrecon.steps import REGISTRY
+from tests.reliability.mounts import read_only
 
 pytestmark = pytest.mark.reliability
 
@@ -107,7 +108,7 @@ def test_the_corpus_has_at_least_30_cases_each_naming_existing_files() -> None:
     shipped |= {c["generate"][1] for c in CASES if "generate" in c}
     assert all(c["generate"][0] in generate.MAKERS for c in CASES if "generate" in c)
     # made by the test (valid.db), a directory, or meant not to exist
-    expected_absent = {"state/valid.db", "state/directory.db", "state/new.db"}
+    expected_absent = {"state/valid.db", "state/directory.db", "state/new.db", "state/ro"}
     missing = {r for r in referenced if r not in shipped and "missing" not in r}
     assert missing <= expected_absent, missing - expected_absent
 
@@ -127,8 +128,14 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.config/scimrecon profile to fall back on
     before = _snapshot(folder)
 
-    result = CliRunner().invoke(cli, case["args"], prog_name="scimrecon")
+    expected = case["stderr"]
+    if "read_only" in case:
+        with read_only(folder / case["read_only"]) as mounted:
+            result = CliRunner().invoke(cli, case["args"], prog_name="scimrecon")
+        expected = expected if mounted else case.get("stderr_chmod", expected)
+    else:
+        result = CliRunner().invoke(cli, case["args"], prog_name="scimrecon")
 
-    assert (result.exit_code, result.stderr.rstrip("\n")) == (case["exit"], case["stderr"])
+    assert (result.exit_code, result.stderr.rstrip("\n")) == (case["exit"], expected)
     assert result.stdout == ""
     assert _snapshot(folder) == before

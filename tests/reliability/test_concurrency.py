@@ -1,11 +1,12 @@
 """Concurrency: two processes on one run. The second is refused; nothing is corrupted.
 
-A run holds a lock (pid and host) in the state file, taken in an IMMEDIATE transaction. While
-the first process works, `resume`, `resume --force` and `abort` from a second process are
-refused with exit 4 naming the holder, and read-only commands still work. After a SIGKILL the
-lock belongs to a dead process: two `resume --force` started together race for it, and exactly
-one wins. Afterwards the state file passes SQLite's integrity check, the run is complete, and the
-simulator's log shows no destructive request that succeeded twice.
+A run is held through an OS lock (flock) on `STATE.run-N.lock` for the process's life, with
+its pid and host recorded in the state file for people to read. While the first process works,
+`resume`, `resume --force` and `abort` from a second process are refused with exit 4 naming the
+holder, and read-only commands still work. After a SIGKILL the lock died with its process: two
+plain `resume`s started together race for the run, and exactly one wins. Afterwards the state
+file passes SQLite's integrity check, the run is complete, and the simulator's log shows no
+destructive request that succeeded twice.
 """
 
 from __future__ import annotations
@@ -159,7 +160,8 @@ def test_two_resumes_racing_for_a_dead_lock_one_wins(tmp_path: Path) -> None:
         first.communicate()
         assert _lock(state) == (first.pid, socket.gethostname())
 
-        args = ["resume", "1", "--yes", "--force", "--max-wait", "5", "--state", str(state)]
+        # No --force: the killed process's OS lock died with it; the recorded pid is history.
+        args = ["resume", "1", "--yes", "--max-wait", "5", "--state", str(state)]
         racers = [spawn(args, env, tmp_path) for _ in range(2)]
         results = [(p.wait(timeout=120), *p.communicate()) for p in racers]
         codes = sorted(code for code, _, _ in results)
@@ -178,6 +180,7 @@ def test_two_resumes_racing_for_a_dead_lock_one_wins(tmp_path: Path) -> None:
         + str(taken[0][0]).rsplit("since ", 1)[1]
     ]
     assert _integrity(state) == "ok"
+    assert not list(tmp_path.glob("state.db.run-*.lock"))  # released, so removed
     assert state_rows(state, "SELECT state FROM runs WHERE id = 1") == [("completed",)]
     assert set(dict(state_rows(state, "SELECT key, state FROM targets")).values()) == {"done"}
 

@@ -6,7 +6,7 @@ people, each managed and billable only through Trello, with 1-3 tickets) and one
 time on all 50 of them, killed 1-3 times: while planning, after a seeded delay, or as soon as the
 run has recorded the intent of its Nth destructive step. Destructive endpoints answer after a
 short latency, so kills often land while a destructive call is in flight. After the last kill,
-`resume --force` (the lock's process is gone) runs until exit 0.
+a plain `resume` (no `--force`: the run's OS lock died with its process) runs until exit 0.
 
 To fit CI's time, the scenarios' processes are forks of a server that imported scimrecon once
 (forked.py: the imports were over half the suite's CPU), and the kill trigger reads the state
@@ -184,7 +184,8 @@ def _scenario(seed: int, folder: Path, world: Path, emails: list[str]) -> Outcom
             if _run_state(state) == "completed":  # killed after its last commit
                 break
             if _has_run(state):
-                args = ["resume", "1", "--force", "--yes", "--state", str(state), *RUN_ARGS]
+                # No --force: the killed process's OS lock died with it (issue 11, point 9).
+                args = ["resume", "1", "--yes", "--state", str(state), *RUN_ARGS]
             else:
                 args = ["run", "reprovision", "--targets", str(targets), "--yes", *CYCLE]
                 args += ["--state", str(state), *RUN_ARGS]

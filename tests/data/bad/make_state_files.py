@@ -56,6 +56,36 @@ def main() -> None:
     data = full.read_bytes()
     full.unlink()
     (HERE / "truncated.db").write_bytes(data[: len(data) // 2 + 100])
+    # The same in WAL mode (header bytes 18-19 = 2), as scimrecon writes its files: a reader
+    # that opened it with plain `mode=ro` would leave -wal and -shm files beside it.
+    _sqlite(
+        full,
+        "PRAGMA journal_mode=WAL",
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        "PRAGMA user_version = 1",
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, playbook TEXT)",
+        "CREATE TABLE targets (run INTEGER, key TEXT)",
+        "INSERT INTO runs (playbook) VALUES ('reprovision')",
+    )
+    data = full.read_bytes()
+    full.unlink()
+    assert data[18:20] == b"\x02\x02", "not a WAL-mode header"
+    (HERE / "wal-truncated.db").write_bytes(data[: len(data) // 2 + 100])
+    # A state file nothing was ever written to (a crash before the first commit, `touch`).
+    (HERE / "zero.db").write_bytes(b"")
+    # A real, empty scimrecon state file (WAL mode, at rest), for the read-only folder cases.
+    (HERE / "ro").mkdir(exist_ok=True)
+    _real_state(HERE / "ro" / "state.db")
+
+
+def _real_state(path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(HERE.parents[3]))
+    from scimrecon.engine.state import StateStore
+
+    path.unlink(missing_ok=True)
+    StateStore.open(path).close()
 
 
 if __name__ == "__main__":
