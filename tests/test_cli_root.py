@@ -77,6 +77,6 @@ def test_usage_errors_are_one_line_with_the_help_to_read() -> None:
 
 def test_without_a_command_the_help_is_shown_not_squeezed_into_one_line() -> None:
     result = CliRunner().invoke(cli, [], prog_name="scimrecon")
-    assert result.exit_code == 2
+    assert result.exit_code == 0  # asking for nothing is asking for help (issue 15)
     assert result.output.startswith("Usage: scimrecon [OPTIONS] COMMAND [ARGS]...\n")
     assert "Commands:" in result.output

@@ -131,7 +131,7 @@ def _usage_error(exc: click.ClickException) -> NoReturn:
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
     if isinstance(exc, no_args):  # bare `scimrecon`: the help is the answer, not an error
         exc.show()
-        sys.exit(exc.exit_code)
+        sys.exit(0)
     message = " ".join(exc.format_message().split())
     ctx = getattr(exc, "ctx", None)
     if isinstance(exc, click.UsageError) and ctx is not None:
