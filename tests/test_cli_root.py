@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from click.testing import CliRunner
 
 from scimrecon import __version__
@@ -80,3 +82,26 @@ def test_without_a_command_the_help_is_shown_not_squeezed_into_one_line() -> Non
     assert result.exit_code == 0  # asking for nothing is asking for help (issue 15)
     assert result.output.startswith("Usage: scimrecon [OPTIONS] COMMAND [ARGS]...\n")
     assert "Commands:" in result.output
+
+
+def test_state_and_profile_are_accepted_before_and_after_the_command(tmp_path: Path) -> None:
+    """Issue 15: `scimrecon --state their.db status` (the support guide's form) and
+    `scimrecon status --state their.db` read the same file; `--profile` works after too."""
+    from scimrecon.engine.state import StateStore
+
+    db = tmp_path / "their.db"
+    StateStore.open(db).close()
+    before = CliRunner().invoke(cli, ["--state", str(db), "runs", "--format", "json"])
+    after = CliRunner().invoke(cli, ["runs", "--state", str(db), "--format", "json"])
+    assert (before.exit_code, before.output) == (0, "[]\n")
+    assert (after.exit_code, after.output) == (0, "[]\n")
+    missing = tmp_path / "nowhere.db"
+    result = CliRunner().invoke(
+        cli, ["--state", str(missing), "runs"], env={"SCIMRECON_STATE": str(db)}
+    )
+    assert str(missing) in result.output  # the flag wins over the variable
+    profile = tmp_path / "p.toml"
+    profile.write_text('[atlassian]\nbase_url = "http://127.0.0.1:9/atlassian"\norg_id = "o"\n')
+    shown = CliRunner().invoke(cli, ["config", "show", "--profile", str(profile)])
+    assert shown.exit_code == 0, shown.output
+    assert "127.0.0.1:9" in shown.output

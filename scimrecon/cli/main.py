@@ -61,6 +61,25 @@ class CliState:
 
     debug: bool = False
     profile: Path | None = None
+    state: Path | None = None
+
+
+def _set_profile(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """`--profile` after the subcommand means what it means before it (issue 15: one way)."""
+    if value is not None:
+        root = ctx.find_root()
+        if isinstance(root.obj, CliState):
+            root.obj.profile = value
+
+
+_PROFILE_AFTER = click.Option(
+    ["--profile"],
+    type=click.Path(dir_okay=False, path_type=Path),
+    expose_value=False,
+    callback=_set_profile,
+    metavar="FILE",
+    help="Profile TOML (also accepted before the command; env: SCIMRECON_PROFILE).",
+)
 
 
 def _available(name: str) -> bool:
@@ -80,6 +99,7 @@ class LazyGroup(click.Group):
         module, _, attr = COMMANDS[cmd_name].partition(":")
         command = getattr(importlib.import_module(module), attr)
         assert isinstance(command, click.Command)
+        _accept_root_options(command)
         return command
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
@@ -108,6 +128,16 @@ class LazyGroup(click.Group):
         except Exception as exc:  # the last line of defence: one line, never a raw traceback
             message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
             _fail(ctx, exc, message, EXIT_TARGETS_FAILED)
+
+
+def _accept_root_options(command: click.Command) -> None:
+    """Let `--profile` follow any subcommand too (groups pass it on to theirs)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_root_options(sub)
+        return
+    if not any("--profile" in p.opts for p in command.params):
+        command.params.append(_PROFILE_AFTER)
 
 
 def _fail(ctx: click.Context, exc: BaseException, message: str, code: int) -> None:
@@ -166,10 +196,16 @@ def _stdout_gone() -> NoReturn:
     envvar="SCIMRECON_PROFILE",
     help="Profile TOML with endpoints and ids (env: SCIMRECON_PROFILE).",
 )
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="State file for the run commands (also accepted after them; env: SCIMRECON_STATE).",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, profile: Path | None) -> None:
+def cli(ctx: click.Context, debug: bool, profile: Path | None, state: Path | None) -> None:
     """Find and fix identity drift and unwanted billable access in Atlassian Cloud."""
-    ctx.obj = CliState(debug=debug, profile=profile)
+    ctx.obj = CliState(debug=debug, profile=profile, state=state)
     if debug:
         # Our own loggers only: they are written to be redacted. Third-party debug output
         # (httpcore's connection chatter) would drown the story and is not ours to vouch for.

@@ -22,14 +22,26 @@ from scimrecon.engine.playbook import parse_playbook
 from scimrecon.engine.state import DEFAULT_STATE, RunRecord, StateStore, pid_alive
 from scimrecon.errors import InputError, ScimreconError
 
+
+def _state_or_root(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """The command's own `--state` (or SCIMRECON_STATE), else the root's `scimrecon --state`,
+    else the default: the same option works before and after the command (issue 15)."""
+    root = getattr(ctx.find_root().obj, "state", None)
+    from_env = ctx.get_parameter_source(param.name or "") == click.core.ParameterSource.ENVIRONMENT
+    if value is not None and not (from_env and root is not None):
+        return value  # a flag on the command, or the variable when no root flag says otherwise
+    return Path(root) if root is not None else DEFAULT_STATE
+
+
 state_option = click.option(
     "--state",
     "state_path",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="SCIMRECON_STATE",
-    default=DEFAULT_STATE,
-    show_default=True,
-    help="State file (env: SCIMRECON_STATE).",
+    default=None,
+    callback=_state_or_root,
+    show_default=str(DEFAULT_STATE),
+    help="State file (env: SCIMRECON_STATE; also accepted before the command).",
 )
 
 
