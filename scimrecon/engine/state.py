@@ -790,10 +790,15 @@ class StateStore:
 
     def step_states(self, run_id: str) -> dict[tuple[str, str], StepRecord]:
         """(target key or '' for run scope, step id) -> state; a missing pair is pending."""
+        return self._states("step_states", run_id)
+
+    def _states(self, table: str, run_id: str) -> dict[tuple[str, str], StepRecord]:
+        """The step records of a run (`step_states`) or of its undo (`undo_states`)."""
+        assert table in ("step_states", "undo_states")
         with self._lock:
             rows = self._conn.execute(
                 "SELECT target, step, state, attempts, outputs, error, started, finished,"
-                " deadline FROM step_states WHERE run = ?",
+                f" deadline FROM {table} WHERE run = ?",
                 (run_id,),
             ).fetchall()
         return {
@@ -974,16 +979,7 @@ class StateStore:
 
     def undo_states(self, run_id: str) -> dict[tuple[str, str], StepRecord]:
         """(target key or '' for run scope, step id) -> the undo's state of that step."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT target, step, state, attempts, outputs, error, started, finished,"
-                " deadline FROM undo_states WHERE run = ?",
-                (run_id,),
-            ).fetchall()
-        return {
-            (t, s): StepRecord(t, s, st, a, json.loads(o) if o else None, e, sd, fin, dl)
-            for t, s, st, a, o, e, sd, fin, dl in rows
-        }
+        return self._states("undo_states", run_id)
 
     def record_undo(
         self,
