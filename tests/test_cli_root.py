@@ -105,3 +105,25 @@ def test_state_and_profile_are_accepted_before_and_after_the_command(tmp_path: P
     shown = CliRunner().invoke(cli, ["config", "show", "--profile", str(profile)])
     assert shown.exit_code == 0, shown.output
     assert "127.0.0.1:9" in shown.output
+
+
+def test_python_dash_m_honours_the_root_profile(tmp_path: Path) -> None:
+    """`python -m scimrecon.cli.main --profile X config show` reads X (it used to be ignored:
+    the module ran as __main__ with a second CliState class)."""
+    import os
+    import subprocess
+    import sys
+
+    profile = tmp_path / "p.toml"
+    profile.write_text('[atlassian]\nbase_url = "http://127.0.0.1:9/atlassian"\norg_id = "o"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIMRECON_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "scimrecon.cli.main", "--profile", str(profile), "config", "show"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "127.0.0.1:9" in done.stdout

@@ -227,6 +227,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # `python -m scimrecon.cli.main`: run the imported module, not this `__main__` copy, so
+    # that there is one CliState class and `--profile` reaches every command.
+    from scimrecon.cli import main as _imported
+
+    _imported.main()
 
 __all__ = ["EXIT_USAGE", "CliState", "cli", "main"]
