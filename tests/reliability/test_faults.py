@@ -173,7 +173,7 @@ def test_flaky_apis_cost_no_target(
     result = _run(env, tmp_path, emails)
     fired = {e["status"] for e in env.app.log} - {200, 201, 204}
     assert fired, "the faults must actually have fired"
-    assert result["state"] == "completed", result
+    assert result["state"] == "completed", (result, env.status())
     assert result["targets"] == {"done": TARGETS}
     assert _silent(env, before, emails) == []
     assert repeated_with_effect(env.app.log) == {}

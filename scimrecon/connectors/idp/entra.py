@@ -44,6 +44,8 @@ GRAPH_GROUP = "#microsoft.graph.group"
 # The application permission each read needs (least privileged), named in a 403's message.
 READ_USERS = "User.Read.All"
 READ_ASSIGNMENTS = "Application.Read.All"
+#: Rounds of the client's retries for putting a user's assignment back (see _assign_again).
+REASSIGN_ROUNDS = 3
 READ_MEMBERS = "GroupMember.Read.All"
 # Names a synchronization schema gives Entra's own directory (the older one is still the usual).
 ENTRA_DIRECTORIES = frozenset({"azure active directory", "microsoft entra id"})
@@ -276,17 +278,29 @@ class EntraAdapter:
             "resourceId": self.service_principal,
             "appRoleId": roles.pop(),
         }
-        try:
-            # Safe to repeat: a second POST of the same assignment is refused, not duplicated.
-            self.graph.post(path, json=body, retry_unsafe=True)
-        except HttpError as exc:
-            if exc.status != 400 or "already exists" not in (exc.detail or exc.message):
+        self._assign_again(path, body, user_name)
+        self.forget()
+
+    def _assign_again(self, path: str, body: dict[str, str], user_name: str) -> None:
+        """POST the assignment back, harder than any other call: the user is unassigned until
+        it lands. Safe to repeat (a second POST of the same assignment is refused as a
+        duplicate, which means done), so a throttled or failing Graph gets a few more rounds of
+        the client's own retries before the target fails with what to do."""
+        for rounds_left in range(REASSIGN_ROUNDS - 1, -1, -1):
+            try:
+                self.graph.post(path, json=body, retry_unsafe=True)
+                return
+            except HttpError as exc:
+                if exc.status == 400 and "already exists" in (exc.detail or exc.message):
+                    return
+                transient = exc.timed_out or exc.status in (None, 429, 500, 502, 503, 504)
+                if transient and rounds_left:
+                    continue
                 raise ReassignRefused(
                     f"{user_name} was unassigned from the Atlassian Cloud app but could not be "
                     f"assigned again ({exc.message}): they stay unassigned until this step is "
                     "retried (resume --retry-failed) or they are assigned by hand"
                 ) from None
-        self.forget()
 
     # -- directory reads ---------------------------------------------------------------------------
 
