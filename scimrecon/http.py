@@ -731,6 +731,17 @@ class HttpClient:
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request_json("GET", path, **kwargs)
 
+    def unexpected(self, method: str, path: str, what: str) -> HttpError:
+        """A 200 whose body is not the documented shape: one line naming the call and what is
+        missing (every connector's answer to a response it cannot trust)."""
+        return HttpError(
+            f"{self.api}: {method} {path} → 200: unexpected response ({what})",
+            api=self.api,
+            method=method,
+            path=path,
+            status=200,
+        )
+
     def post(self, path: str, **kwargs: Any) -> Any:
         return self.request_json("POST", path, **kwargs)
 

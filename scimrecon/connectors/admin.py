@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from scimrecon.errors import RefusedError
-from scimrecon.http import HttpClient, HttpError
+from scimrecon.http import HttpClient
 from scimrecon.recon.identity import identity_key
 
 #: The v2 directory id that means "every directory the key can manage".
@@ -150,16 +150,6 @@ class LastActive:
     added_to_org: str | None
 
 
-def _shape_error(http: HttpClient, method: str, path: str, what: str) -> HttpError:
-    return HttpError(
-        f"{http.api}: {method} {path} → 200: unexpected response ({what})",
-        api=http.api,
-        method=method,
-        path=path,
-        status=200,
-    )
-
-
 class AdminApi:
     """Org admin + user management + organization APIs for one org."""
 
@@ -191,7 +181,7 @@ class AdminApi:
 
     def _links(self, method: str, path: str, body: Any) -> list[ScimLink]:
         if not isinstance(body, dict) or not isinstance(body.get("scimLinks"), list):
-            raise _shape_error(self.http, method, path, "no scimLinks list")
+            raise self.http.unexpected(method, path, "no scimLinks list")
         return [ScimLink.from_json(item) for item in body["scimLinks"]]
 
     def scim_links_for_email(self, email: str) -> list[ScimLink]:
@@ -214,7 +204,7 @@ class AdminApi:
         body = self.http.get(path)
         account = body.get("account") if isinstance(body, dict) else None
         if not isinstance(account, dict):
-            raise _shape_error(self.http, "GET", path, "no account object")
+            raise self.http.unexpected("GET", path, "no account object")
         return AccountProfile(
             account_id=str(account.get("account_id") or account_id),
             email=account.get("email"),
@@ -252,7 +242,7 @@ class AdminApi:
             params = {"cursor": cursor} if cursor else None
             body = self.http.get(path, params=params)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-                raise _shape_error(self.http, "GET", path, "no data list")
+                raise self.http.unexpected("GET", path, "no data list")
             for item in body["data"]:
                 yield OrgUser.from_json(item)
             following = (body.get("links") or {}).get("next")
@@ -260,7 +250,7 @@ class AdminApi:
                 return
             cursor = (parse_qs(urlsplit(str(following)).query).get("cursor") or [None])[0]
             if not cursor or cursor in seen:
-                raise _shape_error(self.http, "GET", path, "links.next without a new cursor")
+                raise self.http.unexpected("GET", path, "links.next without a new cursor")
             seen.add(cursor)
 
     def org_users(self) -> list[OrgUser]:
@@ -337,7 +327,7 @@ class AdminApi:
         body = self.http.get(path)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
-            raise _shape_error(self.http, "GET", path, "no data object")
+            raise self.http.unexpected("GET", path, "no data object")
         return LastActive(
             products=[ProductAccess.from_json(p) for p in data.get("product_access") or []],
             added_to_org=data.get("added_to_org"),
@@ -355,7 +345,7 @@ class AdminApi:
             query = {**(params or {}), **({"cursor": cursor} if cursor else {})}
             body = self.http.get(path, params=query or None)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-                raise _shape_error(self.http, "GET", path, "no data list")
+                raise self.http.unexpected("GET", path, "no data list")
             for item in body["data"]:
                 if isinstance(item, dict):
                     yield item
@@ -366,7 +356,7 @@ class AdminApi:
             if text.startswith(("http://", "https://", "/")):
                 text = (parse_qs(urlsplit(text).query).get("cursor") or [""])[0]
             if not text or text in seen:
-                raise _shape_error(self.http, "GET", path, "links.next without a new cursor")
+                raise self.http.unexpected("GET", path, "links.next without a new cursor")
             seen.add(text)
             cursor = text
 
@@ -391,7 +381,7 @@ class AdminApi:
         body = self.http.get(path)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict) or not data.get("accountId"):
-            raise _shape_error(self.http, "GET", path, "no data.accountId")
+            raise self.http.unexpected("GET", path, "no data.accountId")
         return DirectoryUser.from_json(data)
 
     def write_directory(self) -> str:

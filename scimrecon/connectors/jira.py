@@ -111,13 +111,7 @@ class JiraApi:
                 body["nextPageToken"] = token
             page = self.http.post(path, json=body, retry_unsafe=True)  # a read
             if not isinstance(page, dict) or not isinstance(page.get("issues"), list):
-                raise HttpError(
-                    f"{self.http.api}: POST {path} → 200: unexpected response (no issues list)",
-                    api=self.http.api,
-                    method="POST",
-                    path=path,
-                    status=200,
-                )
+                raise self.http.unexpected("POST", path, "no issues list")
             for issue in page["issues"]:
                 got = issue.get("fields") or {}
                 yield JiraIssue(

@@ -202,7 +202,7 @@ class EntraAdapter:
         body = self.graph.get(path)
         rules = body.get("synchronizationRules") if isinstance(body, dict) else None
         if not isinstance(rules, list):
-            raise self._shape_error(path, "no synchronizationRules list")
+            raise self.graph.unexpected("GET", path, "no synchronizationRules list")
         ids = [str(r["id"]) for r in rules if _outbound(r)]
         if len(ids) != 1:
             raise InputError(
@@ -384,7 +384,7 @@ class EntraAdapter:
                     detail=exc.detail,
                 ) from None
             if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-                raise self._shape_error(path, "no value list")
+                raise self.graph.unexpected("GET", path, "no value list")
             yield from (item for item in body["value"] if isinstance(item, dict))
             link = body.get("@odata.nextLink")
             if not link:
@@ -392,20 +392,13 @@ class EntraAdapter:
             following = link_under(self.graph.base_url, str(link))
             if following is None:
                 # following it would hand our token to whoever the link names
-                raise self._shape_error(path, "@odata.nextLink points outside the Graph base URL")
+                raise self.graph.unexpected(
+                    "GET", path, "@odata.nextLink points outside the Graph base URL"
+                )
             url = following
             if url in seen:
-                raise self._shape_error(path, "@odata.nextLink repeats an earlier page")
+                raise self.graph.unexpected("GET", path, "@odata.nextLink repeats an earlier page")
             seen.add(url)
-
-    def _shape_error(self, path: str, what: str) -> HttpError:
-        return HttpError(
-            f"{self.graph.api}: GET {path} → 200: unexpected response ({what})",
-            api=self.graph.api,
-            method="GET",
-            path=path,
-            status=200,
-        )
 
     def instructions(self, operation: str, **kw: str) -> str:
         if operation not in _ENTRA_TEXT:

@@ -158,7 +158,7 @@ class OktaAdapter:
                 "hand (scimrecon idp pause prints how); nothing was changed"
             ) from None
         if not isinstance(body, dict) or not isinstance(body.get("capabilities"), dict):
-            raise self._shape_error(path, "no capabilities object")
+            raise self.http.unexpected("GET", path, "no capabilities object")
         caps = body["capabilities"]
         out = {"status": str(body.get("status") or "")}
         for name, (group, key) in CAPABILITIES.items():
@@ -231,7 +231,7 @@ class OktaAdapter:
         """The Okta user with this login (Okta takes an id, a login or its short name)."""
         body = self._call("GET", f"/api/v1/users/{seg(login)}")
         if not isinstance(body, dict) or not body.get("id"):
-            raise self._shape_error(f"/api/v1/users/{login}", "no id in the user")
+            raise self.http.unexpected("GET", f"/api/v1/users/{login}", "no id in the user")
         return body
 
     def object_id(self, login: str) -> str:
@@ -329,27 +329,20 @@ class OktaAdapter:
             response = self.http.send("GET", url, params=first)
             body = self.http.decode("GET", response)
             if not isinstance(body, list):
-                raise self._shape_error(path, "not a list")
+                raise self.http.unexpected("GET", path, "not a list")
             yield from (item for item in body if isinstance(item, dict))
             link = next_link(response.headers.get("link", ""))
             if not link:
                 return
             following = link_under(self.http.base_url, link)
             if following is None:
-                raise self._shape_error(path, "the next link points outside the Okta org URL")
+                raise self.http.unexpected(
+                    "GET", path, "the next link points outside the Okta org URL"
+                )
             if following in seen:
-                raise self._shape_error(path, "the next link repeats an earlier page")
+                raise self.http.unexpected("GET", path, "the next link repeats an earlier page")
             seen.add(following)
             url, first = following, None
-
-    def _shape_error(self, path: str, what: str) -> HttpError:
-        return HttpError(
-            f"{self.http.api}: GET {path} → 200: unexpected response ({what})",
-            api=self.http.api,
-            method="GET",
-            path=path,
-            status=200,
-        )
 
     def instructions(self, operation: str, **kw: str) -> str:
         if operation not in _OKTA_TEXT:
