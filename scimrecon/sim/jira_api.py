@@ -181,7 +181,7 @@ def _render_found(store: Store, issue: Record, fields: list[str], issue_id: str)
     """A search hit (possibly the index's stale copy): with Jira's default (`id`) only the id."""
     if fields == ["id"]:
         return {"id": issue_id}
-    return {**_render(store, issue, fields, issue_id), "id": issue_id}
+    return _render(store, issue, fields, issue_id)
 
 
 def get_issue(ctx: Ctx, site: str, key: str) -> Reply:

@@ -188,16 +188,16 @@ def run_cycle(store: Store, changed: set[str] | None = None) -> list[dict[str, A
     for idp_user in list(store.idp.get("users") or []):
         if changed is not None and idp_user.get("object_id") not in changed:
             continue
+        has_entry = fold(idp_user.get("userName")) in present
         if not in_scope(idp_user):
-            entry = (
-                store.scim_user_by_name(directory_id, str(idp_user.get("userName") or ""))
-                if fold(idp_user.get("userName")) in present and changed is not None
-                else None
-            )
-            if entry is not None and entry.get("active", True):
-                deactivate_scim_user(store, entry)
+            # Only a change takes a user out of scope; a full cycle leaves old entries alone.
+            if has_entry and changed is not None:
+                name = str(idp_user.get("userName") or "")
+                entry = store.scim_user_by_name(directory_id, name)
+                if entry is not None and entry.get("active", True):
+                    deactivate_scim_user(store, entry)
             continue
-        if fold(idp_user.get("userName")) in present:
+        if has_entry:
             continue  # the common case, decided without a lookup per user
         outcome = push_idp_user(store, idp_user)
         if outcome is not None:
