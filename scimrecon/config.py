@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from scimrecon.errors import InputError
+from scimrecon.errors import InputError, MissingSecret
 from scimrecon.limits import MAX_PRICE, MAX_USERS, load_toml, read_document
 from scimrecon.urlsafety import url_problem
 
@@ -412,7 +412,7 @@ class Secrets:
         secret, _ = self._lookup(name)
         if secret is None:
             what = SECRET_VARS.get(name, "secret")
-            raise InputError(
+            raise MissingSecret(
                 f"{name} is not set ({what}): export it, or store it in the OS keyring "
                 f'with service "{KEYRING_SERVICE}" and username "{name}"'
             )

@@ -48,9 +48,8 @@ def _table(
 ) -> str:
     parts: list[str] = []
     for cycle in cycles:
-        last_day = cycle.end.toordinal() - 1
         parts.append(
-            f"cycle {cycle.start} to {date.fromordinal(last_day)}: {cycle.total} "
+            f"cycle {cycle.start} to {cycle.last_day}: {cycle.total} "
             f"(start {cycle.start_count} users, maximum {cycle.maximum})"
         )
         parts.append(

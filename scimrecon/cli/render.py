@@ -37,7 +37,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def _cell(value: Any) -> Any:
     """A cell fit for one terminal line: line breaks become spaces and other control
-    characters (an ANSI escape in a display name) are shown escaped, never interpreted."""
+    characters (an ANSI escape in a display name) are shown escaped, never interpreted; a
+    list is its items, comma-separated (a profile's domains, not a Python tuple)."""
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(v) for v in value)
     if not isinstance(value, str):
         return value
     flat = " ".join(value.splitlines()) if ("\n" in value or "\r" in value) else value
@@ -115,7 +118,7 @@ def table(
 
 def key_values(pairs: Iterable[tuple[str, Any]]) -> str:
     """A two-column block for summaries (label, value)."""
-    return tabulate([(k, v) for k, v in pairs], tablefmt="plain", disable_numparse=True)
+    return tabulate([(k, _cell(v)) for k, v in pairs], tablefmt="plain", disable_numparse=True)
 
 
 def to_csv(rows: Iterable[Mapping[str, Any] | Sequence[Any]], headers: Sequence[str]) -> str:

@@ -19,7 +19,8 @@ import click
 from scimrecon.cli.render import table, to_csv, to_json
 from scimrecon.engine.incomplete import incomplete_targets, is_live, next_commands
 from scimrecon.engine.playbook import parse_playbook
-from scimrecon.engine.state import DEFAULT_STATE, RunRecord, StateStore, pid_alive
+from scimrecon.engine.expr import NOT_APPLICABLE, is_not_applicable
+from scimrecon.engine.state import DEFAULT_STATE, RunRecord, StateStore, StepRecord, pid_alive
 from scimrecon.errors import InputError, ScimreconError
 
 
@@ -98,6 +99,13 @@ def _shown_state(state: str, changed: list[str], live: bool) -> str:
     return "incomplete" if changed and not live and state in ("pending", "failed") else state
 
 
+def _step_state(rec: StepRecord | None) -> str:
+    """A step's state as plan, status and log all name it (a false `when` is `n/a`)."""
+    if rec is None:
+        return "pending"
+    return NOT_APPLICABLE if is_not_applicable(rec.state, rec.error) else rec.state
+
+
 def status_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
     """The `status --format json` document (DESIGN.md shape, plus extra keys)."""
     target_steps, run_steps = step_ids(run)
@@ -110,9 +118,7 @@ def status_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
             target_steps.append(step)
     targets = []
     for t in store.targets(run.id):
-        steps = {
-            s: states[(t.key, s)].state if (t.key, s) in states else "pending" for s in target_steps
-        }
+        steps = {s: _step_state(states.get((t.key, s))) for s in target_steps}
         entry = {
             "key": t.key,
             "state": _shown_state(t.state, changed.get(t.key, []), live),
@@ -134,9 +140,7 @@ def status_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
         "started": run.started,
         "finished": run.finished,
         "params": run.params,
-        "run_steps": {
-            s: states[("", s)].state if ("", s) in states else "pending" for s in run_steps
-        },
+        "run_steps": {s: _step_state(states.get(("", s))) for s in run_steps},
         "outputs": run.outputs,
         "lock": (
             {"pid": run.lock_pid, "host": run.lock_host, "since": run.lock_since}
@@ -264,10 +268,16 @@ def log(run_id: str, fmt: str, state_path: Path) -> None:
         return
     headers = ["time", "user", "target", "step", "outcome", "summary"]
     rows = [
-        [r.time, r.os_user, r.target or "", r.step or "", r.outcome, r.summary or ""]
+        [r.time, r.os_user, r.target or "", r.step or "", _outcome(r.outcome), r.summary or ""]
         for r in records
     ]
     click.echo(table(rows, headers))
+
+
+def _outcome(outcome: str) -> str:
+    """Audit outcomes as `plan` and `status` name them (runs before decision 75 wrote
+    `not-applicable`)."""
+    return NOT_APPLICABLE if outcome == "not-applicable" else outcome
 
 
 def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from scimrecon.engine.prompts import render_instructions
 from scimrecon.engine.redact import redact
 from scimrecon.engine.state import utc_now
 from scimrecon.engine.targets import TargetList
-from scimrecon.errors import InputError, RefusedError
+from scimrecon.errors import InputError, MissingSecret, RefusedError
 from scimrecon.limits import parse_json, read_document
 
 PLAN_FORMAT = "scimrecon-plan/1"
@@ -194,7 +194,8 @@ class Planner:
         if step.manual and step.action == MANUAL_ACTION:
             options["instructions"] = render_instructions(step.manual, ctx)
         if step.when is not None and not step.when.holds(params, target, run_outputs):
-            entry = PlanEntry(key, step.id, "n/a", f"not applicable: {step.when.source}")
+            why = step.when.why_false(params, target, run_outputs)
+            entry = PlanEntry(key, step.id, "n/a", f"not applicable: {why}")
             return entry, False, False
         action = self._action(step)
         outputs = target if key is not None else run_outputs
@@ -209,6 +210,8 @@ class Planner:
             found = None if after_change else action.check(ctx)
         except Skip as skip:
             return PlanEntry(key, step.id, "skip", redact(f"skip: {skip.reason}")), True, False
+        except MissingSecret:
+            raise  # the same for every target: one line for the plan, not one per row
         except Exception as exc:
             text = redact(f"cannot check: {getattr(exc, 'message', None) or exc}")
             return PlanEntry(key, step.id, "error", text), False, False

@@ -123,7 +123,7 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
         ]  # fmt: skip
         with ThreadPoolExecutor(max_workers=2) as pool:  # independent reads: two at a time
             list(pool.map(lambda item: run(*item), reads))
-        run("idp pause", "--debug", "idp", "pause")
+        run("idp pause", "--debug", "idp", "pause", "--yes")
         run("idp resume", "--debug", "idp", "resume")
         run("idp provision", "idp", "provision", emails[-1])
         # A wrong key: the 401 and its message are where keys leak.
@@ -247,7 +247,7 @@ def test_no_okta_command_writes_or_prints_the_okta_token(tmp_path: Path) -> None
         run("idp status", "--debug", "idp", "status", "--format", "json")
         run("idp status (wrong token)", "--debug", "idp", "status",
             extra={"SCIMRECON_OKTA_TOKEN": WRONG_OKTA})  # fmt: skip
-        run("idp pause", "--debug", "idp", "pause")
+        run("idp pause", "--debug", "idp", "pause", "--yes")
         run("idp resume", "--debug", "idp", "resume", "--restore", "create,profile")
         run("idp provision", "--debug", "idp", "provision", emails[0])
         run("reconcile --live", "--debug", "reconcile", "--live", "--all", "--format", "json")
