@@ -17,9 +17,9 @@ from typing import Any
 import click
 
 from scimrecon.cli.render import table, to_csv, to_json
+from scimrecon.engine.expr import NOT_APPLICABLE, is_not_applicable
 from scimrecon.engine.incomplete import incomplete_targets, is_live, next_commands
 from scimrecon.engine.playbook import parse_playbook
-from scimrecon.engine.expr import NOT_APPLICABLE, is_not_applicable
 from scimrecon.engine.state import DEFAULT_STATE, RunRecord, StateStore, StepRecord, pid_alive
 from scimrecon.errors import InputError, ScimreconError
 

@@ -39,6 +39,7 @@ def is_not_applicable(state: str, reason: str | None) -> bool:
     """Whether a recorded step state is a false `when` rather than a step's own skip."""
     return state == "skipped" and (reason or "").startswith(_NOT_APPLICABLE_REASONS)
 
+
 _FALSE_WORDS = frozenset({"", "false", "no", "n", "0", "off"})
 
 

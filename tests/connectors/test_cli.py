@@ -183,14 +183,18 @@ def test_idp_entra_status_pause_resume_provision(sim: Served) -> None:
         "until `scimrecon idp resume` -> yes (--yes)\n"
     )
     assert sim.app.world["idp"]["job"]["state"] == "Paused"
-    writes = len([r for r in sim.app.log if "/graph/" in r["path"] and r["method"] != "GET"])
+
+    def graph_writes():
+        return [r for r in sim.app.log if "/graph/" in r["path"] and r["method"] != "GET"]
+
+    writes = len(graph_writes())
     result = sim.run("idp", "pause")  # already paused: says so, asks nothing, changes nothing
     assert (result.exit_code, result.output) == (
         0,
         "Microsoft Entra ID provisioning is already Paused: nothing changed "
         "(`scimrecon idp resume` makes it Active again)\n",
     )
-    assert len([r for r in sim.app.log if "/graph/" in r["path"] and r["method"] != "GET"]) == writes
+    assert len(graph_writes()) == writes
     doc = json.loads(sim.run("idp", "resume", "--format", "json").output)
     assert doc == {"kind": "entra", "operation": "resume", "mode": "api", "status": "Active"}
     result = sim.run("idp", "provision", PRIYA)
