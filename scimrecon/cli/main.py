@@ -187,7 +187,11 @@ def _stdout_gone() -> NoReturn:
     sys.exit(EXIT_BROKEN_PIPE)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    # help as wide as the terminal (up to 120 columns), so one-liners are not cut at 80
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+)
 @click.version_option(__version__, prog_name="scimrecon")
 @click.option("--debug", is_flag=True, help="Show debug logs and tracebacks (never secrets).")
 @click.option(

@@ -14,9 +14,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import click
+import tabulate as tabulate_module
 from tabulate import tabulate
 
 from scimrecon import spreadsheet
+from scimrecon.cli import terminal
 from scimrecon.errors import InputError
 
 if TYPE_CHECKING:
@@ -102,7 +104,8 @@ def table(
 
     Numbers are right-aligned by their Python type (or because the caller says so with
     `right`), never by guessing from text, so an account id that looks like a number stays as
-    written.
+    written. On a terminal the table fits its width (see `terminal.fit`) and states are in
+    colour; piped, it is printed whole and plain (full values: `--format json|csv`).
     """
     data = [[_cell(v) for v in r] for r in rows]
     forced = set(right)
@@ -111,9 +114,26 @@ def table(
         for i in range(len(headers))
     ]
     align = ["right" if n else "left" for n in numeric]
-    return tabulate(
-        data, headers=list(headers), tablefmt="simple", disable_numparse=True, colalign=align
-    )
+    width = terminal.width()
+    if width is None:
+        return tabulate(
+            data, headers=list(headers), tablefmt="simple", disable_numparse=True, colalign=align
+        )
+    data, heads, kept = terminal.fit(data, list(headers), width)
+    data = [[terminal.colour_state(v) for v in r] for r in data]
+    # On a terminal a column is as wide as its widest line, header included: tabulate's two
+    # extra columns of header padding would undo the fitting.
+    padding, tabulate_module.MIN_PADDING = tabulate_module.MIN_PADDING, 0
+    try:
+        return tabulate(
+            data,
+            headers=heads,
+            tablefmt="simple",
+            disable_numparse=True,
+            colalign=[align[i] for i in kept],
+        )
+    finally:
+        tabulate_module.MIN_PADDING = padding
 
 
 def key_values(pairs: Iterable[tuple[str, Any]]) -> str:
@@ -174,7 +194,7 @@ def echo_output(
     elif fmt == "csv":
         click.echo(as_csv(), nl=False)
     else:
-        click.echo(as_table())
+        click.echo(terminal.fit_text(as_table()))
 
 
 # -- profile defaults for the analysis options ------------------------------------------------

@@ -30,6 +30,7 @@ from scimrecon.cli.main import CliState
 from scimrecon.cli.playbooks import playbooks_dir_option
 from scimrecon.cli.render import table, to_json
 from scimrecon.cli.status import open_store, state_option
+from scimrecon.cli.terminal import fit_text
 from scimrecon.engine.action import ActionRegistry, Interaction
 from scimrecon.engine.incomplete import incomplete_targets, next_commands
 from scimrecon.engine.plan import (
@@ -197,7 +198,7 @@ def render_plan(plan: Plan, *, full: bool) -> str:
     rows = [[step, *[counts.get(s, 0) for s in statuses]] for step, counts in summary.items()]
     lines.append(table(rows, ["step", "would", "already done", "skip", "n/a", "error"]))
     lines.append(f"\nfingerprint: {plan.fingerprint}")
-    return "\n".join(lines)
+    return fit_text("\n".join(lines))
 
 
 @click.command()
@@ -272,9 +273,9 @@ def _report(result: RunResult, fmt: str) -> None:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(result.targets.items()))
         click.echo(f"run {result.run_id} {result.state}: {counts}")
         if result.reason:
-            click.echo(f"reason: {result.reason}")
+            click.echo(fit_text(f"reason: {result.reason}"))
         for key, step, reason in result.failures:
-            click.echo(f"  failed {key} at {step}: {reason}")
+            click.echo(fit_text(f"  failed {key} at {step}: {reason}"))
     if result.unrecorded:
         click.secho(
             "\nNOT RECORDED in the state file (it could not be written); `scimrecon resume "

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from scimrecon.cli.render import table, to_csv, to_json
+from scimrecon.cli.terminal import fit_text
 from scimrecon.engine.expr import NOT_APPLICABLE, is_not_applicable
 from scimrecon.engine.incomplete import incomplete_targets, is_live, next_commands
 from scimrecon.engine.playbook import parse_playbook
@@ -187,14 +188,15 @@ def status(run_id: str | None, fmt: str, state_path: Path) -> None:
         f"  ({len(doc['targets'])} targets: {_counts(doc['targets'])})"
     )
     if doc["reason"]:
-        click.echo(f"reason: {doc['reason']}")
+        click.echo(fit_text(f"reason: {doc['reason']}"))
     if doc["lock"]:
         lock = doc["lock"]
         gone = lock["host"] == socket.gethostname() and not pid_alive(lock["pid"])
         note = f" (that process is gone: `scimrecon resume {doc['run']}` carries on)" * gone
         click.echo(f"locked by pid {lock['pid']} on {lock['host']} since {lock['since']}{note}")
     if doc["run_steps"]:
-        click.echo("run steps: " + ", ".join(f"{k} {v}" for k, v in doc["run_steps"].items()))
+        steps = ", ".join(f"{k} {v}" for k, v in doc["run_steps"].items())
+        click.echo(fit_text(f"run steps: {steps}"))
     if doc["undo"]:
         undo = doc["undo"]
         click.echo(f"undo: {undo['state']}" + (f" ({undo['reason']})" if undo["reason"] else ""))
