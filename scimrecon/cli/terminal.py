@@ -48,9 +48,10 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def width() -> int | None:
-    """The terminal's width in columns when stdout is a terminal, else None (do not fit)."""
-    if not _isatty(sys.stdout):
+def width(stream: Any = None) -> int | None:
+    """The terminal's width in columns when `stream` (stdout) is a terminal, else None (then
+    nothing is fitted)."""
+    if not _isatty(sys.stdout if stream is None else stream):
         return None
     return max(20, shutil.get_terminal_size().columns)
 
@@ -161,11 +162,11 @@ def fit(
     return fitted, heads, keep
 
 
-def fit_text(text: str) -> str:
+def fit_text(text: str, stream: Any = None) -> str:
     """Every line of `text` longer than the terminal wrapped (continuation lines indented two
     more than the line's own indent); tables already fit, so only prose moves. Unchanged when
-    stdout is not a terminal."""
-    columns = width()
+    `stream` (stdout) is not a terminal."""
+    columns = width(stream)
     if columns is None:
         return text
     out: list[str] = []
