@@ -15,6 +15,7 @@ from contextlib import suppress
 
 import click
 
+from scimrecon.cli.progress import paused
 from scimrecon.cli.terminal import fit_text
 from scimrecon.errors import RefusedError
 
@@ -42,7 +43,8 @@ class ClickInteraction:
                 f"{message}: needs a yes, and there is no terminal to ask on; pass --yes"
             )
         try:
-            return click.confirm(fit_text(message, sys.stderr), default=False, err=True)
+            with paused():
+                return click.confirm(fit_text(message, sys.stderr), default=False, err=True)
         except click.Abort as exc:
             _reraise_ctrl_c(exc)
             raise RefusedError(f"{message}: not confirmed (end of input)") from None
@@ -53,6 +55,10 @@ class ClickInteraction:
                 "a manual step needs a person at a terminal (--yes never answers manual steps); "
                 "run or resume it interactively"
             )
+        with paused():
+            self._manual(instructions, expect)
+
+    def _manual(self, instructions: str, expect: str) -> None:
         click.echo("", err=True)
         click.secho("MANUAL STEP", bold=True, err=True)
         for line in instructions.strip().splitlines():

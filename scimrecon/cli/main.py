@@ -62,6 +62,7 @@ class CliState:
     debug: bool = False
     profile: Path | None = None
     state: Path | None = None
+    quiet: bool = False
 
 
 def _set_profile(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
@@ -79,6 +80,22 @@ _PROFILE_AFTER = click.Option(
     callback=_set_profile,
     metavar="FILE",
     help="Profile TOML (also accepted before the command; env: SCIMRECON_PROFILE).",
+)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """`--quiet` after the subcommand means what it means before it."""
+    root = ctx.find_root()
+    if value and isinstance(root.obj, CliState):
+        root.obj.quiet = True
+
+
+_QUIET_AFTER = click.Option(
+    ["--quiet", "-q"],
+    is_flag=True,
+    expose_value=False,
+    callback=_set_quiet,
+    help="No progress on stderr (also accepted before the command; env: SCIMRECON_QUIET).",
 )
 
 
@@ -131,13 +148,15 @@ class LazyGroup(click.Group):
 
 
 def _accept_root_options(command: click.Command) -> None:
-    """Let `--profile` follow any subcommand too (groups pass it on to theirs)."""
+    """Let `--profile` and `--quiet` follow any subcommand too (groups pass them on)."""
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _accept_root_options(sub)
         return
     if not any("--profile" in p.opts for p in command.params):
         command.params.append(_PROFILE_AFTER)
+    if not any("--quiet" in p.opts for p in command.params):
+        command.params.append(_QUIET_AFTER)
 
 
 def _fail(ctx: click.Context, exc: BaseException, message: str, code: int) -> None:
@@ -206,10 +225,19 @@ def _stdout_gone() -> NoReturn:
     default=None,
     help="State file for the run commands (also accepted after them; env: SCIMRECON_STATE).",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    envvar="SCIMRECON_QUIET",
+    help="No progress on stderr (shown only on a terminal anyway; env: SCIMRECON_QUIET).",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, profile: Path | None, state: Path | None) -> None:
+def cli(
+    ctx: click.Context, debug: bool, profile: Path | None, state: Path | None, quiet: bool
+) -> None:
     """Find and fix identity drift and unwanted billable access in Atlassian Cloud."""
-    ctx.obj = CliState(debug=debug, profile=profile, state=state)
+    ctx.obj = CliState(debug=debug, profile=profile, state=state, quiet=quiet)
     if debug:
         # Our own loggers only: they are written to be redacted. Third-party debug output
         # (httpcore's connection chatter) would drown the story and is not ours to vouch for.

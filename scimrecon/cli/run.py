@@ -28,6 +28,7 @@ from scimrecon.cli.halfmoved import (
 from scimrecon.cli.interaction import ClickInteraction
 from scimrecon.cli.main import CliState
 from scimrecon.cli.playbooks import playbooks_dir_option
+from scimrecon.cli.progress import progress_for
 from scimrecon.cli.render import table, to_json
 from scimrecon.cli.status import open_store, state_option
 from scimrecon.cli.terminal import fit_text
@@ -42,6 +43,7 @@ from scimrecon.engine.plan import (
     write_plan,
 )
 from scimrecon.engine.playbook import Playbook, load_playbook, parse_playbook
+from scimrecon.engine.progress import NO_PROGRESS, ProgressListener
 from scimrecon.engine.runner import Runner, RunOptions, RunResult, Terminated
 from scimrecon.engine.state import RunRecord, StateStore
 from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, TargetList, load_targets
@@ -175,11 +177,19 @@ def _prepare(
     return _Prepared(pb, params, targets, registry)
 
 
-def _make_plan(prep: _Prepared, services: Any, concurrency: int, ui: Interaction) -> Plan:
+def _make_plan(
+    prep: _Prepared,
+    services: Any,
+    concurrency: int,
+    ui: Interaction,
+    progress: ProgressListener = NO_PROGRESS,
+) -> Plan:
     """The plan; targets another run left half-moved are skips, never looked up again (a
     look-up would misread them: no SCIM link, a parked email)."""
     held = prep.held or {}
-    planner = Planner(prep.playbook, prep.registry, services, ui, concurrency=concurrency)
+    planner = Planner(
+        prep.playbook, prep.registry, services, ui, concurrency=concurrency, progress=progress
+    )
     result = planner.plan(prep.params, without_held(prep.targets, held))
     return add_held_to_plan(result, prep.playbook, prep.targets, held)
 
@@ -232,11 +242,15 @@ def plan(
 
     Targets that another run in the state file left half-moved are planned as skips.
     """
-    with ctrl_c_means("interrupted (Ctrl-C) while planning: nothing was changed"):
+    with (
+        ctrl_c_means("interrupted (Ctrl-C) while planning: nothing was changed"),
+        progress_for(fmt) as shown,
+    ):
         prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
         services = HOOKS.services(_state(ctx))  # a bad profile is the first thing to hear about
         prep.held = held_by_other_runs(state_path, None, prep.targets, prep.registry)
-        result = _make_plan(prep, services, concurrency, HOOKS.interaction(assume_yes=False))
+        ui = HOOKS.interaction(assume_yes=False)
+        result = _make_plan(prep, services, concurrency, ui, shown)
     if out is not None:
         write_plan(result, out)
     if fmt == "json":

@@ -41,7 +41,7 @@ _STATE_STYLES: dict[str, dict[str, Any]] = {
 }
 
 
-def _isatty(stream: Any) -> bool:
+def isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
@@ -51,14 +51,14 @@ def _isatty(stream: Any) -> bool:
 def width(stream: Any = None) -> int | None:
     """The terminal's width in columns when `stream` (stdout) is a terminal, else None (then
     nothing is fitted)."""
-    if not _isatty(sys.stdout if stream is None else stream):
+    if not isatty(sys.stdout if stream is None else stream):
         return None
     return max(20, shutil.get_terminal_size().columns)
 
 
 def colour_wanted(stream: Any = None) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set to anything non-empty."""
-    return not os.environ.get("NO_COLOR") and _isatty(sys.stdout if stream is None else stream)
+    return not os.environ.get("NO_COLOR") and isatty(sys.stdout if stream is None else stream)
 
 
 def colour_state(value: Any) -> Any:

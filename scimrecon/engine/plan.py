@@ -20,6 +20,7 @@ from typing import Any
 from scimrecon.engine.action import Action, ActionRegistry, Interaction, Skip, StepContext
 from scimrecon.engine.builtin import with_builtins
 from scimrecon.engine.playbook import MANUAL_ACTION, Playbook, Step
+from scimrecon.engine.progress import NO_PROGRESS, ProgressListener
 from scimrecon.engine.prompts import render_instructions
 from scimrecon.engine.redact import redact
 from scimrecon.engine.state import utc_now
@@ -148,12 +149,14 @@ class Planner:
         ui: Interaction,
         *,
         concurrency: int = 4,
+        progress: ProgressListener = NO_PROGRESS,
     ) -> None:
         self.playbook = playbook
         self.registry = with_builtins(registry)
         self.services = services
         self.ui = _ReadOnlyUI(ui)
         self.concurrency = max(1, concurrency)
+        self.progress = progress
         self._actions: dict[str, Action] = {}
 
     def _action(self, step: Step) -> Action:
@@ -262,12 +265,18 @@ class Planner:
                     snapshot = dict(run_outputs)
                     return key, *self._entry(step, key, rows[key], params, snapshot, after)
 
-                for key, entry, stop, change in pool.map(one, live):
-                    target_entries[key].append(entry)
-                    if stop:
-                        stopped.add(key)
-                    if change:
-                        changed.add(key)
+                task = f"plan {step.id}"
+                self.progress.begin(task, task, len(live))
+                try:
+                    for key, entry, stop, change in pool.map(one, live):
+                        target_entries[key].append(entry)
+                        if stop:
+                            stopped.add(key)
+                        if change:
+                            changed.add(key)
+                        self.progress.advance(task)
+                finally:
+                    self.progress.end(task)
         plan.entries = run_entries + [e for key in rows for e in target_entries[key]]
         return plan
 
