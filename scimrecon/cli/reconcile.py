@@ -18,6 +18,7 @@ from scimrecon.cli.options import (
     targets_out_option,
     unwanted_option,
 )
+from scimrecon.cli.progress import counted, progress_for
 from scimrecon.cli.render import echo_output, load_profile, org_sites, table, to_csv
 from scimrecon.errors import InputError
 from scimrecon.recon.billable import RULES, world_sites
@@ -221,11 +222,15 @@ def reconcile(
         # never `orphaned` (which leads to a disable playbook).
         idp_users = load_idp_users(idp_file) if idp_file is not None else None
         idp = _user_directory(services) if idp_users is None else None
-        scim_users = list(scim_entries_from_users(services.scim.iter_users()))
-        roles = admin_roles_of(services.admin.iter_directory_users())
-        accounts = list(accounts_from_org_users(services.admin.iter_org_users(), roles))
-        if idp_users is None:
-            idp_users = _read_idp(idp)
+        with progress_for(fmt) as shown:
+            scim = counted(services.scim.iter_users(), shown, "reading SCIM users")
+            scim_users = list(scim_entries_from_users(scim))
+            admins = counted(services.admin.iter_directory_users(), shown, "reading admins")
+            roles = admin_roles_of(admins)
+            org = counted(services.admin.iter_org_users(), shown, "reading the org's accounts")
+            accounts = list(accounts_from_org_users(org, roles))
+            if idp_users is None:
+                idp_users = _read_idp(idp)
     elif all(files):
         assert idp_file and scim_file and accounts_file
         managed_sites = org_sites(sites, load_profile(ctx.obj))
