@@ -8,7 +8,10 @@ The commands run as a subprocess whose stdout is a pseudo-terminal 100 columns w
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +90,58 @@ def test_the_demo_fits_100_columns(tmp_path: Path) -> None:
     assert seen.code == 0, seen.stdout + seen.stderr
     assert Seen.widest(seen.stdout) <= 100, seen.stdout
     assert Seen.widest(seen.stderr) <= 100, seen.stderr
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_sim(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """acme-trello served in this process with 250 ms on every org/SCIM request, so planning
+    takes a few seconds; yields the profile path and the secrets as environment variables."""
+    from scimrecon.sim.app import SimApp
+    from scimrecon.sim.profile_toml import profile_toml
+    from scimrecon.sim.server import serve_in_thread
+    from scimrecon.sim.world import load_world
+
+    world = load_world("acme-trello")
+    world["faults"] = {"/atlassian": {"latency_ms": 250}}
+    app = SimApp(world, seed=1)
+    with serve_in_thread(app) as url:
+        profile = tmp_path / "sim.toml"
+        profile.write_text(profile_toml(app.profile(url)), encoding="utf-8")
+        yield profile, dict(app.secrets())
+
+
+PLAN = ("plan", "reprovision", "--targets", str(FIXTURES / "acme-trello" / "targets.csv"))
+BAR = re.compile(r"plan lookup .*\d/6 .*left")
+
+
+@pytest.mark.slow
+def test_a_slow_plan_shows_progress_on_a_terminal_and_nowhere_else(
+    slow_sim: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    profile, secrets = slow_sim
+    env = {**secrets, "SCIMRECON_PROFILE": str(profile)}
+    variants = [
+        {"stderr_tty": True},
+        {"stderr_tty": False},  # stderr a pipe
+        {"stderr_tty": True, "before": ("--quiet",)},
+        {"stderr_tty": True, "after": ("--quiet",)},
+        {"stderr_tty": True, "after": ("--format", "json")},
+    ]
+
+    def one(v: dict[str, Any]) -> Seen:
+        args = (*v.get("before", ()), *PLAN, *v.get("after", ()))
+        return run(*args, stderr_tty=v["stderr_tty"], env=env, cwd=tmp_path)
+
+    with ThreadPoolExecutor(max_workers=len(variants)) as pool:  # they mostly wait on latency
+        shown, *quiet_ones = pool.map(one, variants)
+    assert shown.code == 0, shown.stderr
+    frames = [Seen.plain(f) for f in re.split(r"[\r\n]", shown.stderr)]
+    assert any(BAR.search(f) for f in frames), shown.stderr  # step, done/total, time left
+    assert any(re.search(r"\d+\.\d/s", f) for f in frames)  # the rate
+    assert "plan lookup" not in shown.stdout  # progress is never on stdout
+    for quiet in quiet_ones:
+        assert quiet.code == 0, quiet.stderr
+        assert "plan lookup" not in quiet.stderr and "\x1b[" not in quiet.stderr
