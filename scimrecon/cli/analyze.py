@@ -239,12 +239,17 @@ def analyze(
     )
     if live:
         from scimrecon.cli.config_cmd import open_services
-        from scimrecon.recon.live import admin_roles_of, records_from_org_users
+        from scimrecon.recon.live import (
+            external_policy_warning,
+            records_from_external_users,
+            records_from_org_users,
+            roles_and_externals,
+        )
 
         admin = open_services(click.get_current_context()).admin
-        # Roles first (v2 platformRoles; only admins are kept), then the v1 list that has
-        # access_billable and last-active dates.
-        roles = admin_roles_of(admin.iter_directory_users())
+        # The v2 directory users first (admins' platformRoles, and the external users the v1
+        # list does not hold), then the v1 list that has access_billable and last-active dates.
+        roles, externals = roles_and_externals(admin.iter_directory_users())
 
         def added_of(account_id: str) -> date | None:
             value = admin.last_active_dates(account_id).added_to_org
@@ -253,7 +258,14 @@ def analyze(
         analyzer = Analyzer(policy, explain=explain).add_all(
             records_from_org_users(admin.iter_org_users(), added_of, roles)
         )
+        outside = list(
+            records_from_external_users(externals, admin.workspaces()) if externals else ()
+        )
+        analyzer.add_all(outside)
         result = analyzer.result(fmt="org-api", tier=tier, source="org admin API")
+        external_billable = sum(r.verdict(policy.org_sites).billable for r in outside)
+        if external_billable:
+            result.warnings.append(external_policy_warning(external_billable))
     else:
         assert export is not None
         overrides = parse_column_overrides(columns)
