@@ -304,7 +304,8 @@ def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @state_option
 def report(run_id: str, fmt: str, state_path: Path) -> None:
-    """Show every target of a run with its outcome and outputs."""
+    """Show every target of a run with its outcome and outputs, and what moved and what stays
+    on the old account (tickets per field, memberships, comments, worklogs, approvals, watches)."""
     store = read_store(state_path)
     try:
         run = store.get_run(run_id)

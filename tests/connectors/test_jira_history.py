@@ -81,3 +81,17 @@ def test_a_site_without_service_management_has_no_approvals_to_count() -> None:
         "have permission to view it.)"
     ]
     assert found.counts["watchers"] and found.counts["comments"]
+
+
+def test_a_comment_on_an_issue_the_account_has_no_tie_to_is_not_found() -> None:
+    # JQL has no comment-author field: such a comment is beyond any search, so the count is a
+    # floor (the report says so); Jira's default auto-watch makes this the unwatched case only.
+    world = load_world("acme-trello")
+    ada = account_id(world, "Ada Lovelace")
+    issue = next(i for i in world["jira"]["issues"] if i["key"] == "ENG-4")
+    assert ada not in (issue["reporter"], issue["assignee"], *issue["watchers"])
+    before = stays_behind(make_sim(world=world).services.jira, ada).counts["comments"]
+    issue["comments"] = [{"id": "777", "author": ada, "body": "unwatched afterwards"}]
+    after = stays_behind(make_sim(world=world).services.jira, ada)
+    assert after.counts["comments"] == before
+    assert "ENG-4" not in after.issues["comments"]
