@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from scimrecon.connectors.jira import jql_quote
 from scimrecon.sim.jira_history import EMBEDDED, PAGE
 from scimrecon.sim.jql import JqlError, compile_jql
 from tests.sim.conftest import ADA, BOB, JIRA, JIRA_AUTH
@@ -56,6 +59,26 @@ def test_history_fields_in_jql(jql: str, expected: list[str]) -> None:
 def test_approvals_only_through_approver_and_only_with_jsm(jql: str, jsm: bool, message: str):
     with pytest.raises(JqlError, match=message):
         compile_jql(jql, jsm)
+
+
+@given(
+    who=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12),
+    other=st.sampled_from(["a", "b", 'x"y', "\\"]),
+)
+def test_any_quoted_account_id_finds_exactly_its_own_history(who: str, other: str) -> None:
+    issues = [
+        {"key": "K-1", "watchers": [who], "worklogs": [{"id": "1", "author": other}]},
+        {"key": "K-2", "watchers": [other], "approvals": [{"id": "1", "approvers": [who]}]},
+        {"key": "K-3", "worklogs": [{"id": "2", "author": who}]},
+    ]
+    q = jql_quote(who)
+    for jql, expected in [
+        (f"watcher = {q}", {"K-1"} | ({"K-2"} if other == who else set())),
+        (f"worklogAuthor = {q}", {"K-3"} | ({"K-1"} if other == who else set())),
+        (f"approvals = approver({q})", {"K-2"}),
+    ]:
+        predicate = compile_jql(jql)
+        assert {i["key"] for i in issues if predicate(i)} == expected, jql
 
 
 def _world(world: dict[str, Any], comments: int) -> dict[str, Any]:
