@@ -18,7 +18,7 @@ from scimrecon.steps.idp_steps import (
     ResumeProvisioning,
     SnapshotProvisioning,
 )
-from scimrecon.steps.jira_steps import ReassignTickets
+from scimrecon.steps.jira_steps import CountWhatStays, ReassignTickets
 from scimrecon.steps.org_steps import CountBillable
 from scimrecon.steps.scim_steps import AwaitNewAccount, LookupUser, RemoveEntry
 
@@ -35,6 +35,7 @@ REGISTRY = ActionRegistry(
             ProvisionUser,
             AwaitNewAccount,
             ReassignTickets,
+            CountWhatStays,
             AwaitLogin,
             DisableAccount,
             RecheckInactive,
