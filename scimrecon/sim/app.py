@@ -19,7 +19,15 @@ from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from scimrecon.sim import admin_api, entra_api, jira_api, okta_api, orgs_v2_api, scim_api
+from scimrecon.sim import (
+    admin_api,
+    control_api,
+    entra_api,
+    jira_api,
+    okta_api,
+    orgs_v2_api,
+    scim_api,
+)
 from scimrecon.sim.context import Ctx, Runtime
 from scimrecon.sim.families import Family, authenticate, classify, error_body
 from scimrecon.sim.faults import Decision, Faults, FaultSpecError
@@ -34,6 +42,7 @@ def _build_router() -> Router:
     router = Router()
     scim_api.register(router)
     admin_api.register(router)
+    control_api.register(router)
     orgs_v2_api.register(router)
     jira_api.register(router)
     entra_api.register(router)
