@@ -20,6 +20,7 @@ from scimrecon.cli.options import (
     format_option,
     grace_days_option,
     html_option,
+    limit_option,
     protect_option,
     site_option,
     targets_out_option,
@@ -176,13 +177,7 @@ def _classes_csv(result: Analysis) -> str:
     is_flag=True,
     help="Also list every billable user with the rule, product and site that make them so.",
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=50,
-    show_default=True,
-    help="Rows shown per list in tables (0: all).",
-)
+@limit_option
 @click.pass_obj
 def analyze(
     obj: object,

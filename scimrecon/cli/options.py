@@ -142,3 +142,11 @@ grace_days_option = click.option(
     show_default=True,
     help="Users added this recently are never candidates.",
 )
+
+limit_option = click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Rows shown per list in tables (0: all).",
+)

@@ -8,6 +8,7 @@ target lists).
 
 from __future__ import annotations
 
+import shlex
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from scimrecon.cli.options import (
     encoding_option,
     format_option,
     grace_days_option,
+    limit_option,
     price_option,
     protect_option,
     targets_out_option,
@@ -50,7 +52,7 @@ CLAIM_TRADE_OFF = (
 )
 
 
-def _table(options: list[Option], price: Any, notes: list[str]) -> str:
+def _table(options: list[Option], price: Any, notes: list[str], limit: int) -> str:
     rows = [(o.number, o.name, o.users, f"{o.yearly_saving}", o.who_acts) for o in options]
     parts = [
         f"price: {price} per user and month; saving = users x price x 12",
@@ -64,15 +66,16 @@ def _table(options: list[Option], price: Any, notes: list[str]) -> str:
             f"  gives up: {option.gives_up}",
             f"  next: {option.next_command}",
         ]
+        shown = option.verdicts[:limit] if limit > 0 else option.verdicts
         parts.append(
             table(
-                (
-                    (v.candidate.email, "yes" if v.qualifies else "no", v.reason)
-                    for v in option.verdicts
-                ),
+                ((v.candidate.email, "yes" if v.qualifies else "no", v.reason) for v in shown),
                 ("email", "applies", "reason"),
             )
         )
+        if len(option.verdicts) > len(shown):
+            more = len(option.verdicts) - len(shown)
+            parts.append(f"... and {more} more (--limit 0 or --format csv/json for all)")
     parts += [f"note: {n}" for n in notes]
     return "\n".join(parts)
 
@@ -143,6 +146,7 @@ class _Tap:
     help="Which option's users --targets-out writes.",
 )
 @targets_out_option("Write the --option's users as a playbook target list (CSV).")
+@limit_option
 @click.pass_obj
 def options(
     obj: object,
@@ -162,6 +166,7 @@ def options(
     support_request: Path | None,
     option_number: int | None,
     targets_out: Path | None,
+    limit: int,
 ) -> None:
     """Compare the six ways out of users billable only through an unwanted product.
 
@@ -197,7 +202,7 @@ def options(
         record_tap=tap.record,
         directory_tap=tap.directory_user if live else None,
     )
-    source = "--live" if live else str(export)
+    source = "--live" if live else shlex.quote(str(export))
     decided = decide(
         result.classes[TRELLO_ONLY],
         price_per_user_month=unit,
@@ -205,7 +210,7 @@ def options(
         source=source,
     )
     notes = [
-        f"{len(result.classes['protected'])} protected user(s) are on no option "
+        f"{len(result.classes['protected'])} protected candidate(s) are on no option "
         "(admins, service accounts, --protect, added within --grace-days)"
     ]
     if not live:
@@ -221,7 +226,7 @@ def options(
             "notes": notes,
         },
         as_csv=lambda: _csv(decided),
-        as_table=lambda: _table(decided, unit, notes),
+        as_table=lambda: _table(decided, unit, notes, limit),
     )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
