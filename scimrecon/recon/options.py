@@ -130,8 +130,8 @@ class _Spec:
 def _specs(source: str) -> tuple[_Spec, ...]:
     """The six options; `source` is how the next commands name the user source."""
 
-    def out(n: int) -> str:
-        return f"scimrecon options {source} --option {n} --targets-out option{n}.csv && "
+    def out(n: int, where: str = source) -> str:
+        return f"scimrecon options {where} --option {n} --targets-out option{n}.csv && "
 
     return (
         _Spec(
@@ -166,7 +166,8 @@ def _specs(source: str) -> tuple[_Spec, ...]:
             "deactivate the accounts no IdP manages",
             "the person's Atlassian account: no login to any product until enabled again",
             "org admin",
-            f"{out(4)}scimrecon run deactivate-unwanted --targets option4.csv",
+            # only the live read knows who an IdP manages: the list comes from it
+            f"{out(4, '--live')}scimrecon run deactivate-unwanted --targets option4.csv",
             _deactivate,
         ),
         _Spec(
