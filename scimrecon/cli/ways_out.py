@@ -215,7 +215,10 @@ def options(
     ]
     if not live:
         notes.append("an export does not say which accounts an IdP manages: option 4 needs --live")
-    _write_files(decided, tap, claim_list_out, support_request, option_number, targets_out, as_of)
+    org = profile.atlassian.org_id if profile is not None and profile.atlassian else ""
+    _write_files(
+        decided, tap, claim_list_out, support_request, option_number, targets_out, as_of, org
+    )
     echo_output(
         fmt,
         as_json=lambda: {
@@ -240,6 +243,7 @@ def _write_files(
     option_number: int | None,
     targets_out: Path | None,
     as_of: date,
+    org: str,
 ) -> None:
     by_number = {o.number: o for o in decided}
     if claim_out is not None:
@@ -253,7 +257,7 @@ def _write_files(
         click.echo(CLAIM_TRADE_OFF.format(n=len(left_out)), err=True)
     if support_out is not None:
         users = by_number[5].qualifying
-        write_atomic(support_out, support_request(users, tap.products, org="the org", as_of=as_of))
+        write_atomic(support_out, support_request(users, tap.products, org=org, as_of=as_of))
         click.echo(
             f"wrote the deletion request for {len(users)} account(s) to {support_out}: review "
             "it, then send it to Atlassian support from the org admin's account",

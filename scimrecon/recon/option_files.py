@@ -58,9 +58,11 @@ def support_request(
     as_of: date,
 ) -> str:
     """The text of a deletion request for Atlassian support, one block per account, with the
-    warning first: it is for the org admin to review before sending, never sent by us."""
+    warning first: it is for the org admin to review before sending, never sent by us. `org`
+    is the organization id ("" when no profile names it)."""
+    whose = f"organization {org}" if org else "our organization"
     lines = [
-        f"Request: delete {len(users)} managed Atlassian account(s) of {org}",
+        f"Request: delete {len(users)} managed Atlassian account(s) of {whose}",
         f"Prepared by scimrecon options on {as_of.isoformat()} - review before sending.",
         "",
         f"WARNING: {SUPPORT_WARNING}",

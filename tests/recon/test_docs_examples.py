@@ -1,5 +1,6 @@
-"""Every example in docs/analysis.md and docs/org-admin-guide.md is real: each ```console block's command is run again and
-must print exactly what the page shows. Regenerate the outputs after a deliberate change with
+"""Every example in docs/analysis.md and docs/org-admin-guide.md is real: each ```console
+block's command is run again and must print exactly what the page shows. Regenerate the
+outputs after a deliberate change with
 
     .venv/bin/python tests/recon/test_docs_examples.py --write
 """

@@ -213,3 +213,15 @@ def test_bad_usage_is_one_clear_line_and_exit_2(
     code, _, err = run("options", export, "--domain", "acme.example", *args)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_claim_list_over_10000_addresses_is_split_into_files(tmp_path: Path) -> None:
+    from scimrecon.recon.option_files import claim_parts
+
+    emails = [f"user{n}@acme.example" for n in range(10_001)]
+    parts = claim_parts(tmp_path / "claim.csv", emails)
+    assert [p.name for p, _ in parts] == ["claim.csv", "claim-2.csv"]
+    first, second = (list(csv.reader(io.StringIO(text))) for _, text in parts)
+    assert first[0] == second[0] == ["email"]
+    assert [r[0] for r in first[1:] + second[1:]] == emails
+    assert len(first) - 1 == 10_000
