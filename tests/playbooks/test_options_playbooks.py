@@ -13,7 +13,10 @@ from scimrecon.sim.world import load_world
 from tests.playbooks.harness import FIXTURES, accounts_by_email, in_process
 
 SIX = json.loads((FIXTURES / "acme-trello" / "expected.json").read_text())["trello_only"]
-POLICY = {"id": "pol-nb", "name": "Trello only", "billable": False}
+# the fixture's non-billable policy (make_fixtures.AUTH_POLICIES)
+POLICY = {"id": "c3a9d2e4-51b7-4e0f-8c26-9b7d4a1f0e52", "name": "Free products, no SSO",
+          "billable": False}  # fmt: skip
+DEFAULT = {"id": "6f1e4b0a-7d2c-4c1b-9a55-0d3a2f6c8e01", "name": "Default policy", "billable": True}
 
 
 def _targets(tmp_path: Path, emails: list[str]) -> str:
@@ -23,9 +26,7 @@ def _targets(tmp_path: Path, emails: list[str]) -> str:
 
 
 def _policy_world() -> dict[str, Any]:
-    world = copy.deepcopy(load_world("acme-trello"))
-    world["org"]["auth_policies"] = [POLICY]
-    return world
+    return copy.deepcopy(load_world("acme-trello"))
 
 
 def test_non_billable_policy_moves_the_users_and_the_bill_drops(tmp_path: Path) -> None:
@@ -34,7 +35,7 @@ def test_non_billable_policy_moves_the_users_and_the_bill_drops(tmp_path: Path) 
         billable_before = sum(account_is_billable(a) for a in before["accounts"])
         result = env.cli(
             "run", "non-billable-policy", "--targets", _targets(tmp_path, SIX),
-            "--yes", "--param", "policy_id=pol-nb",
+            "--yes", "--param", f"policy_id={POLICY['id']}",
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         # the trade-off is shown with the confirmation of the destructive step
@@ -55,8 +56,7 @@ def test_non_billable_policy_moves_the_users_and_the_bill_drops(tmp_path: Path) 
         assert undo.exit_code == 0, undo.output
         restored = accounts_by_email(env.world())
         for email in SIX:
-            # back in the default policy: the simulator names it explicitly now
-            assert restored[email]["policy"]["billable"] is True
+            assert restored[email]["policy"] == DEFAULT  # back where they were
         assert env.billable() == billable_before
 
 
@@ -68,13 +68,14 @@ def test_non_billable_policy_skips_admins_and_users_already_moved(tmp_path: Path
     with in_process(world, tmp_path) as env:
         result = env.cli(
             "run", "non-billable-policy", "--targets",
-            _targets(tmp_path, [SIX[0], admin["email"]]), "--yes", "--param", "policy_id=pol-nb",
+            _targets(tmp_path, [SIX[0], admin["email"]]),
+            "--yes", "--param", f"policy_id={POLICY['id']}",
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         status = json.loads(env.cli("status", "1", "--format", "json").output)
         reasons = {t["key"]: t["reason"] for t in status["targets"]}
         assert reasons == {
-            SIX[0]: "already in policy Trello only",
+            SIX[0]: f"already in policy {POLICY['name']}",
             admin["email"]: reasons[admin["email"]],
         }
         assert reasons[admin["email"]].startswith("protected")
