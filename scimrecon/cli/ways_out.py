@@ -93,9 +93,10 @@ class _Tap:
     (claim list) and the products of users with only unwanted ones (support request); and,
     live, which accounts an IdP manages (v2 `managementSource` == `synced`)."""
 
-    def __init__(self, unwanted: frozenset[str], *, claim: bool) -> None:
+    def __init__(self, unwanted: frozenset[str], *, claim: bool, products: bool) -> None:
         self.unwanted = unwanted
         self.claim = claim
+        self.want_products = products
         self.managed: list[str] = []
         self.products: dict[str, list[str]] = {}
         self.synced: set[str] = set()
@@ -103,7 +104,9 @@ class _Tap:
     def record(self, record: UserRecord) -> None:
         if self.claim and record.managed and record.email:
             self.managed.append(record.email)
-        if record.products and all(p.key in self.unwanted for p in record.products):
+        if not self.want_products or not record.products:
+            return
+        if all(p.key in self.unwanted for p in record.products):
             names = sorted({f"{p.product} ({p.site})" if p.site else p.product
                             for p in record.products})  # fmt: skip
             self.products[record.account_id] = names
@@ -189,7 +192,9 @@ def options(
         grace_days=grace_days,
         protect=Protector.from_options(protect),
     )
-    tap = _Tap(policy.unwanted, claim=claim_list_out is not None)
+    tap = _Tap(
+        policy.unwanted, claim=claim_list_out is not None, products=support_request is not None
+    )
     result = read_analysis(
         export=export,
         live=live,
@@ -199,7 +204,7 @@ def options(
         columns=columns,
         export_format=export_format,
         encoding=encoding,
-        record_tap=tap.record,
+        record_tap=tap.record if (tap.claim or tap.want_products) else None,
         directory_tap=tap.directory_user if live else None,
     )
     source = "--live" if live else shlex.quote(str(export))
