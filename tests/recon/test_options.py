@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scimrecon.cli.main import cli
 from tests.recon.test_reconcile_live_entra import live
@@ -225,3 +227,56 @@ def test_a_claim_list_over_10000_addresses_is_split_into_files(tmp_path: Path) -
     assert first[0] == second[0] == ["email"]
     assert [r[0] for r in first[1:] + second[1:]] == emails
     assert len(first) - 1 == 10_000
+
+
+candidates = st.lists(
+    st.tuples(st.from_regex(r"[a-z]{1,8}", fullmatch=True), st.booleans()),
+    unique_by=lambda t: t[0],
+    max_size=30,
+)
+
+
+@given(candidates, st.decimals(min_value=0, max_value=1000, places=2), st.booleans())
+def test_option_counts_and_savings_add_up(
+    people: list[tuple[str, bool]], price: Decimal, known: bool
+) -> None:
+    from scimrecon.recon.classify import Candidate
+    from scimrecon.recon.options import decide
+
+    found = [
+        Candidate(f"{n}@acme.example", n, n, "billable only through Trello") for n, _ in people
+    ]
+    idp = {n for n, managed in people if managed}
+    options = decide(
+        found,
+        price_per_user_month=price,
+        idp_managed=(lambda account_id: account_id in idp) if known else None,
+    )
+    users = {o.number: o.users for o in options}
+    n = len(people)
+    assert users[2] == users[3] == users[5] == n
+    if known:
+        assert users[1] == users[4] == n - len(idp) and users[6] == len(idp)
+    else:
+        assert users[1] == users[6] == n and users[4] == 0
+    for o in options:
+        assert o.yearly_saving == price * o.users * 12
+        assert len(o.verdicts) == n and all(v.reason for v in o.verdicts)
+
+
+@given(
+    st.lists(st.from_regex(r"[A-Za-z]{1,6}@acme\.example", fullmatch=True), max_size=40),
+    st.lists(st.from_regex(r"[A-Za-z]{1,6}@acme\.example", fullmatch=True), max_size=10),
+)
+def test_the_claim_list_leaves_out_exactly_the_affected_users(
+    managed: list[str], affected: list[str]
+) -> None:
+    from scimrecon.recon.identity import identity_key
+    from scimrecon.recon.options import claim_list
+
+    kept = claim_list(managed, affected)
+    left_out = {identity_key(e) for e in affected}
+    keys = [identity_key(e) for e in kept]
+    assert len(keys) == len(set(keys))  # each account once
+    assert not set(keys) & left_out
+    assert set(keys) == {identity_key(e) for e in managed} - left_out
