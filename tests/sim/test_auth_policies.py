@@ -100,3 +100,17 @@ def test_bad_requests_are_refused(path: str, body: dict[str, Any], status: int) 
             "POST", f"/admin/control/v1/orgs/{org}/{path}", json=body, raise_for_status=False
         )
     assert response.status_code == status
+
+
+def test_a_task_that_does_not_finish_in_time_is_an_error_naming_it() -> None:
+    from scimrecon.http import HttpError
+
+    sim = make_sim(world=_world())
+    user = _trello_only(sim.world)
+    with sim.services as services:
+        policies = services.auth_policies
+        task_id = policies.add_users("pol-nb", [user["email"]])
+        with pytest.raises(HttpError) as failed:
+            policies.wait(task_id, interval=1.0, timeout=0.5)
+    assert f"policy task {task_id} still IN_PROGRESS after 0.5 s" in str(failed.value)
+    assert "policy" not in _account(sim.world, user["account_id"])
