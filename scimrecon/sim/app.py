@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from scimrecon.sim import (
     admin_api,
+    control_api,
     entra_api,
     jira_api,
     okta_api,
@@ -42,6 +43,7 @@ def _build_router() -> Router:
     router = Router()
     scim_api.register(router)
     admin_api.register(router)
+    control_api.register(router)
     orgs_v2_api.register(router)
     orgs_search_api.register(router)
     jira_api.register(router)

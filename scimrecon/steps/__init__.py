@@ -20,7 +20,9 @@ from scimrecon.steps.idp_steps import (
 )
 from scimrecon.steps.jira_steps import CountWhatStays, ReassignTickets
 from scimrecon.steps.org_steps import CountBillable
+from scimrecon.steps.policy_steps import LookupPolicyMember, MoveToPolicy
 from scimrecon.steps.scim_steps import AwaitNewAccount, LookupUser, RemoveEntry
+from scimrecon.steps.unwanted_steps import LookupUnwanted
 
 REGISTRY = ActionRegistry(
     {
@@ -42,6 +44,9 @@ REGISTRY = ActionRegistry(
             SuspendAccess,
             LookupLeaver,
             CountBillable,
+            LookupPolicyMember,
+            MoveToPolicy,
+            LookupUnwanted,
         )
     }
 )
