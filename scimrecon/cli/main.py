@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "analyze": "scimrecon.cli.analyze:analyze",
     "counts": "scimrecon.cli.counts:counts",
     "billing": "scimrecon.cli.billing:billing",
+    "options": "scimrecon.cli.ways_out:options",
     "reconcile": "scimrecon.cli.reconcile:reconcile",
     "playbooks": "scimrecon.cli.playbooks:playbooks",
     "plan": "scimrecon.cli.run:plan",

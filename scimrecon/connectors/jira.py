@@ -98,6 +98,19 @@ class JiraApi:
         visible"): only the issue ids in `reconcile` (at most 50) are answered as they are now.
         Use `matching_now` to ask about issues this run has just changed.
         """
+        for issue in self.search_raw(jql, fields, reconcile=reconcile):
+            got = issue.get("fields") or {}
+            yield JiraIssue(
+                key=str(issue.get("key")),
+                reporter=_account(got.get("reporter")),
+                assignee=_account(got.get("assignee")),
+                id=str(issue.get("id") or ""),
+            )
+
+    def search_raw(
+        self, jql: str, fields: Sequence[str], *, reconcile: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """Every issue matching `jql` as Jira answers it (`id`, `key`, `fields`), all pages."""
         if len(reconcile) > RECONCILE_LIMIT:
             raise ValueError(f"reconcileIssues takes at most {RECONCILE_LIMIT} ids")
         path = f"{API}/search/jql"
@@ -112,14 +125,7 @@ class JiraApi:
             page = self.http.post(path, json=body, retry_unsafe=True)  # a read
             if not isinstance(page, dict) or not isinstance(page.get("issues"), list):
                 raise self.http.unexpected("POST", path, "no issues list")
-            for issue in page["issues"]:
-                got = issue.get("fields") or {}
-                yield JiraIssue(
-                    key=str(issue.get("key")),
-                    reporter=_account(got.get("reporter")),
-                    assignee=_account(got.get("assignee")),
-                    id=str(issue.get("id") or ""),
-                )
+            yield from (i for i in page["issues"] if isinstance(i, dict))
             token = page.get("nextPageToken")
             if not token or page.get("isLast") is True:
                 return

@@ -19,7 +19,16 @@ from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from scimrecon.sim import admin_api, entra_api, jira_api, okta_api, orgs_v2_api, scim_api
+from scimrecon.sim import (
+    admin_api,
+    control_api,
+    entra_api,
+    jira_api,
+    okta_api,
+    orgs_search_api,
+    orgs_v2_api,
+    scim_api,
+)
 from scimrecon.sim.context import Ctx, Runtime
 from scimrecon.sim.families import Family, authenticate, classify, error_body
 from scimrecon.sim.faults import Decision, Faults, FaultSpecError
@@ -34,7 +43,9 @@ def _build_router() -> Router:
     router = Router()
     scim_api.register(router)
     admin_api.register(router)
+    control_api.register(router)
     orgs_v2_api.register(router)
+    orgs_search_api.register(router)
     jira_api.register(router)
     entra_api.register(router)
     okta_api.register(router)

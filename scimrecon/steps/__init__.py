@@ -18,9 +18,11 @@ from scimrecon.steps.idp_steps import (
     ResumeProvisioning,
     SnapshotProvisioning,
 )
-from scimrecon.steps.jira_steps import ReassignTickets
+from scimrecon.steps.jira_steps import CountWhatStays, ReassignTickets
 from scimrecon.steps.org_steps import CountBillable
+from scimrecon.steps.policy_steps import LookupPolicyMember, MoveToPolicy
 from scimrecon.steps.scim_steps import AwaitNewAccount, LookupUser, RemoveEntry
+from scimrecon.steps.unwanted_steps import LookupUnwanted
 
 REGISTRY = ActionRegistry(
     {
@@ -35,12 +37,16 @@ REGISTRY = ActionRegistry(
             ProvisionUser,
             AwaitNewAccount,
             ReassignTickets,
+            CountWhatStays,
             AwaitLogin,
             DisableAccount,
             RecheckInactive,
             SuspendAccess,
             LookupLeaver,
             CountBillable,
+            LookupPolicyMember,
+            MoveToPolicy,
+            LookupUnwanted,
         )
     }
 )
