@@ -370,9 +370,10 @@ class AdminApi:
     def _users_path(self, directory_id: str | None = None) -> str:
         return f"{self._v2}/directories/{seg(directory_id or self.directory_id)}/users"
 
-    def iter_directory_users(self) -> Iterator[DirectoryUser]:
-        """Every user of the profile's directory (`-`: of every directory), streamed."""
-        for item in self._pages(self._users_path()):
+    def iter_directory_users(self, directory_id: str | None = None) -> Iterator[DirectoryUser]:
+        """Every user of `directory_id` (default: the profile's; `-`: of every directory),
+        streamed."""
+        for item in self._pages(self._users_path(directory_id)):
             yield DirectoryUser.from_json(item)
 
     def directory_user(self, account_id: str) -> DirectoryUser:
