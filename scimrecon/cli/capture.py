@@ -56,8 +56,8 @@ def capture_world(
     `out`; the checkpoint beside it is reused if it is for the same org, targets and query."""
     from scimrecon.sim.redact import Pseudonyms, redact_world
     from scimrecon.sim.twin import world_from_capture
-    from scimrecon.sim.world import WorldError, dump_world, problems_message
     from scimrecon.sim.validate import validate_world
+    from scimrecon.sim.world import WorldError, dump_world, problems_message
 
     query = issues_option(issues, targets)
     checkpoint = Checkpoint(

@@ -63,10 +63,14 @@ class Checkpoint:
             doc = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
             return
-        if isinstance(doc, dict) and doc.get("format") == CHECKPOINT_FORMAT:
-            if doc.get("key") == key and isinstance(doc.get("sections"), dict):
-                self.sections = doc["sections"]
-                self.resumed = list(self.sections)
+        if (
+            isinstance(doc, dict)
+            and doc.get("format") == CHECKPOINT_FORMAT
+            and doc.get("key") == key
+            and isinstance(doc.get("sections"), dict)
+        ):
+            self.sections = doc["sections"]
+            self.resumed = list(self.sections)
 
     def section(self, name: str, read: Callable[[], Any]) -> Any:
         if name not in self.sections:
@@ -278,7 +282,8 @@ def read_capture(
         "billing": {k: v for k, v in asdict(profile.billing).items() if v is not None},
     }
     if profile.scim is not None:
-        directory = profile.scim.directory_id or profile.scim.base_url.rstrip("/").rpartition("/")[2]
+        base = profile.scim.base_url.rstrip("/")
+        directory = profile.scim.directory_id or base.rpartition("/")[2]
         capture["scim"] = {
             "directory_id": directory,
             **checkpoint.section("scim", lambda: _scim(services, progress)),

@@ -135,9 +135,7 @@ def world_from_records(
     tier = smallest_tier(billable)
     sites = sites_of(accounts)
     inferred.append(f"billing tier {tier} (the smallest standard tier over {billable} billable)")
-    jira_site = next(
-        (s["name"] for s in sites if set(s["products"]) & set(_JIRA_PRODUCTS)), None
-    )
+    jira_site = next((s["name"] for s in sites if set(s["products"]) & set(_JIRA_PRODUCTS)), None)
     world: dict[str, Any] = {
         "org": {
             "id": _uid(seed, "org"),

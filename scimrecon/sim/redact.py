@@ -95,9 +95,8 @@ class Pseudonyms:
             n = self.number[self.people.root(key)]
             seen[str(n)] = seen.get(str(n), 0) + 1
             local = f"person{n}" + (f".{seen[str(n)]}" if seen[str(n)] > 1 else "")
-            local_part, at, domain = key.partition("@")
+            _, at, domain = key.partition("@")
             self.addresses[key] = f"{local}@{self.domain(domain)}" if at else local
-        self.names: dict[str, str] = {}
 
     def domain(self, domain: str) -> str:
         domain = domain.lower()

@@ -163,6 +163,8 @@ def world_from_capture(capture: dict[str, Any]) -> BuiltWorld:
     world: dict[str, Any] = {
         "description": f"twin of org {seed}, captured {capture['captured_at']}",
         "as_of": str(capture["captured_at"])[:10],
+        # when the reads were made: a plan made on the twin was made, in effect, then
+        "x-captured-at": capture["captured_at"],
         "org": {
             "id": seed,
             "name": f"twin of {seed}",
