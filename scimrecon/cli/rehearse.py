@@ -1,8 +1,8 @@
 """`scimrecon rehearse`: run a playbook against the org's twin and say what would change.
 
 An org admin about to re-provision 300 people wants to see what *this* org will do first. The
-twin (`sim capture`, or a capture made on the spot) is served in-process like the demo's world,
-the playbook runs against it through the very `run` command (with `--yes`, in a temporary state
+twin (`sim capture`, or a capture made on the spot) is served in-process on a virtual clock (a
+rate-limit wait costs no time), the playbook runs against it through the very `run` command (with `--yes`, in a temporary state
 file: the user's own state is never touched), and the prediction is read off the twin's world
 before and after (`sim.outcome`), with every target that failed or was skipped and why.
 
@@ -17,11 +17,14 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import threading
+import time
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 
 from scimrecon.cli import run as run_cli
 from scimrecon.cli.capture import capture_world, target_emails
@@ -32,6 +35,42 @@ from scimrecon.cli.render import table, to_json
 from scimrecon.cli.status import read_store, status_document
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
+from scimrecon.http import ApiClientFactory, HttpSettings
+
+#: Where the twin seems to be (served in-process: nothing listens there).
+TWIN_URL = "http://twin.localhost"
+
+
+class VirtualClock:
+    """The twin's time: it passes only when someone waits. A rate limit or a retry backoff
+    that would hold a real run for minutes costs a rehearsal nothing, and the simulator's
+    provisioning cycles still come in the order they would."""
+
+    def __init__(self, start: float) -> None:
+        self.t = start
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.t += max(0.0, seconds)
+
+
+def twin_services(app: Any, clock: VirtualClock) -> Services:
+    """Connectors over the twin, called in-process (no socket) on the virtual clock, with the
+    twin's own fake keys."""
+    profile = Profile.from_dict(app.profile(TWIN_URL))
+    settings = HttpSettings(
+        transport=httpx.WSGITransport(app=app), sleep=clock.sleep, clock=clock.now
+    )
+    rates = {name: profile.rate_for(name) for name in ("atlassian", "jira", "graph")}
+    return Services(
+        profile,
+        Secrets(app.secrets(), keyring_lookup=None),
+        factory=ApiClientFactory(settings=settings, rates=rates),
+    )
 
 
 def _capture_live(ctx: click.Context, targets_path: Path, tmp: Path) -> Path:
@@ -72,30 +111,27 @@ def _rehearse(
     """Serve the twin, plan (if asked) and run on it; the exit code, the world before and
     after, the status document and the twin as loaded."""
     from scimrecon.sim.app import SimApp
-    from scimrecon.sim.server import serve_in_thread
     from scimrecon.sim.world import load_world
 
     world = load_world(twin_path)
-    app = SimApp(world, seed=1)
+    clock = VirtualClock(time.time())
+    app = SimApp(world, seed=1, clock=clock.now, sleep=clock.sleep)
     before = app.world_snapshot()
     dirs = [a for d in playbook_dirs for a in ("--playbooks", str(d))]
-    with serve_in_thread(app) as url:
-        services = Services(
-            Profile.from_dict(app.profile(url)), Secrets(app.secrets(), keyring_lookup=None)
-        )
-        saved = run_cli.HOOKS.services
-        run_cli.HOOKS.services = lambda _state: services
-        try:
-            with redirect_stdout(sys.stderr):  # stdout is the rehearsal's own report
-                if plan_args is not None:
-                    code = invoke_sibling(ctx, run_cli.plan, *plan_args, *dirs)
-                    if code:
-                        return code, before, before, {}, before
-                code = invoke_sibling(ctx, run_cli.run, *run_args, "--yes", *dirs)
-        finally:
-            run_cli.HOOKS.services = saved
-            services.close()
-        after = app.world_snapshot()
+    services = twin_services(app, clock)
+    saved = run_cli.HOOKS.services
+    run_cli.HOOKS.services = lambda _state: services
+    try:
+        with redirect_stdout(sys.stderr):  # stdout is the rehearsal's own report
+            if plan_args is not None:
+                code = invoke_sibling(ctx, run_cli.plan, *plan_args, *dirs)
+                if code:
+                    return code, before, before, {}, before
+            code = invoke_sibling(ctx, run_cli.run, *run_args, "--yes", *dirs)
+    finally:
+        run_cli.HOOKS.services = saved
+        services.close()
+    after = app.world_snapshot()
     state = Path(run_args[run_args.index("--state") + 1])
     status: dict[str, Any] = {}
     if state.exists():
