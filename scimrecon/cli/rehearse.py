@@ -2,8 +2,9 @@
 
 An org admin about to re-provision 300 people wants to see what *this* org will do first. The
 twin (`sim capture`, or a capture made on the spot) is served in-process on a virtual clock (a
-rate-limit wait costs no time), the playbook runs against it through the very `run` command (with `--yes`, in a temporary state
-file: the user's own state is never touched), and the prediction is read off the twin's world
+rate-limit wait costs no time), the playbook runs against it through the very `run` command
+(with `--yes`, in a temporary state file: the user's own state is never touched), and the
+prediction is read off the twin's world
 before and after (`sim.outcome`), with every target that failed or was skipped and why.
 
 `--out plan.json` saves the plan made on the fresh twin. The twin answers every read as the org

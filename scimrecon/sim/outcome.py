@@ -99,7 +99,7 @@ def _memberships(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[st
     name = {k: str(u["userName"]) for k, u in {**old_users, **new_users}.items()}
     email = _email_of(after, before)
     links = []
-    for k in sorted(set(old_users) | set(new_users), key=lambda k: name[k].lower()):
+    for k in set(old_users) | set(new_users):
         was, now = old_users.get(k), new_users.get(k)
         if was is None or now is None or was.get("account_id") != now.get("account_id"):
             links.append(
@@ -109,6 +109,8 @@ def _memberships(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[st
                     "to": email.get(str((now or {}).get("account_id"))) if now else None,
                 }
             )
+    # by userName, then what was there before what came (new SCIM ids are made up)
+    links.sort(key=lambda x: (str(x["userName"]).lower(), x["from"] is None, str(x["to"])))
     groups = []
     old_groups = _by(before.get("groups"), "id")
     for k, group in _by(after.get("groups"), "id").items():
