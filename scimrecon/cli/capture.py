@@ -33,6 +33,8 @@ class CaptureResult:
     inferred: list[str] = field(default_factory=list)
     #: target email -> its pseudonym (only with --redact), to write a redacted target list
     targets: dict[str, str] = field(default_factory=dict)
+    #: with --redact: redacts free text (a state file) the way the twin was redacted
+    rewrite: Callable[[str], str] | None = None
 
 
 def target_emails(path: Path | None) -> list[str]:
@@ -67,10 +69,11 @@ def capture_world(
         services, targets=targets, issues=query, checkpoint=checkpoint, progress=progress
     )
     built = world_from_capture(capture)
-    world, mapped = built.world, {}
+    world, mapped, rewrite = built.world, {}, None
     if redact:
         names = Pseudonyms(world, map_domains=map_domains)
-        mapped = {t: names.address(t) for t in targets}
+        rewrite = names.rewriter(world)
+        mapped = {t: rewrite(t) for t in targets}
         world = redact_world(world, map_domains=map_domains)
         _no_leftovers(built.world, world, names)
     problems = validate_world(world)
@@ -78,7 +81,7 @@ def capture_world(
         raise WorldError(problems_message(str(out), problems), problems)
     dump_world(world, out)
     checkpoint.discard()
-    return CaptureResult(world=world, inferred=built.inferred, targets=mapped)
+    return CaptureResult(world=world, inferred=built.inferred, targets=mapped, rewrite=rewrite)
 
 
 def _no_leftovers(original: dict[str, Any], redacted: dict[str, Any], names: Any) -> None:
@@ -120,6 +123,17 @@ def _no_leftovers(original: dict[str, Any], redacted: dict[str, Any], names: Any
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --redact and --targets: write the target list with the pseudonymous emails.",
 )
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --redact and --state-out: a state file to redact the same way (only read).",
+)
+@click.option(
+    "--state-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the redacted copy of --state (a new file).",
+)
 @click.pass_context
 def capture(
     ctx: click.Context,
@@ -129,6 +143,8 @@ def capture(
     redact: bool,
     map_domains: bool,
     targets_out: Path | None,
+    state_path: Path | None,
+    state_out: Path | None,
 ) -> None:
     """Read the live org (read-only) and write it as a fixture world: its twin.
 
@@ -140,6 +156,10 @@ def capture(
 
     if targets_out is not None and not (redact and targets_path):
         raise InputError("--targets-out needs --redact and --targets")
+    if (state_path is None) != (state_out is None) or (state_path and not redact):
+        raise InputError("--state and --state-out go together, with --redact")
+    if state_out is not None and state_out.exists():
+        raise InputError(f"{state_out}: already exists; choose a new file for the redacted copy")
     targets = target_emails(targets_path)
     state = ctx.find_object(CliState)
     services = HOOKS.services(state if isinstance(state, CliState) else None)
@@ -160,6 +180,11 @@ def capture(
         targets_out.write_text(
             "email\n" + "".join(f"{result.targets[t]}\n" for t in targets), encoding="utf-8"
         )
+    if state_path is not None and state_out is not None and result.rewrite is not None:
+        from scimrecon.engine.state_redact import redacted_copy
+
+        redacted_copy(state_path, state_out, result.rewrite)
+        click.echo(f"wrote {state_out}: {state_path} with the same pseudonyms", err=True)
     world = result.world
     click.echo(
         f"wrote {out}: {len(world['accounts'])} accounts, {len(world['scim_users'])} SCIM users, "

@@ -17,9 +17,13 @@ plans still name the same objects.
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Callable
 from typing import Any
 
 from scimrecon.recon.identity import identity_key
+
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 class _People:
@@ -119,6 +123,34 @@ class Pseudonyms:
         if not value:
             return value
         return self.addresses.get(identity_key(str(value)), value)
+
+    def rewriter(self, world: dict[str, Any]) -> Callable[[str], str]:
+        """A function that redacts free text (a state file's cells) the way `redact_world`
+        redacts `world`: every address (one the world does not know gets a pseudonym of its
+        own) and every person's name."""
+        names: dict[str, str] = {}
+        for account in world.get("accounts") or []:
+            names[str(account.get("name") or "")] = self.name_of(account.get("email"))
+        for user in [
+            *(world.get("scim_users") or []),
+            *((world.get("idp") or {}).get("users") or []),
+        ]:
+            names.setdefault(str(user.get("displayName") or ""), self.name_of(user.get("userName")))
+        known = sorted((n for n in names if len(n) >= 4), key=len, reverse=True)
+        pattern = re.compile("|".join(map(re.escape, known))) if known else None
+
+        def address(match: re.Match[str]) -> str:
+            key = identity_key(match[0])
+            if key not in self.addresses:
+                _, _, domain = key.partition("@")
+                self.addresses[key] = f"unknown{len(self.addresses) + 1}@{self.domain(domain)}"
+            return self.addresses[key]
+
+        def rewrite(text: str) -> str:
+            text = _EMAIL.sub(address, text)
+            return pattern.sub(lambda m: names[m[0]], text) if pattern else text
+
+        return rewrite
 
     def name_of(self, address: Any) -> str:
         key = identity_key(str(address or ""))
