@@ -200,3 +200,21 @@ def test_an_interrupted_capture_starts_again_where_it_stopped(tmp_path: Path) ->
     assert any("/scim/" in p for p in again)
     assert not (tmp_path / "twin.json.partial").exists()
     assert validate_world(json.loads(out.read_text("utf-8"))) == []
+
+
+def test_issues_by_jql_and_bad_combinations(tmp_path: Path) -> None:
+    source = load_world("acme-trello")
+    with in_process("acme-trello", tmp_path) as env:
+        twin = _capture(env, tmp_path, "--issues", "project = HELP")
+        lonely = env.cli("sim", "capture", "--out", str(tmp_path / "x.json"), "--targets-out", "t")
+        auto = env.cli("sim", "capture", "--out", str(tmp_path / "y.json"), "--issues", "auto")
+    assert [i["key"] for i in twin["jira"]["issues"]] == [
+        i["key"] for i in source["jira"]["issues"] if i["project"] == "HELP"
+    ]
+    assert (lonely.exit_code, lonely.output) == (
+        2,
+        "error: --targets-out needs --redact and --targets\n",
+    )
+    assert auto.exit_code == 2
+    assert "--issues auto needs --targets FILE" in auto.output
+    assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
