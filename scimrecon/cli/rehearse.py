@@ -15,14 +15,14 @@ first difference: the same rule as any saved plan.
 
 from __future__ import annotations
 
+import io
 import json
-import sys
 import tempfile
 import threading
 import time
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 import httpx
@@ -108,6 +108,7 @@ def _rehearse(
     run_args: list[str],
     plan_args: list[str] | None,
     playbook_dirs: tuple[Path, ...],
+    output: TextIO,
 ) -> tuple[int, dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Serve the twin, plan (if asked) and run on it; the exit code, the world before and
     after, the status document and the twin as loaded."""
@@ -123,7 +124,9 @@ def _rehearse(
     saved = run_cli.HOOKS.services
     run_cli.HOOKS.services = lambda _state: services
     try:
-        with redirect_stdout(sys.stderr):  # stdout is the rehearsal's own report
+        # The run's own output speaks of a temporary state file ("resume 1" there means
+        # nothing afterwards): it is kept apart, shown only with --show-run.
+        with redirect_stdout(output), redirect_stderr(output):
             if plan_args is not None:
                 code = invoke_sibling(ctx, run_cli.plan, *plan_args, *dirs)
                 if code:
@@ -235,6 +238,9 @@ def render(result: dict[str, Any]) -> str:
     help="Save the plan made on the twin, for `run --plan` against the live org.",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--show-run", is_flag=True, help="Also show the rehearsed run's own output (on stderr)."
+)
 @playbooks_dir_option
 @click.pass_context
 def rehearse(
@@ -245,6 +251,7 @@ def rehearse(
     params: tuple[str, ...],
     out: Path | None,
     fmt: str,
+    show_run: bool,
     playbook_dirs: tuple[Path, ...],
 ) -> None:
     """Run PLAYBOOK against a twin of the org and print what would change.
@@ -259,9 +266,15 @@ def rehearse(
         plan_args = None
         if out is not None:
             plan_args = [*_args(playbook, targets_path, tmp / "plan.db", params), "--out", str(out)]
-        code, before, after, status, world = _rehearse(
-            ctx, twin, run_args, plan_args, playbook_dirs
-        )
+        output = io.StringIO()
+        try:
+            code, before, after, status, world = _rehearse(
+                ctx, twin, run_args, plan_args, playbook_dirs, output
+            )
+        finally:
+            if show_run:
+                for line in output.getvalue().splitlines():
+                    click.echo(f"twin | {line}", err=True)
     if out is not None:
         _dated(out, world.get("x-captured-at"))
     label = str(twin_path) if twin_path else "of the live org"

@@ -99,3 +99,19 @@ def test_run_with_a_rehearsed_plan_runs_on_the_unchanged_org_and_refuses_a_drift
     # the first difference: the billable count the plan read (Ada no longer counts)
     assert "plan.json is stale: the world changed (run count-before: was" in refused.output
     assert f"since it was made at {saved['made_at']}" in refused.output
+
+
+def test_a_rehearsal_that_stops_at_a_manual_step_says_so_and_exits_as_the_run_would(
+    tmp_path: Path,
+) -> None:
+    with in_process("manual", tmp_path) as env:
+        quiet = env.cli("rehearse", "reprovision", "--targets", targets("manual"))
+        shown = env.cli("rehearse", "reprovision", "--targets", targets("manual"), "--show-run")
+        assert env.writes() == []
+    assert quiet.exit_code == shown.exit_code == 4
+    assert "run: interrupted (exit 4): stopped at a prompt: a manual step needs a person" in (
+        quiet.stdout
+    )
+    # the rehearsed run's advice names its temporary state: only shown when asked for
+    assert "resume 1" not in quiet.output
+    assert "twin | " in shown.stderr and "resume 1" in shown.stderr
