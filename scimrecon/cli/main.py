@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "playbooks": "scimrecon.cli.playbooks:playbooks",
     "plan": "scimrecon.cli.run:plan",
     "run": "scimrecon.cli.run:run",
+    "rehearse": "scimrecon.cli.rehearse:rehearse",
     "resume": "scimrecon.cli.run:resume",
     "abort": "scimrecon.cli.undo:abort",
     "undo": "scimrecon.cli.undo:undo",

@@ -402,12 +402,12 @@ class AdminApi:
     def _users_path(self, directory_id: str | None = None) -> str:
         return f"{self._v2}/directories/{seg(directory_id or self.directory_id)}/users"
 
-    def iter_directory_users(self) -> Iterator[DirectoryUser]:
-        """Every user of the profile's directory (`-`: of every directory), managed or not,
-        with roles and product access, streamed. Through the user search (a POST that reads):
-        the `GET .../users` list "will no longer work after June 30, 2027"."""
+    def iter_directory_users(self, directory_id: str | None = None) -> Iterator[DirectoryUser]:
+        """Every user of `directory_id` (default: the profile's; `-`: of every directory),
+        managed or not, with roles and product access, streamed. Through the user search (a
+        POST that reads): the `GET .../users` list "will no longer work after June 30, 2027"."""
         params = {"expand": ["platformRoles", "productAccess"], "limit": 100}
-        for item in self._pages(f"{self._users_path()}/search", params, search=True):
+        for item in self._pages(f"{self._users_path(directory_id)}/search", params, search=True):
             yield DirectoryUser.from_json(item)
 
     def workspaces(self) -> list[Workspace]:

@@ -261,9 +261,19 @@ class JiraApi:
         return f"/rest/servicedeskapi/request/{seg(key)}/participant"
 
     def participants(self, key: str) -> list[str]:
-        body = self.http.get(self._participants_path(key))
-        values = body.get("values") if isinstance(body, dict) else None
-        return [str(v["accountId"]) for v in values or [] if v.get("accountId")]
+        """Every participant of the request, page after page (JSM pages them, 50 by default)."""
+        path = self._participants_path(key)
+        out: list[str] = []
+        start = 0
+        while True:
+            body = self.http.get(path, params={"start": start} if start else None)
+            values = body.get("values") if isinstance(body, dict) else None
+            if not isinstance(values, list):
+                raise self.http.unexpected("GET", path, "no values list")
+            out += [str(v["accountId"]) for v in values if v.get("accountId")]
+            start += len(values)
+            if not values or body.get("isLastPage", True):
+                return out
 
     def add_participants(self, key: str, ids: Iterable[str]) -> None:
         # adding someone already there changes nothing, so a retry is safe

@@ -416,14 +416,20 @@ def bulk_status(ctx: Ctx, site: str, task_id: str) -> Reply:
 # -- JSM participants -------------------------------------------------------------------------
 
 
-def _participants_reply(store: Store, issue: Record) -> Reply:
+#: JSM pages participants 50 at a time by default (getRequestParticipants: `limit` "Default: 50").
+PARTICIPANTS_PAGE = 50
+
+
+def _participants_reply(store: Store, issue: Record, start: int = 0, limit: int = 0) -> Reply:
+    limit = min(limit or PARTICIPANTS_PAGE, PARTICIPANTS_PAGE)
+    everyone = list(issue.get("participants") or [])
     values = [
         {"accountId": a, "displayName": (store.account(a) or {}).get("name")}
-        for a in issue.get("participants") or []
+        for a in everyone[start : start + limit]
     ]
-    return Reply(
-        200, {"size": len(values), "start": 0, "limit": 50, "isLastPage": True, "values": values}
-    )
+    last = start + limit >= len(everyone)
+    body = {"size": len(values), "start": start, "limit": limit, "isLastPage": last}
+    return Reply(200, {**body, "values": values})
 
 
 def _account_ids(ctx: Ctx) -> list[str]:
@@ -437,8 +443,13 @@ def _account_ids(ctx: Ctx) -> list[str]:
 
 
 def get_participants(ctx: Ctx, site: str, key: str) -> Reply:
+    """One page of the request's participants (`start`, `limit`), as JSM pages them."""
     _site(ctx, site)
-    return _participants_reply(ctx.store, _issue_or_404(ctx.store, key))
+    try:
+        start, limit = int(ctx.arg("start") or 0), int(ctx.arg("limit") or 0)
+    except ValueError:
+        raise ApiError(400, "start and limit must be integers.") from None
+    return _participants_reply(ctx.store, _issue_or_404(ctx.store, key), max(start, 0), limit)
 
 
 def add_participants(ctx: Ctx, site: str, key: str) -> Reply:
