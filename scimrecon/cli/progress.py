@@ -10,10 +10,11 @@ the same as without them.
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, TypeVar
@@ -35,6 +36,7 @@ from scimrecon.cli.terminal import isatty
 from scimrecon.engine.progress import NO_PROGRESS, ProgressListener
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: Work that ends sooner than this is never drawn.
 SHOW_AFTER_S = 1.0
@@ -88,6 +90,19 @@ class _Count(ProgressColumn):
         return MofNCompleteColumn().render(task)
 
 
+def _never_raises(method: F) -> F:
+    """A listener must not stop a run: a display that fails is dropped, the work goes on."""
+
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception:
+            return None
+
+    return guarded  # type: ignore[return-value]
+
+
 class RichProgress:
     """A ProgressListener drawing one line per piece of work on stderr."""
 
@@ -111,18 +126,21 @@ class RichProgress:
 
     # -- ProgressListener ----------------------------------------------------------------
 
+    @_never_raises
     def begin(self, key: str, label: str, total: int | None) -> None:
         with self._lock:
             self._drop(key)
             self._tasks[key] = self.bars.add_task(label, total=total, visible=False)
             self._show_later(key)
 
+    @_never_raises
     def advance(self, key: str, count: int = 1) -> None:
         with self._lock:
             task = self._tasks.get(key)
             if task is not None:
                 self.bars.advance(task, count)
 
+    @_never_raises
     def waiting(self, key: str, label: str, until: float) -> None:
         now = time.time()
         left = max(0.0, until - now)
@@ -142,6 +160,7 @@ class RichProgress:
                 task, description=description, total=(until - since) or 1.0, completed=now - since
             )
 
+    @_never_raises
     def end(self, key: str) -> None:
         with self._lock:
             self._drop(key)
@@ -226,6 +245,11 @@ def progress_for(fmt: str | None = None) -> Iterator[ProgressListener]:
     finally:
         _ACTIVE = None
         shown.close()
+
+
+def current_progress() -> ProgressListener:
+    """The listener of the command running now (see `progress_for`), or none."""
+    return _ACTIVE or NO_PROGRESS
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from scimrecon.cli.halfmoved import (
 from scimrecon.cli.interaction import ClickInteraction
 from scimrecon.cli.main import CliState
 from scimrecon.cli.playbooks import playbooks_dir_option
-from scimrecon.cli.progress import progress_for
+from scimrecon.cli.progress import current_progress, progress_for
 from scimrecon.cli.render import table, to_json
 from scimrecon.cli.status import open_store, state_option
 from scimrecon.cli.terminal import fit_text
@@ -380,7 +380,10 @@ def run(
             concurrency=concurrency, max_fail_percent=max_fail_percent, max_wait_s=max_wait_s
         )
         ui = HOOKS.interaction(assume_yes=yes)
-        result = _plan_confirm_execute(prep, services, store, saved, ui, fmt, state_path, options)
+        with progress_for(fmt):
+            result = _plan_confirm_execute(
+                prep, services, store, saved, ui, fmt, state_path, options
+            )
     finally:
         if store is not None:
             store.close()
@@ -402,7 +405,7 @@ def _plan_confirm_execute(
 ) -> RunResult | None:
     """The body of `run`; `store` is None for a dry run (plan only, nothing written)."""
     with ctrl_c_means(NOTHING_CHANGED):
-        current = _make_plan(prep, services, options.concurrency, ui)
+        current = _make_plan(prep, services, options.concurrency, ui, current_progress())
         if saved is not None:
             check_plan(saved[0], current, saved[1])
         click.echo(render_plan(current, full=store is None), err=fmt == "json")
@@ -436,7 +439,9 @@ def _plan_confirm_execute(
             store.set_target_state(run_id, [key], "skipped", prep.held[key.lower()])
         store.add_audit(run_id, "held", f"{len(held)} target(s) held by other runs: skipped")
     click.echo(f"run {run_id} started (state: {state_path})", err=True)
-    runner = Runner(store, prep.playbook, prep.registry, services, ui, options)
+    runner = Runner(
+        store, prep.playbook, prep.registry, services, ui, options, progress=current_progress()
+    )
     return _drive(store, run_id, lambda: runner.execute(run_id))
 
 
@@ -516,8 +521,9 @@ def resume(
         except BaseException:
             store.release(record.id)
             raise
-        runner = Runner(store, playbook, registry, services, ui, options)
-        result = _drive(store, record.id, lambda: runner.execute(record.id))
+        with progress_for(fmt) as shown:
+            runner = Runner(store, playbook, registry, services, ui, options, progress=shown)
+            result = _drive(store, record.id, lambda: runner.execute(record.id))
     finally:
         store.close()
     _report(result, fmt)

@@ -87,9 +87,26 @@ def _cap(natural: list[int], floors: list[int], room: int) -> int:
     return low
 
 
+_BREAKS = re.compile(r"(?<=[-_ ])")  # a header wraps after a space, a hyphen or an underscore
+
+
 def _words(header: str) -> int:
-    """The narrowest column a header allows once wrapped at spaces and hyphens."""
-    return max((len(w) for w in re.split(r"(?<=-)|\s+", header) if w), default=0)
+    """The narrowest column a header allows once wrapped at its break points."""
+    return max((len(w.strip()) for w in _BREAKS.split(header)), default=0)
+
+
+def _wrap_header(header: str, width: int) -> str:
+    """`header` on lines of at most `width`: packed at break points, a longer piece cut."""
+    lines: list[str] = []
+    for piece in _BREAKS.split(header):
+        while len(piece.strip()) > width:  # no break point left: cut the word
+            lines.append(piece[:width])
+            piece = piece[width:]
+        if lines and len(lines[-1] + piece.rstrip()) <= width:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return "\n".join(line.strip() for line in lines if line.strip())
 
 
 def _widths(cells: list[int], words: list[int], fixed: list[bool], room: int) -> list[int]:
@@ -156,7 +173,7 @@ def fit(
             if isinstance(row[last], str):
                 row[last] = "\n".join(textwrap.wrap(row[last], widths[last]) or [""])
     heads = [
-        "\n".join(textwrap.wrap(h, max(w, 1))) if len(h) > w else h
+        _wrap_header(h, max(w, 1)) if len(h) > w else h
         for h, w in zip(headers, widths, strict=True)
     ]
     return fitted, heads, keep

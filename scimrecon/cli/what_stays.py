@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from scimrecon.cli.render import table
+from scimrecon.cli.terminal import fit_text
 
 #: The ticket fields `jira.reassign` can move, in the order shown.
 TICKET_FIELDS = ("reporter", "assignee", "participants")
@@ -131,9 +132,11 @@ def echo_table(run_id: str, targets: list[dict[str, Any]]) -> None:
             click.echo(f"  {t['key']}: {stays['note']}")
     if has["stays_on_old_account"]:
         click.echo(
-            "  Comments are counted on the issues the old account watches, reported, was "
-            "assigned or logged work on\n  (Jira cannot search comments by author). The issues: "
-            f"`scimrecon report {run_id} --format json`."
+            fit_text(
+                "  Comments are counted on the issues the old account watches, reported, was "
+                "assigned or logged work on (Jira cannot search comments by author). The "
+                f"issues: `scimrecon report {run_id} --format json`."
+            )
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from scimrecon.engine.action import Action, ActionRegistry, Interaction, StepContext
 from scimrecon.engine.builtin import with_builtins
 from scimrecon.engine.playbook import MANUAL_ACTION, Playbook, Step
+from scimrecon.engine.progress import NO_PROGRESS, ProgressListener
 from scimrecon.engine.prompts import PromptBroker, render_instructions
 from scimrecon.engine.runtypes import RUN_SCOPE, RunOptions
 from scimrecon.engine.state import RunRecord, StateStore, StepRecord
@@ -34,6 +35,7 @@ class RunState:
         options: RunOptions | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        progress: ProgressListener = NO_PROGRESS,
     ) -> None:
         self.store = store
         self.playbook = playbook
@@ -42,6 +44,7 @@ class RunState:
         self.ui = ui
         self.options = options or RunOptions()
         self.clock = clock
+        self.progress = progress  # what the run reports as it goes (engine/progress.py)
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._broker = PromptBroker(

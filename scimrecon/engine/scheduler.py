@@ -68,8 +68,18 @@ class Scheduler(RunState):
         interrupt landing between two bytecodes here can never lose track of a task.
         """
         wave = _Wave(len(keys))
+        task = f"step {step.id}"
+        self.progress.begin(task, task, len(keys))
         for key in keys:
             pool.submit(self._task, step, key, wave)
+        try:
+            self._serve(wave)
+        finally:
+            self.progress.end(task)
+        return wave.outcomes
+
+    def _serve(self, wave: _Wave) -> None:
+        """Serve prompts and count failures until every task of `wave` is done."""
         while True:
             try:
                 if wave.finished() and self._events.empty():
@@ -85,7 +95,6 @@ class Scheduler(RunState):
                     self._check_threshold()
             except KeyboardInterrupt as exc:
                 self._request_stop(exc)
-        return wave.outcomes
 
     def _check_threshold(self) -> None:
         limit = self.options.max_fail_percent
@@ -119,6 +128,7 @@ class Scheduler(RunState):
             outcome = "crashed"
         finally:
             wave.complete(key, outcome)
+            self.progress.advance(f"step {step.id}")
             self._events.put(("done", (outcome, bool(key) and not step.is_finally)))
 
     def _confirmed(self, step: Step, count: int) -> bool:
@@ -142,8 +152,17 @@ class Scheduler(RunState):
         start = self.clock()
         deadlines = [self.states[(k, step.id)].deadline or start for k in keys]
         end = min(start + window, max(deadlines, default=start))
-        waiting = keys
+        try:
+            self._poll_until(step, keys, end, pool)
+        finally:
+            self.progress.end(f"wait {step.id}")
+
+    def _poll_until(
+        self, step: Step, waiting: list[str], end: float, pool: ThreadPoolExecutor
+    ) -> None:
+        assert step.wait is not None
         while waiting and not self._stop.is_set():
+            self.progress.waiting(f"wait {step.id}", _awaited(step, len(waiting)), end)
             next_poll = self.clock() + step.wait.interval_s
             if next_poll >= end:
                 break
@@ -156,3 +175,13 @@ class Scheduler(RunState):
                 break
             outcomes = self._wave(step, waiting, pool)
             waiting = [k for k, o in outcomes.items() if o == "waiting"]
+
+
+def _awaited(step: Step, count: int) -> str:
+    """What a wait step waits for, in a few words: its description's first clause."""
+    what = (step.description or "").split(";")[0].strip().rstrip(".")
+    what = what[:1].lower() + what[1:] if what else "its condition"
+    if what.startswith("wait for "):
+        what = what[len("wait ") :]
+    text = f"{step.id}: {count} waiting {what}"
+    return text if len(text) <= 50 else text[:49] + "…"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scimrecon.engine.action import Skip, StepFailed
+from scimrecon.engine.expr import NOT_APPLICABLE
 from scimrecon.engine.playbook import Step
 from scimrecon.engine.prompts import render_instructions
 from scimrecon.engine.redact import redact
@@ -60,15 +61,11 @@ class StepExecutor(RunState):
             return rec.state  # a failed finally step is tried again: it is the way back
         ctx = self._ctx(step, key)
         if step.when is not None and not step.when.holds(self.params, ctx.target, self.run_outputs):
-            self._set(step, key, "skipped")
-            self._record(
-                step,
-                key,
-                state="skipped",
-                error=f"condition false: {step.when.source}",
-                outcome="not-applicable",
-                summary=f"when {step.when.source}: false",
+            why = (
+                f"not applicable: {step.when.why_false(self.params, ctx.target, self.run_outputs)}"
             )
+            self._set(step, key, "skipped")
+            self._record(step, key, state="skipped", error=why, outcome=NOT_APPLICABLE, summary=why)
             return "not-applicable"
         action = self._action(step)
         attempts = rec.attempts if rec is not None else 0
@@ -223,6 +220,12 @@ class StepExecutor(RunState):
 
 
 def _summary(outputs: Mapping[str, Any]) -> str:
+    """The outputs as the audit log shows them; a time (`*_at`, epoch seconds) as ISO 8601."""
     if not outputs:
         return "ok"
-    return ", ".join(f"{k}={v}" for k, v in sorted(outputs.items()))
+
+    def shown(k: str, v: Any) -> Any:
+        epoch = k.endswith("_at") and isinstance(v, int | float) and not isinstance(v, bool)
+        return iso(v) if epoch else v
+
+    return ", ".join(f"{k}={shown(k, v)}" for k, v in sorted(outputs.items()))
