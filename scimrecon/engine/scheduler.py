@@ -180,8 +180,8 @@ class Scheduler(RunState):
 def _awaited(step: Step, count: int) -> str:
     """What a wait step waits for, in a few words: its description's first clause."""
     what = (step.description or "").split(";")[0].strip().rstrip(".")
-    what = what[:1].lower() + what[1:] if what else "its condition"
-    if what.startswith("wait for "):
-        what = what[len("wait ") :]
-    text = f"{step.id}: {count} waiting {what}"
+    what = what[:1].lower() + what[1:]
+    if what.startswith("wait "):
+        what = what[len("wait ") :]  # "Wait for the login" -> "waiting for the login"
+    text = f"{step.id}: {count} waiting" + (f" {what}" if what else "")
     return text if len(text) <= 50 else text[:49] + "…"
