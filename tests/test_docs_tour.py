@@ -5,15 +5,17 @@ directory that looks like a checkout (`fixtures/`, `.venv/bin/activate`); a comm
 fails the test with the document, the line and what it printed. A block preceded by
 `<!-- tour: sim=WORLD -->` runs against a simulator of WORLD that the test starts first (the
 guides' readers have one from the README tour); the README and the support guide start their
-own, as they say. `<!-- tour: skip (why) -->` leaves out a block (the set-up: `make test` is
-the whole suite; the demo has tests of its own). The port 8765 the documents use is swapped
-for a free one.
+own, as they say (a note may follow the world: `sim=acme-trello (the customer's org)`);
+`targets.csv` in the directory is acme-trello's. `<!-- tour: skip (why) -->` leaves out a
+block (the set-up: `make test` is the whole suite; the demo has tests of its own). The ports
+8765 and 8766 the documents use are swapped for free ones.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(
-    r"(?:<!-- tour: (?:sim=(?P<world>[\w-]+)|(?P<skip>skip)[^>]*) -->\n)?```sh\n(?P<body>.*?)```",
+    r"(?:<!-- tour: (?:sim=(?P<world>[\w-]+)|(?P<skip>skip))[^>]*-->\n)?```sh\n(?P<body>.*?)```",
     re.S,
 )
 DOCS = ["README.md", "docs/org-admin-guide.md", "docs/idp-admin-guide.md", "docs/support-guide.md"]
@@ -53,7 +55,7 @@ def blocks(doc: str) -> list[tuple[str | None, str]]:
     return [(m["world"], m["body"]) for m in BLOCK.finditer(text) if not m["skip"]]
 
 
-def script(doc: str, port: int) -> str:
+def script(doc: str, ports: dict[str, int]) -> str:
     parts = [
         "set -euo pipefail",
         "trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null' EXIT",
@@ -63,13 +65,17 @@ def script(doc: str, port: int) -> str:
         if world:
             parts.append(f"start_sim {world}")
         # a block's lines echoed as they run (set -x), so a failure names its line
-        parts += ["set -x", body.replace("8765", str(port)), "set +x"]
+        for doc_port, free in ports.items():
+            body = body.replace(doc_port, str(free))
+        parts += ["set -x", body, "set +x"]
     return "\n".join(parts) + "\n"
 
 
 def sandbox(tmp: Path) -> Path:
     """A directory like a checkout after `make demo`: fixtures and an activate script."""
     (tmp / "fixtures").symlink_to(ROOT / "scimrecon" / "fixtures")
+    # the target list a reader brings (the support guide's customer's): acme-trello's
+    shutil.copy(ROOT / "scimrecon" / "fixtures" / "acme-trello" / "targets.csv", tmp)
     bin_dir = tmp / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
     (bin_dir / "activate").write_text(
@@ -86,7 +92,7 @@ def run_doc(doc: str, tmp: Path) -> subprocess.CompletedProcess[str]:
     }
     env.update(PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}", PYTHONPATH=str(ROOT))
     return subprocess.run(
-        ["bash", "-c", script(doc, _free_port())],
+        ["bash", "-c", script(doc, {"8765": _free_port(), "8766": _free_port()})],
         cwd=work,
         env=env,
         capture_output=True,
