@@ -231,9 +231,12 @@ def wanted(obj: Any, fmt: str | None = None) -> bool:
 
 @contextmanager
 def progress_for(fmt: str | None = None) -> Iterator[ProgressListener]:
-    """The listener for this command: a RichProgress when wanted (see `wanted`), else none."""
+    """The listener for this command: a RichProgress when wanted (see `wanted`), else none.
+    `fmt` defaults to the running command's `--format`."""
     ctx = click.get_current_context(silent=True)
     obj = ctx.find_root().obj if ctx is not None else None
+    if fmt is None and ctx is not None:  # the command's own --format, when it has one
+        fmt = ctx.params.get("fmt")
     if not wanted(obj, fmt):
         yield NO_PROGRESS
         return

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from scimrecon.cli.progress import counted, progress_for
 from scimrecon.recon.analysis import Analysis, Analyzer
 from scimrecon.recon.classify import Policy
 from scimrecon.recon.columns import parse_column_overrides
@@ -60,20 +61,23 @@ def read_analysis(
         )
 
         admin = open_services(click.get_current_context()).admin
-        # The v2 directory users first (admins' platformRoles, and the external users the v1
-        # list does not hold), then the v1 list that has access_billable and last-active dates.
-        roles, externals = roles_and_externals(_tapped(admin.iter_directory_users(), directory_tap))
+        with progress_for() as shown:
+            # The v2 directory users first (admins' platformRoles, and the external users the v1
+            # list does not hold), then the v1 list that has access_billable and last-active dates.
+            directory = counted(admin.iter_directory_users(), shown, "reading directory users")
+            roles, externals = roles_and_externals(_tapped(directory, directory_tap))
 
-        def added_of(account_id: str) -> date | None:
-            value = admin.last_active_dates(account_id).added_to_org
-            return date.fromisoformat(value[:10]) if value else None
+            def added_of(account_id: str) -> date | None:
+                value = admin.last_active_dates(account_id).added_to_org
+                return date.fromisoformat(value[:10]) if value else None
 
-        records = records_from_org_users(admin.iter_org_users(), added_of, roles)
-        analyzer = Analyzer(policy, explain=explain).add_all(_tapped(records, record_tap))
-        outside = list(
-            records_from_external_users(externals, admin.workspaces()) if externals else ()
-        )
-        analyzer.add_all(_tapped(outside, record_tap))
+            org = counted(admin.iter_org_users(), shown, "reading the org's accounts")
+            records = records_from_org_users(org, added_of, roles)
+            analyzer = Analyzer(policy, explain=explain).add_all(_tapped(records, record_tap))
+            outside = list(
+                records_from_external_users(externals, admin.workspaces()) if externals else ()
+            )
+            analyzer.add_all(_tapped(outside, record_tap))
         result = analyzer.result(fmt="org-api", tier=tier, source="org admin API")
         external_billable = sum(r.verdict(policy.org_sites).billable for r in outside)
         if external_billable:
