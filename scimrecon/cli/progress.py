@@ -67,8 +67,8 @@ class _Left(ProgressColumn):
     def render(self, task: Task) -> Text:
         if task.total is None:
             return Text("")
-        if task.fields.get("wait"):
-            left: float | None = max(0.0, task.total - task.completed)
+        if task.fields.get("wait"):  # counts down between polls too (a poll may be minutes)
+            left: float | None = max(0.0, task.fields["until"] - time.time())
         else:
             rate = _rate(task)
             left = None if rate is None else (task.total - task.completed) / rate
@@ -151,13 +151,17 @@ class RichProgress:
             if task is None or not self.bars.tasks[self._index(task)].fields.get("wait"):
                 self._drop(key)
                 task = self.bars.add_task(
-                    description, total=left or 1.0, visible=False, wait=True, since=now
+                    description, total=left or 1.0, visible=False, wait=True, since=now, until=until
                 )
                 self._tasks[key] = task
                 self._show_later(key)
             since = self.bars.tasks[self._index(task)].fields["since"]
             self.bars.update(
-                task, description=description, total=(until - since) or 1.0, completed=now - since
+                task,
+                description=description,
+                total=(until - since) or 1.0,
+                completed=now - since,
+                until=until,
             )
 
     @_never_raises
