@@ -19,10 +19,19 @@ from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from scimrecon.sim import admin_api, entra_api, jira_api, okta_api, orgs_v2_api, scim_api
+from scimrecon.sim import (
+    activity,
+    admin_api,
+    entra_api,
+    jira_api,
+    okta_api,
+    orgs_v2_api,
+    scim_api,
+)
 from scimrecon.sim.context import Ctx, Runtime
 from scimrecon.sim.families import Family, authenticate, classify, error_body
 from scimrecon.sim.faults import Decision, Faults, FaultSpecError
+from scimrecon.sim.mail import Mailbox, smtp_profile
 from scimrecon.sim.provisioning import in_scope, job_active, push_idp_user, run_cycle
 from scimrecon.sim.store import Store
 from scimrecon.sim.web import ApiError, Reply, Router, json_body
@@ -76,6 +85,10 @@ class SimApp:
         self._request_ids = itertools.count(1)
         self.faults = Faults(faults_spec, seed=self.seed, clock=clock)
         self._last_cycle = clock()
+        #: What the SMTP server (`sim serve --smtp`) received; `smtp_address` is where it
+        #: listens, once started, so the profile can point notices at it.
+        self.mailbox = Mailbox(clock)
+        self.smtp_address: tuple[str, int] | None = None
 
     @property
     def world(self) -> dict[str, Any]:
@@ -197,6 +210,10 @@ class SimApp:
                 org = idp.get("okta") or {}
                 section = {"kind": "okta", "okta_url": f"{base}/okta", "app_id": org.get("app_id")}
             profile["idp"] = {k: v for k, v in section.items() if v}
+        if self.smtp_address is not None:
+            domains = org.get("domains") or ["sim.localhost"]
+            host, port = self.smtp_address
+            profile["smtp"] = smtp_profile(host, port, f"it-admin@{domains[0]}")
         billing = world.get("billing") or {}
         keys = ("tier", "price_per_user_month", "cycle_day")
         if any(k in billing for k in keys):
@@ -316,6 +333,20 @@ class SimApp:
                 raise ApiError(400, str(exc)) from exc
         if path == "/_sim/faults" and method == "GET":
             return Reply(200, copy.deepcopy(self.faults.spec))
+        if path == "/_sim/mail" and method == "GET":
+            return Reply(200, self.mailbox.messages())
+        if path == "/_sim/mail/reject" and method == "PUT":
+            body = json_body(request)
+            recipients = body.get("recipients") if isinstance(body, dict) else None
+            if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+                raise ApiError(400, 'body must be {"recipients": ["<email>", ...]}')
+            return Reply(200, {"reject": self.mailbox.set_reject(recipients)})
+        if path in ("/_sim/login", "/_sim/drop-product") and method == "POST":
+            dropping = path == "/_sim/drop-product"
+            user, product = activity.user_and_product(json_body(request), product_required=dropping)
+            if dropping:
+                return Reply(200, activity.drop_product(self.store, user, str(product)))
+            return Reply(200, activity.login(self.store, user, product))
         raise ApiError(404, f"no control endpoint {method} {path}")
 
     def _reply(self, family: Family, reply: Reply) -> Response:

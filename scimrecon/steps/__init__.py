@@ -19,8 +19,10 @@ from scimrecon.steps.idp_steps import (
     SnapshotProvisioning,
 )
 from scimrecon.steps.jira_steps import ReassignTickets
+from scimrecon.steps.notify_steps import AwaitNoticeEnd, NotifyEmail, RecheckAfterNotice
 from scimrecon.steps.org_steps import CountBillable
 from scimrecon.steps.scim_steps import AwaitNewAccount, LookupUser, RemoveEntry
+from scimrecon.steps.trello_steps import LookupTrelloOnly, RecheckTrello
 
 REGISTRY = ActionRegistry(
     {
@@ -41,6 +43,11 @@ REGISTRY = ActionRegistry(
             SuspendAccess,
             LookupLeaver,
             CountBillable,
+            NotifyEmail,
+            AwaitNoticeEnd,
+            RecheckAfterNotice,
+            LookupTrelloOnly,
+            RecheckTrello,
         )
     }
 )

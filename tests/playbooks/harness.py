@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from scimrecon.connectors.services import Services
 from scimrecon.http import ApiClientFactory, HttpSettings, RetryPolicy
 from scimrecon.recon.billable import account_is_billable
 from scimrecon.sim.app import SimApp
+from scimrecon.sim.mail import serve_smtp
 from scimrecon.sim.server import serve_in_thread
 from scimrecon.sim.world import load_world
 
@@ -59,6 +60,18 @@ class SimEnv:
 
     def world(self) -> dict[str, Any]:
         return self.app.world_snapshot()
+
+    def mail(self) -> list[dict[str, Any]]:
+        """What the simulator's SMTP server received (`GET /_sim/mail`)."""
+        with httpx.Client(transport=httpx.WSGITransport(app=self.app)) as http:
+            return http.get("http://sim.localhost/_sim/mail").json()  # type: ignore[no-any-return]
+
+    def control(self, method: str, path: str, body: Any) -> Any:
+        """A `/_sim` control request (a login, a dropped product, rejected recipients)."""
+        with httpx.Client(transport=httpx.WSGITransport(app=self.app)) as http:
+            answer = http.request(method, f"http://sim.localhost{path}", json=body)
+            answer.raise_for_status()
+            return answer.json()
 
     def billable(self) -> int:
         return sum(account_is_billable(a) for a in self.world()["accounts"])
@@ -107,19 +120,31 @@ def _services(app: SimApp, base_url: str, transport: httpx.BaseTransport | None,
         kwargs.update(sleep=clock.sleep, clock=clock.now)
     rates = {name: profile.rate_for(name) for name in ("atlassian", "jira", "graph")}
     settings = HttpSettings(**kwargs)
+    wall = {"clock": clock.now} if clock is not None else {}
     return lambda: Services(
-        profile, secrets, factory=ApiClientFactory(settings=settings, rates=rates)
+        profile, secrets, factory=ApiClientFactory(settings=settings, rates=rates), **wall
     )
 
 
 @contextmanager
-def in_process(world: str | dict[str, Any], tmp: Path, **sim_kwargs: Any) -> Iterator[SimEnv]:
-    """A simulator called in-process on a fake clock: fast, and deterministic under faults."""
+def in_process(
+    world: str | dict[str, Any], tmp: Path, *, smtp: bool = False, **sim_kwargs: Any
+) -> Iterator[SimEnv]:
+    """A simulator called in-process on a fake clock: fast, and deterministic under faults.
+
+    With `smtp`, the simulator's SMTP server runs on a real loopback socket (mail is a socket
+    protocol: there is no in-process transport for smtplib) and the profile's [smtp] points
+    at it; the mailbox stamps messages with the fake clock.
+    """
     clock = FakeClock()
     doc = load_world(world) if isinstance(world, str) else world
     app = SimApp(doc, seed=1, clock=clock.now, sleep=clock.sleep, **sim_kwargs)
-    factory = _services(app, "http://sim.localhost", httpx.WSGITransport(app=app), clock)
-    yield SimEnv(app, factory, tmp / "state.db", clock=clock)
+    with ExitStack() as stack:
+        if smtp:
+            mail = stack.enter_context(serve_smtp(app.mailbox))
+            app.smtp_address = (mail.host, mail.port)
+        factory = _services(app, "http://sim.localhost", httpx.WSGITransport(app=app), clock)
+        yield SimEnv(app, factory, tmp / "state.db", clock=clock)
 
 
 @contextmanager
