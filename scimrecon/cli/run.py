@@ -481,6 +481,9 @@ def resume(
         raise InputError("resume --all takes no RUN_ID, --retry-failed or --force")
     if not every and not run_id:
         raise InputError("resume needs a RUN_ID (see `scimrecon runs`) or --all")
+    if every and not state_path.exists():  # a timer set up before the first run
+        click.echo(f"no parked runs: no state file at {state_path} yet")
+        return
     label = "the parked runs" if every else f"run {run_id}"
     with ctrl_c_means(f"interrupted (Ctrl-C): {label} left as they were"):
         store = open_store(state_path)

@@ -89,6 +89,7 @@ class SimApp:
         #: listens, once started, so the profile can point notices at it.
         self.mailbox = Mailbox(clock)
         self.smtp_address: tuple[str, int] | None = None
+        self.smtp_login: tuple[str, str] | None = None
 
     @property
     def world(self) -> dict[str, Any]:
@@ -213,7 +214,8 @@ class SimApp:
         if self.smtp_address is not None:
             domains = org.get("domains") or ["sim.localhost"]
             host, port = self.smtp_address
-            profile["smtp"] = smtp_profile(host, port, f"it-admin@{domains[0]}")
+            user = self.smtp_login[0] if self.smtp_login else None
+            profile["smtp"] = smtp_profile(host, port, f"it-admin@{domains[0]}", user)
         billing = world.get("billing") or {}
         keys = ("tier", "price_per_user_month", "cycle_day")
         if any(k in billing for k in keys):
@@ -235,6 +237,8 @@ class SimApp:
             out["SCIMRECON_ENTRA_CLIENT_SECRET"] = str(world["idp"]["client_secret"])
         if ((world.get("idp") or {}).get("okta") or {}).get("api_token"):
             out["SCIMRECON_OKTA_TOKEN"] = str(world["idp"]["okta"]["api_token"])
+        if self.smtp_login is not None:
+            out["SCIMRECON_SMTP_PASSWORD"] = self.smtp_login[1]
         return out
 
     # -- WSGI -----------------------------------------------------------------------------------

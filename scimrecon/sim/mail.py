@@ -55,6 +55,7 @@ class Mailbox:
         message = message_from_bytes(data, policy=policy.default)
         part = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
         body = part.get_content() if part is not None else ""
+        body = body.replace("\r\n", "\n")  # the wire's line ends, as the reader sees them
         at = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
         entry = {
             "from": sender,
@@ -95,15 +96,52 @@ def _free_port(host: str) -> int:
 
 
 class SmtpServer:
-    """A running aiosmtpd server for one mailbox (start/stop, or use `serve_smtp`)."""
+    """A running aiosmtpd server for one mailbox (start/stop, or use `serve_smtp`).
 
-    def __init__(self, mailbox: Mailbox, host: str = "127.0.0.1", port: int = 0) -> None:
+    With `login` (user, password) it offers SMTP AUTH and refuses any other password (535),
+    as a company relay does, so the password's path (env var -> smtplib, never a log or the
+    state file) is exercised too. (AUTH is offered, not required: aiosmtpd warns against
+    requiring it without TLS, and the tests check the login happened by its success.)
+    """
+
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         if not is_loopback_host(host):
             raise ValueError(f"the simulator's SMTP server has no TLS: loopback only, not {host}")
         self.mailbox = mailbox
         self.host = host
         self.port = port
+        self.login = login
         self._controller: Any = None
+
+    def _auth_options(self) -> dict[str, Any]:
+        if self.login is None:
+            return {}
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        user, password = (part.encode() for part in self.login)
+
+        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any):
+            ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+                user,
+                password,
+            )
+            return AuthResult(success=ok, handled=False)  # False: aiosmtpd answers 535 itself
+
+        # Loopback only, so AUTH without TLS is allowed here (the product allows it likewise).
+        return {
+            "authenticator": authenticator,
+            "auth_require_tls": False,
+            # PLAIN only: smtplib falls back to LOGIN after a refusal, which aiosmtpd answers
+            # with a challenge smtplib never completes (the client times out).
+            "auth_exclude_mechanism": ["LOGIN"],
+        }
 
     def start(self) -> SmtpServer:
         from aiosmtpd.controller import Controller
@@ -111,7 +149,9 @@ class SmtpServer:
         tries = 1 if self.port else 5  # a free port found by binding can be taken meanwhile
         for attempt in range(tries):
             port = self.port or _free_port(self.host)
-            controller = Controller(_Handler(self.mailbox), hostname=self.host, port=port)
+            controller = Controller(
+                _Handler(self.mailbox), hostname=self.host, port=port, **self._auth_options()
+            )
             try:
                 controller.start()
             except (OSError, RuntimeError):
@@ -129,18 +169,27 @@ class SmtpServer:
 
 
 @contextmanager
-def serve_smtp(mailbox: Mailbox, host: str = "127.0.0.1", port: int = 0) -> Iterator[SmtpServer]:
+def serve_smtp(
+    mailbox: Mailbox,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    login: tuple[str, str] | None = None,
+) -> Iterator[SmtpServer]:
     """Run the SMTP server for the duration of the block."""
-    server = SmtpServer(mailbox, host, port).start()
+    server = SmtpServer(mailbox, host, port, login=login).start()
     try:
         yield server
     finally:
         server.stop()
 
 
-def smtp_profile(host: str, port: int, sender: str) -> dict[str, Any]:
-    """The profile's [smtp] section for this server."""
-    return {"host": host, "port": port, "sender": sender, "tls": "none"}
+def smtp_profile(host: str, port: int, sender: str, user: str | None = None) -> dict[str, Any]:
+    """The profile's [smtp] section for this server (the password goes to the secrets)."""
+    section: dict[str, Any] = {"host": host, "port": port, "sender": sender, "tls": "none"}
+    if user:
+        section["username"] = user
+    return section
 
 
 __all__ = ["REJECT_REPLY", "Mailbox", "SmtpServer", "serve_smtp", "smtp_profile"]

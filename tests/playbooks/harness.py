@@ -128,21 +128,27 @@ def _services(app: SimApp, base_url: str, transport: httpx.BaseTransport | None,
 
 @contextmanager
 def in_process(
-    world: str | dict[str, Any], tmp: Path, *, smtp: bool = False, **sim_kwargs: Any
+    world: str | dict[str, Any],
+    tmp: Path,
+    *,
+    smtp: bool = False,
+    smtp_login: tuple[str, str] | None = None,
+    **sim_kwargs: Any,
 ) -> Iterator[SimEnv]:
     """A simulator called in-process on a fake clock: fast, and deterministic under faults.
 
     With `smtp`, the simulator's SMTP server runs on a real loopback socket (mail is a socket
     protocol: there is no in-process transport for smtplib) and the profile's [smtp] points
-    at it; the mailbox stamps messages with the fake clock.
+    at it; the mailbox stamps messages with the fake clock. `smtp_login` makes the server
+    require that user and password (the password reaches the product as its env secret).
     """
     clock = FakeClock()
     doc = load_world(world) if isinstance(world, str) else world
     app = SimApp(doc, seed=1, clock=clock.now, sleep=clock.sleep, **sim_kwargs)
     with ExitStack() as stack:
-        if smtp:
-            mail = stack.enter_context(serve_smtp(app.mailbox))
-            app.smtp_address = (mail.host, mail.port)
+        if smtp or smtp_login:
+            mail = stack.enter_context(serve_smtp(app.mailbox, login=smtp_login))
+            app.smtp_address, app.smtp_login = (mail.host, mail.port), smtp_login
         factory = _services(app, "http://sim.localhost", httpx.WSGITransport(app=app), clock)
         yield SimEnv(app, factory, tmp / "state.db", clock=clock)
 
