@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scimrecon.config import Profile, Secret
-from scimrecon.connectors.smtp import Mail, MailError, Mailer
+from scimrecon.connectors.smtp import Mail, Mailer, MailError
 from scimrecon.errors import InputError
 from scimrecon.sim.mail import Mailbox, serve_smtp
 

@@ -129,7 +129,7 @@ def test_a_refused_recipient_fails_that_target_only(tmp_path: Path) -> None:
         assert sorted(m["to"][0] for m in env.mail()) == [e for e in CHOSEN if e != refused]
         state, reason = _reasons(env)[refused]
         assert state == "failed"
-        assert reason.startswith(f"notify: notice not sent: 127.0.0.1:")
+        assert reason.startswith("notify: notice not sent: 127.0.0.1:")
         assert f"refused {refused}: 550 5.1.1 mailbox unavailable (simulated)" in reason
 
         env.clock.t = START + 8 * DAY
