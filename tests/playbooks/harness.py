@@ -24,9 +24,9 @@ from scimrecon.connectors.services import Services
 from scimrecon.http import ApiClientFactory, HttpSettings, RetryPolicy
 from scimrecon.recon.billable import account_is_billable
 from scimrecon.sim.app import SimApp
-from scimrecon.sim.mail import serve_smtp
 from scimrecon.sim.server import serve_in_thread
 from scimrecon.sim.world import load_world
+from tests.simharness import smtp_served
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
@@ -147,8 +147,7 @@ def in_process(
     app = SimApp(doc, seed=1, clock=clock.now, sleep=clock.sleep, **sim_kwargs)
     with ExitStack() as stack:
         if smtp or smtp_login:
-            mail = stack.enter_context(serve_smtp(app.mailbox, login=smtp_login))
-            app.smtp_address, app.smtp_login = (mail.host, mail.port), smtp_login
+            stack.enter_context(smtp_served(app, smtp_login))
         factory = _services(app, "http://sim.localhost", httpx.WSGITransport(app=app), clock)
         yield SimEnv(app, factory, tmp / "state.db", clock=clock)
 
