@@ -4,10 +4,13 @@ and never the password."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from scimrecon.cli.main import cli
 from scimrecon.config import Profile, Secret
 from scimrecon.connectors.smtp import Mail, Mailer, MailError
 from scimrecon.errors import InputError
@@ -75,3 +78,27 @@ def test_defaults_are_starttls_on_587_and_implicit_on_465() -> None:
         {"smtp": {"host": "mail.acme.example", "sender": "it@acme.example", "tls": "implicit"}}
     )
     assert implicit.smtp is not None and implicit.smtp.effective_port == 465
+
+
+def test_config_show_lists_the_smtp_section_and_the_password_only_as_set(tmp_path: Path) -> None:
+    profile = tmp_path / "p.toml"
+    profile.write_text(
+        '[smtp]\nhost = "mail.acme.example"\nsender = "it@acme.example"\nusername = "notices"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["--profile", str(profile), "config", "show", "--format", "json"],
+        env={"SCIMRECON_SMTP_PASSWORD": "hunter2-smtp"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "hunter2-smtp" not in result.output
+    doc = json.loads(result.output)
+    assert doc["sections"]["smtp"] == {
+        "host": "mail.acme.example",
+        "sender": "it@acme.example",
+        "username": "notices",
+        "tls": "starttls",
+    }
+    (row,) = [s for s in doc["secrets"] if s["variable"] == "SCIMRECON_SMTP_PASSWORD"]
+    assert (row["state"], row["source"]) == ("set", "env")
