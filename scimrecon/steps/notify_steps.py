@@ -129,6 +129,7 @@ class NotifyEmail(Action):
         except ScimreconError as exc:  # MailError, or a missing SMTP password (InputError)
             raise StepFailed(f"notice not sent: {exc.message}") from None
         return {
+            "notice_to": to,
             "notice_sent_at": _stamp(now),
             "notice_act_on": act_on,
             "notice_subject": subject,

@@ -218,3 +218,18 @@ def test_the_smtp_password_is_used_but_never_recorded(tmp_path: Path) -> None:
         assert "notify" in log.output and "notice_message_id=<scimrecon.1.notify." in log.output
         for text in (result.output, log.output, env.state.read_bytes().decode("latin-1")):
             assert password not in text
+
+
+def test_a_notice_without_an_smtp_section_is_refused_before_anything_changes(
+    tmp_path: Path,
+) -> None:
+    with in_process("inactive-licences", tmp_path) as env:  # no [smtp] in the profile
+        result = _run_notice(env, _targets(tmp_path, CHOSEN))
+        assert result.exit_code == 2
+        assert "has no [smtp] section, needed for sending notices (notify.email)" in result.output
+        assert env.writes() == []
+        without = env.cli(
+            "run", "inactive-licences", "--targets", _targets(tmp_path, CHOSEN[:1]), "--yes",
+            "--param", "as_of=2026-11-23",
+        )  # fmt: skip
+        assert without.exit_code == 0, without.output  # notice_days = 0: no mail, no [smtp]
