@@ -28,7 +28,7 @@ from scimrecon.steps._util import require, target_email
 from scimrecon.steps.account_steps import ACTIVITY_LAG, LAG_NOTE, _parse_day
 from scimrecon.steps.notice_templates import load_notice
 
-#: Longest notice period a playbook may ask for (the wait's deadline is set beyond it).
+#: Longest notice period a playbook may ask for (a year: longer is a policy, not a notice).
 MAX_NOTICE_DAYS = 365
 
 
