@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import click
 
-from scimrecon.engine.runner import RunResult
+from scimrecon.engine.runner import EXIT_INTERRUPTED, RunResult
 from scimrecon.engine.state import RunRecord, StateStore
 from scimrecon.errors import EXIT_OK, EXIT_PARKED, ScimreconError
 
@@ -41,9 +41,18 @@ def resume_parked(
             continue
         report(result)
         worst = max(worst, EXIT_OK if result.exit_code == EXIT_PARKED else result.exit_code)
-        if result.state == "interrupted":  # Ctrl-C or SIGTERM: stop here, leave the rest
+        if _stopped_by_signal(result):  # Ctrl-C or SIGTERM: the person wants it all to stop
             break
     return worst
+
+
+def _stopped_by_signal(result: RunResult) -> bool:
+    """A run interrupted by Ctrl-C or SIGTERM, not one that stopped on its own (a manual step
+    with nobody to answer it): only the former stops the runs after it."""
+    if result.state != "interrupted":
+        return False
+    reason = result.reason or ""
+    return result.exit_code == EXIT_INTERRUPTED or reason.startswith("terminated (SIGTERM)")
 
 
 __all__ = ["resume_parked"]

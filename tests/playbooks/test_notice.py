@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scimrecon.engine.state import StateStore
 from scimrecon.steps.notice_templates import SHIPPED
 from tests.playbooks.harness import FIXTURES, SimEnv, accounts_by_email, in_process
 
@@ -152,6 +153,26 @@ def test_resume_all_skips_finished_runs_and_says_when_none_is_parked(tmp_path: P
         env.clock.t = START + 8 * DAY
         assert env.cli("resume", "--all", "--yes").exit_code == 0
         assert env.cli("resume", "--all").output.startswith("no parked runs")
+
+
+def test_resume_all_goes_on_past_a_run_it_cannot_take(tmp_path: Path) -> None:
+    with in_process("inactive-licences", tmp_path, smtp=True) as env:
+        env.clock.t = START
+        assert _run_notice(env, _targets(tmp_path, CHOSEN[:1])).exit_code == 3
+        assert _run_notice(env, _targets(tmp_path, CHOSEN[1:2])).exit_code == 3
+        env.clock.t = START + 8 * DAY
+        holder = StateStore.open(env.state)  # another process driving run 1 right now
+        try:
+            holder.acquire("1")
+            result = env.cli("resume", "--all", "--yes")
+        finally:
+            holder.release("1")
+            holder.close()
+        assert result.exit_code == 4, result.output
+        assert "run 1 not resumed: run 1 is in use by pid" in result.output
+        assert "run 2 completed: 1 done" in result.output
+        assert _products(env)[CHOSEN[1]] == []
+        assert _products(env)[CHOSEN[0]] != []
 
 
 def test_a_bad_notice_template_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
