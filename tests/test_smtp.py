@@ -8,13 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from scimrecon.cli.main import cli
 from scimrecon.config import Profile, Secret
 from scimrecon.connectors.smtp import Mail, Mailer, MailError
 from scimrecon.errors import InputError
-from scimrecon.sim.mail import Mailbox, serve_smtp
+from scimrecon.sim.mail import Mailbox, free_port, serve_smtp
 
 MAIL = Mail("ada@acme.example", "Hello", "Body\n", "<m.1@acme.example>")
 
@@ -102,3 +103,31 @@ def test_config_show_lists_the_smtp_section_and_the_password_only_as_set(tmp_pat
     }
     (row,) = [s for s in doc["secrets"] if s["variable"] == "SCIMRECON_SMTP_PASSWORD"]
     assert (row["state"], row["source"]) == ("set", "env")
+
+
+class _HangUpAfterData:
+    """A server that takes the mail, then drops the connection before its 250 reply."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope.content)
+        server.transport.close()
+        return "250 OK"
+
+
+def test_a_connection_lost_after_data_says_the_mail_may_have_arrived() -> None:
+    handler = _HangUpAfterData()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        profile = _config(controller.port, tls="none")
+        assert profile.smtp is not None
+        with pytest.raises(MailError) as caught:
+            Mailer(profile.smtp, None, timeout=5).send(MAIL)
+    finally:
+        controller.stop()
+    assert caught.value.maybe_delivered
+    assert "it may or may not have arrived" in caught.value.message
+    assert len(handler.received) == 1  # it did arrive: "not sent" would have been a lie

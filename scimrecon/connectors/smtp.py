@@ -28,7 +28,15 @@ TIMEOUT_S = 30.0
 
 
 class MailError(ScimreconError):
-    """The server did not take the message (or could not be reached): nothing was delivered."""
+    """The server did not take the message, or could not be reached.
+
+    `maybe_delivered` is set when the connection broke mid-transaction: the server may have
+    taken the mail before its answer was lost, so nobody may say "not sent".
+    """
+
+    def __init__(self, message: str, *, maybe_delivered: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
 
 
 @dataclass(frozen=True)
@@ -107,13 +115,25 @@ class Mailer:
                 f"{where} refused the login of {cfg.username}: {exc.smtp_code} "
                 f"{_text(exc.smtp_error)}"
             ) from None
-        except (OSError, smtplib.SMTPException) as exc:
+        except smtplib.SMTPServerDisconnected as exc:  # (an SMTPException, and an OSError)
+            raise _broken(where, mail, exc) from None
+        except smtplib.SMTPException as exc:  # a refusal with a reply code: definitely not taken
             raise MailError(f"{where} did not take the mail to {mail.to}: {_why(exc)}") from None
+        except OSError as exc:  # a reset or a timeout mid-transaction
+            raise _broken(where, mail, exc) from None
         finally:
             try:
                 smtp.quit()  # the message is already accepted (or refused): a failed QUIT is moot
             except (OSError, smtplib.SMTPException):
                 smtp.close()
+
+
+def _broken(where: str, mail: Mail, exc: BaseException) -> MailError:
+    return MailError(
+        f"the connection to {where} broke while sending to {mail.to} ({_why(exc)}): "
+        "it may or may not have arrived",
+        maybe_delivered=True,
+    )
 
 
 def _text(reply: bytes | str) -> str:

@@ -88,7 +88,8 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free on `host` now (aiosmtpd needs a number; port 0 is not accepted)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -148,7 +149,7 @@ class SmtpServer:
 
         tries = 1 if self.port else 5  # a free port found by binding can be taken meanwhile
         for attempt in range(tries):
-            port = self.port or _free_port(self.host)
+            port = self.port or free_port(self.host)
             controller = Controller(
                 _Handler(self.mailbox), hostname=self.host, port=port, **self._auth_options()
             )
@@ -192,4 +193,4 @@ def smtp_profile(host: str, port: int, sender: str, user: str | None = None) -> 
     return section
 
 
-__all__ = ["REJECT_REPLY", "Mailbox", "SmtpServer", "serve_smtp", "smtp_profile"]
+__all__ = ["REJECT_REPLY", "Mailbox", "SmtpServer", "free_port", "serve_smtp", "smtp_profile"]

@@ -127,6 +127,11 @@ class NotifyEmail(Action):
         try:
             mailer.send(Mail(to=to, subject=subject, body=body, message_id=message_id))
         except ScimreconError as exc:  # MailError, or a missing SMTP password (InputError)
+            if getattr(exc, "maybe_delivered", False):
+                raise StepFailed(
+                    f"notice maybe not sent: {exc.message}; `scimrecon resume {ctx.run_id} "
+                    "--retry-failed` sends it again (same Message-ID)"
+                ) from None
             raise StepFailed(f"notice not sent: {exc.message}") from None
         return {
             "notice_to": to,
