@@ -39,7 +39,7 @@ COMMANDS: dict[str, str] = {
     "playbooks": "scimrecon.cli.playbooks:playbooks",
     "plan": "scimrecon.cli.run:plan",
     "run": "scimrecon.cli.run:run",
-    "resume": "scimrecon.cli.run:resume",
+    "resume": "scimrecon.cli.resume:resume",
     "abort": "scimrecon.cli.undo:abort",
     "undo": "scimrecon.cli.undo:undo",
     "status": "scimrecon.cli.status:status",

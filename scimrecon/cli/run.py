@@ -22,17 +22,15 @@ from scimrecon.cli.halfmoved import (
     add_held_to_plan,
     echo_incomplete,
     held_by_other_runs,
-    run_playbook,
     without_held,
 )
 from scimrecon.cli.interaction import ClickInteraction
 from scimrecon.cli.main import CliState
 from scimrecon.cli.playbooks import playbooks_dir_option
 from scimrecon.cli.render import table, to_json
-from scimrecon.cli.resume_all import resume_parked
 from scimrecon.cli.status import open_store, state_option
 from scimrecon.engine.action import ActionRegistry, Interaction
-from scimrecon.engine.incomplete import incomplete_targets, next_commands
+from scimrecon.engine.incomplete import next_commands
 from scimrecon.engine.plan import (
     Plan,
     Planner,
@@ -41,9 +39,9 @@ from scimrecon.engine.plan import (
     validate_params,
     write_plan,
 )
-from scimrecon.engine.playbook import Playbook, load_playbook, parse_playbook
+from scimrecon.engine.playbook import Playbook, load_playbook
 from scimrecon.engine.runner import Runner, RunOptions, RunResult, Terminated
-from scimrecon.engine.state import RunRecord, StateStore
+from scimrecon.engine.state import StateStore
 from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, TargetList, load_targets
 from scimrecon.errors import EXIT_TARGETS_FAILED, InputError, Interrupted, RefusedError
 
@@ -432,140 +430,6 @@ def _options(stored: dict[str, Any], **given: Any) -> RunOptions:
     return RunOptions(**{k: merged[k] for k in RunOptions().__dict__})
 
 
-@click.command()
-@click.argument("run_id", required=False)
-@click.option(
-    "--all",
-    "every",
-    is_flag=True,
-    help="Resume every parked run in the state file, each polling its waits once "
-    "(--max-wait 0 unless given); for cron and systemd timers.",
-)
-@click.option("--yes", is_flag=True, help="Answer yes to confirmations (never to manual steps).")
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Take over a run locked from another host (a crash here needs no --force).",
-)
-@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Default: as run.")
-@click.option("--max-fail-percent", type=click.FloatRange(0, 100), default=None)
-@max_wait_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@click.option(
-    "--retry-failed",
-    is_flag=True,
-    help="Put failed targets back in flight: each failed step is settled by its check first.",
-)
-@state_option
-@click.pass_context
-def resume(
-    ctx: click.Context,
-    run_id: str | None,
-    every: bool,
-    yes: bool,
-    force: bool,
-    retry_failed: bool,
-    concurrency: int | None,
-    max_fail_percent: float | None,
-    max_wait_s: float | None,
-    fmt: str,
-    state_path: Path,
-) -> None:
-    """Carry on with a parked or interrupted run where it stopped (RUN_ID), or with every
-    parked run (--all).
-
-    --all exits 0 when every run finished or parked again, 1 when a run ended with failed
-    targets, 4 when a run could not be resumed (locked by a live process, refused).
-    """
-    if every and (run_id or retry_failed or force):
-        raise InputError("resume --all takes no RUN_ID, --retry-failed or --force")
-    if not every and not run_id:
-        raise InputError("resume needs a RUN_ID (see `scimrecon runs`) or --all")
-    if every and not state_path.exists():  # a timer set up before the first run
-        click.echo(f"no parked runs: no state file at {state_path} yet")
-        return
-    label = "the parked runs" if every else f"run {run_id}"
-    with ctrl_c_means(f"interrupted (Ctrl-C): {label} left as they were"):
-        store = open_store(state_path)
-    try:
-
-        def one(record: RunRecord) -> RunResult:
-            return _resume_record(
-                ctx,
-                store,
-                record,
-                yes=yes,
-                force=force,
-                retry_failed=retry_failed,
-                options=dict(
-                    concurrency=concurrency,
-                    max_fail_percent=max_fail_percent,
-                    max_wait_s=0.0 if every and max_wait_s is None else max_wait_s,
-                ),
-            )
-
-        if every:
-            code = resume_parked(store, one, lambda result: _report(result, fmt))
-        else:
-            result = one(store.get_run(str(run_id)))
-    finally:
-        store.close()
-    if every:
-        ctx.exit(code)
-    _report(result, fmt)
-    ctx.exit(result.exit_code)
-
-
-def _resume_record(
-    ctx: click.Context,
-    store: StateStore,
-    record: RunRecord,
-    *,
-    yes: bool,
-    force: bool,
-    retry_failed: bool,
-    options: dict[str, Any],
-) -> RunResult:
-    """Resume one run: refuse a finished one (with the command that works), take its lock,
-    and execute it with its stored options (`options` overrides those given)."""
-    retrying = retry_failed and record.state not in ("completed", "aborted")
-    if record.state in ("completed", "failed", "aborted") and not retrying:
-        hint = ""
-        if record.state == "failed":
-            hint = (
-                f" (scimrecon resume {record.id} --retry-failed takes its failed targets up again)"
-            )
-        elif _has_incomplete(store, record):
-            hint = f"; its half-moved targets: scimrecon undo {record.id}"
-        raise RefusedError(f"run {record.id} is {record.state}: nothing to resume{hint}")
-    registry = HOOKS.registry()
-    playbook = parse_playbook(record.playbook_source, record.playbook_name, registry)
-    store.acquire(record.id, force=force)
-    if retrying:
-        rerun = [
-            step.id
-            for step in (*playbook.steps, *playbook.finally_steps)
-            if step.scope == "run"
-            and (step.action not in registry or not registry.get(step.action).read_only)
-        ]
-        store.retry_failed(record.id, rerun)
-    run_options = _options(record.options, **options)
-    try:
-        services = HOOKS.services(_state(ctx))
-        ui = HOOKS.interaction(assume_yes=yes)
-    except BaseException:
-        store.release(record.id)
-        raise
-    runner = Runner(store, playbook, registry, services, ui, run_options)
-    return _drive(store, record.id, lambda: runner.execute(record.id))
-
-
-def _has_incomplete(store: StateStore, record: RunRecord) -> bool:
-    registry = HOOKS.registry()
-    playbook = run_playbook(record, registry)
-    return playbook is not None and bool(incomplete_targets(store, record, playbook, registry))
-
-
 def _finally_pending(store: StateStore, run_id: str, playbook: Playbook) -> bool:
     """A finished run may still be aborted while one of its finally steps never succeeded."""
     states = store.step_states(run_id)
@@ -575,4 +439,4 @@ def _finally_pending(store: StateStore, run_id: str, playbook: Playbook) -> bool
     return any(step.id not in done for step in playbook.finally_steps)
 
 
-__all__ = ["HOOKS", "EngineHooks", "InputError", "plan", "resume", "run"]
+__all__ = ["HOOKS", "EngineHooks", "InputError", "plan", "run"]
