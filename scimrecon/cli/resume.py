@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from scimrecon.cli.halfmoved import run_playbook
+from scimrecon.cli.render import to_json
 from scimrecon.cli.run import (
     HOOKS,
     _drive,
@@ -26,6 +27,7 @@ from scimrecon.cli.run import (
     _state,
     ctrl_c_means,
     max_wait_option,
+    result_doc,
 )
 from scimrecon.cli.status import open_store, state_option
 from scimrecon.engine.incomplete import incomplete_targets
@@ -85,8 +87,7 @@ def resume(
     if not every and not run_id:
         raise InputError("resume needs a RUN_ID (see `scimrecon runs`) or --all")
     if every and not state_path.exists():  # a timer set up before the first run
-        click.echo(f"no parked runs: no state file at {state_path} yet")
-        return
+        ctx.exit(resume_parked([], _never, fmt, state_path))
     label = "the parked runs" if every else f"run {run_id}"
     with ctrl_c_means(f"interrupted (Ctrl-C): {label} left as they were"):
         store = open_store(state_path)
@@ -108,7 +109,8 @@ def resume(
             )
 
         if every:
-            code = resume_parked(store, one, lambda result: _report(result, fmt))
+            parked = [r for r in store.list_runs() if r.state == "parked"]
+            code = resume_parked(parked, one, fmt, store.path)
         else:
             result = one(store.get_run(str(run_id)))
     finally:
@@ -117,6 +119,10 @@ def resume(
         ctx.exit(code)
     _report(result, fmt)
     ctx.exit(result.exit_code)
+
+
+def _never(record: RunRecord) -> RunResult:
+    raise AssertionError(f"run {record.id}: there is no state file to resume it from")
 
 
 def _resume_record(
@@ -170,29 +176,36 @@ def _has_incomplete(store: StateStore, record: RunRecord) -> bool:
 
 
 def resume_parked(
-    store: StateStore,
-    resume_one: Callable[[RunRecord], RunResult],
-    report: Callable[[RunResult], None],
+    parked: list[RunRecord], resume_one: Callable[[RunRecord], RunResult], fmt: str, where: Path
 ) -> int:
     """Resume each parked run in id order; the exit code is the worst outcome, where parking
-    again counts as success (a timer's normal case, not something to mail anyone about)."""
-    parked = [r for r in store.list_runs() if r.state == "parked"]
-    if not parked:
-        click.echo(f"no parked runs in {store.path}")
-        return EXIT_OK
+    again counts as success (a timer's normal case, not something to mail anyone about).
+    `--format json` prints one document at the end: `{"runs": [<as resume RUN prints>, ...],
+    "not_resumed": [{"run", "reason"}], "exit_code"}`.
+    """
     worst = EXIT_OK
+    docs: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
     for record in parked:
         click.echo(f"resuming run {record.id} ({record.playbook})", err=True)
         try:
             result = resume_one(record)
         except ScimreconError as exc:
             click.echo(f"run {record.id} not resumed: {exc.message}", err=True)
+            skipped.append({"run": record.id, "reason": exc.message})
             worst = max(worst, exc.exit_code)
             continue
-        report(result)
+        if fmt == "json":
+            docs.append(result_doc(result))
+        else:
+            _report(result, fmt)
         worst = max(worst, EXIT_OK if result.exit_code == EXIT_PARKED else result.exit_code)
         if _stopped_by_signal(result):  # Ctrl-C or SIGTERM: the person wants it all to stop
             break
+    if fmt == "json":
+        click.echo(to_json({"runs": docs, "not_resumed": skipped, "exit_code": worst}))
+    elif not parked:
+        click.echo(f"no parked runs in {where}")
     return worst
 
 

@@ -247,26 +247,27 @@ def plan(
         ctx.exit(EXIT_TARGETS_FAILED)
 
 
+def result_doc(result: RunResult) -> dict[str, Any]:
+    """A run's outcome as `--format json` prints it (keys may be added, never renamed)."""
+    return {
+        "run": result.run_id,
+        "state": result.state,
+        "reason": result.reason,
+        "exit_code": result.exit_code,
+        "targets": result.targets,
+        "failures": [{"key": k, "step": s, "reason": r} for k, s, r in result.failures],
+        "left_changed": result.left_changed,
+        "incomplete": [
+            {"key": i.key, "state": i.state, "changed": [c.step for c in i.changes]}
+            for i in result.incomplete
+        ],
+        "unrecorded": result.unrecorded,
+    }
+
+
 def _report(result: RunResult, fmt: str) -> None:
     if fmt == "json":
-        click.echo(
-            to_json(
-                {
-                    "run": result.run_id,
-                    "state": result.state,
-                    "reason": result.reason,
-                    "exit_code": result.exit_code,
-                    "targets": result.targets,
-                    "failures": [{"key": k, "step": s, "reason": r} for k, s, r in result.failures],
-                    "left_changed": result.left_changed,
-                    "incomplete": [
-                        {"key": i.key, "state": i.state, "changed": [c.step for c in i.changes]}
-                        for i in result.incomplete
-                    ],
-                    "unrecorded": result.unrecorded,
-                }
-            )
-        )
+        click.echo(to_json(result_doc(result)))
     else:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(result.targets.items()))
         click.echo(f"run {result.run_id} {result.state}: {counts}")

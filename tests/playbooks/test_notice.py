@@ -150,6 +150,11 @@ def test_resume_all_skips_finished_runs_and_says_when_none_is_parked(tmp_path: P
         both = env.cli("resume", "--all", "7")
         assert both.exit_code == 2
         assert "resume --all takes no RUN_ID" in both.output
+        early = env.cli("resume", "--all", "--format", "json")
+        assert early.exit_code == 0, early.output
+        doc = json.loads(early.stdout)
+        assert [(r["run"], r["state"]) for r in doc["runs"]] == [("1", "parked")]
+        assert (doc["not_resumed"], doc["exit_code"]) == ([], 0)
         env.clock.t = START + 8 * DAY
         assert env.cli("resume", "--all", "--yes").exit_code == 0
         assert env.cli("resume", "--all").output.startswith("no parked runs")
