@@ -80,7 +80,8 @@ def resume(
     parked run (--all).
 
     --all exits 0 when every run finished or parked again, 1 when a run ended with failed
-    targets, 4 when a run could not be resumed (locked by a live process, refused).
+    targets, 4 when a run could not be resumed (locked by a live process, refused). With
+    --format json it prints one document: {"runs": [...], "not_resumed": [...], "exit_code"}.
     """
     if every and (run_id or retry_failed or force):
         raise InputError("resume --all takes no RUN_ID, --retry-failed or --force")
