@@ -24,9 +24,11 @@ from scimrecon.recon.billable import RULES, world_sites
 from scimrecon.recon.classify import unwanted_keys
 from scimrecon.recon.columns import parse_column_overrides
 from scimrecon.recon.live import (
+    accounts_from_external_users,
     accounts_from_org_users,
-    admin_roles_of,
+    external_policy_warning,
     idp_entries_from_users,
+    roles_and_externals,
     scim_entries_from_users,
 )
 from scimrecon.recon.reconcile import (
@@ -222,8 +224,10 @@ def reconcile(
         idp_users = load_idp_users(idp_file) if idp_file is not None else None
         idp = _user_directory(services) if idp_users is None else None
         scim_users = list(scim_entries_from_users(services.scim.iter_users()))
-        roles = admin_roles_of(services.admin.iter_directory_users())
+        roles, externals = roles_and_externals(services.admin.iter_directory_users())
         accounts = list(accounts_from_org_users(services.admin.iter_org_users(), roles))
+        if externals:
+            accounts += accounts_from_external_users(externals, services.admin.workspaces())
         if idp_users is None:
             idp_users = _read_idp(idp)
     elif all(files):
@@ -241,6 +245,10 @@ def reconcile(
     )
     bill = billable_summary(accounts, managed_sites)
     bill["org_sites"] = sorted(managed_sites) if managed_sites is not None else None
+    if live and bill["external_policy_unknown"]:
+        click.echo(
+            f"warning: {external_policy_warning(len(bill['external_policy_unknown']))}", err=True
+        )
     counts = Counter(i.situation for i in everyone)
     identities = [i for i in everyone if situation in (None, i.situation)]
 

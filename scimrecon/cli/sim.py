@@ -255,6 +255,9 @@ def _attach_world_commands() -> None:
         command = getattr(module, name.replace("-", "_"), None)
         if isinstance(command, click.Command):
             sim.add_command(command, name)
+    from scimrecon.cli.capture import capture
+
+    sim.add_command(capture, "capture")
 
 
 _attach_world_commands()

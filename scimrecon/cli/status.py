@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from scimrecon.cli import what_stays
 from scimrecon.cli.render import table, to_csv, to_json
 from scimrecon.engine.incomplete import incomplete_targets, is_live, next_commands
 from scimrecon.engine.playbook import parse_playbook
@@ -271,7 +272,8 @@ def log(run_id: str, fmt: str, state_path: Path) -> None:
 
 
 def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
-    """The targets and their outputs (old/new account ids ...), one entry per target."""
+    """The targets and their outputs (old/new account ids ...), one entry per target, with
+    `what_moved` (cli/what_stays.py): tickets moved per field, memberships, what stays."""
     changed, live = half_moved(store, run)
     targets = [
         {
@@ -282,6 +284,8 @@ def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
             "row": t.row,
             "outputs": t.outputs,
             "changed": changed.get(t.key, []),
+            # tickets moved per field, memberships before/after, what stays on the old account
+            "what_moved": what_stays.summary(t.outputs),
         }
         for t in store.targets(run.id)
     ]
@@ -300,7 +304,8 @@ def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @state_option
 def report(run_id: str, fmt: str, state_path: Path) -> None:
-    """Show every target of a run with its outcome and outputs."""
+    """Show every target of a run with its outcome and outputs, and what moved and what stays
+    on the old account (tickets per field, memberships, comments, worklogs, approvals, watches)."""
     store = read_store(state_path)
     try:
         run = store.get_run(run_id)
@@ -327,6 +332,7 @@ def report(run_id: str, fmt: str, state_path: Path) -> None:
     for key in run_keys or sorted(doc["outputs"]):
         if key in doc["outputs"]:
             click.echo(f"{key.replace('_', ' ')}: {doc['outputs'][key]}")
+    what_stays.echo_table(doc["run"], doc["targets"])
     doc["run_steps"] = {}
     _echo_half_moved(doc)
 

@@ -17,6 +17,7 @@ import httpx
 
 from scimrecon.config import SMTP_PASSWORD, Profile, Secrets
 from scimrecon.connectors.admin import AdminApi, seg
+from scimrecon.connectors.auth_policy import AuthPolicies
 from scimrecon.connectors.idp import EntraAdapter, IdpAdapter, ManualAdapter, OktaAdapter
 from scimrecon.connectors.idp.base import UserDirectory
 from scimrecon.connectors.idp.entra import (
@@ -129,6 +130,19 @@ class Services:
             return AdminApi(http, cfg.org_id, cfg.directory_id)
 
         return self._get("admin", build)
+
+    @property
+    def auth_policies(self) -> AuthPolicies:
+        """Authentication policy membership (Admin Control API; the org API key)."""
+
+        def build() -> AuthPolicies:
+            cfg = self.profile.require("atlassian", "the Atlassian admin control API")
+            auth = BearerAuth(self.secrets.org_api_key)
+            http = self.factory.make(ORG_API, cfg.base_url, auth, rate_key="atlassian")
+            settings = self.factory.settings
+            return AuthPolicies(http, cfg.org_id, sleep=settings.sleep, clock=settings.clock)
+
+        return self._get("auth_policies", build)
 
     @property
     def jira(self) -> JiraApi:

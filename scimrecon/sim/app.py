@@ -22,9 +22,11 @@ from werkzeug.wrappers import Request, Response
 from scimrecon.sim import (
     activity,
     admin_api,
+    control_api,
     entra_api,
     jira_api,
     okta_api,
+    orgs_search_api,
     orgs_v2_api,
     scim_api,
 )
@@ -43,7 +45,9 @@ def _build_router() -> Router:
     router = Router()
     scim_api.register(router)
     admin_api.register(router)
+    control_api.register(router)
     orgs_v2_api.register(router)
+    orgs_search_api.register(router)
     jira_api.register(router)
     entra_api.register(router)
     okta_api.register(router)

@@ -18,11 +18,13 @@ from scimrecon.steps.idp_steps import (
     ResumeProvisioning,
     SnapshotProvisioning,
 )
-from scimrecon.steps.jira_steps import ReassignTickets
+from scimrecon.steps.jira_steps import CountWhatStays, ReassignTickets
 from scimrecon.steps.notify_steps import AwaitNoticeEnd, NotifyEmail, RecheckAfterNotice
 from scimrecon.steps.org_steps import CountBillable
+from scimrecon.steps.policy_steps import LookupPolicyMember, MoveToPolicy
 from scimrecon.steps.scim_steps import AwaitNewAccount, LookupUser, RemoveEntry
 from scimrecon.steps.trello_steps import LookupTrelloOnly, RecheckTrello
+from scimrecon.steps.unwanted_steps import LookupUnwanted
 
 REGISTRY = ActionRegistry(
     {
@@ -37,6 +39,7 @@ REGISTRY = ActionRegistry(
             ProvisionUser,
             AwaitNewAccount,
             ReassignTickets,
+            CountWhatStays,
             AwaitLogin,
             DisableAccount,
             RecheckInactive,
@@ -48,6 +51,9 @@ REGISTRY = ActionRegistry(
             RecheckAfterNotice,
             LookupTrelloOnly,
             RecheckTrello,
+            LookupPolicyMember,
+            MoveToPolicy,
+            LookupUnwanted,
         )
     }
 )

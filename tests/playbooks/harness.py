@@ -31,7 +31,13 @@ from tests.simharness import smtp_served
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
 # POST endpoints that only read (search, look-up, token): anything else that POSTs writes.
-READ_POSTS = ("/search/jql", "/get-scim-links-for-email", "/oauth2/v2.0/token")
+READ_POSTS = (
+    "/search/jql",
+    "/get-scim-links-for-email",
+    "/oauth2/v2.0/token",
+    "/users/search",
+    "/workspaces",
+)
 
 
 class FakeClock:

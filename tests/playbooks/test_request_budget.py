@@ -11,7 +11,8 @@ from pathlib import Path
 
 from tests.playbooks.harness import in_process, targets
 
-CEILING = {"/atlassian": 141, "/jira": 48, "/graph": 48, "/login": 1}
+# /jira: 48 + 18 for counting what stays on the old account (3 searches a target, issue 13.6)
+CEILING = {"/atlassian": 141, "/jira": 66, "/graph": 48, "/login": 1}
 
 
 def test_a_reprovision_costs_no_more_requests_than_measured(tmp_path: Path) -> None:
