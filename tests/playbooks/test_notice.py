@@ -259,3 +259,29 @@ def test_a_notice_without_an_smtp_section_is_refused_before_anything_changes(
             "--param", "as_of=2026-11-23",
         )  # fmt: skip
         assert without.exit_code == 0, without.output  # notice_days = 0: no mail, no [smtp]
+
+
+def test_notify_trello_owners_takes_the_options_list_and_checks_its_account_ids(
+    tmp_path: Path,
+) -> None:
+    """`scimrecon options --option 3 --targets-out` writes email,account_id,name,reason."""
+    expected = json.loads((FIXTURES / "acme-trello" / "expected.json").read_text())
+    first, second = sorted(expected["trello_only"])[:2]
+    with in_process("acme-trello", tmp_path, smtp=True) as env:
+        env.clock.t = START
+        ids = {e: a["account_id"] for e, a in accounts_by_email(env.world()).items()}
+        targets = tmp_path / "option3.csv"
+        targets.write_text(
+            "email,account_id,name,reason\n"
+            f"{first},{ids[first]},A,billable only through Trello\n"
+            f"{second},{ids[first]},B,billable only through Trello\n",  # a wrong id
+            encoding="utf-8",
+        )
+        result = env.cli("run", "notify-trello-owners", "--targets", str(targets), "--yes")
+        assert result.exit_code == 3, result.output
+        assert [m["to"] for m in env.mail()] == [[first]]
+        assert _reasons(env)[second] == (
+            "failed",
+            f"lookup: the target list says account {ids[first]} for {second}, but the org "
+            f"says {ids[second]}: fix the list",
+        )
