@@ -41,7 +41,7 @@ COMMANDS: dict[str, str] = {
     "plan": "scimrecon.cli.run:plan",
     "run": "scimrecon.cli.run:run",
     "rehearse": "scimrecon.cli.rehearse:rehearse",
-    "resume": "scimrecon.cli.run:resume",
+    "resume": "scimrecon.cli.resume:resume",
     "abort": "scimrecon.cli.undo:abort",
     "undo": "scimrecon.cli.undo:undo",
     "status": "scimrecon.cli.status:status",

@@ -102,6 +102,19 @@ def _save(app: Any, path: Path) -> None:
 @click.option(
     "--seed", type=int, help="Seed for new ids and faults (default: the world's faults.seed)."
 )
+@click.option(
+    "--smtp",
+    is_flag=True,
+    help="Also run an SMTP server (loopback, no TLS) and put it in the profile's [smtp]; "
+    "GET /_sim/mail lists what it received.",
+)
+@click.option(
+    "--smtp-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port of the SMTP server (0 = any free port).",
+)
 def serve(
     world_source: str,
     host: str,
@@ -110,10 +123,13 @@ def serve(
     save: Path | None,
     faults_file: Path | None,
     seed: int | None,
+    smtp: bool,
+    smtp_port: int,
 ) -> None:
     """Serve a fixture world on HOST:PORT until interrupted.
 
-    The first line printed is `listening on http://HOST:PORT`.
+    The first line printed is `listening on http://HOST:PORT`. With --smtp, notices sent by
+    playbooks land in the simulator's mailbox (`GET /_sim/mail`) instead of anyone's inbox.
     """
     from scimrecon.sim.app import SimApp
     from scimrecon.sim.profile_toml import env_lines, profile_toml, write_private
@@ -127,6 +143,18 @@ def serve(
         server = make_sim_server(app, host, port)
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    mail_server = None
+    if smtp:
+        from scimrecon.sim.mail import SmtpServer
+
+        try:  # loopback whatever --host says: this server has no TLS
+            mail_server = SmtpServer(app.mailbox, "127.0.0.1", smtp_port).start()
+        except (OSError, RuntimeError) as exc:
+            server.server_close()
+            raise InputError(
+                f"cannot run the SMTP server on 127.0.0.1:{smtp_port}: {exc}"
+            ) from None
+        app.smtp_address = (mail_server.host, mail_server.port)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -145,6 +173,10 @@ def serve(
             raise InputError(f"cannot write {exc.filename}: {exc.strerror}") from None
         click.echo(f"listening on {url}")
         click.echo(f"profile: {profile_out}  secrets: {env_path} (source it: . {env_path})")
+        if mail_server is not None:
+            click.echo(
+                f"smtp: {mail_server.host}:{mail_server.port} (received mail: GET {url}/_sim/mail)"
+            )
         server.serve_forever()  # returns once a signal handler has called shutdown()
         if save is not None:
             _save(app, save)
@@ -154,6 +186,8 @@ def serve(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         server.server_close()
+        if mail_server is not None:
+            mail_server.stop()
 
 
 def _sim_root(url: str | None, obj: object) -> str:
