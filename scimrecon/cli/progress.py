@@ -144,7 +144,9 @@ class RichProgress:
     def waiting(self, key: str, label: str, until: float) -> None:
         now = time.time()
         left = max(0.0, until - now)
-        stamp = datetime.fromtimestamp(until).astimezone().strftime("%H:%M:%S")
+        when = datetime.fromtimestamp(until).astimezone()
+        today = when.date() == datetime.now().astimezone().date()
+        stamp = when.strftime("%H:%M:%S" if today else "%Y-%m-%d %H:%M")
         description = f"{label}, until {stamp}"
         with self._lock:
             task = self._tasks.get(key)
