@@ -22,7 +22,7 @@ from scimrecon.steps.jira_steps import CountWhatStays, ReassignTickets
 from scimrecon.steps.org_steps import CountBillable
 from scimrecon.steps.policy_steps import LookupPolicyMember, MoveToPolicy
 from scimrecon.steps.scim_steps import AwaitNewAccount, LookupUser, RemoveEntry
-from scimrecon.steps.unwanted_steps import LookupUnwanted
+from scimrecon.steps.unwanted_steps import DisableUnwanted, LookupUnwanted
 
 REGISTRY = ActionRegistry(
     {
@@ -47,6 +47,7 @@ REGISTRY = ActionRegistry(
             LookupPolicyMember,
             MoveToPolicy,
             LookupUnwanted,
+            DisableUnwanted,
         )
     }
 )
