@@ -18,7 +18,7 @@ from typing import Any
 
 from scimrecon.engine.action import ReadAction, Skip, StepContext, StepFailed
 from scimrecon.errors import RemoteError
-from scimrecon.steps._util import csv_param, find_member, target_email
+from scimrecon.steps._util import csv_param, find_member, still_holds_address, target_email
 from scimrecon.steps.account_steps import DisableAccount
 
 
@@ -79,4 +79,5 @@ class DisableUnwanted(DisableAccount):
                 f"{target_email(ctx)} is account {found} now, not {listed} as looked up: "
                 "not disabling"
             )
+        still_holds_address(ctx, found, "deactivating")  # live: the user list is cached
         return super().apply(ctx)
