@@ -74,11 +74,21 @@ def support_request(
     for n, user in enumerate(users, start=1):
         used = ", ".join(products.get(user.account_id) or ()) or "(none listed)"
         lines += [
-            f"{n}. account id: {user.account_id}",
-            f"   email: {user.email}",
-            f"   name: {user.name}",
-            f"   products: {used}",
-            f"   why: {user.reason}",
+            f"{n}. account id: {_line(user.account_id)}",
+            f"   email: {_line(user.email)}",
+            f"   name: {_line(user.name)}",
+            f"   products: {_line(used)}",
+            f"   why: {_line(user.reason)}",
             "",
         ]
     return "\n".join(lines)
+
+
+def _line(value: str) -> str:
+    """A field kept on its one line, with every character that is not plainly visible (line
+    breaks, bidi controls, zero-width and other format or control characters) written as a
+    `\\uXXXX` escape. People choose their own display names: a name holding a line break
+    and "7. account id: <someone else's>" must not add a block to a deletion request."""
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)
