@@ -37,7 +37,7 @@ from scimrecon.errors import InputError
 from scimrecon.recon.classify import TRELLO_ONLY, Policy, unwanted_keys
 from scimrecon.recon.columns import FORMATS
 from scimrecon.recon.model import UserRecord
-from scimrecon.recon.option_files import claim_parts, support_request
+from scimrecon.recon.option_files import claim_parts, stale_claim_part, support_request
 from scimrecon.recon.options import Option, claim_list, decide
 from scimrecon.recon.protect import Protector
 from scimrecon.recon.targets import write_atomic, write_targets
@@ -298,6 +298,13 @@ def _write_files(
             write_atomic(where, text)
         names = ", ".join(str(p) for p, _ in parts)
         click.echo(f"wrote {len(kept)} account(s) to claim to {names}", err=True)
+        stale = stale_claim_part(claim_out, len(parts))
+        if stale is not None:
+            click.echo(
+                f"warning: {stale} is left from an earlier, longer claim list and may name "
+                "accounts this one leaves out: delete it, do not upload it",
+                err=True,
+            )
         click.echo(CLAIM_TRADE_OFF.format(n=len(left_out), source=source), err=True)
     if support_out is not None:
         users = by_number[5].qualifying

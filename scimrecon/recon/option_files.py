@@ -50,6 +50,14 @@ def claim_parts(path: Path, emails: Sequence[str]) -> list[tuple[Path, str]]:
     return parts
 
 
+def stale_claim_part(path: Path, written: int) -> Path | None:
+    """The first `NAME-N.csv` beyond the `written` parts that exists already: the rest of an
+    earlier, longer list, which a later, shorter one does not replace (an upload of it would
+    claim accounts the new list leaves out)."""
+    after = path.with_name(f"{path.stem}-{written + 1}{path.suffix}")
+    return after if after.exists() else None
+
+
 def support_request(
     users: Sequence[Candidate],
     products: Mapping[str, Sequence[str]],

@@ -1,6 +1,6 @@
 """Every command `scimrecon options` prints as the next step works as printed: it repeats the
 price and the selection given (so it neither stops for a missing --price nor picks other
-users), and the claim list's trade-off names a command that exists."""
+users), the claim list's trade-off names a command that exists, and a stale part of an earlier claim list is named."""
 
 from __future__ import annotations
 
@@ -66,3 +66,15 @@ def test_the_claim_trade_off_names_a_command_that_lists_the_affected_users(
     code, _, err = _invoke(shlex.split(command)[1:])
     assert code == 0, err
     assert _emails(tmp_path / "option1.csv") == set(trello_only(load_world("acme-trello")))
+
+
+def test_a_part_left_from_an_earlier_longer_claim_list_is_named(tmp_path: Path) -> None:
+    (tmp_path / "claim-2.csv").write_text("email\nada.lovelace@acme.example\n", "utf-8")
+    code, _, err = _invoke(["options", *ARGS, "--claim-list", "claim.csv"])
+    assert code == 0, err
+    assert (
+        "warning: claim-2.csv is left from an earlier, longer claim list and may name accounts "
+        "this one leaves out: delete it, do not upload it"
+    ) in err
+    code, _, err = _invoke(["options", *ARGS, "--claim-list", "other.csv"])
+    assert code == 0 and "warning" not in err
