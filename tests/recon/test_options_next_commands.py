@@ -1,6 +1,7 @@
 """Every command `scimrecon options` prints as the next step works as printed: it repeats the
 price and the selection given (so it neither stops for a missing --price nor picks other
-users), the claim list's trade-off names a command that exists, and a stale part of an earlier claim list is named."""
+users), the claim list's trade-off names a command that exists, and a stale part of an
+earlier claim list is named."""
 
 from __future__ import annotations
 
