@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from scimrecon.cli.billing import parse_price
 from scimrecon.cli.options import (
@@ -36,7 +37,7 @@ from scimrecon.errors import InputError
 from scimrecon.recon.classify import TRELLO_ONLY, Policy, unwanted_keys
 from scimrecon.recon.columns import FORMATS
 from scimrecon.recon.model import UserRecord
-from scimrecon.recon.option_files import claim_parts, support_request
+from scimrecon.recon.option_files import claim_parts, stale_claim_part, support_request
 from scimrecon.recon.options import Option, claim_list, decide
 from scimrecon.recon.protect import Protector
 from scimrecon.recon.targets import write_atomic, write_targets
@@ -48,7 +49,8 @@ CLAIM_TRADE_OFF = (
     "they are not billed, but SSO, enforced two-step verification and the password policy no "
     "longer apply to them and the org cannot edit, deactivate or delete their accounts. "
     "Already claimed? Settings > Domains > Unclaim accounts takes their addresses in the same "
-    "one-column layout (scimrecon options ... --option 1 --format csv lists them)."
+    "one-column layout: `scimrecon options {source} --option 1 --targets-out option1.csv` "
+    "lists them (its email column)."
 )
 
 
@@ -75,7 +77,7 @@ def _table(options: list[Option], price: Any, notes: list[str], limit: int) -> s
         )
         if len(option.verdicts) > len(shown):
             more = len(option.verdicts) - len(shown)
-            parts.append(f"... and {more} more (--limit 0 or --format csv/json for all)")
+            parts.append(f"... and {more} more (--limit 0 or --format json for all)")
     parts += [f"note: {n}" for n in notes]
     return "\n".join(parts)
 
@@ -208,11 +210,14 @@ def options(
         directory_tap=tap.directory_user if live else None,
     )
     source = "--live" if live else shlex.quote(str(export))
+    ctx = click.get_current_context()
+    again = " ".join([source, *_selection_args(ctx)])  # names the same users in a next command
     decided = decide(
         result.classes[TRELLO_ONLY],
         price_per_user_month=unit,
         idp_managed=(lambda account_id: account_id in tap.synced) if live else None,
-        source=source,
+        source=again,
+        live_source=" ".join(["--live", *_selection_args(ctx, export_only=False)]),
     )
     notes = [
         f"{len(result.classes['protected'])} protected candidate(s) are on no option "
@@ -222,7 +227,15 @@ def options(
         notes.append("an export does not say which accounts an IdP manages: option 4 needs --live")
     org = profile.atlassian.org_id if profile is not None and profile.atlassian else ""
     _write_files(
-        decided, tap, claim_list_out, support_request, option_number, targets_out, as_of, org
+        decided,
+        tap,
+        claim_list_out,
+        support_request,
+        option_number,
+        targets_out,
+        as_of,
+        org,
+        again,
     )
     echo_output(
         fmt,
@@ -240,6 +253,31 @@ def options(
         click.echo(f"warning: {warning}", err=True)
 
 
+#: The options that decide who is on which list, and the price: a next command repeats the
+#: ones given on the command line, so it selects the same users (and does not stop for a
+#: missing --price) when run as printed.
+SELECTION = ("price", "as_of", "domains", "unwanted", "grace_days", "protect")
+#: ...and those that only say how to read an export (not repeated for a --live command).
+EXPORT_READING = ("columns", "export_format", "encoding")
+
+
+def _selection_args(ctx: click.Context, *, export_only: bool = True) -> list[str]:
+    """The selection options given on the command line, shell-quoted, as they were given;
+    `export_only=False` leaves out the export-reading ones (for a --live command)."""
+    names = SELECTION + EXPORT_READING if export_only else SELECTION
+    args: list[str] = []
+    for param in ctx.command.params:
+        if param.name not in names or not isinstance(param, click.Option):
+            continue
+        if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[param.name]
+        for item in value if isinstance(value, tuple) else (value,):
+            text = item.isoformat() if isinstance(item, date) else str(item)
+            args += [param.opts[0], shlex.quote(text)]
+    return args
+
+
 def _write_files(
     decided: list[Option],
     tap: _Tap,
@@ -249,6 +287,7 @@ def _write_files(
     targets_out: Path | None,
     as_of: date,
     org: str,
+    source: str,
 ) -> None:
     by_number = {o.number: o for o in decided}
     if claim_out is not None:
@@ -259,7 +298,14 @@ def _write_files(
             write_atomic(where, text)
         names = ", ".join(str(p) for p, _ in parts)
         click.echo(f"wrote {len(kept)} account(s) to claim to {names}", err=True)
-        click.echo(CLAIM_TRADE_OFF.format(n=len(left_out)), err=True)
+        stale = stale_claim_part(claim_out, len(parts))
+        if stale is not None:
+            click.echo(
+                f"warning: {stale} is left from an earlier, longer claim list and may name "
+                "accounts this one leaves out: delete it, do not upload it",
+                err=True,
+            )
+        click.echo(CLAIM_TRADE_OFF.format(n=len(left_out), source=source), err=True)
     if support_out is not None:
         users = by_number[5].qualifying
         write_atomic(support_out, support_request(users, tap.products, org=org, as_of=as_of))

@@ -318,14 +318,34 @@ def check_plan(saved: Mapping[str, Any], current: Plan, path: Path) -> None:
     elif saved.get("params") != current.params:
         why = "the parameters differ"
     else:
-        old = {(e.get("target"), e.get("step")): e for e in saved["entries"]}
-        why = "the world changed"
-        for e in current.entries:
-            before = old.get((e.target, e.step))
-            now = {"status": e.status, "text": e.text, "digest": e.digest}
-            if before is None or any(before.get(k) != v for k, v in now.items()):
-                was = before.get("text") if before else "not planned"
-                who = e.target or "run"
-                why = f"the world changed ({who} {e.step}: was '{was}', now '{e.text}')"
-                break
+        why = f"the world changed{_first_difference(saved['entries'], current.entries)}"
     raise RefusedError(f"{name} is stale: {why} since it was made at {made}; make a new plan")
+
+
+def _first_difference(saved: list[Mapping[str, Any]], current: list[PlanEntry]) -> str:
+    """` (<target or run> <step>: was '…', now '…')` for the first entry that differs.
+
+    A target's entry is named before a run-wide one: a run-wide count (billable before) differs
+    because some person's facts did, and that person is what the reader can look at. An entry
+    whose text is the same but whose result (digest) is not says so, rather than showing the
+    same words twice."""
+    old = {(e.get("target"), e.get("step")): e for e in saved}
+    ordered = [e for e in current if e.target is not None] + [
+        e for e in current if e.target is None
+    ]
+    for e in ordered:
+        before = old.get((e.target, e.step))
+        now = {"status": e.status, "text": e.text, "digest": e.digest}
+        if before is not None and all(before.get(k) == v for k, v in now.items()):
+            continue
+        who = e.target or "run"
+        if before is not None and before.get("text") == e.text:
+            return f" ({who} {e.step}: '{e.text}' read a different result)"
+        was = before.get("text") if before else "not planned"
+        return f" ({who} {e.step}: was '{was}', now '{e.text}')"
+    planned = {(e.target, e.step) for e in current}
+    for entry in saved:
+        if (entry.get("target"), entry.get("step")) not in planned:
+            who = entry.get("target") or "run"
+            return f" ({who} {entry.get('step')}: was '{entry.get('text')}', now not planned)"
+    return ""

@@ -112,6 +112,9 @@ class Analyzer:
         self.billable = 0
         self.managed = 0
         self.reported: int | None = None
+        #: the rule's billable count over the same users `reported` counts (those with an
+        #: answer of Atlassian's own): externals read live have none, so `billable` may differ
+        self.billable_checked = 0
         self.classes: dict[str, list[Candidate]] = {cls: [] for cls in CLASSES}
         self._as_of_ord = policy.as_of.toordinal()
         # ProductAccess -> [users counted, last-seen ordinal (0: none or never), unwanted?, key]
@@ -141,7 +144,7 @@ class Analyzer:
     def add_all(self, records: Iterable[UserRecord]) -> Analyzer:
         """Count every record. One loop with its state in locals: for a large export this
         loop is half the work, and attribute lookups would be most of that."""
-        users = active = billable = managed = 0
+        users = active = billable = managed = checked = 0
         reported = self.reported
         infos, new_info = self._seen, self._info
         as_of, inactive_days = self._as_of_ord, self.policy.inactive_days
@@ -204,6 +207,8 @@ class Analyzer:
                 by_rule[rule] = by_rule.get(rule, 0) + 1
                 if found.billable:
                     billable += 1
+                    if facts[5] is not None:
+                        checked += 1
                     if elsewhere or explained is not None:
                         self._explain(record, elsewhere)
                 if not products:
@@ -219,6 +224,7 @@ class Analyzer:
             self.active += active
             self.billable += billable
             self.managed += managed
+            self.billable_checked += checked
             self.reported = reported
         return self
 
@@ -258,10 +264,12 @@ class Analyzer:
                 "no user counts as managed (no Claimed column and no --domain matched), "
                 "so nobody is billable: pass --domain with the org's verified domains"
             )
-        if self.reported is not None and self.reported != self.billable:
+        if self.reported is not None and self.reported != self.billable_checked:
+            own = "the export's own Billable column"
+            if fmt == "org-api":
+                own = "the org API's access_billable"
             warnings.append(
-                f"the export's own Billable column says {self.reported}, the Guard rule "
-                f"gives {self.billable}"
+                f"{own} says {self.reported}, the Guard rule gives {self.billable_checked}"
             )
         return Analysis(
             as_of=self.policy.as_of,

@@ -50,6 +50,14 @@ def claim_parts(path: Path, emails: Sequence[str]) -> list[tuple[Path, str]]:
     return parts
 
 
+def stale_claim_part(path: Path, written: int) -> Path | None:
+    """The first `NAME-N.csv` beyond the `written` parts that exists already: the rest of an
+    earlier, longer list, which a later, shorter one does not replace (an upload of it would
+    claim accounts the new list leaves out)."""
+    after = path.with_name(f"{path.stem}-{written + 1}{path.suffix}")
+    return after if after.exists() else None
+
+
 def support_request(
     users: Sequence[Candidate],
     products: Mapping[str, Sequence[str]],
@@ -74,11 +82,21 @@ def support_request(
     for n, user in enumerate(users, start=1):
         used = ", ".join(products.get(user.account_id) or ()) or "(none listed)"
         lines += [
-            f"{n}. account id: {user.account_id}",
-            f"   email: {user.email}",
-            f"   name: {user.name}",
-            f"   products: {used}",
-            f"   why: {user.reason}",
+            f"{n}. account id: {_line(user.account_id)}",
+            f"   email: {_line(user.email)}",
+            f"   name: {_line(user.name)}",
+            f"   products: {_line(used)}",
+            f"   why: {_line(user.reason)}",
             "",
         ]
     return "\n".join(lines)
+
+
+def _line(value: str) -> str:
+    """A field kept on its one line, with every character that is not plainly visible (line
+    breaks, bidi controls, zero-width and other format or control characters) written as a
+    `\\uXXXX` escape. People choose their own display names: a name holding a line break
+    and "7. account id: <someone else's>" must not add a block to a deletion request."""
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)

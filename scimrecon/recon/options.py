@@ -127,8 +127,9 @@ class _Spec:
     rule: _Rule
 
 
-def _specs(source: str) -> tuple[_Spec, ...]:
-    """The six options; `source` is how the next commands name the user source."""
+def _specs(source: str, live_source: str = "--live") -> tuple[_Spec, ...]:
+    """The six options; `source` is how the next commands name the user source, and
+    `live_source` how option 4's (always live) names it."""
 
     def out(n: int, where: str = source) -> str:
         return f"scimrecon options {where} --option {n} --targets-out option{n}.csv && "
@@ -167,7 +168,7 @@ def _specs(source: str) -> tuple[_Spec, ...]:
             "the person's Atlassian account: no login to any product until enabled again",
             "org admin",
             # only the live read knows who an IdP manages: the list comes from it
-            f"{out(4, '--live')}scimrecon run deactivate-unwanted --targets option4.csv",
+            f"{out(4, live_source)}scimrecon run deactivate-unwanted --targets option4.csv",
             _deactivate,
         ),
         _Spec(
@@ -196,6 +197,7 @@ def decide(
     price_per_user_month: Decimal,
     idp_managed: IdpManaged = None,
     source: str = "EXPORT",
+    live_source: str = "--live",
 ) -> list[Option]:
     """The six options for these candidates (the trello-only class, protected users already
     left out), each user's verdict and reason, and the yearly saving at the price.
@@ -204,7 +206,7 @@ def decide(
     cannot say (an export). `source` is put into the next commands (`EXPORT` or `--live`).
     """
     options: list[Option] = []
-    for spec in _specs(source):
+    for spec in _specs(source, live_source):
         verdicts = []
         for c in candidates:
             known = idp_managed(c.account_id) if idp_managed is not None else None

@@ -24,7 +24,7 @@ from scimrecon.steps.org_steps import CountBillable
 from scimrecon.steps.policy_steps import LookupPolicyMember, MoveToPolicy
 from scimrecon.steps.scim_steps import AwaitNewAccount, LookupUser, RemoveEntry
 from scimrecon.steps.trello_steps import LookupTrelloOnly, RecheckTrello
-from scimrecon.steps.unwanted_steps import LookupUnwanted
+from scimrecon.steps.unwanted_steps import DisableUnwanted, LookupUnwanted
 
 REGISTRY = ActionRegistry(
     {
@@ -54,6 +54,7 @@ REGISTRY = ActionRegistry(
             LookupPolicyMember,
             MoveToPolicy,
             LookupUnwanted,
+            DisableUnwanted,
         )
     }
 )

@@ -134,3 +134,21 @@ def find_member(ctx: StepContext, email: str) -> Any:
     if (user.account_status or "").lower() != "active":
         raise Skip(f"account {user.account_id} is {user.account_status}: not billable")
     return user
+
+
+def still_holds_address(ctx: StepContext, account_id: str, doing: str) -> None:
+    """Right before a change, read the account live (not the run's cached user list) and fail
+    the target unless it still has the target's address.
+
+    The look-up found the account hours ago, perhaps: the run waited for its confirmation, or
+    lay parked. If the address moved meanwhile (a re-provisioning parked the old account's), a
+    change made by address (the policy task takes emails) would reach whoever holds it now, and
+    one made by account id would act on someone the list no longer names.
+    """
+    email = target_email(ctx)
+    now = ctx.services.admin.get_profile(account_id).email or ""
+    if not same_identity(now, email):
+        raise StepFailed(
+            f"account {account_id} has address {now!r} now, not {email!r}: not {doing} anyone "
+            "(the address may name someone else now); start a new run for it"
+        )

@@ -13,7 +13,13 @@ from typing import Any
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.errors import InputError
 from scimrecon.recon.identity import same_identity
-from scimrecon.steps._util import find_member, require, skip_admin, target_email
+from scimrecon.steps._util import (
+    find_member,
+    require,
+    skip_admin,
+    still_holds_address,
+    target_email,
+)
 
 TRADE_OFF = "no enforced SSO or two-step verification for them there"
 
@@ -76,6 +82,7 @@ class MoveToPolicy(Action):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         (account_id,) = require(ctx, "account_id")
         skip_admin(ctx, account_id)  # read again: a plan can wait hours for its confirmation
+        still_holds_address(ctx, account_id, "moving")
         policy = _policy_id(ctx)
         return {"moved_to": _move(ctx, account_id, policy, saving=True)}
 
@@ -97,6 +104,7 @@ class MoveToPolicy(Action):
 
     def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
         account_id, previous = require(ctx, "account_id", "previous_policy_id")
+        still_holds_address(ctx, account_id, "moving")
         return {"moved_back_to": _move(ctx, account_id, previous, saving=False)}
 
 

@@ -96,8 +96,10 @@ def test_run_with_a_rehearsed_plan_runs_on_the_unchanged_org_and_refuses_a_drift
         refused = env.cli("run", "reprovision", "--targets", people, "--yes", "--plan", str(plan))
         assert refused.exit_code == 4, refused.output
         assert env.writes() == []
-    # the first difference: the billable count the plan read (Ada no longer counts)
-    assert "plan.json is stale: the world changed (run count-before: was" in refused.output
+    # the first difference: Ada's look-up (she no longer counts in the billable count either)
+    assert "plan.json is stale: the world changed (ada.lovelace@acme.example lookup: " in (
+        refused.output
+    )
     assert f"since it was made at {saved['made_at']}" in refused.output
 
 
