@@ -27,6 +27,7 @@ from typing import Any, TextIO
 import click
 import httpx
 
+from scimrecon.atomicfile import write_atomic
 from scimrecon.cli import run as run_cli
 from scimrecon.cli.capture import capture_world, target_emails
 from scimrecon.cli.demo import invoke_sibling
@@ -99,7 +100,7 @@ def _dated(plan: Path, captured_at: object) -> None:
         return
     doc = json.loads(plan.read_text("utf-8"))
     doc["made_at"] = str(captured_at)
-    plan.write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+    write_atomic(plan, json.dumps(doc, indent=2) + "\n")
 
 
 def _rehearse(

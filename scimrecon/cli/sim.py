@@ -131,8 +131,9 @@ def serve(
     The first line printed is `listening on http://HOST:PORT`. With --smtp, notices sent by
     playbooks land in the simulator's mailbox (`GET /_sim/mail`) instead of anyone's inbox.
     """
+    from scimrecon.atomicfile import write_atomic
     from scimrecon.sim.app import SimApp
-    from scimrecon.sim.profile_toml import env_lines, profile_toml, write_private
+    from scimrecon.sim.profile_toml import env_lines, profile_toml
     from scimrecon.sim.server import make_sim_server, server_url
 
     world = _load_world(world_source)
@@ -168,7 +169,7 @@ def serve(
         env_path = profile_out.with_name(profile_out.name + ".env")
         try:
             profile_out.write_text(profile_toml(app.profile(url)), encoding="utf-8")
-            write_private(env_path, env_lines(app.secrets()))
+            write_atomic(env_path, env_lines(app.secrets()), private=True)
         except OSError as exc:
             raise InputError(f"cannot write {exc.filename}: {exc.strerror}") from None
         click.echo(f"listening on {url}")

@@ -16,6 +16,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from scimrecon.atomicfile import write_atomic
 from scimrecon.cli.billing import parse_price
 from scimrecon.cli.options import (
     FILE,
@@ -40,7 +41,7 @@ from scimrecon.recon.model import UserRecord
 from scimrecon.recon.option_files import claim_parts, stale_claim_part, support_request
 from scimrecon.recon.options import Option, claim_list, decide
 from scimrecon.recon.protect import Protector
-from scimrecon.recon.targets import write_atomic, write_targets
+from scimrecon.recon.targets import write_targets
 
 TABLE_COLUMNS = ("option", "name", "users", "yearly saving", "who acts")
 CSV_COLUMNS = ("option", "name", "users", "yearly_saving", "gives_up", "who_acts", "next_command")

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scimrecon.atomicfile import write_atomic
 from scimrecon.engine.action import Action, ActionRegistry, Interaction, Skip, StepContext
 from scimrecon.engine.builtin import with_builtins
 from scimrecon.engine.playbook import MANUAL_ACTION, Playbook, Step
@@ -282,7 +283,7 @@ class Planner:
 
 
 def write_plan(plan: Plan, path: Path) -> None:
-    path.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n", "utf-8")
+    write_atomic(path, json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
 
 
 def read_plan(path: Path) -> dict[str, Any]:
