@@ -16,6 +16,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from scimrecon import spreadsheet
 from scimrecon.atomicfile import write_atomic
 from scimrecon.cli.billing import parse_price
 from scimrecon.cli.options import (
@@ -294,6 +295,14 @@ def _write_files(
     if claim_out is not None:
         left_out = [c.email for c in by_number[1].qualifying]
         kept = claim_list(tap.managed, left_out)
+        unsafe = [e for e in kept if spreadsheet.neutralise(e) != e]
+        if unsafe:  # a `'` before it would change the address Atlassian reads
+            kept = [e for e in kept if e not in set(unsafe)]
+            click.echo(
+                f"warning: left out of the claim list, claim by hand: {', '.join(unsafe)} "
+                "(an address starting with = + - or @ reads as a formula in a spreadsheet)",
+                err=True,
+            )
         parts = claim_parts(claim_out, kept)
         for where, text in parts:
             write_atomic(where, text)

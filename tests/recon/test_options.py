@@ -280,3 +280,24 @@ def test_the_claim_list_leaves_out_exactly_the_affected_users(
     assert len(keys) == len(set(keys))  # each account once
     assert not set(keys) & left_out
     assert set(keys) == {identity_key(e) for e in managed} - left_out
+
+
+def test_an_address_a_spreadsheet_reads_as_a_formula_is_left_out_and_named(
+    tmp_path: Path,
+) -> None:
+    """A `'` before `-ann@...` would keep a spreadsheet safe but change the address Atlassian
+    reads; such an address is left out of the claim list and named instead."""
+    source = (FIXTURES / "acme-trello" / "users-export.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(source)))
+    victim = next(r["email"] for r in rows if r["Claimed"] == "Yes" and "admin" not in r["email"])
+    export = tmp_path / "export.csv"
+    export.write_text(source.replace(victim, "-" + victim), encoding="utf-8")
+    claim = tmp_path / "claim.csv"
+    code, _, err = run(
+        "options", str(export), "--as-of", AS_OF.isoformat(), "--price", "8",
+        "--domain", "acme.example", "--claim-list", str(claim),
+    )  # fmt: skip
+    assert code == 0, err
+    written = [r[0] for r in csv.reader(io.StringIO(claim.read_text(encoding="utf-8")))]
+    assert "-" + victim not in written and "'-" + victim not in written
+    assert f"warning: left out of the claim list, claim by hand: -{victim} (" in err
