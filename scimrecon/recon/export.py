@@ -21,6 +21,7 @@ from typing import Any
 from scimrecon.errors import InputError
 from scimrecon.limits import MAX_RECORD_CHARS, GuardedLines, check_columns
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
+from scimrecon.recon.csvrows import FastRows
 from scimrecon.recon.dates import CachedParser, DateError
 from scimrecon.recon.group_rows import merge_group_rows
 from scimrecon.recon.identity import identity_key
@@ -306,21 +307,18 @@ class _RowReader:
                     index = i_last
                     value = dates.last_seen(row[i_last])
                     last_active = value if isinstance(value, date) else None
-                products: list[ProductAccess] = []
+                products: tuple[ProductAccess, ...] = ()
                 for ai, si, cache, spec in pairs:
                     if ai >= 0 and si >= 0:  # the usual pair: access and last seen
                         sub = cache.get(row[ai])
                         if sub is not None:
                             found = sub.get(row[si], missing)
                             if found is not missing:
-                                if found:
-                                    products += found
+                                products += found
                                 continue
                     a_text = row[ai] if ai >= 0 else ""
                     s_text = row[si] if si >= 0 else ""
-                    found = product_slow(spec, a_text, s_text, line)
-                    if found:
-                        products += found
+                    products += product_slow(spec, a_text, s_text, line)
                 claimed = reported = external = None
                 policy_billable: bool | None = None
                 if i_external is not None:
@@ -369,7 +367,7 @@ class _RowReader:
                     email,
                     status,
                     managed,
-                    tuple(products) if products else (),
+                    products,
                     added,  # type: ignore[arg-type]
                     role,
                     kind,
@@ -406,7 +404,7 @@ def open_export(
         raise InputError(f"unknown export format {export_format!r} (use {DIRECTORY} or {MANAGED})")
     with open_text(path, encoding, label=name) as (text, codec):
         lines = GuardedLines(text, name, max_record=MAX_RECORD_CHARS)
-        reader = csv.reader(lines, strict=True)
+        reader = FastRows(lines)
 
         def decode_failure() -> InputError:
             line, offset, bad = locate_decode_error(path, codec)
