@@ -209,7 +209,7 @@ class Analyzer:
                 continue
             if screen == _IF_STALE and latest and as_of - latest < inactive_days:
                 continue  # used a wanted product lately: on no list (classify agrees)
-            for cls, candidate in classify(record, policy).items():
+            for cls, candidate in classify(record, policy, billable=group[3].billable).items():
                 classes[cls].append(candidate)
         return self
 

@@ -65,13 +65,19 @@ def _days(as_of: date, then: date) -> str:
     return "1 day" if n == 1 else f"{n} days"
 
 
-def unwanted_reason(record: UserRecord, policy: Policy) -> str | None:
-    """Why the user is billable only through unwanted products, or None when they are not."""
+def unwanted_reason(record: UserRecord, policy: Policy, billable: bool | None = None) -> str | None:
+    """Why the user is billable only through unwanted products, or None when they are not.
+
+    `billable` is the billable rule's answer for this record when the caller already has it
+    (the Analyzer has it for a whole group of alike records); None: worked out here.
+    """
     unwanted = policy.unwanted
     for access in record.products:
         if access.key not in unwanted:
             return None  # a wanted product: the common case, decided without the full rule
-    if not record.billable_only_through(unwanted):
+    if not record.products:
+        return None
+    if not (record.billable if billable is None else billable):
         return None
     names = sorted({product_name(p.key) for p in record.products})
     return f"billable only through {', '.join(names)}"
@@ -140,11 +146,14 @@ def _sites_not_managed(record: UserRecord, policy: Policy) -> str:
     return ", ".join(other)
 
 
-def classify(record: UserRecord, policy: Policy) -> dict[str, Candidate]:
+def classify(
+    record: UserRecord, policy: Policy, *, billable: bool | None = None
+) -> dict[str, Candidate]:
     """The classes this user is on, each with its reason. A protected user is only PROTECTED,
-    with the classes they were kept off named in the reason."""
+    with the classes they were kept off named in the reason. `billable`: as for
+    unwanted_reason (the rule's answer when the caller has it)."""
     found: dict[str, str] = {}
-    reason = unwanted_reason(record, policy)
+    reason = unwanted_reason(record, policy, billable)
     if reason:
         found[TRELLO_ONLY] = reason
     reason = inactive_reason(record, policy)

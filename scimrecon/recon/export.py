@@ -457,6 +457,7 @@ def open_export(
         def records() -> Iterator[UserRecord]:
             seen = KeyTable.for_file(path)
             table, mask = seen.table, seen.mask
+            room = seen.limit - seen.used  # keys that fit before the table must grow
             parse = rows.parser()
             last = reader.line_num
             try:
@@ -468,22 +469,24 @@ def open_export(
                         continue  # a blank line, or a row of empty cells (Excel leaves those)
                     record = parse(row, start)
                     key = record.account_id or identity_key(record.email)
-                    # seen.add(hash(key)), inlined: this runs once a row
+                    # seen.add(hash(key)), inlined (this runs once a row), its count in a local
                     h = hash(key) or 1
                     i = h & mask
-                    while True:
-                        value = table[i]
-                        if value == 0:
-                            table[i] = h
-                            seen.used += 1
-                            if seen.used > seen.limit:
-                                seen.grow()
-                                table, mask = seen.table, seen.mask
-                            break
+                    value = table[i]
+                    while value:  # a taken slot: the same hash (a repeat?), or probe on
                         if value == h:
                             on_duplicate(key, start)
                             break
                         i = (i + 1) & mask
+                        value = table[i]
+                    else:
+                        table[i] = h
+                        room -= 1
+                        if not room:
+                            seen.used = seen.limit
+                            seen.grow()
+                            table, mask = seen.table, seen.mask
+                            room = seen.limit - seen.used
                     yield record
             except UnicodeDecodeError:
                 raise decode_failure() from None
