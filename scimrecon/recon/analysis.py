@@ -61,11 +61,12 @@ class Analysis:
     billable_users: list[Candidate] | None = None
 
     def as_json(self, *, lazy: bool = False) -> dict[str, Any]:
-        """The documented document. With `lazy`, the class lists are iterators (for
-        streaming output of very large exports) instead of lists."""
+        """The documented document. With `lazy`, the class lists are iterators of the
+        Candidates themselves (for streaming output of very large exports: cli/render.py's
+        json_chunks writes each with its json_text()) instead of lists of dicts."""
 
         def wrap(items: list[Candidate]) -> Any:
-            return map(Candidate.as_dict, items) if lazy else [c.as_dict() for c in items]
+            return iter(items) if lazy else [c.as_dict() for c in items]
 
         return {
             "as_of": self.as_of.isoformat(),

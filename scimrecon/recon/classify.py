@@ -8,6 +8,7 @@ added within the grace period is never a candidate.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -58,6 +59,21 @@ class Candidate:
             "name": self.name,
             "reason": self.reason,
         }
+
+    def json_text(self) -> str:
+        """as_dict() as compact JSON (", " and ": " separators, non-ASCII kept): what the
+        streamed JSON writes for a list item (cli/render.py). Four C calls instead of a dict
+        and an encoder run; `analyze` writes a hundred thousand of these for a large export."""
+        return _CANDIDATE_JSON % (
+            _quote(self.email),
+            _quote(self.account_id),
+            _quote(self.name),
+            _quote(self.reason),
+        )
+
+
+_CANDIDATE_JSON = '{"email": %s, "account_id": %s, "name": %s, "reason": %s}'
+_quote = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept
 
 
 def _days(as_of: date, then: date) -> str:
