@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from scimrecon.errors import InputError
-from scimrecon.limits import MAX_RECORD_CHARS, GuardedLines, check_columns
+from scimrecon.limits import GuardedLines, check_columns
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
 from scimrecon.recon.csvrows import FastRows
 from scimrecon.recon.dates import CachedParser, DateError
@@ -403,8 +403,7 @@ def open_export(
     if export_format is not None and export_format not in (DIRECTORY, MANAGED):
         raise InputError(f"unknown export format {export_format!r} (use {DIRECTORY} or {MANAGED})")
     with open_text(path, encoding, label=name) as (text, codec):
-        lines = GuardedLines(text, name, max_record=MAX_RECORD_CHARS)
-        reader = FastRows(lines)
+        reader = FastRows(text, name)
 
         def decode_failure() -> InputError:
             line, offset, bad = locate_decode_error(path, codec)
@@ -462,7 +461,6 @@ def open_export(
             last = reader.line_num
             try:
                 for row in reader:
-                    lines.since_mark = 0  # one record read: its size limit starts again
                     start = last + 1
                     last = reader.line_num
                     if not row or (not row[0].strip() and not "".join(row).strip()):
