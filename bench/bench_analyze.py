@@ -189,7 +189,7 @@ def where_the_time_goes(path: Path, rows: int, top: int, tmp: Path) -> list[str]
     total = found["total"] or 1.0
     lines = [
         f"where the time goes (cProfile, first {rows:,} rows, {total:.1f} s profiled; own "
-        "time as a share of the whole; the csv module's C parser counts in `records`):",
+        "time as a share of the whole; a C iterator's time counts in the loop over it):",
         "| function | calls | own time |",
         "| --- | ---: | ---: |",
     ]
