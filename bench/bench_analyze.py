@@ -20,6 +20,7 @@ import csv
 import importlib.util
 import json
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -170,7 +171,7 @@ def _where(file: str, line: int, function: str) -> str:
     """A profile entry's name: `recon/export.py:271 parse` for our code, `json/encoder.py:205
     iterencode` for the standard library, the C function's own name for built-ins."""
     if file == "~":
-        return function
+        return re.sub(r" at 0x[0-9a-f]+", "", function)  # no address: stable across runs
     parts = Path(file).parts
     keep = parts.index("scimrecon") + 1 if "scimrecon" in parts else len(parts) - 2
     return f"{'/'.join(parts[keep:])}:{line} {function}"
