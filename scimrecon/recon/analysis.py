@@ -96,8 +96,14 @@ class Analysis:
 
 
 # The UserRecord fields the billable rule reads besides products, fetched in one C call a record
-_RULE_FIELDS = ("managed", "status", "external", "policy_billable", "account_type")
-_RULE_FIELDS += ("reported_billable",)
+_RULE_FIELDS = (
+    "managed",
+    "status",
+    "external",
+    "policy_billable",
+    "account_type",
+    "reported_billable",
+)
 _rule_facts = itemgetter(*(UserRecord._fields.index(name) for name in _RULE_FIELDS))
 _PRODUCTS = UserRecord._fields.index("products")
 #: bit 0 of a product mark: access on a site the org does not manage; the key bits start at 1
