@@ -57,8 +57,9 @@ def json_chunks(data: Any, indent: int = 0) -> Iterator[str]:
     """JSON text in pieces, for documents too big to build as one string.
 
     Objects are indented like `to_json`; the items of an array are written one per line in
-    compact form (by the C encoder), and an iterator is written as an array without ever
-    being held whole. The result parses to the same value as `to_json(data)`.
+    compact form (by the C encoder, or by the item's own `json_text()` when it has one: a
+    Candidate), and an iterator is written as an array without ever being held whole. The
+    result parses to the same value as `to_json(data)`.
     """
     pad = "  " * indent
     if isinstance(data, Mapping):
@@ -77,7 +78,8 @@ def json_chunks(data: Any, indent: int = 0) -> Iterator[str]:
     ):
         first = True
         for item in data:
-            text = _ITEM_ENCODER.encode(item)
+            as_text = getattr(item, "json_text", None)  # an item that encodes itself
+            text = as_text() if as_text is not None else _ITEM_ENCODER.encode(item)
             yield ("[\n" if first else ",\n") + pad + "  " + text
             first = False
         yield "[]" if first else "\n" + pad + "]"
