@@ -37,7 +37,10 @@ from scimrecon.cli.render import table, to_json
 from scimrecon.cli.status import read_store, status_document
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
+from scimrecon.engine.targets import load_targets
+from scimrecon.errors import InputError
 from scimrecon.http import ApiClientFactory, HttpSettings
+from scimrecon.recon.identity import identity_key
 
 #: Where the twin seems to be (served in-process: nothing listens there).
 TWIN_URL = "http://twin.localhost"
@@ -101,6 +104,37 @@ def _dated(plan: Path, captured_at: object) -> None:
     doc = json.loads(plan.read_text("utf-8"))
     doc["made_at"] = str(captured_at)
     write_atomic(plan, json.dumps(doc, indent=2) + "\n")
+
+
+def ticket_gaps(world: dict[str, Any], targets_path: Path) -> list[str]:
+    """What the twin cannot predict about tickets for these targets: it holds the Jira
+    issues of the accounts it was captured for (`--targets`), and of nobody else."""
+    captured = world.get("x-captured-issues")
+    if not isinstance(captured, dict):
+        return []  # not a capture (a fixture world holds its whole Jira)
+    if captured.get("query") is None:
+        return ["the twin holds no Jira issues (captured without --targets or --issues): "
+                "tickets to move are not predicted"]  # fmt: skip
+    covered = captured.get("accounts")
+    if covered is None:
+        return []  # captured by a JQL query: what it covers is the query's business
+    try:
+        listed = load_targets(targets_path, columns=(), key="email")
+    except InputError:
+        return []  # the run says what is wrong with the list
+    emails = [t.row.get("email") for t in listed.targets]
+    by_email = {identity_key(str(a.get("email"))): a for a in world.get("accounts") or []}
+    missing = [
+        str(e)
+        for e in emails
+        if e and str((by_email.get(identity_key(str(e))) or {}).get("account_id")) not in covered
+    ]
+    if not missing:
+        return []
+    return [
+        f"the twin holds no Jira issues of {', '.join(missing)} (captured for other targets): "
+        "their tickets are not predicted; capture again with these targets"
+    ]
 
 
 def _rehearse(
@@ -279,6 +313,8 @@ def rehearse(
     if out is not None:
         _dated(out, world.get("x-captured-at"))
     label = str(twin_path) if twin_path else "of the live org"
+    for line in ticket_gaps(before, targets_path):
+        click.echo(f"warning: {line}", err=True)
     result = prediction(playbook, label, code, world, before, after, status)
     click.echo(to_json(result) if fmt == "json" else render(result))
     ctx.exit(code)

@@ -291,8 +291,10 @@ def read_capture(
     if profile.jira is not None:
         capture["jira"] = {"site": jira_site(profile.jira.base_url), "email": profile.jira.email}
     if issues is not None:
+        capture["issues_query"] = issues
         if issues == AUTO:
             ids = target_account_ids(capture, targets)
+            capture["issues_for"] = ids
             if targets and not ids:
                 progress("capture: no target has an account in the org: no Jira issues read")
             queries = auto_jql(ids)

@@ -165,6 +165,11 @@ def world_from_capture(capture: dict[str, Any]) -> BuiltWorld:
         "as_of": str(capture["captured_at"])[:10],
         # when the reads were made: a plan made on the twin was made, in effect, then
         "x-captured-at": capture["captured_at"],
+        # whose Jira issues the twin holds: a rehearsal for anyone else predicts no tickets
+        "x-captured-issues": {
+            "query": capture.get("issues_query"),
+            "accounts": capture.get("issues_for"),
+        },
         "org": {
             "id": seed,
             "name": f"twin of {seed}",

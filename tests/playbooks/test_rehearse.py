@@ -117,3 +117,24 @@ def test_a_rehearsal_that_stops_at_a_manual_step_says_so_and_exits_as_the_run_wo
     # the rehearsed run's advice names its temporary state: only shown when asked for
     assert "resume 1" not in quiet.output
     assert "twin | " in shown.stderr and "resume 1" in shown.stderr
+
+
+def test_a_twin_captured_for_other_targets_says_whose_tickets_it_cannot_predict(
+    tmp_path: Path,
+) -> None:
+    people = Path(targets("acme-trello"))
+    header, first, *others = people.read_text("utf-8").split()
+    one = tmp_path / "one.csv"
+    one.write_text(f"{header}\n{first}\n", "utf-8")
+    twin = tmp_path / "twin.json"
+    with in_process("acme-trello", tmp_path) as env:
+        captured = env.cli("sim", "capture", "--out", str(twin), "--targets", str(one))
+        assert captured.exit_code == 0, captured.output
+        narrow = env.cli("rehearse", "reprovision", "--targets", str(people), "--twin", str(twin))
+        fitting = env.cli("rehearse", "reprovision", "--targets", str(one), "--twin", str(twin))
+    others_emails = [row.split(",")[0] for row in others]
+    assert (
+        f"warning: the twin holds no Jira issues of {', '.join(others_emails)} (captured for "
+        "other targets): their tickets are not predicted; capture again with these targets"
+    ) in narrow.stderr
+    assert "warning: the twin holds no Jira issues" not in fitting.stderr
