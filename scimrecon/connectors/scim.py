@@ -25,6 +25,7 @@ from scim2_models import (
     URN,
     Email,
     Extension,
+    Group,
     ListResponse,
     PatchOp,
     PatchOperation,
@@ -157,6 +158,16 @@ class ScimUser:
         return data
 
 
+@dataclass(frozen=True)
+class ScimGroup:
+    """A SCIM group as a membership: its id, its name, and the IdP's id for it (`externalId`:
+    Entra sends the group's objectId there, which is how its push on demand names it)."""
+
+    id: str
+    display_name: str
+    external_id: str | None = None
+
+
 class _Engine(BaseSyncSCIMClient):
     """scim2-client's sync client, sending through our HttpClient (retries, limits, redaction).
 
@@ -197,8 +208,11 @@ class ScimDirectory:
         self._scim = _Engine(
             http,
             provider=ScimProvider(
-                models=[User, AtlassianExtension],
-                resource_types=[ResourceType.from_resource(ScimUserModel)],
+                models=[User, AtlassianExtension, Group],
+                resource_types=[
+                    ResourceType.from_resource(ScimUserModel),
+                    ResourceType.from_resource(Group),
+                ],
             ),
             check_response_content_type=False,  # some answers come as application/json
         )
@@ -351,6 +365,30 @@ class ScimDirectory:
             if not resources or start > total:
                 return
 
+    def groups_of(self, scim_id: str) -> list[ScimGroup]:
+        """Every group of the directory that lists `scim_id` among its members, by name.
+
+        Read from `GET /Groups`, page by page: Atlassian filters groups by `displayName eq`
+        only, and documents no `groups` attribute on its users, so the group list is the one
+        documented place memberships can be read from. One page holds 100 groups.
+        """
+        found: list[ScimGroup] = []
+        start = 1
+        while True:
+            request = SearchRequest(start_index=start, count=PAGE_SIZE)
+            page = self._run(
+                "GET", "/Groups", lambda r=request: self._scim.query(Group, query_parameters=r)
+            )
+            resources = page.resources or []
+            for group in resources:
+                if any(str(m.value) == scim_id for m in group.members or []):
+                    found.append(
+                        ScimGroup(str(group.id), str(group.display_name), group.external_id)
+                    )
+            start += len(resources)
+            if not resources or start > (page.total_results or 0):
+                return sorted(found, key=lambda g: (g.display_name.lower(), g.id))
+
     # -- writes ----------------------------------------------------------------------------------
 
     def create(self, user: ScimUser) -> ScimUser:
@@ -398,6 +436,7 @@ __all__ = [
     "NotFound",
     "ScimDirectory",
     "ScimError",
+    "ScimGroup",
     "ScimUser",
     "eq_filter",
     "quote_filter_value",

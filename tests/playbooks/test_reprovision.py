@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from scimrecon.engine.action import Action, StepContext
 from tests.playbooks.harness import (
     FIXTURES,
@@ -45,6 +47,18 @@ def assert_reprovisioned(before: dict[str, Any], after: dict[str, Any], run: str
     untouched = [a for a in before["accounts"] if a["email"] not in TARGETS]
     for account in untouched:
         assert accounts_by_id[account["account_id"]] == account
+
+
+def assert_memberships_back(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Every target is in the same SCIM groups (by name) on its new entry as on its old one."""
+
+    def groups_of(world: dict[str, Any], email: str) -> list[str]:
+        entry = next(u for u in world["scim_users"] if u["userName"].lower() == email)
+        return sorted(g["displayName"] for g in world["groups"] if entry["id"] in g["members"])
+
+    for email in TARGETS:
+        assert groups_of(before, email), f"{email}: the fixture must give targets groups"
+        assert groups_of(after, email) == groups_of(before, email), email
 
 
 def run_ok(env: SimEnv, *extra: str) -> None:
@@ -89,6 +103,10 @@ def test_reprovision_over_a_real_socket_fixes_every_target(tmp_path: Path) -> No
             assert target["state"] == "done"
             assert target["outputs"]["new_account_id"] == now[target["key"]]["account_id"]
             assert target["outputs"]["old_account_id"] != target["outputs"]["new_account_id"]
+            # the group memberships survived: recorded before, read back in SCIM after
+            assert target["outputs"]["memberships_before"] == ["atlassian-users"]
+            assert target["outputs"]["memberships_after"] == ["atlassian-users"]
+        assert_memberships_back(before, env.world())
 
 
 def test_reprovision_completes_identically_under_503s_and_429s(tmp_path: Path) -> None:
@@ -228,7 +246,8 @@ def test_assignee_and_jsm_participants_move_too_when_asked(tmp_path: Path) -> No
         assert moved_somewhere, "the fixture must plant participants among the targets"
 
 
-def test_cycle_mode_leaves_the_push_to_the_idp_and_sends_no_on_demand_call(
+@pytest.mark.slow  # real time: six group pushes meet Entra's 5-per-10-s on-demand limit
+def test_cycle_mode_leaves_the_user_push_to_the_idp_and_pushes_only_groups_on_demand(
     tmp_path: Path,
 ) -> None:
     from scimrecon.sim.world import load_world
@@ -238,8 +257,16 @@ def test_cycle_mode_leaves_the_push_to_the_idp_and_sends_no_on_demand_call(
     with over_socket(world, tmp_path) as env:
         before = env.world()
         run_ok(env, "--param", "provision_mode=cycle")
-        assert [r for r in env.app.log if r["path"].endswith("/provisionOnDemand")] == []
+        pushes = [
+            r
+            for r in env.app.log
+            if r["path"].endswith("/provisionOnDemand") and r["status"] == 200
+        ]
+        # the users came by the cycle; an incremental cycle does not re-send memberships of
+        # groups that did not change, so each target's one group is pushed on demand
+        assert len(pushes) == len(TARGETS)
         assert_reprovisioned(before, env.world(), "1")
+        assert_memberships_back(before, env.world())
 
 
 def test_waiting_for_the_first_login_parks_the_run_and_resume_finishes_it(

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from tests.playbooks.harness import in_process, targets
 
-CEILING = {"/atlassian": 141, "/jira": 48, "/graph": 48, "/login": 1}
+# /atlassian +24 for group memberships (issue 13): each target's groups are read when planning
+# and again when recorded, then before and after their re-push.
+CEILING = {"/atlassian": 165, "/jira": 48, "/graph": 48, "/login": 1}
 
 
 def test_a_reprovision_costs_no_more_requests_than_measured(tmp_path: Path) -> None:
