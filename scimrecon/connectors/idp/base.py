@@ -216,8 +216,9 @@ class DirectoryIndex:
 
 
 def format_instructions(text: str, **kw: str) -> str:
-    """An instruction text filled in: `{user}`, and `{groups}` as one indented line each."""
-    groups = [g for g in str(kw.get("groups") or "").split(",") if g.strip()]
+    """An instruction text filled in: `{user}`, and `{groups}` (one name a line: a group's
+    name may hold a comma) as one indented line each."""
+    groups = [g for g in str(kw.get("groups") or "").splitlines() if g.strip()]
     listed = "\n".join(f"    - {g.strip()}" for g in groups) or "    (none)"
     return text.format(user=kw.get("user") or "the user", groups=listed)
 
