@@ -118,7 +118,7 @@ class RestoreMemberships(Action):
         if not missing:
             return {"memberships_after": now}
         pushed = missing
-        why = self._push(ctx, pushed)
+        why = push_groups(ctx, pushed)
         now = self._now(ctx, str(new))
         missing = [g for g in before if g not in now]
         if missing:
@@ -130,27 +130,6 @@ class RestoreMemberships(Action):
                 f"scimrecon resume {ctx.run_id} --retry-failed"
             )
         return {"memberships_after": now, "memberships_pushed": pushed}
-
-    def _push(self, ctx: StepContext, groups: list[str]) -> dict[str, str]:
-        """Push `groups` with the user as member; group -> why it could not be pushed."""
-        idp = ctx.services.idp
-        user_name = str(ctx.target.get("user_name") or target_email(ctx))
-        if not self._api(ctx):
-            text = idp.instructions("push_groups", user=user_name, groups="\n".join(groups))
-            ctx.ui.manual(text, expect="groups pushed")
-            return {}
-        external = dict(ctx.target.get("membership_external_ids") or {})
-        member = idp.object_id(user_name)
-        why: dict[str, str] = {}
-        for group in groups:
-            group_id = external.get(group)
-            if not group_id:
-                why[group] = "no externalId: not a group the IdP provisions"
-                continue
-            result = idp.push_group(str(group_id), [member])
-            if not result.ok:
-                why[group] = f"the IdP answered {result.describe()}"
-        return why
 
     # -- undo: the memberships belong to the new entry, and go with it -------------------------
     #
@@ -168,3 +147,57 @@ class RestoreMemberships(Action):
 
     def undo(self, ctx: StepContext) -> None:
         return None
+
+
+def push_groups(ctx: StepContext, groups: list[str]) -> dict[str, str]:
+    """Have the IdP push `groups` with the target's user as member (Entra: on demand; other
+    IdPs: a person, shown exactly these groups); group -> why it could not be pushed."""
+    idp = ctx.services.idp
+    user_name = str(ctx.target.get("user_name") or target_email(ctx))
+    if idp.capabilities.get("push_groups") != "api":
+        text = idp.instructions("push_groups", user=user_name, groups="\n".join(groups))
+        ctx.ui.manual(text, expect="groups pushed")
+        return {}
+    external = dict(ctx.target.get("membership_external_ids") or {})
+    member = idp.object_id(user_name)
+    why: dict[str, str] = {}
+    for group in groups:
+        group_id = external.get(group)
+        if not group_id:
+            why[group] = "no externalId: not a group the IdP provisions"
+            continue
+        result = idp.push_group(str(group_id), [member])
+        if not result.ok:
+            why[group] = f"the IdP answered {result.describe()}"
+    return why
+
+
+def groups_after_relink(ctx: StepContext, account_id: str) -> dict[str, Any]:
+    """Once an undo has the IdP link the old account again: its recorded groups pushed again
+    (the relinked entry is a new SCIM record, with no memberships). An entry the IdP links only
+    later (its cycle, or a person) gets the list to push; a group that does not come back is
+    said, with the command that works, but does not undo the relink."""
+    before = list(ctx.target.get("memberships_before") or [])
+    if not before:
+        return {}
+    user_name = str(ctx.target.get("user_name") or target_email(ctx))
+    entry = ctx.services.scim.find_by_username(user_name)
+    if entry is None or entry.account_id != account_id:
+        ctx.ui.info(
+            f"undo {target_email(ctx)}: once {account_id} is linked again, push its groups in "
+            f"the IdP: {', '.join(before)}"
+        )
+        return {"memberships_to_push": before}
+    now = _names(ctx.services.scim.groups_of(entry.id))
+    missing = [g for g in before if g not in now]
+    if missing:
+        push_groups(ctx, missing)
+        now = _names(ctx.services.scim.groups_of(entry.id))
+        missing = [g for g in before if g not in now]
+    if missing:
+        ctx.ui.info(
+            f"undo {target_email(ctx)}: {account_id} is linked again, but {NOT_BACK}: "
+            f"{', '.join(missing)}; push them in the IdP"
+        )
+        return {"memberships_after": now, "memberships_missing": missing}
+    return {"memberships_after": now}
