@@ -15,6 +15,7 @@ from random import Random
 from typing import Any
 
 from scimrecon.recon.billable import account_is_billable
+from scimrecon.sim.provisioning import group_object_id
 from scimrecon.sim.world import gc_paused
 
 AS_OF = date(2026, 11, 23)
@@ -219,9 +220,15 @@ def _generate(accounts: int, seed: int) -> dict[str, Any]:
             "id": ids.uuid(),
             "directory": directory,
             "displayName": "atlassian-users",
+            "externalId": group_object_id("atlassian-users"),  # Entra pushes it
             "members": [u["id"] for u in scim_users if u["active"]],
         }
     ]
+    # ... so its members hold it in Entra too
+    in_group = {u["externalId"] for u in scim_users if u["active"]}
+    for idp_user in idp_users:
+        if idp_user["object_id"] in in_group:
+            idp_user["groups"] = ["atlassian-users"]
     admin = next((a for a in account_list if a["managed"] and a["status"] == "active"), None)
     world["jira"] = {
         "site": "acme",

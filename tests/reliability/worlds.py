@@ -39,6 +39,9 @@ def _eligible(world: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+MEMBERS = 3  # targets that keep a group membership (see reprovision_world)
+
+
 def reprovision_world(
     targets: int = 50, others: int = 60, *, seed: int = 7, cycle_seconds: float = 0.001
 ) -> tuple[dict[str, Any], list[str]]:
@@ -61,8 +64,16 @@ def reprovision_world(
         u for u in world["scim_users"] if u.get("account_id") in keep_ids or u["userName"] in emails
     ]
     scim_ids = {u["id"] for u in scim_users}
+    # Entra pushes a target's groups back on demand, 5 calls per 10 s: only the first few
+    # targets keep their membership, so every run covers the group steps without minutes of
+    # waiting; the others are in no group, in SCIM and in Entra alike
+    ungrouped = {a["email"].lower() for a in chosen[MEMBERS:]}
+    dropped = {u["id"] for u in scim_users if u["userName"].lower() in ungrouped}
     for group in world["groups"]:
-        group["members"] = [m for m in group["members"] if m in scim_ids]
+        group["members"] = [m for m in group["members"] if m in scim_ids and m not in dropped]
+    for idp_user in world["idp"]["users"]:
+        if idp_user["userName"].lower() in ungrouped:
+            idp_user.pop("groups", None)
     issues = []
     for issue in world["jira"]["issues"]:
         if issue["reporter"] not in keep_ids:
