@@ -16,6 +16,7 @@ from scimrecon.sim.world import fixtures_root
 from tests.playbooks.harness import _services, in_process, targets
 from tests.playbooks.test_okta import assert_reprovisioned_okta, features
 from tests.reliability.procs import scimrecon, sim_serve, spawn, state_rows, wait_for
+from tests.reliability.worlds import without_groups
 
 pytestmark = pytest.mark.reliability
 
@@ -27,16 +28,6 @@ def _step(state: Path, step: str) -> str | None:
         state, "SELECT state FROM step_states WHERE step = ? AND target = ''", (step,)
     )
     return rows[0][0] if rows else None
-
-
-def without_groups(world: dict) -> dict:
-    """The okta world with nobody in a group: pushing groups back is a person's job with Okta
-    (tests/playbooks/test_okta.py), and these runs have no person at a terminal."""
-    for group in world["groups"]:
-        group["members"] = []
-    for user in world["idp"]["users"]:
-        user.pop("groups", None)
-    return world
 
 
 def test_killed_between_pause_and_resume_restores_exactly_what_was_on(tmp_path: Path) -> None:
