@@ -256,6 +256,24 @@ def _generate(accounts: int, seed: int) -> dict[str, Any]:
     return world
 
 
+def ungroup(world: dict[str, Any], emails: Any = None) -> dict[str, Any]:
+    """Take these people (all, when `emails` is None) out of every group, in the SCIM directory
+    and in the IdP alike. Entra pushes a reprovisioned person's groups back on demand, 5 calls
+    per 10 s: runs that measure or torture something else leave most targets in no group."""
+    chosen = None if emails is None else {str(e).lower() for e in emails}
+
+    def picked(name: Any) -> bool:
+        return chosen is None or str(name).lower() in chosen
+
+    out = {u["id"] for u in world["scim_users"] if picked(u["userName"])}
+    for group in world["groups"]:
+        group["members"] = [m for m in group["members"] if m not in out]
+    for user in (world.get("idp") or {}).get("users") or []:
+        if picked(user["userName"]):
+            user.pop("groups", None)
+    return world
+
+
 def _issue(key: str, summary: str, reporter: str, assignee: str | None) -> dict[str, Any]:
     return {
         "key": key,
@@ -267,4 +285,4 @@ def _issue(key: str, summary: str, reporter: str, assignee: str | None) -> dict[
     }
 
 
-__all__ = ["AS_OF", "generate_world"]
+__all__ = ["AS_OF", "generate_world", "ungroup"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from scimrecon.sim.generate import generate_world
+from scimrecon.sim.generate import generate_world, ungroup
 
 #: Enough generated accounts that at least 50 are eligible reprovision targets (about 2.3 %).
 GENERATED_ACCOUNTS = 2600
@@ -67,13 +67,9 @@ def reprovision_world(
     # Entra pushes a target's groups back on demand, 5 calls per 10 s: only the first few
     # targets keep their membership, so every run covers the group steps without minutes of
     # waiting; the others are in no group, in SCIM and in Entra alike
-    ungrouped = {a["email"].lower() for a in chosen[MEMBERS:]}
-    dropped = {u["id"] for u in scim_users if u["userName"].lower() in ungrouped}
+    ungroup(world, [a["email"] for a in chosen[MEMBERS:]])
     for group in world["groups"]:
-        group["members"] = [m for m in group["members"] if m in scim_ids and m not in dropped]
-    for idp_user in world["idp"]["users"]:
-        if idp_user["userName"].lower() in ungrouped:
-            idp_user.pop("groups", None)
+        group["members"] = [m for m in group["members"] if m in scim_ids]
     issues = []
     for issue in world["jira"]["issues"]:
         if issue["reporter"] not in keep_ids:
@@ -145,8 +141,4 @@ def facts(world: dict[str, Any]) -> dict[str, Any]:
 def without_groups(world: dict[str, Any]) -> dict[str, Any]:
     """A world with nobody in a group: with Okta, pushing groups back is a person's job
     (tests/playbooks/test_okta.py), and runs in a subprocess have no person at a terminal."""
-    for group in world["groups"]:
-        group["members"] = []
-    for user in world["idp"]["users"]:
-        user.pop("groups", None)
-    return world
+    return ungroup(world)
