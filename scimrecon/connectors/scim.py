@@ -366,28 +366,27 @@ class ScimDirectory:
                 return
 
     def groups_of(self, scim_id: str) -> list[ScimGroup]:
-        """Every group of the directory that lists `scim_id` among its members, by name.
-
-        Read from `GET /Groups`, page by page: Atlassian filters groups by `displayName eq`
-        only, and documents no `groups` attribute on its users, so the group list is the one
-        documented place memberships can be read from. One page holds 100 groups.
-        """
-        found: list[ScimGroup] = []
-        start = 1
-        while True:
-            request = SearchRequest(start_index=start, count=PAGE_SIZE)
-            page = self._run(
-                "GET", "/Groups", lambda r=request: self._scim.query(Group, query_parameters=r)
+        """The groups a user is in, from the user's own `groups` attribute ("Groups to which
+        the user is associated in SCIM", Atlassian's SCIM user): one read, however many groups
+        the directory holds. A membership that names no group display is read from the group."""
+        model = self._run(
+            "GET", f"/Users/{scim_id}", lambda: self._scim.query(ScimUserModel, scim_id)
+        )
+        found = []
+        for ref in getattr(model, "groups", None) or []:
+            if not ref.value:
+                continue
+            found.append(
+                ScimGroup(str(ref.value), str(ref.display))
+                if ref.display
+                else self.group(str(ref.value))
             )
-            resources = page.resources or []
-            for group in resources:
-                if any(str(m.value) == scim_id for m in group.members or []):
-                    found.append(
-                        ScimGroup(str(group.id), str(group.display_name), group.external_id)
-                    )
-            start += len(resources)
-            if not resources or start > (page.total_results or 0):
-                return sorted(found, key=lambda g: (g.display_name.lower(), g.id))
+        return sorted(found, key=lambda g: (g.display_name.lower(), g.id))
+
+    def group(self, group_id: str) -> ScimGroup:
+        """One group with its externalId (the IdP's id for it), or NotFound."""
+        model = self._run("GET", f"/Groups/{group_id}", lambda: self._scim.query(Group, group_id))
+        return ScimGroup(str(model.id), str(model.display_name), model.external_id)
 
     # -- writes ----------------------------------------------------------------------------------
 

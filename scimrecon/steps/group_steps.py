@@ -17,7 +17,7 @@ from typing import Any
 from scimrecon.connectors.scim import ScimGroup
 from scimrecon.engine.action import Action, ReadAction, StepContext, StepFailed
 from scimrecon.errors import RefusedError
-from scimrecon.steps._util import idp_display_name, require, target_email
+from scimrecon.steps._util import idp_display_name, is_not_found, require, target_email
 
 NOT_BACK = "memberships not back after re-push"
 
@@ -28,7 +28,8 @@ def _names(groups: list[ScimGroup]) -> list[str]:
 
 class RecordMemberships(ReadAction):
     """Read the old entry's groups before anything changes; the outputs are the list the run
-    must restore, and the audit line keeps each group's id and the IdP's id for it."""
+    must restore, and the audit line keeps each group's id (by which the IdP's id for it, the
+    externalId, is read when the group is pushed)."""
 
     name = "scim.record_memberships"
 
@@ -50,9 +51,6 @@ class RecordMemberships(ReadAction):
         return {
             "memberships_before": _names(groups),
             "membership_ids": {g.display_name: g.id for g in groups},
-            "membership_external_ids": {
-                g.display_name: g.external_id for g in groups if g.external_id
-            },
         }
 
 
@@ -158,15 +156,23 @@ def push_groups(ctx: StepContext, groups: list[str]) -> dict[str, str]:
         text = idp.instructions("push_groups", user=user_name, groups="\n".join(groups))
         ctx.ui.manual(text, expect="groups pushed")
         return {}
-    external = dict(ctx.target.get("membership_external_ids") or {})
+    ids = dict(ctx.target.get("membership_ids") or {})
     member = idp.object_id(user_name)
     why: dict[str, str] = {}
     for group in groups:
-        group_id = external.get(group)
-        if not group_id:
+        try:  # the IdP's id for the group is its externalId (Entra: the group's objectId)
+            external = (
+                ctx.services.scim.group(str(ids[group])).external_id if group in ids else None
+            )
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+            why[group] = "the group no longer exists in the SCIM directory"
+            continue
+        if not external:
             why[group] = "no externalId: not a group the IdP provisions"
             continue
-        result = idp.push_group(str(group_id), [member])
+        result = idp.push_group(str(external), [member])
         if not result.ok:
             why[group] = f"the IdP answered {result.describe()}"
     return why

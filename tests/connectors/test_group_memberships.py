@@ -11,20 +11,24 @@ from tests.connectors.conftest import Sim, make_sim
 PRIYA = "priya.raman@acme.example"  # an admin of the fixture: in atlassian-users and -admins
 
 
-def test_groups_of_reads_every_page_of_groups(sim: Sim) -> None:
+def test_groups_of_reads_the_users_groups_in_one_request_whatever_the_directory_holds(
+    sim: Sim,
+) -> None:
     directory = sim.world["directories"][0]["id"]
     priya = sim.services.scim.find_by_username(PRIYA)
     assert priya is not None
-    sim.world["groups"] += [  # 150 groups: two pages of 100; Priya is in the very last one
+    sim.world["groups"] += [  # 150 more groups; Priya is in the very last one
         {"id": f"g-{i:03d}", "directory": directory, "displayName": f"team-{i:03d}", "members": []}
-        for i in range(148)
+        for i in range(150)
     ]
     sim.world["groups"][-1]["members"] = [priya.id]
+    before = len(sim.app.log)
     groups = sim.services.scim.groups_of(priya.id)
-    assert [g.display_name for g in groups] == ["atlassian-admins", "atlassian-users", "team-147"]
-    assert groups[1].external_id == group_object_id("atlassian-users")
-    reads = [p for m, p, _ in sim.requests("/atlassian") if "/Groups" in p]
-    assert len(reads) == 2 and "startIndex=101" in reads[1]
+    assert [g.display_name for g in groups] == ["atlassian-admins", "atlassian-users", "team-149"]
+    assert [r["path"].rsplit("/", 1)[-1] for r in sim.app.log[before:]] == [priya.id]
+    # the IdP's id for a group (its externalId) is read from the group itself
+    users = next(g for g in groups if g.display_name == "atlassian-users")
+    assert sim.services.scim.group(users.id).external_id == group_object_id("atlassian-users")
 
 
 def test_entra_pushes_a_group_on_demand_with_its_member(sim: Sim) -> None:

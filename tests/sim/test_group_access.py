@@ -68,6 +68,13 @@ def put_members(api: httpx.Client, scim_h: dict[str, str], ids: list[str]) -> No
     assert api.put(f"{SCIM}/Groups/grp-1", headers=scim_h, json=body).status_code == 200
 
 
+def test_a_user_lists_the_groups_that_hold_it(api, scim_h):
+    user = api.get(f"{SCIM}/Users/scim-ada", headers=scim_h).json()
+    assert [(g["value"], g["display"]) for g in user["groups"]] == [("grp-1", "jira-users")]
+    put_members(api, scim_h, [])
+    assert "groups" not in api.get(f"{SCIM}/Users/scim-ada", headers=scim_h).json()
+
+
 def test_a_groups_product_access_goes_and_comes_with_the_membership(sim, api, scim_h):
     assert products(sim, ADA) == ["jira-software", "trello"]
     put_members(api, scim_h, [])
