@@ -101,13 +101,7 @@ class RestoreMemberships(Action):
         return None
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        (new,) = require(ctx, "new_scim_id")
-        before = ctx.target.get("memberships_before")
-        if before is None:
-            raise StepFailed(
-                f"step {ctx.step_id} needs memberships_before from an earlier step, which is "
-                "missing"
-            )
+        new, before = require(ctx, "new_scim_id", "memberships_before")  # [] is recorded too
         with self._lock:
             now = self._seen.pop((ctx.run_id, ctx.target_key), None)
         if now is None:
