@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from scimrecon.errors import InputError
+from scimrecon.errors import InputError, MissingSecret
 from scimrecon.limits import MAX_PRICE, MAX_USERS, load_toml, read_document
-from scimrecon.urlsafety import url_problem
+from scimrecon.recon.identity import email_syntax_problem
+from scimrecon.urlsafety import is_loopback_host, url_problem
 
 PROFILE_ENV = "SCIMRECON_PROFILE"
 KEYRING_SERVICE = "scimrecon"
@@ -28,6 +29,7 @@ ORG_API_KEY = "SCIMRECON_ORG_API_KEY"
 JIRA_TOKEN = "SCIMRECON_JIRA_TOKEN"
 ENTRA_CLIENT_SECRET = "SCIMRECON_ENTRA_CLIENT_SECRET"
 OKTA_TOKEN = "SCIMRECON_OKTA_TOKEN"
+SMTP_PASSWORD = "SCIMRECON_SMTP_PASSWORD"
 
 #: Every secret the tool reads, with what it is for (shown by `config show`).
 SECRET_VARS: dict[str, str] = {
@@ -36,6 +38,7 @@ SECRET_VARS: dict[str, str] = {
     JIRA_TOKEN: "Jira API token (Basic, with [jira].email)",
     ENTRA_CLIENT_SECRET: "Entra app client secret (OAuth2 client credentials)",
     OKTA_TOKEN: "Okta API token (SSWS), of an admin who can manage the Atlassian Cloud app",
+    SMTP_PASSWORD: "SMTP password of [smtp].username (notices to users)",
 }
 
 # The variable a secret-looking key in a section should have been, for the refusal message.
@@ -44,6 +47,7 @@ _SECTION_SECRET_VAR: dict[str, str] = {
     "scim": SCIM_TOKEN,
     "jira": JIRA_TOKEN,
     "idp": ENTRA_CLIENT_SECRET,
+    "smtp": SMTP_PASSWORD,
 }
 
 _SECRET_NAME = re.compile(
@@ -193,6 +197,28 @@ class LimitsConfig(_Section):
     graph: float | None = None
 
 
+#: How the SMTP connection is protected: STARTTLS on a plain port, TLS from the first byte
+#: (port 465), or nothing, which only a loopback server may be (the simulator's).
+SMTP_TLS_MODES: tuple[str, ...] = ("starttls", "implicit", "none")
+
+
+@dataclass(frozen=True)
+class SmtpConfig(_Section):
+    """The mail server notices go through (`notify.email`); the password is a secret
+    (SCIMRECON_SMTP_PASSWORD), needed only when `username` is set."""
+
+    host: str
+    sender: str
+    port: int | None = None
+    username: str | None = None
+    tls: str = "starttls"
+    required: ClassVar[tuple[str, ...]] = ("host", "sender")
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (465 if self.tls == "implicit" else 587)
+
+
 _SECTIONS: dict[str, type[_Section]] = {
     "atlassian": AtlassianConfig,
     "scim": ScimConfig,
@@ -200,6 +226,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "idp": IdpConfig,
     "billing": BillingConfig,
     "limits": LimitsConfig,
+    "smtp": SmtpConfig,
 }
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -221,6 +248,7 @@ class Profile:
     idp: IdpConfig | None = None
     billing: BillingConfig = field(default_factory=BillingConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    smtp: SmtpConfig | None = None
     source: Path | None = None
 
     @classmethod
@@ -327,6 +355,8 @@ def _build_section(
         _check_range(kwargs, "tier", 1, MAX_USERS, where)
         _check_range(kwargs, "cycle_day", 1, 31, where)
         _check_range(kwargs, "price_per_user_month", 0, MAX_PRICE, where)
+    if section_cls is SmtpConfig:
+        _check_smtp(kwargs, where)
     if section_cls is LimitsConfig:
         for key, rate in kwargs.items():
             if not 0 < rate <= 10_000:  # nan and inf fail too
@@ -334,6 +364,24 @@ def _build_section(
                     f"{where}: limits.{key} must be a positive requests/s rate, at most 10,000"
                 )
     return section_cls(**kwargs)
+
+
+def _check_smtp(values: Mapping[str, Any], where: str) -> None:
+    """TLS unless the server is on this machine; a sender that is an address."""
+    tls = values.get("tls", "starttls")
+    if tls not in SMTP_TLS_MODES:
+        raise InputError(f"{where}: smtp.tls must be one of {', '.join(SMTP_TLS_MODES)}")
+    if tls == "none" and not is_loopback_host(values["host"]):
+        raise InputError(
+            f'{where}: smtp.tls = "none" is allowed only for a loopback host (127.0.0.0/8, '
+            "::1, localhost): mail and the SMTP password would cross the network in clear text; "
+            'use "starttls" or "implicit"'
+        )
+    if "port" in values and not 1 <= values["port"] <= 65535:
+        raise InputError(f"{where}: smtp.port must be from 1 to 65535")
+    problem = email_syntax_problem(values["sender"])
+    if problem is not None:
+        raise InputError(f"{where}: smtp.sender is not an email address: {problem}")
 
 
 def _check_range(values: Mapping[str, Any], key: str, low: float, high: float, where: str) -> None:
@@ -412,7 +460,7 @@ class Secrets:
         secret, _ = self._lookup(name)
         if secret is None:
             what = SECRET_VARS.get(name, "secret")
-            raise InputError(
+            raise MissingSecret(
                 f"{name} is not set ({what}): export it, or store it in the OS keyring "
                 f'with service "{KEYRING_SERVICE}" and username "{name}"'
             )
@@ -456,6 +504,7 @@ __all__ = [
     "PROFILE_ENV",
     "SCIM_TOKEN",
     "SECRET_VARS",
+    "SMTP_PASSWORD",
     "AtlassianConfig",
     "BillingConfig",
     "IdpConfig",
@@ -465,6 +514,7 @@ __all__ = [
     "ScimConfig",
     "Secret",
     "Secrets",
+    "SmtpConfig",
     "looks_like_secret_key",
     "resolve_profile_path",
 ]

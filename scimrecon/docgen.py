@@ -89,7 +89,13 @@ def _flags(step: dict[str, Any]) -> str:
         flags.append("manual")
     if step.get("wait"):
         wait = step["wait"]
-        flags.append(f"wait (every {wait.get('interval_s')} s, up to {wait.get('timeout_s')} s)")
+        limit = f"up to {wait.get('timeout_s')} s"
+        if wait.get("timeout_days_param"):  # the deadline a person set, in days
+            plus = f" + {wait['days_plus_s']:g} s" if wait.get("days_plus_s") else ""
+            limit = (
+                f"up to `{wait['timeout_days_param']}` days{plus}, else {wait.get('timeout_s')} s"
+            )
+        flags.append(f"wait (every {wait.get('interval_s')} s, {limit})")
     if step.get("when"):
         flags.append(f"when `{step['when']}`")
     return ", ".join(flags) or "—"

@@ -40,6 +40,11 @@ class InputError(ScimreconError):
     exit_code = EXIT_USAGE
 
 
+class MissingSecret(InputError):
+    """A secret the profile's APIs need is not set: one line for the whole command, not one
+    per target and step that would have used it."""
+
+
 class RefusedError(ScimreconError):
     """The tool refuses to go on (lock held, stale plan, threshold tripped): exit 4."""
 

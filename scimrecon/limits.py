@@ -249,28 +249,15 @@ class GuardedLines:
     """The lines of a text stream for csv.reader, each at most MAX_LINE_CHARS.
 
     `readline(limit)` never holds more than one line plus one character, so a 200 MB header
-    is refused after reading 1 MB of it. A reader that also wants a bound on a record whose
-    quoted cells span many lines calls `mark()` after each row: the characters read since the
-    last mark may not pass MAX_RECORD_CHARS.
+    is refused after reading 1 MB of it. (Exports are read by recon/csvrows.FastRows, which
+    applies the same limit and MAX_RECORD_CHARS to a record whose quoted cells span lines.)
     """
 
-    def __init__(
-        self,
-        text: IO[str],
-        name: str,
-        *,
-        max_line: int = MAX_LINE_CHARS,
-        max_record: int | None = None,
-    ) -> None:
+    def __init__(self, text: IO[str], name: str, *, max_line: int = MAX_LINE_CHARS) -> None:
         self._text = text
         self.name = name
         self.max_line = max_line
-        self.max_record = max_record
-        self.since_mark = 0
         self.lines_read = 0
-
-    def mark(self) -> None:
-        self.since_mark = 0
 
     def __iter__(self) -> Iterator[str]:
         readline = self._text.readline
@@ -280,19 +267,17 @@ class GuardedLines:
             if not line:
                 return
             self.lines_read += 1
-            size = len(line)
-            if size == limit and line[-1] not in "\r\n":
-                raise InputError(
-                    f"{self.name}:{self.lines_read}: line longer than the limit of "
-                    f"{self.max_line:,} characters"
-                )
-            self.since_mark += size
-            if self.max_record is not None and self.since_mark > self.max_record:
-                raise InputError(
-                    f"{self.name}:{self.lines_read}: row longer than the limit of "
-                    f"{self.max_record:,} characters"
-                )
+            if len(line) == limit and line[-1] not in "\r\n":
+                raise line_too_long(self.name, self.lines_read, self.max_line)
             yield line
+
+
+def line_too_long(name: str, line: int, limit: int) -> InputError:
+    return InputError(f"{name}:{line}: line longer than the limit of {limit:,} characters")
+
+
+def record_too_long(name: str, line: int, limit: int) -> InputError:
+    return InputError(f"{name}:{line}: row longer than the limit of {limit:,} characters")
 
 
 def check_columns(count: int, name: str, *, line: int = 1) -> None:
@@ -317,9 +302,11 @@ __all__ = [
     "check_columns",
     "check_nesting",
     "check_size",
+    "line_too_long",
     "load_toml",
     "nesting_of",
     "open_regular",
     "parse_json",
     "read_document",
+    "record_too_long",
 ]

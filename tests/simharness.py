@@ -80,3 +80,17 @@ def served(app: SimApp) -> Iterator[str]:
     """Serve on a real localhost socket (threaded, port 0); yields the base URL."""
     with serve_in_thread(app) as base_url:
         yield base_url
+
+
+@contextmanager
+def smtp_served(app: SimApp, login: tuple[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """Run the simulator's SMTP server (aiosmtpd, loopback) into `app.mailbox`; the app's
+    profile then carries an [smtp] section pointing at it. Yields (host, port)."""
+    from scimrecon.sim.mail import serve_smtp
+
+    with serve_smtp(app.mailbox, login=login) as server:
+        app.smtp_address, app.smtp_login = (server.host, server.port), login
+        try:
+            yield server.host, server.port
+        finally:
+            app.smtp_address = app.smtp_login = None

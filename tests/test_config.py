@@ -286,3 +286,21 @@ def test_atlassian_domains_are_a_lowercased_list_of_strings() -> None:
     assert profile.atlassian.domains == ("acme.example",)
     with pytest.raises(InputError, match=r"atlassian.domains must be a list of non-empty strings"):
         Profile.from_dict({"atlassian": {**table, "domains": ["", 3]}})
+
+
+def test_config_show_prints_lists_as_lists(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from scimrecon.cli.main import cli
+
+    profile = tmp_path / "p.toml"
+    profile.write_text(
+        '[atlassian]\nbase_url = "https://api.atlassian.com"\norg_id = "o"\n'
+        'domains = ["acme.example", "acme.io"]\n',
+        encoding="utf-8",
+    )
+    result = CliRunner(env={"SCIMRECON_PROFILE": ""}).invoke(
+        cli, ["--profile", str(profile), "config", "show"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "\ndomains       acme.example, acme.io\n" in result.stdout

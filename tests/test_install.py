@@ -44,6 +44,7 @@ def test_the_wheel_runs_the_demo_outside_the_repository(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for packaged in (
         "scimrecon/playbooks/reprovision.toml",
+        "scimrecon/playbooks/templates/inactive-notice.txt",
         "scimrecon/schemas/world.schema.json",
         "scimrecon/fixtures/acme-trello/world.json",
     ):

@@ -18,11 +18,15 @@ from scimrecon.cli.options import (
     domain_option,
     encoding_option,
     format_option,
+    grace_days_option,
     html_option,
+    limit_option,
+    protect_option,
     site_option,
     targets_out_option,
     unwanted_option,
 )
+from scimrecon.cli.read_users import read_analysis
 from scimrecon.cli.render import (
     echo_output,
     key_values,
@@ -34,7 +38,7 @@ from scimrecon.cli.render import (
 )
 from scimrecon.errors import InputError
 from scimrecon.limits import MAX_DAYS, MAX_USERS
-from scimrecon.recon.analysis import Analysis, Analyzer
+from scimrecon.recon.analysis import Analysis
 from scimrecon.recon.billable import RULES, UNMANAGED_NOTE
 from scimrecon.recon.classify import (
     CANDIDATE_CLASSES,
@@ -46,8 +50,7 @@ from scimrecon.recon.classify import (
     Policy,
     unwanted_keys,
 )
-from scimrecon.recon.columns import FORMATS, parse_column_overrides
-from scimrecon.recon.export import open_export
+from scimrecon.recon.columns import FORMATS
 from scimrecon.recon.protect import Protector
 from scimrecon.recon.targets import write_targets
 
@@ -154,19 +157,8 @@ def _classes_csv(result: Analysis) -> str:
     show_default=True,
     help="No product used in this many days makes a user inactive.",
 )
-@click.option(
-    "--grace-days",
-    type=click.IntRange(0, MAX_DAYS),
-    default=30,
-    show_default=True,
-    help="Users added this recently are never candidates.",
-)
-@click.option(
-    "--protect",
-    multiple=True,
-    metavar="FILE|PATTERN",
-    help="Never list these users: email/account id glob, or a file of them.",
-)
+@grace_days_option
+@protect_option
 @column_option()
 @click.option(
     "--export-format", type=click.Choice(FORMATS), help="Skip detection: the export's format."
@@ -185,13 +177,7 @@ def _classes_csv(result: Analysis) -> str:
     is_flag=True,
     help="Also list every billable user with the rule, product and site that make them so.",
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=50,
-    show_default=True,
-    help="Rows shown per list in tables (0: all).",
-)
+@limit_option
 @click.pass_obj
 def analyze(
     obj: object,
@@ -237,38 +223,17 @@ def analyze(
         protect=Protector.from_options(protect),
         org_sites=org_sites(sites, profile),
     )
-    if live:
-        from scimrecon.cli.config_cmd import open_services
-        from scimrecon.recon.live import admin_roles_of, records_from_org_users
-
-        admin = open_services(click.get_current_context()).admin
-        # Roles first (v2 platformRoles; only admins are kept), then the v1 list that has
-        # access_billable and last-active dates.
-        roles = admin_roles_of(admin.iter_directory_users())
-
-        def added_of(account_id: str) -> date | None:
-            value = admin.last_active_dates(account_id).added_to_org
-            return date.fromisoformat(value[:10]) if value else None
-
-        analyzer = Analyzer(policy, explain=explain).add_all(
-            records_from_org_users(admin.iter_org_users(), added_of, roles)
-        )
-        result = analyzer.result(fmt="org-api", tier=tier, source="org admin API")
-    else:
-        assert export is not None
-        overrides = parse_column_overrides(columns)
-        with open_export(
-            export,
-            columns=overrides,
-            domains=domains,
-            export_format=export_format,
-            encoding=encoding,
-        ) as opened:
-            analyzer = Analyzer(policy, explain=explain).add_all(opened.records())
-            result = analyzer.result(fmt=opened.format, tier=tier, source=str(export))
-            ignored = opened.plan.ignored
-        if ignored:
-            result.warnings.append(f"ignored columns: {', '.join(ignored)}")
+    result = read_analysis(
+        export=export,
+        live=live,
+        policy=policy,
+        tier=tier,
+        domains=domains,
+        columns=columns,
+        export_format=export_format,
+        encoding=encoding,
+        explain=explain,
+    )
 
     if targets_out is not None and target_class is not None:
         count = write_targets(targets_out, result.classes[target_class])

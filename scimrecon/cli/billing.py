@@ -10,7 +10,14 @@ from typing import Any
 
 import click
 
-from scimrecon.cli.options import FILE, date_option, domain_option, events_options, format_option
+from scimrecon.cli.options import (
+    FILE,
+    date_option,
+    domain_option,
+    events_options,
+    format_option,
+    price_option,
+)
 from scimrecon.cli.render import echo_output, load_profile, org_domains, table, to_csv
 from scimrecon.errors import InputError
 from scimrecon.limits import MAX_PRICE, MAX_USERS
@@ -21,7 +28,8 @@ from scimrecon.recon.snapshots import events_between, read_snapshot
 LINE_COLUMNS = ("date", "users", "maximum", "seats charged", "amount", "line")
 
 
-def _price(value: str | None, profile_price: float | None) -> Decimal:
+def parse_price(value: str | None, profile_price: float | None) -> Decimal:
+    """`--price` (else the profile's [billing] price) as a checked Decimal; exit 2 if bad."""
     if value is None:
         if profile_price is None:
             raise InputError("--price is needed (or [billing].price_per_user_month in the profile)")
@@ -48,9 +56,8 @@ def _table(
 ) -> str:
     parts: list[str] = []
     for cycle in cycles:
-        last_day = cycle.end.toordinal() - 1
         parts.append(
-            f"cycle {cycle.start} to {date.fromordinal(last_day)}: {cycle.total} "
+            f"cycle {cycle.start} to {cycle.last_day}: {cycle.total} "
             f"(start {cycle.start_count} users, maximum {cycle.maximum})"
         )
         parts.append(
@@ -96,7 +103,7 @@ def _csv(cycles: list[CycleBill], price: Decimal) -> str:
 @click.option("--from", "from_file", type=FILE, help="Earlier dated export (instead of --events).")
 @click.option("--to", "to_file", type=FILE, help="Later dated export (with --from).")
 @domain_option("Org domain (managed users), for exports.")
-@click.option("--price", help="Price per user and month (default [billing].price_per_user_month).")
+@price_option
 @click.option(
     "--cycle-day",
     type=click.IntRange(1, 31),
@@ -140,7 +147,7 @@ def billing(
         raise InputError("give --events FILE, or --from EXPORT and --to EXPORT")
     profile = load_profile(obj)
     billing_cfg = profile.billing if profile is not None else None
-    unit = _price(price, billing_cfg.price_per_user_month if billing_cfg else None)
+    unit = parse_price(price, billing_cfg.price_per_user_month if billing_cfg else None)
     domains = org_domains(domains, profile)
     day = cycle_day or (billing_cfg.cycle_day if billing_cfg and billing_cfg.cycle_day else 1)
 

@@ -55,7 +55,7 @@ def config() -> None:
 
 # -- show --------------------------------------------------------------------------------------
 
-_SECTIONS = ("atlassian", "scim", "jira", "idp", "billing", "limits")
+_SECTIONS = ("atlassian", "scim", "jira", "idp", "billing", "limits", "smtp")
 
 
 def _profile_dict(profile: Profile) -> dict[str, Any]:

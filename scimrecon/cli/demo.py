@@ -79,7 +79,7 @@ def demo(ctx: click.Context, world: str, unwanted: str, state_path: Path | None)
         saved = run_cli.HOOKS.services
         run_cli.HOOKS.services = lambda _state: services
         try:
-            code = _invoke(
+            code = invoke_sibling(
                 ctx,
                 run_cli.run,
                 "reprovision",
@@ -90,9 +90,9 @@ def demo(ctx: click.Context, world: str, unwanted: str, state_path: Path | None)
                 str(state),
             )
             click.secho("\n$ scimrecon status", bold=True)
-            _invoke(ctx, status_cmd, "--state", str(state))
+            invoke_sibling(ctx, status_cmd, "--state", str(state))
             click.secho("\n$ scimrecon report 1", bold=True)
-            _invoke(ctx, report_cmd, "1", "--state", str(state))
+            invoke_sibling(ctx, report_cmd, "1", "--state", str(state))
         finally:
             run_cli.HOOKS.services = saved
 
@@ -103,7 +103,7 @@ def demo(ctx: click.Context, world: str, unwanted: str, state_path: Path | None)
         raise ScimreconError(f"the demo run ended with exit code {code}", exit_code=code)
 
 
-def _invoke(ctx: click.Context, command: click.Command, *args: str) -> int:
+def invoke_sibling(ctx: click.Context, command: click.Command, *args: str) -> int:
     """Run a sibling command as if typed, returning its exit code instead of exiting."""
     try:
         with command.make_context(command.name, list(args), parent=ctx) as sub:

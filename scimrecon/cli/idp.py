@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from scimrecon.cli.config_cmd import open_services, table_or_json
+from scimrecon.cli.interaction import ClickInteraction
 from scimrecon.cli.render import key_values, to_json
 from scimrecon.connectors.idp import IdpAdapter
 from scimrecon.connectors.idp.base import RestoresExactly
@@ -83,10 +84,18 @@ def _settings(adapter: IdpAdapter) -> dict[str, str]:
     return {LABELS.get(k, k): v for k, v in read().items() if k != "status"}
 
 
-def _toggle(ctx: click.Context, operation: str, fmt: str, restore: str | None = None) -> None:
+def _toggle(
+    ctx: click.Context,
+    operation: str,
+    fmt: str,
+    restore: str | None = None,
+    assume_yes: bool = False,
+) -> None:
     adapter = open_services(ctx).idp
     if adapter.capabilities.get(operation) != "api":
         _manual(adapter, operation, fmt)
+        return
+    if operation == "pause" and not _pause_wanted(adapter, fmt, assume_yes):
         return
     if isinstance(adapter, RestoresExactly):
         _toggle_exactly(adapter, operation, fmt, restore)
@@ -96,6 +105,27 @@ def _toggle(ctx: click.Context, operation: str, fmt: str, restore: str | None = 
     (adapter.pause if operation == "pause" else adapter.resume)()
     state = adapter.status()
     _report(adapter, operation, fmt, f"{_name(adapter)} provisioning is now {state}", status=state)
+
+
+def _pause_wanted(adapter: IdpAdapter, fmt: str, assume_yes: bool) -> bool:
+    """Pausing stops every new hire's account, org-wide: say what the state is, ask first
+    (or --yes), and do nothing at all when provisioning is already paused (decision 76)."""
+    state = adapter.status()
+    if state == "Paused":
+        message = (
+            f"{_name(adapter)} provisioning is already Paused: nothing changed "
+            "(`scimrecon idp resume` makes it Active again)"
+        )
+        _report(adapter, "pause", fmt, message, status=state, changed=False)
+        return False
+    question = (
+        f"{_name(adapter)} provisioning is {state}. Pause it? No user is created or updated "
+        "until `scimrecon idp resume`"
+    )
+    if not ClickInteraction(assume_yes=assume_yes).confirm(question):
+        click.echo("not paused: nothing changed", err=True)
+        return False
+    return True
 
 
 def _toggle_exactly(
@@ -123,11 +153,12 @@ def _toggle_exactly(
 
 @idp.command("pause")
 @table_or_json
+@click.option("--yes", is_flag=True, help="Do not ask before pausing.")
 @click.pass_context
-def pause(ctx: click.Context, fmt: str) -> None:
+def pause(ctx: click.Context, fmt: str, yes: bool) -> None:
     """Pause provisioning (Entra: via Graph; Okta: turn off create users and update user
-    attributes; others: instructions)."""
-    _toggle(ctx, "pause", fmt)
+    attributes; others: instructions). Asks first; does nothing when already paused."""
+    _toggle(ctx, "pause", fmt, assume_yes=yes)
 
 
 @idp.command("resume")

@@ -15,6 +15,8 @@ from contextlib import suppress
 
 import click
 
+from scimrecon.cli.progress import paused
+from scimrecon.cli.terminal import fit_text
 from scimrecon.errors import RefusedError
 
 
@@ -34,14 +36,15 @@ class ClickInteraction:
 
     def confirm(self, message: str) -> bool:
         if self.assume_yes:
-            click.echo(f"{message} -> yes (--yes)", err=True)
+            click.echo(fit_text(f"{message} -> yes (--yes)", sys.stderr), err=True)
             return True
         if not self.interactive:
             raise RefusedError(
                 f"{message}: needs a yes, and there is no terminal to ask on; pass --yes"
             )
         try:
-            return click.confirm(message, default=False, err=True)
+            with paused():
+                return click.confirm(fit_text(message, sys.stderr), default=False, err=True)
         except click.Abort as exc:
             _reraise_ctrl_c(exc)
             raise RefusedError(f"{message}: not confirmed (end of input)") from None
@@ -52,6 +55,10 @@ class ClickInteraction:
                 "a manual step needs a person at a terminal (--yes never answers manual steps); "
                 "run or resume it interactively"
             )
+        with paused():
+            self._manual(instructions, expect)
+
+    def _manual(self, instructions: str, expect: str) -> None:
         click.echo("", err=True)
         click.secho("MANUAL STEP", bold=True, err=True)
         for line in instructions.strip().splitlines():
@@ -74,7 +81,7 @@ class ClickInteraction:
     def info(self, message: str) -> None:
         # Nobody reads the progress any more: the run must not stop half-way for that.
         with suppress(BrokenPipeError):
-            click.echo(message, err=True)
+            click.echo(fit_text(message, sys.stderr), err=True)
 
 
 def _reraise_ctrl_c(exc: click.Abort) -> None:

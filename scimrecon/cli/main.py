@@ -35,11 +35,13 @@ COMMANDS: dict[str, str] = {
     "analyze": "scimrecon.cli.analyze:analyze",
     "counts": "scimrecon.cli.counts:counts",
     "billing": "scimrecon.cli.billing:billing",
+    "options": "scimrecon.cli.ways_out:options",
     "reconcile": "scimrecon.cli.reconcile:reconcile",
     "playbooks": "scimrecon.cli.playbooks:playbooks",
     "plan": "scimrecon.cli.run:plan",
     "run": "scimrecon.cli.run:run",
-    "resume": "scimrecon.cli.run:resume",
+    "rehearse": "scimrecon.cli.rehearse:rehearse",
+    "resume": "scimrecon.cli.resume:resume",
     "abort": "scimrecon.cli.undo:abort",
     "undo": "scimrecon.cli.undo:undo",
     "status": "scimrecon.cli.status:status",
@@ -62,6 +64,7 @@ class CliState:
     debug: bool = False
     profile: Path | None = None
     state: Path | None = None
+    quiet: bool = False
 
 
 def _set_profile(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
@@ -79,6 +82,22 @@ _PROFILE_AFTER = click.Option(
     callback=_set_profile,
     metavar="FILE",
     help="Profile TOML (also accepted before the command; env: SCIMRECON_PROFILE).",
+)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """`--quiet` after the subcommand means what it means before it."""
+    root = ctx.find_root()
+    if value and isinstance(root.obj, CliState):
+        root.obj.quiet = True
+
+
+_QUIET_AFTER = click.Option(
+    ["--quiet", "-q"],
+    is_flag=True,
+    expose_value=False,
+    callback=_set_quiet,
+    help="No progress on stderr (also accepted before the command; env: SCIMRECON_QUIET).",
 )
 
 
@@ -131,13 +150,15 @@ class LazyGroup(click.Group):
 
 
 def _accept_root_options(command: click.Command) -> None:
-    """Let `--profile` follow any subcommand too (groups pass it on to theirs)."""
+    """Let `--profile` and `--quiet` follow any subcommand too (groups pass them on)."""
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _accept_root_options(sub)
         return
     if not any("--profile" in p.opts for p in command.params):
         command.params.append(_PROFILE_AFTER)
+    if not any("--quiet" in p.opts for p in command.params):
+        command.params.append(_QUIET_AFTER)
 
 
 def _fail(ctx: click.Context, exc: BaseException, message: str, code: int) -> None:
@@ -187,7 +208,11 @@ def _stdout_gone() -> NoReturn:
     sys.exit(EXIT_BROKEN_PIPE)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    # help as wide as the terminal (up to 120 columns), so one-liners are not cut at 80
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+)
 @click.version_option(__version__, prog_name="scimrecon")
 @click.option("--debug", is_flag=True, help="Show debug logs and tracebacks (never secrets).")
 @click.option(
@@ -202,10 +227,19 @@ def _stdout_gone() -> NoReturn:
     default=None,
     help="State file for the run commands (also accepted after them; env: SCIMRECON_STATE).",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    envvar="SCIMRECON_QUIET",
+    help="No progress on stderr (shown only on a terminal anyway; env: SCIMRECON_QUIET).",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, profile: Path | None, state: Path | None) -> None:
+def cli(
+    ctx: click.Context, debug: bool, profile: Path | None, state: Path | None, quiet: bool
+) -> None:
     """Find and fix identity drift and unwanted billable access in Atlassian Cloud."""
-    ctx.obj = CliState(debug=debug, profile=profile, state=state)
+    ctx.obj = CliState(debug=debug, profile=profile, state=state, quiet=quiet)
     if debug:
         # Our own loggers only: they are written to be redacted. Third-party debug output
         # (httpcore's connection chatter) would drown the story and is not ours to vouch for.

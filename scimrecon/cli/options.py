@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from scimrecon.cli.render import FORMATS
-from scimrecon.limits import MAX_USERS
+from scimrecon.limits import MAX_DAYS, MAX_USERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -122,3 +122,31 @@ def events_options(*, events_help: str, start_help: str) -> Callable[[F], F]:
         help=start_help,
     )
     return lambda f: events(start(f))
+
+
+price_option = click.option(
+    "--price", help="Price per user and month (default [billing].price_per_user_month)."
+)
+
+protect_option = click.option(
+    "--protect",
+    multiple=True,
+    metavar="FILE|PATTERN",
+    help="Never list these users: email/account id glob, or a file of them.",
+)
+
+grace_days_option = click.option(
+    "--grace-days",
+    type=click.IntRange(0, MAX_DAYS),
+    default=30,
+    show_default=True,
+    help="Users added this recently are never candidates.",
+)
+
+limit_option = click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Rows shown per list in tables (0: all).",
+)

@@ -18,15 +18,18 @@ from scimrecon.cli.options import (
     targets_out_option,
     unwanted_option,
 )
+from scimrecon.cli.progress import counted, progress_for
 from scimrecon.cli.render import echo_output, load_profile, org_sites, table, to_csv
 from scimrecon.errors import InputError
 from scimrecon.recon.billable import RULES, world_sites
 from scimrecon.recon.classify import unwanted_keys
 from scimrecon.recon.columns import parse_column_overrides
 from scimrecon.recon.live import (
+    accounts_from_external_users,
     accounts_from_org_users,
-    admin_roles_of,
+    external_policy_warning,
     idp_entries_from_users,
+    roles_and_externals,
     scim_entries_from_users,
 )
 from scimrecon.recon.reconcile import (
@@ -221,11 +224,17 @@ def reconcile(
         # never `orphaned` (which leads to a disable playbook).
         idp_users = load_idp_users(idp_file) if idp_file is not None else None
         idp = _user_directory(services) if idp_users is None else None
-        scim_users = list(scim_entries_from_users(services.scim.iter_users()))
-        roles = admin_roles_of(services.admin.iter_directory_users())
-        accounts = list(accounts_from_org_users(services.admin.iter_org_users(), roles))
-        if idp_users is None:
-            idp_users = _read_idp(idp)
+        with progress_for(fmt) as shown:
+            scim = counted(services.scim.iter_users(), shown, "reading SCIM users")
+            scim_users = list(scim_entries_from_users(scim))
+            directory = counted(services.admin.iter_directory_users(), shown, "reading admins")
+            roles, externals = roles_and_externals(directory)
+            org = counted(services.admin.iter_org_users(), shown, "reading the org's accounts")
+            accounts = list(accounts_from_org_users(org, roles))
+            if externals:
+                accounts += accounts_from_external_users(externals, services.admin.workspaces())
+            if idp_users is None:
+                idp_users = _read_idp(idp)
     elif all(files):
         assert idp_file and scim_file and accounts_file
         managed_sites = org_sites(sites, load_profile(ctx.obj))
@@ -241,6 +250,10 @@ def reconcile(
     )
     bill = billable_summary(accounts, managed_sites)
     bill["org_sites"] = sorted(managed_sites) if managed_sites is not None else None
+    if live and bill["external_policy_unknown"]:
+        click.echo(
+            f"warning: {external_policy_warning(len(bill['external_policy_unknown']))}", err=True
+        )
     counts = Counter(i.situation for i in everyone)
     identities = [i for i in everyone if situation in (None, i.situation)]
 

@@ -14,9 +14,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import click
+import tabulate as tabulate_module
 from tabulate import tabulate
 
 from scimrecon import spreadsheet
+from scimrecon.cli import terminal
 from scimrecon.errors import InputError
 
 if TYPE_CHECKING:
@@ -37,7 +39,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def _cell(value: Any) -> Any:
     """A cell fit for one terminal line: line breaks become spaces and other control
-    characters (an ANSI escape in a display name) are shown escaped, never interpreted."""
+    characters (an ANSI escape in a display name) are shown escaped, never interpreted; a
+    list is its items, comma-separated (a profile's domains, not a Python tuple)."""
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(v) for v in value)
     if not isinstance(value, str):
         return value
     flat = " ".join(value.splitlines()) if ("\n" in value or "\r" in value) else value
@@ -52,8 +57,9 @@ def json_chunks(data: Any, indent: int = 0) -> Iterator[str]:
     """JSON text in pieces, for documents too big to build as one string.
 
     Objects are indented like `to_json`; the items of an array are written one per line in
-    compact form (by the C encoder), and an iterator is written as an array without ever
-    being held whole. The result parses to the same value as `to_json(data)`.
+    compact form (by the C encoder, or by the item's own `json_text()` when it has one: a
+    Candidate), and an iterator is written as an array without ever being held whole. The
+    result parses to the same value as `to_json(data)`.
     """
     pad = "  " * indent
     if isinstance(data, Mapping):
@@ -72,7 +78,8 @@ def json_chunks(data: Any, indent: int = 0) -> Iterator[str]:
     ):
         first = True
         for item in data:
-            text = _ITEM_ENCODER.encode(item)
+            as_text = getattr(item, "json_text", None)  # an item that encodes itself
+            text = as_text() if as_text is not None else _ITEM_ENCODER.encode(item)
             yield ("[\n" if first else ",\n") + pad + "  " + text
             first = False
         yield "[]" if first else "\n" + pad + "]"
@@ -99,7 +106,8 @@ def table(
 
     Numbers are right-aligned by their Python type (or because the caller says so with
     `right`), never by guessing from text, so an account id that looks like a number stays as
-    written.
+    written. On a terminal the table fits its width (see `terminal.fit`) and states are in
+    colour; piped, it is printed whole and plain (full values: `--format json|csv`).
     """
     data = [[_cell(v) for v in r] for r in rows]
     forced = set(right)
@@ -108,14 +116,31 @@ def table(
         for i in range(len(headers))
     ]
     align = ["right" if n else "left" for n in numeric]
-    return tabulate(
-        data, headers=list(headers), tablefmt="simple", disable_numparse=True, colalign=align
-    )
+    width = terminal.width()
+    if width is None:
+        return tabulate(
+            data, headers=list(headers), tablefmt="simple", disable_numparse=True, colalign=align
+        )
+    data, heads, kept = terminal.fit(data, list(headers), width)
+    data = [[terminal.colour_state(v) for v in r] for r in data]
+    # On a terminal a column is as wide as its widest line, header included: tabulate's two
+    # extra columns of header padding would undo the fitting.
+    padding, tabulate_module.MIN_PADDING = tabulate_module.MIN_PADDING, 0
+    try:
+        return tabulate(
+            data,
+            headers=heads,
+            tablefmt="simple",
+            disable_numparse=True,
+            colalign=[align[i] for i in kept],
+        )
+    finally:
+        tabulate_module.MIN_PADDING = padding
 
 
 def key_values(pairs: Iterable[tuple[str, Any]]) -> str:
     """A two-column block for summaries (label, value)."""
-    return tabulate([(k, v) for k, v in pairs], tablefmt="plain", disable_numparse=True)
+    return tabulate([(k, _cell(v)) for k, v in pairs], tablefmt="plain", disable_numparse=True)
 
 
 def to_csv(rows: Iterable[Mapping[str, Any] | Sequence[Any]], headers: Sequence[str]) -> str:
@@ -171,7 +196,7 @@ def echo_output(
     elif fmt == "csv":
         click.echo(as_csv(), nl=False)
     else:
-        click.echo(as_table())
+        click.echo(terminal.fit_text(as_table()))
 
 
 # -- profile defaults for the analysis options ------------------------------------------------

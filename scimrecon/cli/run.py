@@ -22,16 +22,17 @@ from scimrecon.cli.halfmoved import (
     add_held_to_plan,
     echo_incomplete,
     held_by_other_runs,
-    run_playbook,
     without_held,
 )
 from scimrecon.cli.interaction import ClickInteraction
 from scimrecon.cli.main import CliState
 from scimrecon.cli.playbooks import playbooks_dir_option
+from scimrecon.cli.progress import current_progress, progress_for
 from scimrecon.cli.render import table, to_json
 from scimrecon.cli.status import open_store, state_option
+from scimrecon.cli.terminal import fit_text
 from scimrecon.engine.action import ActionRegistry, Interaction
-from scimrecon.engine.incomplete import incomplete_targets, next_commands
+from scimrecon.engine.incomplete import next_commands
 from scimrecon.engine.plan import (
     Plan,
     Planner,
@@ -40,9 +41,10 @@ from scimrecon.engine.plan import (
     validate_params,
     write_plan,
 )
-from scimrecon.engine.playbook import Playbook, load_playbook, parse_playbook
+from scimrecon.engine.playbook import Playbook, load_playbook
+from scimrecon.engine.progress import NO_PROGRESS, ProgressListener
 from scimrecon.engine.runner import Runner, RunOptions, RunResult, Terminated
-from scimrecon.engine.state import RunRecord, StateStore
+from scimrecon.engine.state import StateStore
 from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, TargetList, load_targets
 from scimrecon.errors import EXIT_TARGETS_FAILED, InputError, Interrupted, RefusedError
 
@@ -174,11 +176,19 @@ def _prepare(
     return _Prepared(pb, params, targets, registry)
 
 
-def _make_plan(prep: _Prepared, services: Any, concurrency: int, ui: Interaction) -> Plan:
+def _make_plan(
+    prep: _Prepared,
+    services: Any,
+    concurrency: int,
+    ui: Interaction,
+    progress: ProgressListener = NO_PROGRESS,
+) -> Plan:
     """The plan; targets another run left half-moved are skips, never looked up again (a
     look-up would misread them: no SCIM link, a parked email)."""
     held = prep.held or {}
-    planner = Planner(prep.playbook, prep.registry, services, ui, concurrency=concurrency)
+    planner = Planner(
+        prep.playbook, prep.registry, services, ui, concurrency=concurrency, progress=progress
+    )
     result = planner.plan(prep.params, without_held(prep.targets, held))
     return add_held_to_plan(result, prep.playbook, prep.targets, held)
 
@@ -197,7 +207,7 @@ def render_plan(plan: Plan, *, full: bool) -> str:
     rows = [[step, *[counts.get(s, 0) for s in statuses]] for step, counts in summary.items()]
     lines.append(table(rows, ["step", "would", "already done", "skip", "n/a", "error"]))
     lines.append(f"\nfingerprint: {plan.fingerprint}")
-    return "\n".join(lines)
+    return fit_text("\n".join(lines))
 
 
 @click.command()
@@ -231,11 +241,15 @@ def plan(
 
     Targets that another run in the state file left half-moved are planned as skips.
     """
-    with ctrl_c_means("interrupted (Ctrl-C) while planning: nothing was changed"):
+    with (
+        ctrl_c_means("interrupted (Ctrl-C) while planning: nothing was changed"),
+        progress_for(fmt) as shown,
+    ):
         prep = _prepare(playbook, targets_path, params, max_targets, playbook_dirs)
         services = HOOKS.services(_state(ctx))  # a bad profile is the first thing to hear about
         prep.held = held_by_other_runs(state_path, None, prep.targets, prep.registry)
-        result = _make_plan(prep, services, concurrency, HOOKS.interaction(assume_yes=False))
+        ui = HOOKS.interaction(assume_yes=False)
+        result = _make_plan(prep, services, concurrency, ui, shown)
     if out is not None:
         write_plan(result, out)
     if fmt == "json":
@@ -248,33 +262,34 @@ def plan(
         ctx.exit(EXIT_TARGETS_FAILED)
 
 
+def result_doc(result: RunResult) -> dict[str, Any]:
+    """A run's outcome as `--format json` prints it (keys may be added, never renamed)."""
+    return {
+        "run": result.run_id,
+        "state": result.state,
+        "reason": result.reason,
+        "exit_code": result.exit_code,
+        "targets": result.targets,
+        "failures": [{"key": k, "step": s, "reason": r} for k, s, r in result.failures],
+        "left_changed": result.left_changed,
+        "incomplete": [
+            {"key": i.key, "state": i.state, "changed": [c.step for c in i.changes]}
+            for i in result.incomplete
+        ],
+        "unrecorded": result.unrecorded,
+    }
+
+
 def _report(result: RunResult, fmt: str) -> None:
     if fmt == "json":
-        click.echo(
-            to_json(
-                {
-                    "run": result.run_id,
-                    "state": result.state,
-                    "reason": result.reason,
-                    "exit_code": result.exit_code,
-                    "targets": result.targets,
-                    "failures": [{"key": k, "step": s, "reason": r} for k, s, r in result.failures],
-                    "left_changed": result.left_changed,
-                    "incomplete": [
-                        {"key": i.key, "state": i.state, "changed": [c.step for c in i.changes]}
-                        for i in result.incomplete
-                    ],
-                    "unrecorded": result.unrecorded,
-                }
-            )
-        )
+        click.echo(to_json(result_doc(result)))
     else:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(result.targets.items()))
         click.echo(f"run {result.run_id} {result.state}: {counts}")
         if result.reason:
-            click.echo(f"reason: {result.reason}")
+            click.echo(fit_text(f"reason: {result.reason}"))
         for key, step, reason in result.failures:
-            click.echo(f"  failed {key} at {step}: {reason}")
+            click.echo(fit_text(f"  failed {key} at {step}: {reason}"))
     if result.unrecorded:
         click.secho(
             "\nNOT RECORDED in the state file (it could not be written); `scimrecon resume "
@@ -365,7 +380,10 @@ def run(
             concurrency=concurrency, max_fail_percent=max_fail_percent, max_wait_s=max_wait_s
         )
         ui = HOOKS.interaction(assume_yes=yes)
-        result = _plan_confirm_execute(prep, services, store, saved, ui, fmt, state_path, options)
+        with progress_for(fmt):
+            result = _plan_confirm_execute(
+                prep, services, store, saved, ui, fmt, state_path, options
+            )
     finally:
         if store is not None:
             store.close()
@@ -387,7 +405,7 @@ def _plan_confirm_execute(
 ) -> RunResult | None:
     """The body of `run`; `store` is None for a dry run (plan only, nothing written)."""
     with ctrl_c_means(NOTHING_CHANGED):
-        current = _make_plan(prep, services, options.concurrency, ui)
+        current = _make_plan(prep, services, options.concurrency, ui, current_progress())
         if saved is not None:
             check_plan(saved[0], current, saved[1])
         click.echo(render_plan(current, full=store is None), err=fmt == "json")
@@ -421,7 +439,9 @@ def _plan_confirm_execute(
             store.set_target_state(run_id, [key], "skipped", prep.held[key.lower()])
         store.add_audit(run_id, "held", f"{len(held)} target(s) held by other runs: skipped")
     click.echo(f"run {run_id} started (state: {state_path})", err=True)
-    runner = Runner(store, prep.playbook, prep.registry, services, ui, options)
+    runner = Runner(
+        store, prep.playbook, prep.registry, services, ui, options, progress=current_progress()
+    )
     return _drive(store, run_id, lambda: runner.execute(run_id))
 
 
@@ -429,90 +449,6 @@ def _options(stored: dict[str, Any], **given: Any) -> RunOptions:
     merged = {**RunOptions().__dict__, **stored}
     merged.update({k: v for k, v in given.items() if v is not None})
     return RunOptions(**{k: merged[k] for k in RunOptions().__dict__})
-
-
-@click.command()
-@click.argument("run_id")
-@click.option("--yes", is_flag=True, help="Answer yes to confirmations (never to manual steps).")
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Take over a run locked from another host (a crash here needs no --force).",
-)
-@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Default: as run.")
-@click.option("--max-fail-percent", type=click.FloatRange(0, 100), default=None)
-@max_wait_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@click.option(
-    "--retry-failed",
-    is_flag=True,
-    help="Put failed targets back in flight: each failed step is settled by its check first.",
-)
-@state_option
-@click.pass_context
-def resume(
-    ctx: click.Context,
-    run_id: str,
-    yes: bool,
-    force: bool,
-    retry_failed: bool,
-    concurrency: int | None,
-    max_fail_percent: float | None,
-    max_wait_s: float | None,
-    fmt: str,
-    state_path: Path,
-) -> None:
-    """Carry on with a parked or interrupted run where it stopped."""
-    with ctrl_c_means(f"interrupted (Ctrl-C): run {run_id} was left as it was"):
-        store = open_store(state_path)
-    try:
-        record = store.get_run(run_id)
-        retrying = retry_failed and record.state not in ("completed", "aborted")
-        if record.state in ("completed", "failed", "aborted") and not retrying:
-            hint = ""
-            if record.state == "failed":
-                hint = (
-                    f" (scimrecon resume {record.id} --retry-failed takes its failed targets "
-                    "up again)"
-                )
-            elif _has_incomplete(store, record):
-                hint = f"; its half-moved targets: scimrecon undo {record.id}"
-            raise RefusedError(f"run {record.id} is {record.state}: nothing to resume{hint}")
-        registry = HOOKS.registry()
-        playbook = parse_playbook(record.playbook_source, record.playbook_name, registry)
-        store.acquire(record.id, force=force)
-        if retrying:
-            rerun = [
-                step.id
-                for step in (*playbook.steps, *playbook.finally_steps)
-                if step.scope == "run"
-                and (step.action not in registry or not registry.get(step.action).read_only)
-            ]
-            store.retry_failed(record.id, rerun)
-        options = _options(
-            record.options,
-            concurrency=concurrency,
-            max_fail_percent=max_fail_percent,
-            max_wait_s=max_wait_s,
-        )
-        try:
-            services = HOOKS.services(_state(ctx))
-            ui = HOOKS.interaction(assume_yes=yes)
-        except BaseException:
-            store.release(record.id)
-            raise
-        runner = Runner(store, playbook, registry, services, ui, options)
-        result = _drive(store, record.id, lambda: runner.execute(record.id))
-    finally:
-        store.close()
-    _report(result, fmt)
-    ctx.exit(result.exit_code)
-
-
-def _has_incomplete(store: StateStore, record: RunRecord) -> bool:
-    registry = HOOKS.registry()
-    playbook = run_playbook(record, registry)
-    return playbook is not None and bool(incomplete_targets(store, record, playbook, registry))
 
 
 def _finally_pending(store: StateStore, run_id: str, playbook: Playbook) -> bool:
@@ -524,4 +460,4 @@ def _finally_pending(store: StateStore, run_id: str, playbook: Playbook) -> bool
     return any(step.id not in done for step in playbook.finally_steps)
 
 
-__all__ = ["HOOKS", "EngineHooks", "InputError", "plan", "resume", "run"]
+__all__ = ["HOOKS", "EngineHooks", "InputError", "plan", "run"]

@@ -102,6 +102,19 @@ def _save(app: Any, path: Path) -> None:
 @click.option(
     "--seed", type=int, help="Seed for new ids and faults (default: the world's faults.seed)."
 )
+@click.option(
+    "--smtp",
+    is_flag=True,
+    help="Also run an SMTP server (loopback, no TLS) and put it in the profile's [smtp]; "
+    "GET /_sim/mail lists what it received.",
+)
+@click.option(
+    "--smtp-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port of the SMTP server (0 = any free port).",
+)
 def serve(
     world_source: str,
     host: str,
@@ -110,13 +123,17 @@ def serve(
     save: Path | None,
     faults_file: Path | None,
     seed: int | None,
+    smtp: bool,
+    smtp_port: int,
 ) -> None:
     """Serve a fixture world on HOST:PORT until interrupted.
 
-    The first line printed is `listening on http://HOST:PORT`.
+    The first line printed is `listening on http://HOST:PORT`. With --smtp, notices sent by
+    playbooks land in the simulator's mailbox (`GET /_sim/mail`) instead of anyone's inbox.
     """
+    from scimrecon.atomicfile import write_atomic
     from scimrecon.sim.app import SimApp
-    from scimrecon.sim.profile_toml import env_lines, profile_toml, write_private
+    from scimrecon.sim.profile_toml import env_lines, profile_toml
     from scimrecon.sim.server import make_sim_server, server_url
 
     world = _load_world(world_source)
@@ -127,6 +144,18 @@ def serve(
         server = make_sim_server(app, host, port)
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    mail_server = None
+    if smtp:
+        from scimrecon.sim.mail import SmtpServer
+
+        try:  # loopback whatever --host says: this server has no TLS
+            mail_server = SmtpServer(app.mailbox, "127.0.0.1", smtp_port).start()
+        except (OSError, RuntimeError) as exc:
+            server.server_close()
+            raise InputError(
+                f"cannot run the SMTP server on 127.0.0.1:{smtp_port}: {exc}"
+            ) from None
+        app.smtp_address = (mail_server.host, mail_server.port)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -140,11 +169,15 @@ def serve(
         env_path = profile_out.with_name(profile_out.name + ".env")
         try:
             profile_out.write_text(profile_toml(app.profile(url)), encoding="utf-8")
-            write_private(env_path, env_lines(app.secrets()))
+            write_atomic(env_path, env_lines(app.secrets()), private=True)
         except OSError as exc:
             raise InputError(f"cannot write {exc.filename}: {exc.strerror}") from None
         click.echo(f"listening on {url}")
         click.echo(f"profile: {profile_out}  secrets: {env_path} (source it: . {env_path})")
+        if mail_server is not None:
+            click.echo(
+                f"smtp: {mail_server.host}:{mail_server.port} (received mail: GET {url}/_sim/mail)"
+            )
         server.serve_forever()  # returns once a signal handler has called shutdown()
         if save is not None:
             _save(app, save)
@@ -154,6 +187,8 @@ def serve(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         server.server_close()
+        if mail_server is not None:
+            mail_server.stop()
 
 
 def _sim_root(url: str | None, obj: object) -> str:
@@ -227,6 +262,9 @@ def _attach_world_commands() -> None:
         command = getattr(module, name.replace("-", "_"), None)
         if isinstance(command, click.Command):
             sim.add_command(command, name)
+    from scimrecon.cli.capture import capture
+
+    sim.add_command(capture, "capture")
 
 
 _attach_world_commands()

@@ -16,10 +16,13 @@ from typing import Any
 
 import click
 
+from scimrecon.cli import what_stays
 from scimrecon.cli.render import table, to_csv, to_json
+from scimrecon.cli.terminal import fit_text
+from scimrecon.engine.expr import NOT_APPLICABLE, is_not_applicable
 from scimrecon.engine.incomplete import incomplete_targets, is_live, next_commands
 from scimrecon.engine.playbook import parse_playbook
-from scimrecon.engine.state import DEFAULT_STATE, RunRecord, StateStore, pid_alive
+from scimrecon.engine.state import DEFAULT_STATE, RunRecord, StateStore, StepRecord, pid_alive
 from scimrecon.errors import InputError, ScimreconError
 
 
@@ -98,6 +101,13 @@ def _shown_state(state: str, changed: list[str], live: bool) -> str:
     return "incomplete" if changed and not live and state in ("pending", "failed") else state
 
 
+def _step_state(rec: StepRecord | None) -> str:
+    """A step's state as plan, status and log all name it (a false `when` is `n/a`)."""
+    if rec is None:
+        return "pending"
+    return NOT_APPLICABLE if is_not_applicable(rec.state, rec.error) else rec.state
+
+
 def status_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
     """The `status --format json` document (DESIGN.md shape, plus extra keys)."""
     target_steps, run_steps = step_ids(run)
@@ -110,9 +120,7 @@ def status_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
             target_steps.append(step)
     targets = []
     for t in store.targets(run.id):
-        steps = {
-            s: states[(t.key, s)].state if (t.key, s) in states else "pending" for s in target_steps
-        }
+        steps = {s: _step_state(states.get((t.key, s))) for s in target_steps}
         entry = {
             "key": t.key,
             "state": _shown_state(t.state, changed.get(t.key, []), live),
@@ -134,9 +142,7 @@ def status_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
         "started": run.started,
         "finished": run.finished,
         "params": run.params,
-        "run_steps": {
-            s: states[("", s)].state if ("", s) in states else "pending" for s in run_steps
-        },
+        "run_steps": {s: _step_state(states.get(("", s))) for s in run_steps},
         "outputs": run.outputs,
         "lock": (
             {"pid": run.lock_pid, "host": run.lock_host, "since": run.lock_since}
@@ -183,14 +189,15 @@ def status(run_id: str | None, fmt: str, state_path: Path) -> None:
         f"  ({len(doc['targets'])} targets: {_counts(doc['targets'])})"
     )
     if doc["reason"]:
-        click.echo(f"reason: {doc['reason']}")
+        click.echo(fit_text(f"reason: {doc['reason']}"))
     if doc["lock"]:
         lock = doc["lock"]
         gone = lock["host"] == socket.gethostname() and not pid_alive(lock["pid"])
         note = f" (that process is gone: `scimrecon resume {doc['run']}` carries on)" * gone
         click.echo(f"locked by pid {lock['pid']} on {lock['host']} since {lock['since']}{note}")
     if doc["run_steps"]:
-        click.echo("run steps: " + ", ".join(f"{k} {v}" for k, v in doc["run_steps"].items()))
+        steps = ", ".join(f"{k} {v}" for k, v in doc["run_steps"].items())
+        click.echo(fit_text(f"run steps: {steps}"))
     if doc["undo"]:
         undo = doc["undo"]
         click.echo(f"undo: {undo['state']}" + (f" ({undo['reason']})" if undo["reason"] else ""))
@@ -264,14 +271,21 @@ def log(run_id: str, fmt: str, state_path: Path) -> None:
         return
     headers = ["time", "user", "target", "step", "outcome", "summary"]
     rows = [
-        [r.time, r.os_user, r.target or "", r.step or "", r.outcome, r.summary or ""]
+        [r.time, r.os_user, r.target or "", r.step or "", _outcome(r.outcome), r.summary or ""]
         for r in records
     ]
     click.echo(table(rows, headers))
 
 
+def _outcome(outcome: str) -> str:
+    """Audit outcomes as `plan` and `status` name them (runs before decision 75 wrote
+    `not-applicable`)."""
+    return NOT_APPLICABLE if outcome == "not-applicable" else outcome
+
+
 def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
-    """The targets and their outputs (old/new account ids ...), one entry per target."""
+    """The targets and their outputs (old/new account ids ...), one entry per target, with
+    `what_moved` (cli/what_stays.py): tickets moved per field, memberships, what stays."""
     changed, live = half_moved(store, run)
     targets = [
         {
@@ -282,6 +296,8 @@ def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
             "row": t.row,
             "outputs": t.outputs,
             "changed": changed.get(t.key, []),
+            # tickets moved per field, memberships before/after, what stays on the old account
+            "what_moved": what_stays.summary(t.outputs),
         }
         for t in store.targets(run.id)
     ]
@@ -300,7 +316,8 @@ def report_document(store: StateStore, run: RunRecord) -> dict[str, Any]:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @state_option
 def report(run_id: str, fmt: str, state_path: Path) -> None:
-    """Show every target of a run with its outcome and outputs."""
+    """Show every target of a run with its outcome and outputs, and what moved and what stays
+    on the old account (tickets per field, memberships, comments, worklogs, approvals, watches)."""
     store = read_store(state_path)
     try:
         run = store.get_run(run_id)
@@ -327,6 +344,7 @@ def report(run_id: str, fmt: str, state_path: Path) -> None:
     for key in run_keys or sorted(doc["outputs"]):
         if key in doc["outputs"]:
             click.echo(f"{key.replace('_', ' ')}: {doc['outputs'][key]}")
+    what_stays.echo_table(doc["run"], doc["targets"])
     doc["run_steps"] = {}
     _echo_half_moved(doc)
 

@@ -120,10 +120,13 @@ class DirectoryUser:
     membership_status: str | None
     platform_roles: tuple[str, ...]
     added_to_org: str | None
+    #: (workspace id, product key, last active or None), when the search expanded it
+    product_access: tuple[tuple[str, str, str | None], ...] = ()
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> DirectoryUser:
         roles = item.get("platformRoles")
+        access = [a for a in item.get("productAccess") or [] if isinstance(a, dict)]
         return cls(
             account_id=str(item.get("accountId") or ""),
             email=item.get("email"),
@@ -135,6 +138,28 @@ class DirectoryUser:
             membership_status=item.get("membershipStatus"),
             platform_roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
             added_to_org=item.get("addedToOrg"),
+            product_access=tuple(
+                (str(a.get("id") or ""), str(a.get("key") or ""), a.get("lastActiveTimestamp"))
+                for a in access
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """One product instance of the org (`POST /v2/orgs/{orgId}/workspaces`)."""
+
+    workspace_id: str
+    key: str
+    host_url: str | None
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> Workspace:
+        attributes = item.get("attributes") or {}
+        return cls(
+            workspace_id=str(item.get("id") or ""),
+            key=str(attributes.get("typeKey") or attributes.get("type") or ""),
+            host_url=attributes.get("hostUrl"),
         )
 
 
@@ -335,17 +360,24 @@ class AdminApi:
 
     # -- organization v2: directories and their users --------------------------------------------
 
-    def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, path: str, params: dict[str, Any] | None = None, *, search: bool = False
+    ) -> Iterator[dict[str, Any]]:
         """Items of a v2 list, following `links.next`. There it is an opaque cursor, sent back
         as `cursor` (a full URL's `cursor` parameter is accepted too, never the URL itself: a
-        next link pointing at another host never gets our key)."""
+        next link pointing at another host never gets our key). A `search` is a POST whose
+        filters and cursor travel in the JSON body."""
         cursor: str | None = None
         seen: set[str] = set()
+        method = "POST" if search else "GET"
         while True:
             query = {**(params or {}), **({"cursor": cursor} if cursor else {})}
-            body = self.http.get(path, params=query or None)
+            if search:
+                body = self.http.post(path, json=query, **_SAME_TWICE)
+            else:
+                body = self.http.get(path, params=query or None)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-                raise self.http.unexpected("GET", path, "no data list")
+                raise self.http.unexpected(method, path, "no data list")
             for item in body["data"]:
                 if isinstance(item, dict):
                     yield item
@@ -356,7 +388,7 @@ class AdminApi:
             if text.startswith(("http://", "https://", "/")):
                 text = (parse_qs(urlsplit(text).query).get("cursor") or [""])[0]
             if not text or text in seen:
-                raise self.http.unexpected("GET", path, "links.next without a new cursor")
+                raise self.http.unexpected(method, path, "links.next without a new cursor")
             seen.add(text)
             cursor = text
 
@@ -370,10 +402,22 @@ class AdminApi:
     def _users_path(self, directory_id: str | None = None) -> str:
         return f"{self._v2}/directories/{seg(directory_id or self.directory_id)}/users"
 
-    def iter_directory_users(self) -> Iterator[DirectoryUser]:
-        """Every user of the profile's directory (`-`: of every directory), streamed."""
-        for item in self._pages(self._users_path()):
+    def iter_directory_users(self, directory_id: str | None = None) -> Iterator[DirectoryUser]:
+        """Every user of `directory_id` (default: the profile's; `-`: of every directory),
+        managed or not, with roles and product access, streamed. Through the user search (a
+        POST that reads): the `GET .../users` list "will no longer work after June 30, 2027"."""
+        params = {"expand": ["platformRoles", "productAccess"], "limit": 100}
+        for item in self._pages(f"{self._users_path(directory_id)}/search", params, search=True):
             yield DirectoryUser.from_json(item)
+
+    def workspaces(self) -> list[Workspace]:
+        """The org's workspaces (one per product instance): what a product access's `id`
+        points at. An access on a workspace not listed here is on a site the org does not
+        manage."""
+        return [
+            Workspace.from_json(item)
+            for item in self._pages(f"{self._v2}/workspaces", {"limit": 100}, search=True)
+        ]
 
     def directory_user(self, account_id: str) -> DirectoryUser:
         """One user, read now: its roles and membership as they are at this moment."""
@@ -427,5 +471,6 @@ __all__ = [
     "OrgUser",
     "ProductAccess",
     "ScimLink",
+    "Workspace",
     "seg",
 ]

@@ -98,6 +98,19 @@ class JiraApi:
         visible"): only the issue ids in `reconcile` (at most 50) are answered as they are now.
         Use `matching_now` to ask about issues this run has just changed.
         """
+        for issue in self.search_raw(jql, fields, reconcile=reconcile):
+            got = issue.get("fields") or {}
+            yield JiraIssue(
+                key=str(issue.get("key")),
+                reporter=_account(got.get("reporter")),
+                assignee=_account(got.get("assignee")),
+                id=str(issue.get("id") or ""),
+            )
+
+    def search_raw(
+        self, jql: str, fields: Sequence[str], *, reconcile: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """Every issue matching `jql` as Jira answers it (`id`, `key`, `fields`), all pages."""
         if len(reconcile) > RECONCILE_LIMIT:
             raise ValueError(f"reconcileIssues takes at most {RECONCILE_LIMIT} ids")
         path = f"{API}/search/jql"
@@ -112,14 +125,7 @@ class JiraApi:
             page = self.http.post(path, json=body, retry_unsafe=True)  # a read
             if not isinstance(page, dict) or not isinstance(page.get("issues"), list):
                 raise self.http.unexpected("POST", path, "no issues list")
-            for issue in page["issues"]:
-                got = issue.get("fields") or {}
-                yield JiraIssue(
-                    key=str(issue.get("key")),
-                    reporter=_account(got.get("reporter")),
-                    assignee=_account(got.get("assignee")),
-                    id=str(issue.get("id") or ""),
-                )
+            yield from (i for i in page["issues"] if isinstance(i, dict))
             token = page.get("nextPageToken")
             if not token or page.get("isLast") is True:
                 return
@@ -255,9 +261,19 @@ class JiraApi:
         return f"/rest/servicedeskapi/request/{seg(key)}/participant"
 
     def participants(self, key: str) -> list[str]:
-        body = self.http.get(self._participants_path(key))
-        values = body.get("values") if isinstance(body, dict) else None
-        return [str(v["accountId"]) for v in values or [] if v.get("accountId")]
+        """Every participant of the request, page after page (JSM pages them, 50 by default)."""
+        path = self._participants_path(key)
+        out: list[str] = []
+        start = 0
+        while True:
+            body = self.http.get(path, params={"start": start} if start else None)
+            values = body.get("values") if isinstance(body, dict) else None
+            if not isinstance(values, list):
+                raise self.http.unexpected("GET", path, "no values list")
+            out += [str(v["accountId"]) for v in values if v.get("accountId")]
+            start += len(values)
+            if not values or body.get("isLastPage", True):
+                return out
 
     def add_participants(self, key: str, ids: Iterable[str]) -> None:
         # adding someone already there changes nothing, so a retry is safe

@@ -388,6 +388,33 @@ class ScimDirectory:
         model = self._run("GET", f"/Groups/{group_id}", lambda: self._scim.query(Group, group_id))
         return ScimGroup(str(model.id), str(model.display_name), model.external_id)
 
+    def iter_groups(self, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """Every group as `{id, displayName, externalId, members: [SCIM user ids]}`, a page
+        (startIndex, 1-based) at a time. Read as plain JSON: the groups' only use is a capture
+        (`sim capture`), which needs their ids and members and nothing scim2-models adds."""
+        start = 1
+        while True:
+            params = {"startIndex": start, "count": min(page_size, PAGE_SIZE)}
+            body = self.http.get("/Groups", params=params)
+            resources = body.get("Resources") if isinstance(body, dict) else None
+            if not isinstance(resources, list):
+                raise self.http.unexpected("GET", "/Groups", "no Resources list")
+            for item in resources:
+                if isinstance(item, dict) and item.get("id"):
+                    yield {
+                        "id": str(item["id"]),
+                        "displayName": str(item.get("displayName") or ""),
+                        "externalId": item.get("externalId"),
+                        "members": [
+                            str(m["value"])
+                            for m in item.get("members") or []
+                            if isinstance(m, dict) and m.get("value")
+                        ],
+                    }
+            start += len(resources)
+            if not resources or start > int(body.get("totalResults") or 0):
+                return
+
     # -- writes ----------------------------------------------------------------------------------
 
     def create(self, user: ScimUser) -> ScimUser:

@@ -8,14 +8,16 @@ so every client of the same provider draws from the same rate budget.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
-from scimrecon.config import Profile, Secrets
+from scimrecon.config import SMTP_PASSWORD, Profile, Secrets
 from scimrecon.connectors.admin import AdminApi, seg
+from scimrecon.connectors.auth_policy import AuthPolicies
 from scimrecon.connectors.idp import EntraAdapter, IdpAdapter, ManualAdapter, OktaAdapter
 from scimrecon.connectors.idp.base import UserDirectory
 from scimrecon.connectors.idp.entra import (
@@ -25,6 +27,7 @@ from scimrecon.connectors.idp.entra import (
 )
 from scimrecon.connectors.jira import JiraApi
 from scimrecon.connectors.scim import ScimDirectory
+from scimrecon.connectors.smtp import Mailer
 from scimrecon.errors import InputError
 from scimrecon.http import (
     ApiClientFactory,
@@ -56,9 +59,13 @@ class Services:
         *,
         transport: httpx.BaseTransport | None = None,
         factory: ApiClientFactory | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.profile = profile
         self.secrets = secrets
+        #: Wall time, for steps that count days (a notice period). The test harness gives the
+        #: simulator's clock, so a week's notice passes without a week's wait.
+        self.clock = clock
         self.factory = factory or ApiClientFactory(
             settings=HttpSettings(transport=transport),
             rates={name: profile.rate_for(name) for name in ("atlassian", "jira", "graph")},
@@ -125,6 +132,19 @@ class Services:
         return self._get("admin", build)
 
     @property
+    def auth_policies(self) -> AuthPolicies:
+        """Authentication policy membership (Admin Control API; the org API key)."""
+
+        def build() -> AuthPolicies:
+            cfg = self.profile.require("atlassian", "the Atlassian admin control API")
+            auth = BearerAuth(self.secrets.org_api_key)
+            http = self.factory.make(ORG_API, cfg.base_url, auth, rate_key="atlassian")
+            settings = self.factory.settings
+            return AuthPolicies(http, cfg.org_id, sleep=settings.sleep, clock=settings.clock)
+
+        return self._get("auth_policies", build)
+
+    @property
     def jira(self) -> JiraApi:
         def build() -> JiraApi:
             cfg = self.profile.require("jira", "Jira ticket reassignment")
@@ -147,6 +167,17 @@ class Services:
             return self._entra()
 
         return self._get("idp", build)
+
+    @property
+    def mailer(self) -> Mailer:
+        """The profile's SMTP server; the password only when a username is set."""
+
+        def build() -> Mailer:
+            cfg = self.profile.require("smtp", "sending notices (notify.email)")
+            password = self.secrets.get(SMTP_PASSWORD) if cfg.username else None
+            return Mailer(cfg, password)
+
+        return self._get("mailer", build)
 
     def _entra(self) -> EntraAdapter:
         cfg = self.profile.require("idp", "Microsoft Entra ID")

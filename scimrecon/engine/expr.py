@@ -27,6 +27,19 @@ from typing import Any
 from scimrecon.limits import MAX_EXPR_CHARS, MAX_EXPR_DEPTH, MAX_INT_DIGITS
 
 ROOTS = ("params", "target", "run")
+
+#: The one name of a step whose `when` is false, in plan, status and log (decision 75). The
+#: state file keeps such a step as "skipped" with a reason starting "not applicable:" (older
+#: runs wrote "condition false:"), so the target goes on like after any skip.
+NOT_APPLICABLE = "n/a"
+_NOT_APPLICABLE_REASONS = ("not applicable:", "condition false:")
+
+
+def is_not_applicable(state: str, reason: str | None) -> bool:
+    """Whether a recorded step state is a false `when` rather than a step's own skip."""
+    return state == "skipped" and (reason or "").startswith(_NOT_APPLICABLE_REASONS)
+
+
 _FALSE_WORDS = frozenset({"", "false", "no", "n", "0", "off"})
 
 
@@ -355,3 +368,57 @@ class Condition:
         run: Mapping[str, Any],
     ) -> bool:
         return truthy(evaluate(self.tree, {"params": params, "target": target, "run": run}))
+
+    def why_false(
+        self,
+        params: Mapping[str, Any],
+        target: Mapping[str, Any],
+        run: Mapping[str, Any],
+    ) -> str:
+        """Why the condition does not hold, in words a person reads without the playbook:
+        `wait_login_days is 0`, not `params.wait_login_days > 0`."""
+        return _why(self.tree, {"params": params, "target": target, "run": run}, False)
+
+
+def _label(node: Name) -> str:
+    """A name as a person says it: parameters by their own name, the rest with their root."""
+    root, *rest = node.path
+    return ".".join(rest) if root == "params" else f"{root} {'.'.join(rest)}"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return str(value)
+
+
+def _is(node: Node, scope: Mapping[str, Any]) -> str:
+    """`<name> is <value>` for a name; the literal itself otherwise."""
+    value = _value(evaluate(node, scope))
+    return f"{_label(node)} is {value}" if isinstance(node, Name) else value
+
+
+def _why(node: Node, scope: Mapping[str, Any], actual: bool) -> str:
+    """Words for why `node` evaluates to `actual`: the names that decide it and their values."""
+    if isinstance(node, Not):
+        return _why(node.operand, scope, not actual)
+    if isinstance(node, BoolOp):
+        sides = [(n, truthy(evaluate(n, scope))) for n in (node.left, node.right)]
+        # `a and b` is false as soon as one side is, `a or b` true as soon as one side is:
+        # name that side; otherwise both sides decide it, name both.
+        if (node.op == "and") != actual:
+            return next(_why(n, scope, actual) for n, v in sides if v == actual)
+        parts = dict.fromkeys(_why(n, scope, actual) for n, _ in sides)
+        return " and ".join(parts)
+    if isinstance(node, Compare):
+        names = [n for n in (node.left, node.right) if isinstance(n, Name)] or [node.left]
+        return ", ".join(dict.fromkeys(_is(n, scope) for n in names))
+    if isinstance(node, Name):
+        return _is(node, scope)
+    return f"the condition is always {'true' if actual else 'false'}"

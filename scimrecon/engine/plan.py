@@ -17,14 +17,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scimrecon.atomicfile import write_atomic
 from scimrecon.engine.action import Action, ActionRegistry, Interaction, Skip, StepContext
 from scimrecon.engine.builtin import with_builtins
 from scimrecon.engine.playbook import MANUAL_ACTION, Playbook, Step
+from scimrecon.engine.progress import NO_PROGRESS, ProgressListener
 from scimrecon.engine.prompts import render_instructions
 from scimrecon.engine.redact import redact
 from scimrecon.engine.state import utc_now
 from scimrecon.engine.targets import TargetList
-from scimrecon.errors import InputError, RefusedError
+from scimrecon.errors import InputError, MissingSecret, RefusedError
 from scimrecon.limits import parse_json, read_document
 
 PLAN_FORMAT = "scimrecon-plan/1"
@@ -148,12 +150,14 @@ class Planner:
         ui: Interaction,
         *,
         concurrency: int = 4,
+        progress: ProgressListener = NO_PROGRESS,
     ) -> None:
         self.playbook = playbook
         self.registry = with_builtins(registry)
         self.services = services
         self.ui = _ReadOnlyUI(ui)
         self.concurrency = max(1, concurrency)
+        self.progress = progress
         self._actions: dict[str, Action] = {}
 
     def _action(self, step: Step) -> Action:
@@ -194,7 +198,8 @@ class Planner:
         if step.manual and step.action == MANUAL_ACTION:
             options["instructions"] = render_instructions(step.manual, ctx)
         if step.when is not None and not step.when.holds(params, target, run_outputs):
-            entry = PlanEntry(key, step.id, "n/a", f"not applicable: {step.when.source}")
+            why = step.when.why_false(params, target, run_outputs)
+            entry = PlanEntry(key, step.id, "n/a", f"not applicable: {why}")
             return entry, False, False
         action = self._action(step)
         outputs = target if key is not None else run_outputs
@@ -209,6 +214,8 @@ class Planner:
             found = None if after_change else action.check(ctx)
         except Skip as skip:
             return PlanEntry(key, step.id, "skip", redact(f"skip: {skip.reason}")), True, False
+        except MissingSecret:
+            raise  # the same for every target: one line for the plan, not one per row
         except Exception as exc:
             text = redact(f"cannot check: {getattr(exc, 'message', None) or exc}")
             return PlanEntry(key, step.id, "error", text), False, False
@@ -259,18 +266,24 @@ class Planner:
                     snapshot = dict(run_outputs)
                     return key, *self._entry(step, key, rows[key], params, snapshot, after)
 
-                for key, entry, stop, change in pool.map(one, live):
-                    target_entries[key].append(entry)
-                    if stop:
-                        stopped.add(key)
-                    if change:
-                        changed.add(key)
+                task = f"plan {step.id}"
+                self.progress.begin(task, task, len(live))
+                try:
+                    for key, entry, stop, change in pool.map(one, live):
+                        target_entries[key].append(entry)
+                        if stop:
+                            stopped.add(key)
+                        if change:
+                            changed.add(key)
+                        self.progress.advance(task)
+                finally:
+                    self.progress.end(task)
         plan.entries = run_entries + [e for key in rows for e in target_entries[key]]
         return plan
 
 
 def write_plan(plan: Plan, path: Path) -> None:
-    path.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n", "utf-8")
+    write_atomic(path, json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
 
 
 def read_plan(path: Path) -> dict[str, Any]:
@@ -306,14 +319,34 @@ def check_plan(saved: Mapping[str, Any], current: Plan, path: Path) -> None:
     elif saved.get("params") != current.params:
         why = "the parameters differ"
     else:
-        old = {(e.get("target"), e.get("step")): e for e in saved["entries"]}
-        why = "the world changed"
-        for e in current.entries:
-            before = old.get((e.target, e.step))
-            now = {"status": e.status, "text": e.text, "digest": e.digest}
-            if before is None or any(before.get(k) != v for k, v in now.items()):
-                was = before.get("text") if before else "not planned"
-                who = e.target or "run"
-                why = f"the world changed ({who} {e.step}: was '{was}', now '{e.text}')"
-                break
+        why = f"the world changed{_first_difference(saved['entries'], current.entries)}"
     raise RefusedError(f"{name} is stale: {why} since it was made at {made}; make a new plan")
+
+
+def _first_difference(saved: list[Mapping[str, Any]], current: list[PlanEntry]) -> str:
+    """` (<target or run> <step>: was '…', now '…')` for the first entry that differs.
+
+    A target's entry is named before a run-wide one: a run-wide count (billable before) differs
+    because some person's facts did, and that person is what the reader can look at. An entry
+    whose text is the same but whose result (digest) is not says so, rather than showing the
+    same words twice."""
+    old = {(e.get("target"), e.get("step")): e for e in saved}
+    ordered = [e for e in current if e.target is not None] + [
+        e for e in current if e.target is None
+    ]
+    for e in ordered:
+        before = old.get((e.target, e.step))
+        now = {"status": e.status, "text": e.text, "digest": e.digest}
+        if before is not None and all(before.get(k) == v for k, v in now.items()):
+            continue
+        who = e.target or "run"
+        if before is not None and before.get("text") == e.text:
+            return f" ({who} {e.step}: '{e.text}' read a different result)"
+        was = before.get("text") if before else "not planned"
+        return f" ({who} {e.step}: was '{was}', now '{e.text}')"
+    planned = {(e.target, e.step) for e in current}
+    for entry in saved:
+        if (entry.get("target"), entry.get("step")) not in planned:
+            who = entry.get("target") or "run"
+            return f" ({who} {entry.get('step')}: was '{entry.get('text')}', now not planned)"
+    return ""

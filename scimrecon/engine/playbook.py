@@ -109,6 +109,9 @@ class WaitSpec:
     timeout_s: float
     park_after_s: float
     timeout_days_param: str | None = None
+    #: Added to the days of `timeout_days_param`: a notice period whose check ends a day
+    #: after the period (activity data lags) needs its deadline a little beyond that.
+    days_plus_s: float = 0.0
 
     def deadline_after(self, params: Mapping[str, Any]) -> float:
         """Seconds until the deadline: a person says "wait 7 days", not "604800 s"."""
@@ -116,7 +119,7 @@ class WaitSpec:
             days = params.get(self.timeout_days_param)
             if isinstance(days, int | float) and not isinstance(days, bool) and days > 0:
                 # 100 years is as good as forever, and keeps the date arithmetic in range
-                return float(min(days, MAX_DAYS)) * 86400.0
+                return float(min(days, MAX_DAYS)) * 86400.0 + self.days_plus_s
         return self.timeout_s
 
 
@@ -257,6 +260,7 @@ def _step(raw: Mapping[str, Any], where: str, name: str, is_finally: bool) -> St
             timeout_s=timeout,
             park_after_s=park_after,
             timeout_days_param=spec.get("timeout_days_param"),
+            days_plus_s=float(spec.get("days_plus_s", 0.0)),
         )
     # A finally step is the last chance to undo a run-wide change (resume provisioning), so it
     # tries harder by default than a step whose failure only stops one target.

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
-from scimrecon.recon.billable import RULES, Verdict, verdict
+from scimrecon.recon.billable import RULES, verdict
 from scimrecon.recon.classify import CLASSES, Candidate, Policy, classify
 from scimrecon.recon.model import NEVER, ProductAccess, UserRecord
 from scimrecon.recon.tier import TierUsage, tier_usage
@@ -60,11 +61,12 @@ class Analysis:
     billable_users: list[Candidate] | None = None
 
     def as_json(self, *, lazy: bool = False) -> dict[str, Any]:
-        """The documented document. With `lazy`, the class lists are iterators (for
-        streaming output of very large exports) instead of lists."""
+        """The documented document. With `lazy`, the class lists are iterators of the
+        Candidates themselves (for streaming output of very large exports: cli/render.py's
+        json_chunks writes each with its json_text()) instead of lists of dicts."""
 
         def wrap(items: list[Candidate]) -> Any:
-            return map(Candidate.as_dict, items) if lazy else [c.as_dict() for c in items]
+            return iter(items) if lazy else [c.as_dict() for c in items]
 
         return {
             "as_of": self.as_of.isoformat(),
@@ -93,28 +95,45 @@ class Analysis:
         )
 
 
+# The UserRecord fields the billable rule reads besides products, fetched in one C call a record
+_RULE_FIELDS = (
+    "managed",
+    "status",
+    "external",
+    "policy_billable",
+    "account_type",
+    "reported_billable",
+)
+_rule_facts = itemgetter(*(UserRecord._fields.index(name) for name in _RULE_FIELDS))
+_PRODUCTS = UserRecord._fields.index("products")
+#: bit 0 of a product mark: access on a site the org does not manage; the key bits start at 1
+_ELSEWHERE = 1
+# what a group of alike records asks of the classifier (Analyzer._group)
+_SKIP, _IF_STALE, _ALWAYS = 0, 1, 2
+
+
 class Analyzer:
     """Feed records with add(); read the result with result().
 
-    The hot path does the least it can per row: each distinct ProductAccess (exports repeat a
-    few hundred) is looked at once and then only counted, and the full classification runs
-    only for users who could be on a list (some product unused for long, unknown or unwanted).
+    The hot path does the least it can per row. Each distinct ProductAccess (exports repeat a
+    few hundred) is looked at once and then only counted; it carries a *mark*, one bit for its
+    product key (and bit 0 for a site the org does not manage). A record is then its rule
+    facts (status, managed, ...) plus the OR of its products' marks, and a whole export has
+    only a handful of distinct (facts, marks) pairs: each pair is a *group* that holds the
+    billable rule's verdict, whether the classifier could want its records, and a count. The
+    totals (users, active, billable, by rule) are sums over the groups at the end, and the
+    full classification runs only for users who could be on a list (active, and some product
+    unused for long, unknown or unwanted).
     """
 
     def __init__(self, policy: Policy, *, explain: bool = False) -> None:
         self.policy = policy
-        self.by_rule: dict[str, int] = {}
         self.unmanaged: list[Candidate] = []
         #: with `explain`, every billable user with the rule's why (memory grows with them)
         self.explained: list[Candidate] | None = [] if explain else None
-        self.users = 0
-        self.active = 0
-        self.billable = 0
-        self.managed = 0
-        self.reported: int | None = None
         self.classes: dict[str, list[Candidate]] = {cls: [] for cls in CLASSES}
         self._as_of_ord = policy.as_of.toordinal()
-        # ProductAccess -> [users counted, last-seen ordinal (0: none or never), unwanted?, key]
+        # ProductAccess -> [users counted, last-seen ordinal (0: none or never), mark]
         self._seen: dict[ProductAccess, list[Any]] = {}
         # id(ProductAccess) -> the same info: the reader hands out one shared object per
         # distinct value, and looking up an int is much cheaper than hashing the tuple. The
@@ -122,104 +141,83 @@ class Analyzer:
         # for sources that do not share objects (the value lookup still works there).
         self._by_id: dict[int, list[Any]] = {}
         self._pinned: list[ProductAccess] = []
-        # (managed, status, ..., product keys...) -> the billable rule's verdict for those facts
-        self._billable: dict[tuple[Any, ...], Verdict] = {}
+        # product key -> its bit in a mark, and the keys by bit position
+        self._bits: dict[str, int] = {}
+        self._keys: list[str] = []
+        # (rule facts, OR of the marks) -> [records counted, explain?, screen, Verdict]
+        self._groups: dict[tuple[Any, int], list[Any]] = {}
 
     def _info(self, access: ProductAccess) -> list[Any]:
-        seen = access.last_seen
-        ordinal = seen.toordinal() if isinstance(seen, date) else 0
-        key = access.key
-        sites = self.policy.org_sites
-        elsewhere = sites is not None and bool(access.site) and access.site.lower() not in sites
-        info = [0, ordinal, key in self.policy.unwanted, key, elsewhere]
-        self._seen[access] = info
+        """The counter and mark of a product access, made on first sight."""
+        info = self._seen.get(access)
+        if info is None:
+            seen = access.last_seen
+            ordinal = seen.toordinal() if isinstance(seen, date) else 0
+            key = access.key
+            bit = self._bits.get(key)
+            if bit is None:
+                bit = self._bits[key] = 2 << len(self._keys)
+                self._keys.append(key)
+            sites = self.policy.org_sites
+            elsewhere = sites is not None and bool(access.site) and access.site.lower() not in sites
+            info = self._seen[access] = [0, ordinal, bit | (_ELSEWHERE if elsewhere else 0)]
+        if len(self._by_id) < 100_000:
+            self._by_id[id(access)] = info
+            self._pinned.append(access)
         return info
+
+    def _group(self, facts: tuple[Any, ...], marks: int) -> list[Any]:
+        """What every record with these rule facts and product marks gets (made once)."""
+        managed, status, external, policy_billable, account_type, reported = facts
+        keys = [k for n, k in enumerate(self._keys) if marks & (2 << n)]
+        found = verdict(
+            managed=managed,
+            status=status,
+            external=external,
+            policy_billable=policy_billable,
+            account_type=account_type,
+            reported_billable=reported,
+            products=[(k, "") for k in keys],
+        )
+        elsewhere = bool(marks & _ELSEWHERE)
+        explain = found.billable and (elsewhere or self.explained is not None)
+        screen = _SKIP  # neither list takes users without products, or not active
+        if keys and status == "active":
+            all_unwanted = all(k in self.policy.unwanted for k in keys)
+            screen = _ALWAYS if all_unwanted else _IF_STALE
+        group = self._groups[(facts, marks)] = [0, explain, screen, found]
+        return group
 
     def add(self, record: UserRecord) -> None:
         self.add_all((record,))
 
     def add_all(self, records: Iterable[UserRecord]) -> Analyzer:
         """Count every record. One loop with its state in locals: for a large export this
-        loop is half the work, and attribute lookups would be most of that."""
-        users = active = billable = managed = 0
-        reported = self.reported
-        infos, new_info = self._seen, self._info
+        loop is a third of the work, and attribute lookups would be most of that."""
+        by_id, info_of = self._by_id, self._info
+        groups, group_of, facts_of = self._groups, self._group, _rule_facts
         as_of, inactive_days = self._as_of_ord, self.policy.inactive_days
-        policy, classes = self.policy, self.classes
-        rule_memo = self._billable
-        by_id, pinned = self._by_id, self._pinned
-        by_rule, explained = self.by_rule, self.explained
-        try:
-            for record in records:
-                users += 1
-                is_active = record.status == "active"
-                if is_active:
-                    active += 1
-                if record.managed:
-                    managed += 1
-                if record.reported_billable is not None:
-                    reported = (reported or 0) + (1 if record.reported_billable else 0)
-                products = record.products
-                latest = 0
-                all_unwanted = True
-                elsewhere = False
-                facts = [
-                    record.managed,
-                    record.status,
-                    record.external,
-                    record.policy_billable,
-                    record.account_type,
-                    record.reported_billable,
-                ]
-                for access in products:
-                    info = by_id.get(id(access))
-                    if info is None:
-                        info = infos.get(access) or new_info(access)
-                        if len(by_id) < 100_000:
-                            by_id[id(access)] = info
-                            pinned.append(access)
-                    info[0] += 1
-                    facts.append(info[3])
-                    if info[1] > latest:
-                        latest = info[1]
-                    if not info[2]:
-                        all_unwanted = False
-                    if info[4]:
-                        elsewhere = True
-                # the billable rule is a pure function of these facts, and a whole export has
-                # only a handful of distinct combinations: ask it once for each
-                memo_key = tuple(facts)
-                found = rule_memo.get(memo_key)
-                if found is None:
-                    found = rule_memo[memo_key] = verdict(
-                        managed=facts[0],
-                        status=facts[1],
-                        external=facts[2],
-                        policy_billable=facts[3],
-                        account_type=facts[4],
-                        reported_billable=facts[5],
-                        products=[(k, "") for k in facts[6:]],
-                    )
-                rule = found.rule
-                by_rule[rule] = by_rule.get(rule, 0) + 1
-                if found.billable:
-                    billable += 1
-                    if elsewhere or explained is not None:
-                        self._explain(record, elsewhere)
-                if not products:
-                    continue
-                if not is_active:
-                    continue  # neither list takes inactive, suspended or closed accounts
-                if not all_unwanted and latest and as_of - latest < inactive_days:
-                    continue  # used a wanted product lately: on no list (classify agrees)
-                for cls, candidate in classify(record, policy).items():
-                    classes[cls].append(candidate)
-        finally:
-            self.users += users
-            self.active += active
-            self.billable += billable
-            self.managed += managed
-            self.reported = reported
+        policy, classes, explain = self.policy, self.classes, self._explain
+        for record in records:
+            latest = marks = 0
+            for access in record[_PRODUCTS]:
+                info = by_id.get(id(access)) or info_of(access)
+                info[0] += 1
+                marks |= info[2]
+                if info[1] > latest:
+                    latest = info[1]
+            facts = facts_of(record)
+            group = groups.get((facts, marks)) or group_of(facts, marks)
+            group[0] += 1
+            if group[1]:
+                explain(record, bool(marks & _ELSEWHERE))
+            screen = group[2]
+            if screen == _SKIP:
+                continue
+            if screen == _IF_STALE and latest and as_of - latest < inactive_days:
+                continue  # used a wanted product lately: on no list (classify agrees)
+            for cls, candidate in classify(record, policy, billable=group[3].billable).items():
+                classes[cls].append(candidate)
         return self
 
     def _explain(self, record: UserRecord, elsewhere: bool) -> None:
@@ -251,32 +249,55 @@ class Analyzer:
                         stats.active_30d += count
         return sorted(by_site.values(), key=lambda p: (p.product, p.site))
 
+    def totals(self) -> dict[str, Any]:
+        """users, active, managed, billable, reported (the export's own Billable column's
+        count, None without one), checked (the rule's billable count over the same users
+        `reported` counts: external users read live have no answer of Atlassian's own) and
+        billable_by_rule: sums over the groups."""
+        out: dict[str, Any] = {"users": 0, "active": 0, "managed": 0, "billable": 0, "checked": 0}
+        reported: int | None = None
+        by_rule: dict[str, int] = {}
+        for ((managed, status, *_, said), _marks), (count, _, _, found) in self._groups.items():
+            out["users"] += count
+            out["active"] += count if status == "active" else 0
+            out["managed"] += count if managed else 0
+            out["billable"] += count if found.billable else 0
+            if said is not None:
+                reported = (reported or 0) + (count if said else 0)
+                out["checked"] += count if found.billable else 0
+            by_rule[found.rule] = by_rule.get(found.rule, 0) + count
+        return out | {"reported": reported, "billable_by_rule": by_rule}
+
     def result(self, *, fmt: str, tier: int | None, source: str = "") -> Analysis:
+        totals = self.totals()
         warnings: list[str] = []
-        if self.users and not self.managed:
+        if totals["users"] and not totals["managed"]:
             warnings.append(
                 "no user counts as managed (no Claimed column and no --domain matched), "
                 "so nobody is billable: pass --domain with the org's verified domains"
             )
-        if self.reported is not None and self.reported != self.billable:
-            warnings.append(
-                f"the export's own Billable column says {self.reported}, the Guard rule "
-                f"gives {self.billable}"
+        reported, billable = totals["reported"], totals["billable"]
+        if reported is not None and reported != totals["checked"]:
+            own = (
+                "the org API's access_billable"
+                if fmt == "org-api"
+                else ("the export's own Billable column")
             )
+            warnings.append(f"{own} says {reported}, the Guard rule gives {totals['checked']}")
         return Analysis(
             as_of=self.policy.as_of,
             format=fmt,
-            users=self.users,
-            active=self.active,
-            billable=self.billable,
+            users=totals["users"],
+            active=totals["active"],
+            billable=billable,
             products=self.product_stats(),
-            tier=tier_usage(self.billable, tier),
+            tier=tier_usage(billable, tier),
             classes=self.classes,
             policy=self.policy,
             source=source,
-            reported_billable=self.reported,
+            reported_billable=reported,
             warnings=warnings,
-            billable_by_rule=dict(self.by_rule),
+            billable_by_rule=totals["billable_by_rule"],
             unmanaged_site_access=self.unmanaged,
             billable_users=self.explained,
         )

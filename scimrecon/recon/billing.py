@@ -111,6 +111,11 @@ class CycleBill:
     lines: list[ChargeLine] = field(default_factory=list)
 
     @property
+    def last_day(self) -> date:
+        """The cycle's last billed day: what tables and JSON both call its end."""
+        return self.end - timedelta(days=1)
+
+    @property
     def maximum(self) -> int:
         return max([self.start_count, *(line.maximum for line in self.lines)])
 
@@ -126,7 +131,7 @@ class CycleBill:
     def as_dict(self, price: Decimal) -> dict[str, Any]:
         return {
             "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "end": self.last_day.isoformat(),  # inclusive, as the table prints it
             "start_count": self.start_count,
             "maximum": self.maximum,
             "total": str(self.total),

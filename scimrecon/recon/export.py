@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from scimrecon.errors import InputError
-from scimrecon.limits import MAX_RECORD_CHARS, GuardedLines, check_columns
+from scimrecon.limits import GuardedLines, check_columns
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
+from scimrecon.recon.csvrows import FastRows
 from scimrecon.recon.dates import CachedParser, DateError
 from scimrecon.recon.group_rows import merge_group_rows
 from scimrecon.recon.identity import identity_key
@@ -306,21 +307,18 @@ class _RowReader:
                     index = i_last
                     value = dates.last_seen(row[i_last])
                     last_active = value if isinstance(value, date) else None
-                products: list[ProductAccess] = []
+                products: tuple[ProductAccess, ...] = ()
                 for ai, si, cache, spec in pairs:
                     if ai >= 0 and si >= 0:  # the usual pair: access and last seen
                         sub = cache.get(row[ai])
                         if sub is not None:
                             found = sub.get(row[si], missing)
                             if found is not missing:
-                                if found:
-                                    products += found
+                                products += found
                                 continue
                     a_text = row[ai] if ai >= 0 else ""
                     s_text = row[si] if si >= 0 else ""
-                    found = product_slow(spec, a_text, s_text, line)
-                    if found:
-                        products += found
+                    products += product_slow(spec, a_text, s_text, line)
                 claimed = reported = external = None
                 policy_billable: bool | None = None
                 if i_external is not None:
@@ -369,7 +367,7 @@ class _RowReader:
                     email,
                     status,
                     managed,
-                    tuple(products) if products else (),
+                    products,
                     added,  # type: ignore[arg-type]
                     role,
                     kind,
@@ -405,8 +403,7 @@ def open_export(
     if export_format is not None and export_format not in (DIRECTORY, MANAGED):
         raise InputError(f"unknown export format {export_format!r} (use {DIRECTORY} or {MANAGED})")
     with open_text(path, encoding, label=name) as (text, codec):
-        lines = GuardedLines(text, name, max_record=MAX_RECORD_CHARS)
-        reader = csv.reader(lines, strict=True)
+        reader = FastRows(text, name)
 
         def decode_failure() -> InputError:
             line, offset, bad = locate_decode_error(path, codec)
@@ -459,33 +456,35 @@ def open_export(
         def records() -> Iterator[UserRecord]:
             seen = KeyTable.for_file(path)
             table, mask = seen.table, seen.mask
+            room = seen.limit - seen.used  # keys that fit before the table must grow
             parse = rows.parser()
             last = reader.line_num
             try:
                 for row in reader:
-                    lines.since_mark = 0  # one record read: its size limit starts again
                     start = last + 1
                     last = reader.line_num
                     if not row or (not row[0].strip() and not "".join(row).strip()):
                         continue  # a blank line, or a row of empty cells (Excel leaves those)
                     record = parse(row, start)
                     key = record.account_id or identity_key(record.email)
-                    # seen.add(hash(key)), inlined: this runs once a row
+                    # seen.add(hash(key)), inlined (this runs once a row), its count in a local
                     h = hash(key) or 1
                     i = h & mask
-                    while True:
-                        value = table[i]
-                        if value == 0:
-                            table[i] = h
-                            seen.used += 1
-                            if seen.used > seen.limit:
-                                seen.grow()
-                                table, mask = seen.table, seen.mask
-                            break
+                    value = table[i]
+                    while value:  # a taken slot: the same hash (a repeat?), or probe on
                         if value == h:
                             on_duplicate(key, start)
                             break
                         i = (i + 1) & mask
+                        value = table[i]
+                    else:
+                        table[i] = h
+                        room -= 1
+                        if not room:
+                            seen.used = seen.limit
+                            seen.grow()
+                            table, mask = seen.table, seen.mask
+                            room = seen.limit - seen.used
                     yield record
             except UnicodeDecodeError:
                 raise decode_failure() from None

@@ -11,10 +11,10 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
+from scimrecon.atomicfile import write_atomic
 from scimrecon.recon.analysis import Analysis
 from scimrecon.recon.classify import CLASSES
 from scimrecon.recon.counts import MonthCount
-from scimrecon.recon.targets import write_atomic
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;

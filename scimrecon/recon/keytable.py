@@ -37,7 +37,7 @@ class KeyTable:
         self.used = 0
 
     def _resize(self, size: int) -> None:
-        self.table = array("q", bytes(8 * size))
+        self.table = array("q", [0]) * size  # zeros, without a bytes copy beside them
         self.mask = size - 1
         self.limit = size // 2
 

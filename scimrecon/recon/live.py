@@ -2,7 +2,12 @@
 
 The org admin API's user list becomes UserRecords or fixture-world accounts, the SCIM directory
 fixture-world SCIM entries, and the IdP's users (Entra) fixture-world `idp.users`. Who is an
-admin comes from the v2 directory users' `platformRoles` (the v1 list has no roles).
+admin comes from the v2 directory users' `platformRoles` (the v1 list has no roles). External
+users (directory users the org does not manage: `claimStatus` unmanaged) are not in the v1
+list at all; they come from the same v2 directory users, with their `productAccess` placed on
+sites through the org's workspaces (an access on a workspace the org does not list is on a site
+it does not manage). Their external user policy is not in any answer read here, so a member
+of a non-billable external user policy counts as billable live (said in docs/fidelity.md).
 
 Pure: it takes the users (and a lookup for `added to org`) as arguments, so the connectors do
 the HTTP and this module only translates. The org user list has no join date; asking for it
@@ -152,3 +157,92 @@ def accounts_from_org_users(
             # Atlassian's own verdict: its "no" excludes (a policy the list does not name)
             "access_billable": _get(user, "access_billable"),
         }
+
+
+def _workspace_sites(workspaces: Iterable[Any]) -> dict[str, tuple[str, str]]:
+    """Workspace id -> (site, product key)."""
+    sites: dict[str, tuple[str, str]] = {}
+    for w in workspaces:
+        key = str(_get(w, "key") or "")
+        sites[str(_get(w, "workspace_id") or "")] = (site_of(_get(w, "host_url"), key), key)
+    return sites
+
+
+def _external_access(user: Any, sites: Mapping[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """A directory user's product access as fixture-world access entries: the site of a
+    workspace the org lists, else `workspace <id>` (a site the org does not manage)."""
+    entries = []
+    for workspace_id, key, last_active in _get(user, "product_access") or ():
+        site = sites.get(workspace_id, (f"workspace {workspace_id}", key))[0]
+        entries.append({"key": key, "site": site, "last_active": _day(last_active)})
+    return entries
+
+
+def roles_and_externals(directory_users: Iterable[Any]) -> tuple[dict[str, str], list[Any]]:
+    """One pass over the v2 directory users: the admins' roles (`admin_roles_of`) and the
+    users the org does not manage (`claimStatus` unmanaged), kept whole for their access."""
+    externals: list[Any] = []
+
+    def members() -> Iterator[Any]:
+        for user in directory_users:
+            if _get(user, "claim_status") == "unmanaged":
+                externals.append(user)
+            yield user
+
+    return admin_roles_of(members()), externals
+
+
+def records_from_external_users(
+    users: Iterable[Any], workspaces: Iterable[Any], *, first_line: int = 0
+) -> Iterator[UserRecord]:
+    """External users (from `roles_and_externals`) as records, after the managed ones."""
+    sites = _workspace_sites(workspaces)
+    for n, user in enumerate(users, start=first_line + 1):
+        products = tuple(
+            ProductAccess(product_name(a["key"]), a["site"], a["last_active"] or NEVER)
+            for a in _external_access(user, sites)
+        )
+        status = str(_get(user, "account_status") or "").lower()
+        yield UserRecord(
+            account_id=str(_get(user, "account_id") or ""),
+            name=str(_get(user, "name") or ""),
+            email=str(_get(user, "email") or ""),
+            status=_STATUS.get(status, status),
+            managed=False,
+            products=products,
+            org_role=admin_role(_get(user, "platform_roles")) or "member",
+            account_type=str(_get(user, "account_type") or "atlassian"),
+            line=n,
+            external=True,
+        )
+
+
+def accounts_from_external_users(
+    users: Iterable[Any], workspaces: Iterable[Any]
+) -> Iterator[dict[str, Any]]:
+    """External users in the fixture-world account shape (`managed` false, `external` true)."""
+    sites = _workspace_sites(workspaces)
+    for user in users:
+        yield {
+            "account_id": str(_get(user, "account_id") or ""),
+            "email": _get(user, "email") or "",
+            "name": _get(user, "name") or "",
+            "status": str(_get(user, "account_status") or "").lower(),
+            "managed": False,
+            "external": True,
+            "org_role": "admin" if admin_role(_get(user, "platform_roles")) else "member",
+            "account_type": _get(user, "account_type") or "atlassian",
+            "product_access": [
+                {**a, "last_active": a["last_active"].isoformat() if a["last_active"] else None}
+                for a in _external_access(user, sites)
+            ],
+        }
+
+
+def external_policy_warning(count: int) -> str:
+    """What a live figure cannot know about `count` billable external users."""
+    return (
+        f"{count} billable external user(s) read live: no Atlassian API names an external "
+        "user's policy, so members of a non-billable external user policy count as billable "
+        "here (the Directory export names the policy)"
+    )

@@ -323,15 +323,19 @@ def billable_summary(
 ) -> dict[str, Any]:
     """The billable figures over every account (the same rule and figures as `analyze`):
     the count, the count per rule, and who is billable through a site the org does not
-    manage."""
+    manage, and the billable external users whose external user policy the source does not
+    name (read live, no API gives it: a non-billable one would take them off the bill)."""
     by_rule = dict.fromkeys(RULES, 0)
     count = 0
     unmanaged: list[dict[str, Any]] = []
+    policy_unknown: list[str] = []
     for account in accounts:
         found = account_verdict(account, org_sites)
         by_rule[found.rule] += 1
         if found.billable:
             count += 1
+            if account.get("external") and "policy" not in account:
+                policy_unknown.append(str(account.get("email") or account.get("account_id")))
             if found.unmanaged:
                 unmanaged.append(
                     {
@@ -341,7 +345,12 @@ def billable_summary(
                         "reason": f"{found.rule}: {found.why}",
                     }
                 )
-    return {"billable": count, "by_rule": by_rule, "unmanaged_site_access": unmanaged}
+    return {
+        "billable": count,
+        "by_rule": by_rule,
+        "unmanaged_site_access": unmanaged,
+        "external_policy_unknown": sorted(policy_unknown),
+    }
 
 
 def reconcile_world(

@@ -8,12 +8,11 @@ atomically, so a half-written list can never be fed to a playbook that changes p
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from scimrecon import spreadsheet
-from scimrecon.errors import InputError
+from scimrecon.atomicfile import write_atomic
 from scimrecon.recon.classify import Candidate
 
 TARGET_COLUMNS = ("email", "account_id", "name", "reason")
@@ -26,22 +25,6 @@ def targets_csv(candidates: Iterable[Candidate]) -> str:
     for c in candidates:
         writer.writerow([c.email, c.account_id, c.name, c.reason])
     return out.getvalue()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` whole or not at all: a temp file beside it, then a rename.
-
-    The temp file is created with the usual permissions (umask applies), unlike mkstemp's
-    0600, so a report or target list can be shared like any other file.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def write_targets(path: Path, candidates: Iterable[Candidate]) -> int:

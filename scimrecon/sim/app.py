@@ -19,10 +19,21 @@ from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from scimrecon.sim import admin_api, entra_api, jira_api, okta_api, orgs_v2_api, scim_api
+from scimrecon.sim import (
+    activity,
+    admin_api,
+    control_api,
+    entra_api,
+    jira_api,
+    okta_api,
+    orgs_search_api,
+    orgs_v2_api,
+    scim_api,
+)
 from scimrecon.sim.context import Ctx, Runtime
 from scimrecon.sim.families import Family, authenticate, classify, error_body
 from scimrecon.sim.faults import Decision, Faults, FaultSpecError
+from scimrecon.sim.mail import Mailbox, smtp_profile
 from scimrecon.sim.provisioning import (
     in_scope,
     job_active,
@@ -40,7 +51,9 @@ def _build_router() -> Router:
     router = Router()
     scim_api.register(router)
     admin_api.register(router)
+    control_api.register(router)
     orgs_v2_api.register(router)
+    orgs_search_api.register(router)
     jira_api.register(router)
     entra_api.register(router)
     okta_api.register(router)
@@ -82,6 +95,11 @@ class SimApp:
         self._request_ids = itertools.count(1)
         self.faults = Faults(faults_spec, seed=self.seed, clock=clock)
         self._last_cycle = clock()
+        #: What the SMTP server (`sim serve --smtp`) received; `smtp_address` is where it
+        #: listens, once started, so the profile can point notices at it.
+        self.mailbox = Mailbox(clock)
+        self.smtp_address: tuple[str, int] | None = None
+        self.smtp_login: tuple[str, str] | None = None
 
     @property
     def world(self) -> dict[str, Any]:
@@ -210,6 +228,11 @@ class SimApp:
                 org = idp.get("okta") or {}
                 section = {"kind": "okta", "okta_url": f"{base}/okta", "app_id": org.get("app_id")}
             profile["idp"] = {k: v for k, v in section.items() if v}
+        if self.smtp_address is not None:
+            domains = org.get("domains") or ["sim.localhost"]
+            host, port = self.smtp_address
+            user = self.smtp_login[0] if self.smtp_login else None
+            profile["smtp"] = smtp_profile(host, port, f"it-admin@{domains[0]}", user)
         billing = world.get("billing") or {}
         keys = ("tier", "price_per_user_month", "cycle_day")
         if any(k in billing for k in keys):
@@ -231,6 +254,8 @@ class SimApp:
             out["SCIMRECON_ENTRA_CLIENT_SECRET"] = str(world["idp"]["client_secret"])
         if ((world.get("idp") or {}).get("okta") or {}).get("api_token"):
             out["SCIMRECON_OKTA_TOKEN"] = str(world["idp"]["okta"]["api_token"])
+        if self.smtp_login is not None:
+            out["SCIMRECON_SMTP_PASSWORD"] = self.smtp_login[1]
         return out
 
     # -- WSGI -----------------------------------------------------------------------------------
@@ -329,6 +354,20 @@ class SimApp:
                 raise ApiError(400, str(exc)) from exc
         if path == "/_sim/faults" and method == "GET":
             return Reply(200, copy.deepcopy(self.faults.spec))
+        if path == "/_sim/mail" and method == "GET":
+            return Reply(200, self.mailbox.messages())
+        if path == "/_sim/mail/reject" and method == "PUT":
+            body = json_body(request)
+            recipients = body.get("recipients") if isinstance(body, dict) else None
+            if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+                raise ApiError(400, 'body must be {"recipients": ["<email>", ...]}')
+            return Reply(200, {"reject": self.mailbox.set_reject(recipients)})
+        if path in ("/_sim/login", "/_sim/drop-product") and method == "POST":
+            dropping = path == "/_sim/drop-product"
+            user, product = activity.user_and_product(json_body(request), product_required=dropping)
+            if dropping:
+                return Reply(200, activity.drop_product(self.store, user, str(product)))
+            return Reply(200, activity.login(self.store, user, product))
         raise ApiError(404, f"no control endpoint {method} {path}")
 
     def _reply(self, family: Family, reply: Reply) -> Response:

@@ -22,6 +22,7 @@ class Runtime:
 
     tokens: dict[str, float] = field(default_factory=dict)  # Graph access token -> expiry
     bulk_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    auth_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # control API tasks
     on_demand: dict[str, deque[float]] = field(default_factory=dict)  # job id -> call times
     token_counter: int = 0
     jira_index: Any = None  # sim.jira_index.JiraIndex, made on first use with the world's lag

@@ -13,29 +13,22 @@ same export gives the same world byte for byte.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from scimrecon.recon.billable import account_is_billable
 from scimrecon.recon.model import NEVER, UserRecord
+from scimrecon.sim.world_parts import IDP_KINDS, fake_idp, fake_key, sites_of, smallest_tier
+from scimrecon.sim.world_parts import uid as _uid
 
-#: Standard Atlassian Guard user tiers; the world's tier is the smallest one that fits.
-_TIERS = (50, 100, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000)
-_NAMESPACE = uuid.UUID("6f1c7a52-9d83-4a0e-8a0c-5c1d2f6b7e10")
 _JIRA_PRODUCTS = ("jira-software", "jira-servicedesk", "jira-core")
-IDP_KINDS = ("entra", "okta", "manual")
 
 
 @dataclass
 class BuiltWorld:
     world: dict[str, Any]
     inferred: list[str] = field(default_factory=list)
-
-
-def _uid(*parts: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
 
 
 def _domain(email: str) -> str:
@@ -59,39 +52,6 @@ def _access(record: UserRecord) -> list[dict[str, Any]]:
             entry["last_active"] = p.last_seen.isoformat()  # type: ignore[union-attr]
         out.append(entry)
     return out
-
-
-def _idp(kind: str, seed: str, users: list[dict[str, Any]]) -> dict[str, Any]:
-    idp: dict[str, Any] = {"kind": kind, "cycle_seconds": 30, "users": users}
-    if kind == "entra":
-        idp.update(
-            tenant=_uid(seed, "tenant"),
-            client_id=_uid(seed, "client"),
-            client_secret=f"sim~from-export-{_uid(seed, 'secret')[:8]}",
-            service_principal=_uid(seed, "sp"),
-            job={
-                "id": f"AtlassianCloud.{_uid(seed, 'job').replace('-', '')}",
-                "state": "Active",
-                "rule_id": _uid(seed, "rule"),
-            },
-        )
-    elif kind == "okta":
-        idp["tenant"] = f"{seed}.okta.example"
-        idp["okta"] = {
-            "domain": f"{seed}.okta.example",
-            "api_token": f"sim-okta-token-{_uid(seed, 'okta')[:8]}",
-            "app_id": f"0oa{_uid(seed, 'okta-app').replace('-', '')[:17]}",
-            "features": {
-                "status": "ENABLED",
-                "create": "ENABLED",
-                "profile": "ENABLED",
-                "deactivate": "ENABLED",
-                "password": "DISABLED",
-            },
-        }
-    else:
-        idp["tenant"] = f"{seed}.{kind}.example"
-    return idp
 
 
 def world_from_records(
@@ -119,7 +79,6 @@ def world_from_records(
     accounts: list[dict[str, Any]] = []
     scim_users: list[dict[str, Any]] = []
     idp_users: list[dict[str, Any]] = []
-    sites: dict[str, set[str]] = {}
     for n, u in enumerate(users, start=1):
         account_id = u.account_id or _uid(seed, "account", u.email.lower())
         status, suspended = _status(u)
@@ -141,8 +100,6 @@ def world_from_records(
         if u.added_to_org is not None:
             account["added_to_org"] = u.added_to_org.isoformat()
         accounts.append(account)
-        for a in access:
-            sites.setdefault(a["site"], set()).add(a["key"])
         # Inferred: an active managed person (not a bot) is provisioned by the IdP.
         if u.managed and status == "active" and account["account_type"] == "atlassian":
             object_id = _uid(seed, "idp", u.email.lower())
@@ -175,30 +132,29 @@ def world_from_records(
             f"to the app in the IdP ({idp_kind}); the export does not say who the IdP provisions"
         )
     billable = sum(1 for a in accounts if account_is_billable(a))
-    tier = next((t for t in _TIERS if billable <= t), max(billable, 1))
+    tier = smallest_tier(billable)
+    sites = sites_of(accounts)
     inferred.append(f"billing tier {tier} (the smallest standard tier over {billable} billable)")
-    jira_site = next(
-        (s for s, keys in sorted(sites.items()) if set(keys) & set(_JIRA_PRODUCTS)), None
-    )
+    jira_site = next((s["name"] for s in sites if set(s["products"]) & set(_JIRA_PRODUCTS)), None)
     world: dict[str, Any] = {
         "org": {
             "id": _uid(seed, "org"),
             "name": org_name or seed,
             "domains": doms,
-            "api_key": f"sim-org-key-{_uid(seed, 'org-key')[:8]}",
+            "api_key": fake_key(seed, "org-key"),
         },
         "directories": [
             {
                 "id": directory_id,
                 "name": idp_kind.capitalize(),
-                "api_key": f"sim-scim-key-{_uid(seed, 'scim-key')[:8]}",
+                "api_key": fake_key(seed, "scim-key"),
             }
         ],
-        "sites": [{"name": s, "products": sorted(keys)} for s, keys in sorted(sites.items())],
+        "sites": sites,
         "accounts": accounts,
         "scim_users": scim_users,
         "groups": [],
-        "idp": _idp(idp_kind, seed, idp_users),
+        "idp": fake_idp(idp_kind, seed, idp_users),
         "billing": {"tier": tier, "price_per_user_month": price, "cycle_day": 1},
         "faults": {"seed": 1},
     }

@@ -1,4 +1,5 @@
-"""Jira Cloud and JSM, under /jira/{site}: search, reassign, bulk edit, request participants.
+"""Jira Cloud and JSM, under /jira/{site}: search, reassign, bulk edit, request participants,
+and the read-only history that stays on an account (comments, worklogs; see sim/jira_history.py).
 
 Reassigning tickets from the old account to the new one is a playbook step; these endpoints
 keep Jira's shapes (token paging on /search/jql, 204 on edit, async bulk tasks) so the connector
@@ -12,6 +13,7 @@ import binascii
 import hashlib
 from typing import Any
 
+from scimrecon.sim import jira_history
 from scimrecon.sim.context import Ctx
 from scimrecon.sim.jira_index import DEFAULT_LAG_S, RECONCILE_LIMIT, JiraIndex
 from scimrecon.sim.jql import JqlError, compile_jql
@@ -33,6 +35,8 @@ def register(router: Router) -> None:
     router.add("GET", f"{API}/myself", myself)
     router.add("POST", f"{API}/bulk/issues/fields", bulk_edit)
     router.add("GET", f"{API}/bulk/queue/{{task_id}}", bulk_status)
+    router.add("GET", f"{API}/issue/{{key}}/comment", issue_comments)
+    router.add("GET", f"{API}/issue/{{key}}/worklog", issue_worklogs)
     participants = f"{BASE}/rest/servicedeskapi/request/{{key}}/participant"
     router.add("GET", participants, get_participants)
     router.add("POST", participants, add_participants)
@@ -42,6 +46,16 @@ def register(router: Router) -> None:
 def _site(ctx: Ctx, site: str) -> None:
     if str(ctx.store.jira.get("site", "")).lower() != site.lower():
         raise ApiError(404, f"site {site} not found")
+
+
+def _has_jsm(store: Store) -> bool:
+    """Whether the Jira site has Jira Service Management (its JQL fields exist only then); a
+    world that does not list the site keeps them (older worlds)."""
+    name = str(store.jira.get("site", "")).lower()
+    for site in store.world.get("sites") or []:
+        if str(site.get("name", "")).lower() == name:
+            return "jira-servicedesk" in (site.get("products") or [])
+    return True
 
 
 def _index(ctx: Ctx) -> JiraIndex:
@@ -67,8 +81,17 @@ def _refuse_locked(issue: Record) -> None:
         raise ApiError(400, str(issue["edit_error"]))
 
 
-def _issue_or_404(store: Store, key: str) -> Record:
+def _find_issue(store: Store, key: str) -> Record | None:
+    """The issue by key or by id (Jira's `issueIdOrKey`)."""
     issue = store.issue(key)
+    if issue is None:
+        issues = store.jira.get("issues") or []
+        issue = next((i for i in issues if _issue_id(store, i) == key), None)
+    return issue
+
+
+def _issue_or_404(store: Store, key: str) -> Record:
+    issue = _find_issue(store, key)
     if issue is None:
         raise ApiError(404, "Issue does not exist or you do not have permission to see it.")
     return issue
@@ -100,6 +123,9 @@ def _render(
         "assignee": _user(store, issue.get("assignee")),
         "project": {"key": issue.get("project") or str(issue.get("key", "")).split("-")[0]},
         "summary": issue.get("summary", ""),
+        "comment": jira_history.embedded(store, issue, "comments"),
+        "worklog": jira_history.embedded(store, issue, "worklogs"),
+        "watches": {"watchCount": len(issue.get("watchers") or []), "isWatching": False},
     }
     chosen = available if everything else {k: v for k, v in available.items() if k in fields}
     return {"id": issue_id or _issue_id(store, issue), "key": issue["key"], "fields": chosen}
@@ -129,7 +155,7 @@ def search(ctx: Ctx, site: str) -> Reply:
     if not isinstance(jql, str):
         raise ApiError(400, "The JQL query is required.")
     try:
-        predicate = compile_jql(jql)
+        predicate = compile_jql(jql, _has_jsm(ctx.store))
     except JqlError as exc:
         raise ApiError(400, str(exc)) from exc
     fields = body.get("fields") or ["id"]  # Jira's default: issue ids only
@@ -189,6 +215,18 @@ def get_issue(ctx: Ctx, site: str, key: str) -> Reply:
     issue = _issue_or_404(ctx.store, key)
     fields = [f for f in (ctx.arg("fields") or "").split(",") if f] or ["*all"]
     return Reply(200, _render(ctx.store, issue, fields))
+
+
+def issue_comments(ctx: Ctx, site: str, key: str) -> Reply:
+    """`GET /issue/{key}/comment`: a page of comments (PageOfComments), oldest first."""
+    _site(ctx, site)
+    return Reply(200, jira_history.page(ctx, _issue_or_404(ctx.store, key), "comments"))
+
+
+def issue_worklogs(ctx: Ctx, site: str, key: str) -> Reply:
+    """`GET /issue/{key}/worklog`: a page of worklogs (PageOfWorklogs), oldest first."""
+    _site(ctx, site)
+    return Reply(200, jira_history.page(ctx, _issue_or_404(ctx.store, key), "worklogs"))
 
 
 def _check_account(store: Store, field: str, value: Any) -> str | None:
@@ -312,10 +350,7 @@ def bulk_edit(ctx: Ctx, site: str) -> Reply:
         raise ApiError(400, f"No value given for selected field(s): {', '.join(missing)}.")
     issues = []
     for key in keys:
-        issue = ctx.store.issue(str(key)) or next(
-            (i for i in ctx.store.jira.get("issues") or [] if _issue_id(ctx.store, i) == str(key)),
-            None,
-        )
+        issue = _find_issue(ctx.store, str(key))
         if issue is None:
             raise ApiError(
                 400, f"Issue {key} does not exist or you do not have permission to see it."
@@ -381,14 +416,20 @@ def bulk_status(ctx: Ctx, site: str, task_id: str) -> Reply:
 # -- JSM participants -------------------------------------------------------------------------
 
 
-def _participants_reply(store: Store, issue: Record) -> Reply:
+#: JSM pages participants 50 at a time by default (getRequestParticipants: `limit` "Default: 50").
+PARTICIPANTS_PAGE = 50
+
+
+def _participants_reply(store: Store, issue: Record, start: int = 0, limit: int = 0) -> Reply:
+    limit = min(limit or PARTICIPANTS_PAGE, PARTICIPANTS_PAGE)
+    everyone = list(issue.get("participants") or [])
     values = [
         {"accountId": a, "displayName": (store.account(a) or {}).get("name")}
-        for a in issue.get("participants") or []
+        for a in everyone[start : start + limit]
     ]
-    return Reply(
-        200, {"size": len(values), "start": 0, "limit": 50, "isLastPage": True, "values": values}
-    )
+    last = start + limit >= len(everyone)
+    body = {"size": len(values), "start": start, "limit": limit, "isLastPage": last}
+    return Reply(200, {**body, "values": values})
 
 
 def _account_ids(ctx: Ctx) -> list[str]:
@@ -402,8 +443,13 @@ def _account_ids(ctx: Ctx) -> list[str]:
 
 
 def get_participants(ctx: Ctx, site: str, key: str) -> Reply:
+    """One page of the request's participants (`start`, `limit`), as JSM pages them."""
     _site(ctx, site)
-    return _participants_reply(ctx.store, _issue_or_404(ctx.store, key))
+    try:
+        start, limit = int(ctx.arg("start") or 0), int(ctx.arg("limit") or 0)
+    except ValueError:
+        raise ApiError(400, "start and limit must be integers.") from None
+    return _participants_reply(ctx.store, _issue_or_404(ctx.store, key), max(start, 0), limit)
 
 
 def add_participants(ctx: Ctx, site: str, key: str) -> Reply:

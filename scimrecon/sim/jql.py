@@ -1,11 +1,12 @@
 """The small, honest JQL subset the simulator understands.
 
-Supported: `reporter`, `assignee`, `project`, `key` (alias `issuekey`) and JSM's
-`"Request participants"` with `=` or `in (...)`,
-combined with AND / OR and parentheses; `ORDER BY ...` is accepted and ignored. Anything else is
-rejected with the message Jira would give, so a connector that sends JQL the simulator cannot
-evaluate fails loudly instead of silently matching nothing. Like Jira's /search/jql, a query
-with no restriction at all is refused.
+Supported: `reporter`, `assignee`, `project`, `key` (alias `issuekey`), `watcher`,
+`worklogAuthor` and JSM's `"Request participants"` with `=` or `in (...)`, JSM's
+`approvals = approver(user, ...)`, combined with AND / OR and parentheses; `ORDER BY ...` is
+accepted and ignored. JSM's fields exist only on a site with Jira Service Management.
+Anything else is rejected with the message Jira would give, so a connector that sends JQL the
+simulator cannot evaluate fails loudly instead of silently matching nothing. Like Jira's
+/search/jql, a query with no restriction at all is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ FIELDS = {
     "issuekey": "key",
     # JSM's custom field, searched by its name in quotes: "Request participants" = accountId
     "request participants": "participants",
+    "watcher": "watchers",
+    "worklogauthor": "worklogs",
+    # JSM's Approvals field, searched only through its functions: approvals = approver(id)
+    "approvals": "approvals",
 }
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -70,10 +75,15 @@ def tokenize(jql: str) -> list[Token]:
     return tokens
 
 
+#: Fields that exist only on a site with Jira Service Management.
+JSM_FIELDS = frozenset({"participants", "approvals"})
+
+
 class _Parser:
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], jsm: bool = True) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.jsm = jsm
 
     def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -131,11 +141,13 @@ class _Parser:
                 f"Error in the JQL Query: Expecting a field name but got '{token.text}'."
             )
         field = FIELDS.get(token.text.lower())
-        if field is None:
+        if field is None or (field in JSM_FIELDS and not self.jsm):
             raise JqlError(
                 f"Field '{token.text}' does not exist or you do not have permission to view it."
             )
         op = self.take()
+        if field == "approvals":
+            return self.approver(op)
         if op.kind == "op" and op.text == "=":
             values = [self.value()]
         elif op.is_word("in"):
@@ -145,6 +157,18 @@ class _Parser:
                 f"The operator '{op.text}' is not supported by the '{token.text}' field."
             )
         return _clause(field, values)
+
+    def approver(self, op: Token) -> Predicate:
+        """`approvals = approver(a, b)`: requests on which any of them is (or was) an approver;
+        the field's other functions (approved(), pending(), ...) are beyond this subset."""
+        if not (op.kind == "op" and op.text == "="):
+            raise JqlError(f"The operator '{op.text}' is not supported by the 'approvals' field.")
+        function = self.take()
+        if not function.is_word("approver"):
+            raise JqlError(
+                f"Function '{function.text}' is not supported by the 'approvals' field here."
+            )
+        return _clause("approvals", self.value_list())
 
     def value(self) -> str:
         token = self.take()
@@ -161,7 +185,7 @@ class _Parser:
 
     def value_list(self) -> list[str]:
         if self.take().text != "(":
-            raise JqlError("Error in the JQL Query: Expecting '(' after 'in'.")
+            raise JqlError("Error in the JQL Query: Expecting '(' after 'in' or a function.")
         values = [self.value()]
         while True:
             token = self.take()
@@ -178,17 +202,26 @@ def _clause(field: str, values: list[str]) -> Predicate:
     if field in ("reporter", "assignee"):
         wanted = set(values)
         return lambda issue: issue.get(field) in wanted
-    if field == "participants":
+    if field in ("participants", "watchers"):
         wanted = set(values)
-        return lambda issue: bool(wanted & set(issue.get("participants") or ()))
+        return lambda issue: bool(wanted & set(issue.get(field) or ()))
+    if field == "worklogs":
+        wanted = set(values)
+        return lambda issue: any(w.get("author") in wanted for w in issue.get("worklogs") or ())
+    if field == "approvals":
+        wanted = set(values)
+        return lambda issue: any(
+            wanted & set(a.get("approvers") or ()) for a in issue.get("approvals") or ()
+        )
     folded = {v.upper() for v in values}
     return lambda issue: str(issue.get(field) or "").upper() in folded
 
 
 @functools.lru_cache(maxsize=256)
-def compile_jql(jql: str) -> Predicate:
-    """A predicate over fixture-world issues, or JqlError with Jira's message."""
-    predicate = _Parser(tokenize(jql)).parse()
+def compile_jql(jql: str, jsm: bool = True) -> Predicate:
+    """A predicate over fixture-world issues, or JqlError with Jira's message. Without `jsm`
+    (a site without Jira Service Management) its fields do not exist, as in Jira."""
+    predicate = _Parser(tokenize(jql), jsm).parse()
     if predicate is None:
         raise JqlError(
             "Unbounded JQL queries are not allowed here. "

@@ -155,14 +155,20 @@ def _page(ctx: Ctx, items: list[Any], kind: str) -> tuple[list[Any], dict[str, s
     unknown = sorted(set(ctx.request.args) - _LIST_ARGS)
     if unknown:
         raise ApiError(400, f"query parameter {unknown[0]} is not supported here", code="INVALID")
-    cursor = ctx.arg("cursor")
-    offset = _offset(cursor, kind) if cursor else 0
-    raw_limit = ctx.arg("limit")
+    return page_of(items, kind, ctx.arg("cursor"), ctx.arg("limit"))
+
+
+def page_of(
+    items: list[Any], kind: str, cursor: object, raw_limit: object
+) -> tuple[list[Any], dict[str, str]]:
+    """The page at `cursor` (an opaque token of ours, or none for the first) of at most
+    `raw_limit` items (1..PAGE, default PAGE), and its `links`."""
+    offset = _offset(str(cursor), kind) if cursor else 0
     try:
-        limit = int(raw_limit) if raw_limit is not None else PAGE
+        limit = int(str(raw_limit)) if raw_limit is not None else PAGE
     except ValueError:
         limit = 0
-    if not 1 <= limit <= PAGE:
+    if type(raw_limit) is bool or not 1 <= limit <= PAGE:
         raise ApiError(400, f"limit must be between 1 and {PAGE}", code="INVALID_LIMIT")
     links = {"self": _token(f"{kind}:{offset}")}
     if offset > 0:

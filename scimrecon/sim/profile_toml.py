@@ -9,10 +9,8 @@ are never readable by others, not even for a moment. The profile format is the o
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 
@@ -38,17 +36,3 @@ def profile_toml(profile: Mapping[str, Mapping[str, Any]]) -> str:
 
 def env_lines(secrets: Mapping[str, str]) -> str:
     return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in secrets.items())
-
-
-def write_private(path: Path, text: str) -> None:
-    """Create or replace a file readable by its owner only (0600 before any byte is written)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

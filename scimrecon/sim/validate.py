@@ -739,10 +739,33 @@ def _check_jira(doc: dict[str, Any], accounts: set[str], problems: list[str]) ->
             value = issue.get(field)
             if type(value) is str and value not in accounts:
                 problems.append(f"jira.issues[{i}].{field}: no account has id {value!r}")
-        participants = issue.get("participants")
-        for j, p in enumerate(participants if type(participants) is list else []):
-            if type(p) is str and p not in accounts:
-                problems.append(f"jira.issues[{i}].participants[{j}]: no account has id {p!r}")
+        for name in ("participants", "watchers"):
+            ids = issue.get(name)
+            for j, p in enumerate(ids if type(ids) is list else []):
+                if type(p) is str and p not in accounts:
+                    problems.append(f"jira.issues[{i}].{name}[{j}]: no account has id {p!r}")
+        _check_history(i, issue, accounts, problems)
+
+
+def _check_history(i: int, issue: dict[str, Any], accounts: set[str], problems: list[str]) -> None:
+    """Comments, worklogs and approvals name accounts that exist; their ids are unique."""
+    for name in ("comments", "worklogs"):
+        entries = list(_dicts(issue.get(name)))
+        ids = _strings(_field(issue.get(name), "id"))
+        _unique(ids, ids, f"{name[:-1]} id", f"jira.issues[{i}].{name}[{{}}].id", problems)
+        for j, entry in entries:
+            author = entry.get("author")
+            if type(author) is str and author not in accounts:
+                problems.append(
+                    f"jira.issues[{i}].{name}[{j}].author: no account has id {author!r}"
+                )
+    for j, approval in _dicts(issue.get("approvals")):
+        approvers = approval.get("approvers")
+        for k, a in enumerate(approvers if type(approvers) is list else []):
+            if type(a) is str and a not in accounts:
+                problems.append(
+                    f"jira.issues[{i}].approvals[{j}].approvers[{k}]: no account has id {a!r}"
+                )
 
 
 def _check_idp(doc: dict[str, Any], directories: set[str], problems: list[str]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.engine.action import Skip, StepContext, StepFailed
 from scimrecon.errors import RemoteError
-from scimrecon.recon.identity import matches_pattern
+from scimrecon.recon.identity import matches_pattern, same_identity
 from scimrecon.recon.roles import admin_role
 
 
@@ -113,3 +113,47 @@ def skip_admin(ctx: StepContext, account_id: str) -> None:
     role = admin_role(user.platform_roles)
     if role:
         raise Skip(f"protected: {role}")
+
+
+def find_member(ctx: StepContext, email: str) -> Any:
+    """The target's managed account (an OrgUser), found live right before a change.
+
+    Skips protected users, admins (role read live) and accounts that are not active; fails
+    the target when the org answers with another identity or another account id than the
+    target list names: a stale list must never point a change at someone else.
+    """
+    skip_protected(ctx, email)
+    user = ctx.services.admin.find_org_user_by_email(email)
+    if user is None:
+        raise Skip("no managed account with this email in the org")
+    if not same_identity(user.email, email):
+        raise StepFailed(f"the org answered with {user.email!r} for {email!r}: not acting")
+    listed = ctx.target.get("account_id")
+    if listed and listed != user.account_id:
+        raise StepFailed(
+            f"the target list says account {listed} for {email}, but the org says "
+            f"{user.account_id}: fix the list"
+        )
+    skip_protected(ctx, email, user.email)
+    skip_admin(ctx, user.account_id)
+    if (user.account_status or "").lower() != "active":
+        raise Skip(f"account {user.account_id} is {user.account_status}: not billable")
+    return user
+
+
+def still_holds_address(ctx: StepContext, account_id: str, doing: str) -> None:
+    """Right before a change, read the account live (not the run's cached user list) and fail
+    the target unless it still has the target's address.
+
+    The look-up found the account hours ago, perhaps: the run waited for its confirmation, or
+    lay parked. If the address moved meanwhile (a re-provisioning parked the old account's), a
+    change made by address (the policy task takes emails) would reach whoever holds it now, and
+    one made by account id would act on someone the list no longer names.
+    """
+    email = target_email(ctx)
+    now = ctx.services.admin.get_profile(account_id).email or ""
+    if not same_identity(now, email):
+        raise StepFailed(
+            f"account {account_id} has address {now!r} now, not {email!r}: not {doing} anyone "
+            "(the address may name someone else now); start a new run for it"
+        )

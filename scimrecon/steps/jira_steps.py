@@ -1,10 +1,12 @@
-"""Move a person's Jira / JSM tickets from their old account to the new one."""
+"""Move a person's Jira / JSM tickets from their old account to the new one, and count what
+Jira cannot move."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from scimrecon.connectors.jira import USER_FIELDS, JiraIssue, jql_quote, jql_user
+from scimrecon.connectors.jira_history import stays_behind
 from scimrecon.engine.action import Action, StepContext, StepFailed
 from scimrecon.steps._util import csv_param, require, target_email
 
@@ -76,6 +78,8 @@ class ReassignTickets(Action):
         return {
             "tickets_moved": len({i.id for issues in moved.values() for i in issues}),
             **{f"moved_{field}": len(issues) for field, issues in moved.items()},
+            # every field asked for, 0 included: the report says "reporter 3, assignee 0"
+            "moved_by_field": {f: len(moved.get(f, [])) for f in _fields(ctx)},
             # exactly which, so that an undo finds them even before Jira's index shows them
             "moved_issues": {f: [[i.id, i.key] for i in issues] for f, issues in moved.items()},
         }
@@ -151,6 +155,40 @@ class ReassignTickets(Action):
         old, new = require(ctx, "old_account_id", "new_account_id")
         moved = self._move(ctx, new, old, self._recorded(ctx))
         return {"tickets_returned": len({i.id for issues in moved.values() for i in issues})}
+
+
+class CountWhatStays(Action):
+    """Count what stays on the old account because Jira cannot reassign it: comments and
+    worklogs it wrote, JSM approvals naming it, issues it watches (connectors/jira_history.py).
+
+    It only reads, but it is not a ReadAction on purpose: the planner would run it too (three
+    more searches per target, twice per run) and put today's counts into the plan's
+    fingerprint, so a comment written between `plan` and `run --plan` would refuse the run.
+    Placed before the tickets move (the reporter / assignee clauses still find the old
+    account's issues) and long before the old account is disabled.
+    """
+
+    name = "jira.count_what_stays"
+    idempotent = True
+    has_effect = False
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        return None  # a count is always taken afresh
+
+    def describe(self, ctx: StepContext) -> str:
+        old = ctx.target.get("old_account_id", "the old account")
+        return f"count the comments, worklogs, approvals and watches that stay on {old}"
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        (old,) = require(ctx, "old_account_id")
+        found = stays_behind(ctx.services.jira, str(old))
+        out: dict[str, Any] = {
+            "stays_on_old_account": found.counts,
+            "stays_on_old_account_issues": found.issues,
+        }
+        if found.notes:
+            out["stays_on_old_account_note"] = "; ".join(found.notes)
+        return out
 
 
 def _named(key: str, refused: dict[str, str]) -> str:

@@ -25,8 +25,16 @@ def test_directory_users_stream_every_user_with_roles() -> None:
     assert len(users) == len({u.account_id for u in users}) == len(world["accounts"])
     admins = {u.email: admin_role(u.platform_roles) for u in users if u.platform_roles}
     assert admins == {PRIYA: "org admin", "tom.becker@acme.example": "org admin"}
-    pages = [p for _, p, _ in sim.requests("/atlassian/admin/v2/") if "/users" in p]
-    assert len(pages) == 3 and all("cursor=" in p for p in pages[1:])
+    pages = [(m, p) for m, p, _ in sim.requests("/atlassian/admin/v2/") if "/users" in p]
+    # through the user search (the GET list stops working after June 30, 2027), 100 a page
+    assert [m for m, _ in pages] == ["POST"] * 3
+    assert all(p.endswith("/users/search") for _, p in pages)
+    # the search expanded what the GET list gave by default: access comes with it
+    ada = next(u for u in users if u.email == "ada.lovelace@acme.example")
+    world_ada = next(a for a in world["accounts"] if a["email"] == "ada.lovelace@acme.example")
+    assert sorted(k for _, k, _ in ada.product_access) == sorted(
+        p["key"] for p in world_ada["product_access"]
+    )
 
 
 def test_directory_user_reads_one_user_now(sim: Sim) -> None:

@@ -170,12 +170,31 @@ def test_idp_entra_status_pause_resume_provision(sim: Served) -> None:
     assert result.exit_code == 0
     assert "IdP             Microsoft Entra ID" in result.output
     assert "provisioning    Active" in result.output
-    result = sim.run("idp", "pause")
-    assert (result.exit_code, result.output) == (
+    result = sim.run("idp", "pause")  # no terminal to ask on, no --yes: nothing is done
+    assert result.exit_code == 4 and "needs a yes" in result.stderr
+    assert sim.app.world["idp"]["job"]["state"] == "Active"
+    result = sim.run("idp", "pause", "--yes")
+    assert (result.exit_code, result.stdout) == (
         0,
         "Microsoft Entra ID provisioning is now Paused\n",
     )
+    assert result.stderr == (
+        "Microsoft Entra ID provisioning is Active. Pause it? No user is created or updated "
+        "until `scimrecon idp resume` -> yes (--yes)\n"
+    )
     assert sim.app.world["idp"]["job"]["state"] == "Paused"
+
+    def graph_writes():
+        return [r for r in sim.app.log if "/graph/" in r["path"] and r["method"] != "GET"]
+
+    writes = len(graph_writes())
+    result = sim.run("idp", "pause")  # already paused: says so, asks nothing, changes nothing
+    assert (result.exit_code, result.output) == (
+        0,
+        "Microsoft Entra ID provisioning is already Paused: nothing changed "
+        "(`scimrecon idp resume` makes it Active again)\n",
+    )
+    assert len(graph_writes()) == writes
     doc = json.loads(sim.run("idp", "resume", "--format", "json").output)
     assert doc == {"kind": "entra", "operation": "resume", "mode": "api", "status": "Active"}
     result = sim.run("idp", "provision", PRIYA)
@@ -213,8 +232,8 @@ def test_idp_okta_pause_says_what_it_turned_off_and_resume_restores_exactly(
     assert result.exit_code == 0, result.output
     assert "IdP                           Okta" in result.output
     assert "okta: Update User Attributes  DISABLED" in result.output
-    result = okta.run("idp", "pause")
-    assert (result.exit_code, result.output) == (
+    result = okta.run("idp", "pause", "--yes")
+    assert (result.exit_code, result.stdout) == (
         0,
         "Okta provisioning is now Paused (turned off: 'Create Users')\n"
         "to turn exactly those back on: scimrecon idp resume --restore create\n",

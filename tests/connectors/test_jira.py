@@ -96,6 +96,14 @@ def test_participants_add_and_remove(sim: Sim) -> None:
     assert jira.participants("HELP-1") == [new] == issue(sim, "HELP-1")["participants"]
 
 
+def test_participants_are_read_page_after_page(sim: Sim) -> None:
+    many = [f"5b10ac8d82e05b22cc7d{n:04d}" for n in range(120)]
+    issue(sim, "HELP-1")["participants"] = many
+    assert sim.services.jira.participants("HELP-1") == many
+    reads = [p for m, p, _ in sim.requests("/jira") if m == "GET" and "participant" in p]
+    assert len(reads) == 3  # 50 + 50 + 20, as JSM pages them
+
+
 def test_wrong_token_is_401() -> None:
     sim = make_sim(secrets={"SCIMRECON_JIRA_TOKEN": "bad-token-xyz"})
     with pytest.raises(HttpError) as err:

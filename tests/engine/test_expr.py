@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -162,3 +163,36 @@ def test_any_text_either_parses_or_raises_expr_error(source: str) -> None:
     except ExprError:
         return
     evaluate(tree, {"params": {}, "target": {}, "run": {}})  # total: never raises
+
+
+@pytest.mark.parametrize(
+    ("source", "params", "target", "said"),
+    [
+        ("params.wait_login_days > 0", {"wait_login_days": 0}, {}, "wait_login_days is 0"),
+        ("params.mode == 'x'", {}, {}, "mode is not set"),
+        ("target.vip and params.strict", {"strict": False}, {"vip": "yes"}, "strict is false"),
+        ("not params.dry", {"dry": True}, {}, "dry is true"),
+        ("params.a == 1 or target.b", {"a": 2}, {"b": ""}, "a is 2 and target b is ''"),
+        ("run.count >= params.n", {"n": 3}, {}, "run count is 2, n is 3"),
+        ("false", {}, {}, "the condition is always false"),
+    ],
+)
+def test_a_false_condition_says_why_in_words(
+    source: str, params: dict[str, Any], target: dict[str, Any], said: str
+) -> None:
+    cond = Condition.compile(source)
+    assert not cond.holds(params, target, {"count": 2})
+    assert cond.why_false(params, target, {"count": 2}) == said
+
+
+@given(_trees, _scopes)
+def test_every_false_condition_has_words_naming_a_name_it_reads(tree, scope) -> None:
+    """Whatever the condition, the explanation is produced (never a crash in a run), and when
+    it mentions a value it is one of the names the condition reads."""
+    cond = Condition("generated", tree)
+    if cond.holds(scope["params"], scope["target"], scope["run"]):
+        return
+    said = cond.why_false(scope["params"], scope["target"], scope["run"])
+    assert said
+    if " is " in said and not said.startswith("the condition"):
+        assert any(f in said for f in ("a", "b", "is_admin", "mode"))

@@ -166,7 +166,8 @@ def test_unknown_playbook_lists_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         load_playbook("nope", REGISTRY, [tmp_path])
     assert err.value.message == (
-        "unknown playbook 'nope' (known: deactivate-leavers, inactive-licences, mine, reprovision)"
+        "unknown playbook 'nope' (known: deactivate-leavers, deactivate-unwanted, "
+        "inactive-licences, mine, non-billable-policy, notify-trello-owners, reprovision)"
     )
     assert load_playbook("mine", REGISTRY, [tmp_path]).id == "mine"
 

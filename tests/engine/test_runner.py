@@ -78,7 +78,7 @@ def test_when_conditions_use_target_columns_params_and_outputs(harness: Harness)
     assert (BOB, "two") not in steps_of(harness)
     assert (ADA, "two") in steps_of(harness)
     bob = next(x for x in status(harness)["targets"] if x["key"] == BOB)
-    assert bob["steps"]["two"] == "skipped" and bob["state"] == "done"
+    assert bob["steps"]["two"] == "n/a" and bob["state"] == "done"
 
 
 def test_an_exception_from_apply_fails_the_target_with_its_message(harness: Harness) -> None:

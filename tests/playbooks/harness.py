@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,18 @@ from scimrecon.recon.billable import account_is_billable
 from scimrecon.sim.app import SimApp
 from scimrecon.sim.server import serve_in_thread
 from scimrecon.sim.world import load_world
+from tests.simharness import smtp_served
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
 # POST endpoints that only read (search, look-up, token): anything else that POSTs writes.
-READ_POSTS = ("/search/jql", "/get-scim-links-for-email", "/oauth2/v2.0/token")
+READ_POSTS = (
+    "/search/jql",
+    "/get-scim-links-for-email",
+    "/oauth2/v2.0/token",
+    "/users/search",
+    "/workspaces",
+)
 
 
 class FakeClock:
@@ -59,6 +66,18 @@ class SimEnv:
 
     def world(self) -> dict[str, Any]:
         return self.app.world_snapshot()
+
+    def mail(self) -> list[dict[str, Any]]:
+        """What the simulator's SMTP server received (`GET /_sim/mail`)."""
+        with httpx.Client(transport=httpx.WSGITransport(app=self.app)) as http:
+            return http.get("http://sim.localhost/_sim/mail").json()  # type: ignore[no-any-return]
+
+    def control(self, method: str, path: str, body: Any) -> Any:
+        """A `/_sim` control request (a login, a dropped product, rejected recipients)."""
+        with httpx.Client(transport=httpx.WSGITransport(app=self.app)) as http:
+            answer = http.request(method, f"http://sim.localhost{path}", json=body)
+            answer.raise_for_status()
+            return answer.json()
 
     def billable(self) -> int:
         return sum(account_is_billable(a) for a in self.world()["accounts"])
@@ -107,19 +126,36 @@ def _services(app: SimApp, base_url: str, transport: httpx.BaseTransport | None,
         kwargs.update(sleep=clock.sleep, clock=clock.now)
     rates = {name: profile.rate_for(name) for name in ("atlassian", "jira", "graph")}
     settings = HttpSettings(**kwargs)
+    wall = {"clock": clock.now} if clock is not None else {}
     return lambda: Services(
-        profile, secrets, factory=ApiClientFactory(settings=settings, rates=rates)
+        profile, secrets, factory=ApiClientFactory(settings=settings, rates=rates), **wall
     )
 
 
 @contextmanager
-def in_process(world: str | dict[str, Any], tmp: Path, **sim_kwargs: Any) -> Iterator[SimEnv]:
-    """A simulator called in-process on a fake clock: fast, and deterministic under faults."""
+def in_process(
+    world: str | dict[str, Any],
+    tmp: Path,
+    *,
+    smtp: bool = False,
+    smtp_login: tuple[str, str] | None = None,
+    **sim_kwargs: Any,
+) -> Iterator[SimEnv]:
+    """A simulator called in-process on a fake clock: fast, and deterministic under faults.
+
+    With `smtp`, the simulator's SMTP server runs on a real loopback socket (mail is a socket
+    protocol: there is no in-process transport for smtplib) and the profile's [smtp] points
+    at it; the mailbox stamps messages with the fake clock. `smtp_login` makes the server
+    require that user and password (the password reaches the product as its env secret).
+    """
     clock = FakeClock()
     doc = load_world(world) if isinstance(world, str) else world
     app = SimApp(doc, seed=1, clock=clock.now, sleep=clock.sleep, **sim_kwargs)
-    factory = _services(app, "http://sim.localhost", httpx.WSGITransport(app=app), clock)
-    yield SimEnv(app, factory, tmp / "state.db", clock=clock)
+    with ExitStack() as stack:
+        if smtp or smtp_login:
+            stack.enter_context(smtp_served(app, smtp_login))
+        factory = _services(app, "http://sim.localhost", httpx.WSGITransport(app=app), clock)
+        yield SimEnv(app, factory, tmp / "state.db", clock=clock)
 
 
 @contextmanager

@@ -71,6 +71,7 @@ def test_inactive_list_then_run_suspends_no_admin(
         suspends = [p for p in posts if "suspend" in p]
         assert len(suspends) == len(suspended)
         assert all("/admin/v2/orgs/" in p and p.endswith("/suspend") for p in suspends), suspends
-        assert not any(p.endswith("/suspend-access") or "/users/search" in p for p in posts)
+        retired = [p for p in posts if p.endswith("/suspend-access") or "/v1/orgs/" in p]
+        assert retired == []  # v1 suspend-access and users/search were retired in June 2026
         admin_ids = {before[e]["account_id"] for e in ADMINS}
         assert not any(any(a in p for a in admin_ids) for p in suspends)

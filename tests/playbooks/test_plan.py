@@ -127,3 +127,23 @@ def test_a_run_lists_the_org_three_times_not_once_more_for_the_email_checks(
         # plan: count-before; run: count-before (its listing also answers the email checks)
         # and count-after
         assert len(first_pages) == 3
+
+
+def test_plan_with_a_missing_secret_says_so_once_and_plans_nothing(tmp_path: Path) -> None:
+    from scimrecon.config import Secrets
+    from scimrecon.connectors.services import Services
+
+    with in_process("acme-trello", tmp_path) as env:
+        full = env.services_factory()
+        secrets = {k: v for k, v in env.app.secrets().items() if k != "SCIMRECON_SCIM_TOKEN"}
+        env.services_factory = lambda: Services(
+            full.profile, Secrets(secrets, keyring_lookup=None), factory=full.factory
+        )
+        result = env.cli("plan", "reprovision", "--targets", targets("acme-trello"))
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        assert result.stderr == (
+            "error: SCIMRECON_SCIM_TOKEN is not set (SCIM directory API key (Bearer)): export "
+            'it, or store it in the OS keyring with service "scimrecon" and username '
+            '"SCIMRECON_SCIM_TOKEN"\n'
+        )

@@ -171,6 +171,23 @@ def test_cli_json(tmp_path: Path) -> None:
         ("2026-01-01", 120, 122, "967.49"),
         ("2026-02-01", 122, 122, "976.00"),
     ]
+    # a cycle ends on its last billed day, in JSON as in the table ("cycle A to B")
+    assert [c["end"] for c in doc["cycles"]] == ["2026-01-31", "2026-02-28"]
+    shown = CliRunner().invoke(
+        cli,
+        [
+            "billing",
+            "--events",
+            str(path),
+            "--start",
+            "120",
+            "--price",
+            "8",
+            "--as-of",
+            "2026-02-10",
+        ],
+    )
+    assert "cycle 2026-01-01 to 2026-01-31: 967.49" in shown.stdout
     assert doc["cycles"][0]["lines"][1] == {
         "date": "2026-01-10",
         "kind": "pro-rata",

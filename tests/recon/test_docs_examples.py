@@ -1,5 +1,6 @@
-"""Every example in docs/analysis.md is real: each ```console block's command is run again and
-must print exactly what the page shows. Regenerate the outputs after a deliberate change with
+"""Every example in docs/analysis.md and docs/org-admin-guide.md is real: each ```console
+block's command is run again and must print exactly what the page shows. Regenerate the
+outputs after a deliberate change with
 
     .venv/bin/python tests/recon/test_docs_examples.py --write
 """
@@ -17,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "analysis.md"
+DOCS = (ROOT / "docs" / "analysis.md", ROOT / "docs" / "org-admin-guide.md")
 BLOCK = re.compile(r"```console\n\$ (?P<cmd>[^\n]+)\n(?P<out>.*?)```", re.DOTALL)
 
 
@@ -48,12 +49,16 @@ def _sandbox(tmp: Path) -> Path:
 
 
 def _examples() -> list[tuple[str, str]]:
-    return [(m["cmd"], m["out"]) for m in BLOCK.finditer(DOC.read_text(encoding="utf-8"))]
+    return [
+        (m["cmd"], m["out"])
+        for doc in DOCS
+        for m in BLOCK.finditer(doc.read_text(encoding="utf-8"))
+    ]
 
 
 def test_the_page_has_examples_of_every_command() -> None:
     commands = {shlex.split(cmd)[1] for cmd, _ in _examples()}
-    assert {"analyze", "counts", "billing", "reconcile"} <= commands
+    assert {"analyze", "counts", "billing", "reconcile", "options"} <= commands
 
 
 @pytest.mark.parametrize(("command", "shown"), _examples(), ids=lambda v: v[:60])
@@ -64,14 +69,14 @@ def test_example_output_is_what_the_command_prints(
 
 
 def _write() -> None:
-    text = DOC.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as tmp:
         cwd = _sandbox(Path(tmp))
 
         def fill(m: re.Match[str]) -> str:
             return f"```console\n$ {m['cmd']}\n{_run(m['cmd'], cwd)}```"
 
-        DOC.write_text(BLOCK.sub(fill, text), encoding="utf-8")
+        for doc in DOCS:
+            doc.write_text(BLOCK.sub(fill, doc.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,14 @@ def test_duplicate_user_names_both_lines(tmp_path: Path) -> None:
     assert _error(path) == f"{path}:5: duplicate user 'u1' (already on line 3)"
 
 
+def test_duplicates_are_found_after_the_table_grows(tmp_path: Path) -> None:
+    # short rows: the duplicate table, sized from the file (120 bytes a row), grows three times
+    text = "email,User status\n" + "".join(f"{n}@x.example,Active\n" for n in range(9000))
+    assert len(read_records(_write(tmp_path, text))) == 9000
+    path = _write(tmp_path, text + "17@X.example,Active\n")
+    assert _error(path) == f"{path}:9002: duplicate user '17@x.example' (already on line 19)"
+
+
 def test_duplicate_by_email_when_there_are_no_ids(tmp_path: Path) -> None:
     path = _write(tmp_path, "email,User status\na@x.example,Active\nA@X.example,Active\n")
     assert _error(path) == f"{path}:3: duplicate user 'a@x.example' (already on line 2)"

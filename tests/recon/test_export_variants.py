@@ -221,3 +221,20 @@ def test_the_merge_table_grows_past_its_first_size() -> None:
         )
     )
     assert len(merged) == 9000 and {r.groups for r in merged} == {("a", "b")}
+
+
+def test_a_group_export_larger_than_the_record_limit_reads(tmp_path: Path) -> None:
+    # the record limit (4,000,000 characters, limits.py) bounds one record, not the file: a
+    # group export used to count the whole file as one record and stop past 4 MB
+    from scimrecon.limits import MAX_RECORD_CHARS
+
+    path = tmp_path / "groups.csv"
+    row = "id{n},User {n},user{n}@acme.example,Active,{g}\n"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("User id,User name,email,User status,Group name\n")
+        n = 0
+        while fh.tell() <= MAX_RECORD_CHARS:
+            fh.writelines(row.format(n=n + k, g=g) for k in range(2000) for g in ("a", "b"))
+            n += 2000
+    records = read_records(path, domains=["acme.example"])
+    assert len(records) == n and {r.groups for r in records} == {("a", "b")}

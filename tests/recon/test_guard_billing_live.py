@@ -55,24 +55,57 @@ def test_export_world_file_and_simulator_agree_on_everyone() -> None:
     assert all(UNMANAGED_NOTE in reason for reason in flagged.values())
 
 
+def _externals_in_a_non_billable_policy() -> set[str]:
+    """From the world file: external users whose access is on an org site but whose external
+    user policy is non-billable (the one fact no Atlassian API gives)."""
+    world = json.loads((HERE / "world.json").read_text(encoding="utf-8"))
+    org = {s["name"] for s in world["sites"]}
+    return {
+        a["email"]
+        for a in world["accounts"]
+        if a.get("external")
+        and (a.get("policy") or {}).get("billable") is False
+        and any(p["site"] in org for p in a["product_access"])
+    }
+
+
 def test_analyze_export_equals_reconcile_live(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     analyzed = _json(
         "analyze", str(HERE / "managed-accounts.csv"), "--as-of", "2026-11-23", *SITES, "--why"
     )
+    everyone = _json("analyze", str(HERE / "users-export.csv"), "--as-of", "2026-11-23", *SITES)
     with live("guard-billing", tmp_path, monkeypatch) as (env, invoke):
         result = invoke("reconcile", "--live", "--format", "json")
         assert result.exit_code == 0, result.output
         doc = json.loads(result.stdout)
         assert env.writes() == []
     bill = doc["billable"]
-    assert bill["billable"] == analyzed["billable"] == EXPECTED["billable"]["managed"] == 5
-    assert bill["org_sites"] == analyzed["org_sites"] == ["acme", "trello"]  # from the profile
-    assert _billable_ids(doc) == {u["account_id"] for u in analyzed["billable_users"]}
-    assert {c["account_id"]: c["reason"] for c in bill["unmanaged_site_access"]} == {
-        c["account_id"]: c["reason"] for c in analyzed["unmanaged_site_access"]
+    unseen_policy = _externals_in_a_non_billable_policy()
+    assert unseen_policy == {"lee@vendor.example"}
+    # managed accounts: exactly the managed-accounts export's figures
+    external = {
+        a["account_id"]
+        for a in json.loads((HERE / "world.json").read_text())["accounts"]
+        if a.get("external")
     }
+    managed = {i["account_id"] for i in doc["identities"] if i["billable"]} - external
+    assert managed == {u["account_id"] for u in analyzed["billable_users"]}
+    assert len(managed) == analyzed["billable"] == EXPECTED["billable"]["managed"] == 5
+    # everyone: the whole bill, but for external users whose non-billable policy no API shows
+    assert bill["billable"] == everyone["billable"] + len(unseen_policy) == 8
+    assert bill["external_policy_unknown"] == sorted(
+        unseen_policy | {"sam@partner.example", "kim@partner.example"}
+    )
+    assert bill["org_sites"] == analyzed["org_sites"] == ["acme", "trello"]  # from the profile
+    live_flags = {c["email"]: c["reason"] for c in bill["unmanaged_site_access"]}
+    export_flags = {c["email"]: c["reason"] for c in everyone["unmanaged_site_access"]}
+    assert set(live_flags) == set(export_flags) == set(EXPECTED["unmanaged_site"])
+    for email, reason in export_flags.items():
+        # a workspace outside the org has no name in any answer: it is shown by its id
+        outside = "globex" if email.endswith("@acme.example") else "workspace "
+        assert live_flags[email] == reason or outside in live_flags[email], email
     # the v1 list names no policy: Atlassian's access_billable false is what excludes them
     by_rule = bill["by_rule"]
     assert (
@@ -91,7 +124,7 @@ def test_reconcile_table_and_accounts_show_say_why(
     with live("guard-billing", tmp_path, monkeypatch) as (_, invoke):
         table = invoke("reconcile", "--live", "--all")
         assert table.exit_code == 0, table.output
-        assert "billable: 5 (" in table.stdout
+        assert "billable: 8 (" in table.stdout
         maria = "managed account with access to confluence on globex"
         line = f"maria.santos@acme.example: managed-with-access: {maria}; globex: {UNMANAGED_NOTE}"
         assert f"  {line}" in table.stdout.splitlines()
@@ -107,3 +140,23 @@ def test_reconcile_table_and_accounts_show_say_why(
         text = invoke("accounts", "show", "kenji.watanabe@acme.example")
         assert "billable      no" in text.stdout
         assert "why           not billable: Atlassian reports it so" in text.stdout
+
+
+def test_analyze_live_counts_external_users_and_says_what_it_cannot_know(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everyone = _json("analyze", str(HERE / "users-export.csv"), "--as-of", "2026-11-23", *SITES)
+    with live("guard-billing", tmp_path, monkeypatch) as (env, invoke):
+        result = invoke("analyze", "--live", "--as-of", "2026-11-23", *SITES, "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert env.writes() == []
+    doc = json.loads(result.stdout)
+    unseen = _externals_in_a_non_billable_policy()
+    assert doc["billable"] == everyone["billable"] + len(unseen) == 8
+    assert doc["billable_by_rule"]["external-with-access"] == (
+        everyone["billable_by_rule"]["external-with-access"] + len(unseen)
+    )
+    assert (
+        "warning: 3 billable external user(s) read live: no Atlassian API names an external "
+        "user's policy" in result.stderr
+    )

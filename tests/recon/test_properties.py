@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scimrecon.cli.render import json_chunks
+from scimrecon.recon.classify import Candidate
 from scimrecon.recon.export import read_records
 from scimrecon.recon.keytable import KeyTable
 from scimrecon.recon.model import UserRecord
@@ -131,6 +132,14 @@ def test_streamed_json_writes_iterators_as_arrays() -> None:
         "".join(json_chunks(doc))
         == '{\n  "a": [\n    {"x": 1},\n    {"y": "é"}\n  ],\n  "b": []\n}'
     )
+
+
+@given(st.lists(st.text(), min_size=4, max_size=4))
+def test_a_candidate_streams_as_the_encoder_writes_its_dict(texts: list[str]) -> None:
+    candidate = Candidate(*texts)
+    streamed = "".join(json_chunks(iter([candidate])))
+    assert streamed == "".join(json_chunks([candidate.as_dict()]))
+    assert json.loads(streamed) == [candidate.as_dict()]
 
 
 @given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=300))

@@ -120,10 +120,14 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
             ("sim generate", "sim", "generate", "--accounts", "30", "--out", "generated.json"),
             ("playbooks", "playbooks", "--format", "json"),
             ("playbooks show", "playbooks", "show", "reprovision"),
+            ("sim capture", "--debug", "sim", "capture", "--out", "twin.json", "--targets",
+             str(targets)),
+            ("rehearse", "--debug", "rehearse", "reprovision", "--targets", str(targets),
+             "--out", "rehearsed-plan.json", "--format", "json"),
         ]  # fmt: skip
         with ThreadPoolExecutor(max_workers=2) as pool:  # independent reads: two at a time
             list(pool.map(lambda item: run(*item), reads))
-        run("idp pause", "--debug", "idp", "pause")
+        run("idp pause", "--debug", "idp", "pause", "--yes")
         run("idp resume", "--debug", "idp", "resume")
         run("idp provision", "idp", "provision", emails[-1])
         # A wrong key: the 401 and its message are where keys leak.
@@ -187,10 +191,11 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
     assert codes["scim find (wrong key)"] != 0 and codes["run (wrong key)"] != 0
     assert (codes["plan"], codes["run"], codes["resume"], codes["abort"]) == (0, 3, 3, 0)
     assert codes["run 2"] == 0 and codes["undo"] == 0
+    assert codes["sim capture"] == 0 and codes["rehearse"] == 0  # the twin is scanned too
     assert {c for label, c in codes.items() if "key in URL" in label} == {2}
     assert {p.name for p in work.iterdir()} >= {
         "analyze.html", "trello-only.csv", "plan.json", "generated.json", "saved-world.json",
-        "wrong-key.db", ".scimrecon",
+        "wrong-key.db", ".scimrecon", "twin.json", "rehearsed-plan.json",
     }  # fmt: skip
 
     needles = _needles(world["jira"]["email"])
@@ -248,7 +253,7 @@ def test_no_okta_command_writes_or_prints_the_okta_token(tmp_path: Path) -> None
         run("idp status", "--debug", "idp", "status", "--format", "json")
         run("idp status (wrong token)", "--debug", "idp", "status",
             extra={"SCIMRECON_OKTA_TOKEN": WRONG_OKTA})  # fmt: skip
-        run("idp pause", "--debug", "idp", "pause")
+        run("idp pause", "--debug", "idp", "pause", "--yes")
         run("idp resume", "--debug", "idp", "resume", "--restore", "create,profile")
         run("idp provision", "--debug", "idp", "provision", emails[0])
         run("reconcile --live", "--debug", "reconcile", "--live", "--all", "--format", "json")

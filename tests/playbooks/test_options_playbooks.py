@@ -1,0 +1,143 @@
+"""The playbooks behind `scimrecon options` (issue 16): option 2 (non-billable-policy) and
+option 4 (deactivate-unwanted), end to end against the simulator."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from scimrecon.recon.billable import account_is_billable
+from scimrecon.sim.world import load_world
+from tests.playbooks.harness import FIXTURES, accounts_by_email, in_process
+
+SIX = json.loads((FIXTURES / "acme-trello" / "expected.json").read_text())["trello_only"]
+# the fixture's non-billable policy (make_fixtures.AUTH_POLICIES)
+POLICY = {"id": "c3a9d2e4-51b7-4e0f-8c26-9b7d4a1f0e52", "name": "Free products, no SSO",
+          "billable": False}  # fmt: skip
+DEFAULT = {"id": "6f1e4b0a-7d2c-4c1b-9a55-0d3a2f6c8e01", "name": "Default policy", "billable": True}
+
+
+def _targets(tmp_path: Path, emails: list[str]) -> str:
+    path = tmp_path / "targets.csv"
+    path.write_text("email\n" + "\n".join(emails) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def _policy_world() -> dict[str, Any]:
+    return copy.deepcopy(load_world("acme-trello"))
+
+
+def test_non_billable_policy_moves_the_users_and_the_bill_drops(tmp_path: Path) -> None:
+    with in_process(_policy_world(), tmp_path) as env:
+        before = env.world()
+        billable_before = sum(account_is_billable(a) for a in before["accounts"])
+        result = env.cli(
+            "run", "non-billable-policy", "--targets", _targets(tmp_path, SIX),
+            "--yes", "--param", f"policy_id={POLICY['id']}",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        # the trade-off is shown with the confirmation of the destructive step
+        assert "no enforced SSO or two-step verification for them there" in result.output
+        after = accounts_by_email(env.world())
+        for email in SIX:
+            assert after[email]["policy"] == POLICY, email
+        others = [a for a in before["accounts"] if a["email"] not in SIX]
+        assert all(after[a["email"]] == a for a in others)
+        assert env.billable() == billable_before - len(SIX)
+        report = env.cli("report", "1").output
+        assert f"billable before: {billable_before}" in report
+        assert f"billable after: {billable_before - len(SIX)}" in report
+        adds = [r for r in env.app.log if r["path"].endswith("/add-users")]
+        assert len(adds) == len(SIX) and all(r["status"] == 202 for r in adds)
+
+        undo = env.cli("undo", "1", "--yes")
+        assert undo.exit_code == 0, undo.output
+        restored = accounts_by_email(env.world())
+        for email in SIX:
+            assert restored[email]["policy"] == DEFAULT  # back where they were
+        assert env.billable() == billable_before
+
+
+def test_non_billable_policy_skips_admins_and_users_already_moved(tmp_path: Path) -> None:
+    world = _policy_world()
+    first = next(a for a in world["accounts"] if a["email"] == SIX[0])
+    first["policy"] = dict(POLICY)
+    admin = next(a for a in world["accounts"] if a["org_role"] == "admin")
+    with in_process(world, tmp_path) as env:
+        result = env.cli(
+            "run", "non-billable-policy", "--targets",
+            _targets(tmp_path, [SIX[0], admin["email"]]),
+            "--yes", "--param", f"policy_id={POLICY['id']}",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        status = json.loads(env.cli("status", "1", "--format", "json").output)
+        reasons = {t["key"]: t["reason"] for t in status["targets"]}
+        assert reasons == {
+            SIX[0]: f"already in policy {POLICY['name']}",
+            admin["email"]: reasons[admin["email"]],
+        }
+        assert reasons[admin["email"]].startswith("protected")
+        assert not [r for r in env.app.log if r["path"].endswith("/add-users")]
+
+
+def test_a_billable_policy_fails_the_target_and_says_how_to_undo(tmp_path: Path) -> None:
+    world = _policy_world()
+    world["org"]["auth_policies"].append({"id": "pol-b", "name": "Strict", "billable": True})
+    with in_process(world, tmp_path) as env:
+        result = env.cli(
+            "run", "non-billable-policy", "--targets", _targets(tmp_path, SIX[:1]),
+            "--yes", "--param", "policy_id=pol-b",
+        )  # fmt: skip
+        assert result.exit_code == 1, result.output
+        status = json.loads(env.cli("status", "1", "--format", "json").output)
+        (target,) = status["targets"]
+        assert "that policy is billable: nothing is saved; scimrecon undo 1" in target["reason"]
+
+
+def test_deactivate_unwanted_never_touches_an_idp_managed_account(tmp_path: Path) -> None:
+    world = copy.deepcopy(load_world("acme-trello"))
+    invited, synced = SIX[0], SIX[1]
+    gone = next(a["account_id"] for a in world["accounts"] if a["email"] == invited)
+    world["scim_users"] = [s for s in world["scim_users"] if s.get("account_id") != gone]
+    world["idp"]["users"] = [u for u in world["idp"]["users"] if u.get("mail") != invited]
+    with in_process(world, tmp_path) as env:
+        before = accounts_by_email(env.world())
+        result = env.cli(
+            "run", "deactivate-unwanted", "--targets", _targets(tmp_path, [invited, synced]),
+            "--yes",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        after = accounts_by_email(env.world())
+        assert after[invited]["status"] == "inactive"
+        assert after[synced] == before[synced]  # the IdP-managed account is untouched
+        status = json.loads(env.cli("status", "1", "--format", "json").output)
+        reasons = {t["key"]: (t["state"], t["reason"]) for t in status["targets"]}
+        assert reasons[invited][0] == "done"
+        state, why = reasons[synced]
+        assert state == "skipped" and why.startswith("managed by an IdP (SCIM user ")
+        assert "never deactivated here" in why
+        disables = [r for r in env.app.log if r["path"].endswith("/lifecycle/disable")]
+        assert [r["path"].split("/")[3] for r in disables] == [gone]
+
+        undo = env.cli("undo", "1", "--yes")
+        assert undo.exit_code == 0, undo.output
+        assert accounts_by_email(env.world())[invited]["status"] == "active"
+
+
+def test_deactivate_unwanted_skips_an_account_with_a_wanted_product(tmp_path: Path) -> None:
+    world = copy.deepcopy(load_world("acme-trello"))
+    user = next(a for a in world["accounts"] if a["email"] == SIX[0])
+    user["product_access"].append({"key": "confluence", "site": "acme", "last_active": None})
+    world["scim_users"] = [
+        s for s in world["scim_users"] if s.get("account_id") != user["account_id"]
+    ]
+    with in_process(world, tmp_path) as env:
+        result = env.cli(
+            "run", "deactivate-unwanted", "--targets", _targets(tmp_path, SIX[:1]), "--yes"
+        )
+        assert result.exit_code == 0, result.output
+        status = json.loads(env.cli("status", "1", "--format", "json").output)
+        assert status["targets"][0]["reason"] == "also uses confluence: not only unwanted access"
+        assert accounts_by_email(env.world())[SIX[0]]["status"] == "active"

@@ -1,0 +1,147 @@
+"""What a person sees on a terminal: tables and prose fit its width, states are in colour
+(unless NO_COLOR), and the same commands piped print whole, plain lines.
+
+The commands run as a subprocess whose stdout is a pseudo-terminal 100 columns wide
+(tests/ptyterm.py): only a real terminal makes `isatty()` true.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.playbooks.harness import in_process, targets
+from tests.ptyterm import ROOT, Seen, run
+
+DATA = ROOT / "tests" / "recon" / "data"
+FIXTURES = ROOT / "fixtures"
+GREEN_DONE = "\x1b[32mdone\x1b[0m"
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state file holding one finished reprovision run (made in-process on a fake clock)."""
+    tmp = tmp_path_factory.mktemp("term-state")
+    with in_process("acme-trello", tmp) as env:
+        result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes")
+        assert result.exit_code == 0, result.output
+    return tmp / "state.db"
+
+
+WIDE_COMMANDS = {
+    # the widths each printed at 100 columns before tables were fitted (issue 15)
+    "status": ("status", "--state", "{state}"),
+    "report": ("report", "1", "--state", "{state}"),
+    "log": ("log", "1", "--state", "{state}"),
+    "billing": ("billing", "--events", str(DATA / "events-2026.csv"), "--start", "41",
+                "--price", "8", "--as-of", "2026-11-23", "--remove", "6", "--on", "2026-11-24"),
+    "reconcile": ("reconcile", "--world", str(FIXTURES / "guard-billing" / "world.json"), "--all"),
+    "analyze": ("analyze", str(FIXTURES / "acme-trello" / "users-export.csv"), "--tier", "50",
+                "--as-of", "2026-11-23"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(WIDE_COMMANDS))
+def test_every_line_fits_a_100_column_terminal(name: str, state: Path) -> None:
+    args = [a.format(state=state) for a in WIDE_COMMANDS[name]]
+    seen = run(*args, columns=100, env={"SCIMRECON_PROFILE": ""})
+    assert seen.code == 0, seen.stdout + seen.stderr
+    assert 0 < Seen.widest(seen.stdout) <= 100, seen.stdout
+    piped = run(*args, stdout_tty=False, env={"SCIMRECON_PROFILE": ""})
+    assert Seen.widest(piped.stdout) > 100  # piped, nothing is cut: the full values are there
+    assert "…" not in piped.stdout and "\x1b[" not in piped.stdout
+
+
+def test_a_cut_cell_ends_in_an_ellipsis_and_a_long_summary_wraps(state: Path) -> None:
+    seen = Seen.plain(run("log", "1", "--state", str(state), columns=100).stdout)
+    lines = seen.splitlines()
+    assert lines[0].split() == ["time", "user", "target", "step", "outcome", "summary"]
+    # dates are never cut; the e-mail address in the target column is
+    assert all(line[:20].endswith("Z") for line in lines[2:] if line[:4] == "2026")
+    assert any(re.search(r"\s[a-z.]+@[a-z.]*…\s", line) for line in lines)
+    # a lookup's summary (its ids) continues on the lines below, in the summary column
+    column = lines[1].rindex(" ") + 1
+    assert any(line.startswith(" " * column) and line.strip() for line in lines[2:])
+
+
+def test_states_are_coloured_on_a_terminal_and_not_with_no_color(state: Path) -> None:
+    coloured = run("status", "--state", str(state), columns=100)
+    assert GREEN_DONE in coloured.stdout
+    assert "\x1b[2mn/a\x1b[0m" in coloured.stdout  # the false `when` (decision 75), dimmed
+    plain = run("status", "--state", str(state), columns=100, env={"NO_COLOR": "1"})
+    assert "\x1b[" not in plain.stdout
+    assert Seen.plain(coloured.stdout) == plain.stdout
+
+
+def test_help_one_liners_use_the_terminal_not_80_columns() -> None:
+    seen = run("--help", columns=100)
+    assert "checkpointing each step." in seen.stdout
+    assert Seen.widest(seen.stdout) <= 100
+
+
+@pytest.mark.slow
+def test_the_demo_fits_100_columns(tmp_path: Path) -> None:
+    seen = run("demo", columns=100, stderr_tty=True, cwd=tmp_path, env={"SCIMRECON_PROFILE": ""})
+    assert seen.code == 0, seen.stdout + seen.stderr
+    assert Seen.widest(seen.stdout) <= 100, seen.stdout
+    assert Seen.widest(seen.stderr) <= 100, seen.stderr
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_sim(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """acme-trello served in this process with 250 ms on every org/SCIM request, so planning
+    takes a few seconds; yields the profile path and the secrets as environment variables."""
+    from scimrecon.sim.app import SimApp
+    from scimrecon.sim.profile_toml import profile_toml
+    from scimrecon.sim.server import serve_in_thread
+    from scimrecon.sim.world import load_world
+
+    world = load_world("acme-trello")
+    world["faults"] = {"/atlassian": {"latency_ms": 250}}
+    app = SimApp(world, seed=1)
+    with serve_in_thread(app) as url:
+        profile = tmp_path / "sim.toml"
+        profile.write_text(profile_toml(app.profile(url)), encoding="utf-8")
+        yield profile, dict(app.secrets())
+
+
+PLAN = ("plan", "reprovision", "--targets", str(FIXTURES / "acme-trello" / "targets.csv"))
+BAR = re.compile(r"plan lookup .*\d/6 .*left")
+
+
+@pytest.mark.slow
+def test_a_slow_plan_shows_progress_on_a_terminal_and_nowhere_else(
+    slow_sim: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    profile, secrets = slow_sim
+    env = {**secrets, "SCIMRECON_PROFILE": str(profile)}
+    variants = [
+        {"stderr_tty": True},
+        {"stderr_tty": False},  # stderr a pipe
+        {"stderr_tty": True, "before": ("--quiet",)},
+        {"stderr_tty": True, "after": ("--quiet",)},
+        {"stderr_tty": True, "after": ("--format", "json")},
+    ]
+
+    def one(v: dict[str, Any]) -> Seen:
+        args = (*v.get("before", ()), *PLAN, *v.get("after", ()))
+        return run(*args, stderr_tty=v["stderr_tty"], env=env, cwd=tmp_path)
+
+    with ThreadPoolExecutor(max_workers=len(variants)) as pool:  # they mostly wait on latency
+        shown, *quiet_ones = pool.map(one, variants)
+    assert shown.code == 0, shown.stderr
+    frames = [Seen.plain(f) for f in re.split(r"[\r\n]", shown.stderr)]
+    assert any(BAR.search(f) for f in frames), shown.stderr  # step, done/total, time left
+    assert any(re.search(r"\d+\.\d/s", f) for f in frames)  # the rate
+    assert "plan lookup" not in shown.stdout  # progress is never on stdout
+    for quiet in quiet_ones:
+        assert quiet.code == 0, quiet.stderr
+        assert "plan lookup" not in quiet.stderr and "\x1b[" not in quiet.stderr
