@@ -7,7 +7,10 @@ the limit, and the speed-up of `--concurrency N` over `--concurrency 1` per targ
 
 Provisioning is left to the IdP's cycle (`--param provision_mode=cycle`, cycle_seconds = 1)
 rather than Entra's provisionOnDemand: Microsoft allows 5 on-demand calls per 10 s, which alone
-would make 1,000 targets take 33 minutes. That is a real ceiling a large batch meets.
+would make 1,000 targets take 33 minutes. That is a real ceiling a large batch meets. The
+same limit applies to re-pushing each target's groups (one on-demand call per group, in every
+mode: decision 61), so the targets here are in no group (`--with-groups` keeps them in
+atlassian-users, and adds 2 s per target of waiting for that limit).
 
     python bench/bench_reprovision.py --targets 1000 --concurrency 16   # about 15 minutes
 
@@ -37,13 +40,15 @@ from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
 from scimrecon.recon.billable import billable_only_through
 from scimrecon.sim.app import SimApp
-from scimrecon.sim.generate import generate_world
+from scimrecon.sim.generate import generate_world, ungroup
 from scimrecon.sim.server import serve_in_thread
 
 TRELLO_SHARE = 220 / 8000  # what the generator gives per account, measured
 
 
-def world_with(targets: int, rate: float, latency_ms: float) -> tuple[dict[str, Any], list[str]]:
+def world_with(
+    targets: int, rate: float, latency_ms: float, *, with_groups: bool = False
+) -> tuple[dict[str, Any], list[str]]:
     world = generate_world(int(targets / TRELLO_SHARE * 1.25) + 100, seed=7)
     world["idp"]["cycle_seconds"] = 1
     rule = {"latency_ms": latency_ms, "rate_per_s": rate}
@@ -66,11 +71,15 @@ def world_with(targets: int, rate: float, latency_ms: float) -> tuple[dict[str, 
     ]
     if len(emails) < targets:
         raise SystemExit(f"the generated world has only {len(emails)} Trello-only users")
+    if not with_groups:
+        ungroup(world, emails[:targets])
     return world, emails[:targets]
 
 
-def run_once(targets: int, concurrency: int, rate: float, latency_ms: float) -> dict[str, Any]:
-    world, emails = world_with(targets, rate, latency_ms)
+def run_once(
+    targets: int, concurrency: int, rate: float, latency_ms: float, with_groups: bool = False
+) -> dict[str, Any]:
+    world, emails = world_with(targets, rate, latency_ms, with_groups=with_groups)
     app = SimApp(world, seed=1)
     with tempfile.TemporaryDirectory() as tmp, serve_in_thread(app) as url:
         target_file = Path(tmp) / "targets.csv"
@@ -128,9 +137,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--with-groups", action="store_true", help="keep targets in groups")
     args = parser.parse_args()
-    wide = run_once(args.targets, args.concurrency, args.rate, args.latency_ms)
-    serial = run_once(args.serial_targets, 1, args.rate, args.latency_ms)
+    grouped = args.with_groups
+    wide = run_once(args.targets, args.concurrency, args.rate, args.latency_ms, grouped)
+    serial = run_once(args.serial_targets, 1, args.rate, args.latency_ms, grouped)
     speedup = serial["per_target_s"] / wide["per_target_s"]
     print(
         f"reprovision {wide['targets']} targets, --concurrency {wide['concurrency']}, "

@@ -216,11 +216,14 @@ def _sim_root(url: str | None, obj: object) -> str:
 @click.option("--url", default=None, help="Simulator root URL (default: from the profile).")
 @click.pass_context
 def push(ctx: click.Context, user: str, url: str | None) -> None:
-    """Do what an IdP admin's manual push does: POST USER to the SCIM directory now.
+    """Do what an IdP admin's manual push does: POST USER to the SCIM directory now, and
+    push the IdP groups USER is in (their memberships) too.
 
     For Okta and manual IdPs, whose re-push a person performs in the IdP's console: the
     simulator links the new SCIM entry to whichever account holds the email, exactly as a real
-    push would. USER is the IdP userName (or object id). Serves `POST /_sim/push`.
+    push would, and adds it to its groups (Okta's Push Groups → Push now). A user who already
+    has an entry gets only their groups pushed. USER is the IdP userName (or object id).
+    Serves `POST /_sim/push`.
     """
     import httpx
 
@@ -245,6 +248,9 @@ def push(ctx: click.Context, user: str, url: str | None) -> None:
         )
     else:
         click.echo(f"nothing pushed for {body.get('userName', user)}: {body.get('reason')}")
+    pushed = [g["group"] for g in body.get("groups") or [] if g.get("added")]
+    if pushed:
+        click.echo(f"groups pushed: {', '.join(pushed)}")
 
 
 def _attach_world_commands() -> None:

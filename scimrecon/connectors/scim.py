@@ -25,6 +25,7 @@ from scim2_models import (
     URN,
     Email,
     Extension,
+    Group,
     ListResponse,
     PatchOp,
     PatchOperation,
@@ -157,6 +158,16 @@ class ScimUser:
         return data
 
 
+@dataclass(frozen=True)
+class ScimGroup:
+    """A SCIM group as a membership: its id, its name, and the IdP's id for it (`externalId`:
+    Entra sends the group's objectId there, which is how its push on demand names it)."""
+
+    id: str
+    display_name: str
+    external_id: str | None = None
+
+
 class _Engine(BaseSyncSCIMClient):
     """scim2-client's sync client, sending through our HttpClient (retries, limits, redaction).
 
@@ -197,8 +208,11 @@ class ScimDirectory:
         self._scim = _Engine(
             http,
             provider=ScimProvider(
-                models=[User, AtlassianExtension],
-                resource_types=[ResourceType.from_resource(ScimUserModel)],
+                models=[User, AtlassianExtension, Group],
+                resource_types=[
+                    ResourceType.from_resource(ScimUserModel),
+                    ResourceType.from_resource(Group),
+                ],
             ),
             check_response_content_type=False,  # some answers come as application/json
         )
@@ -351,6 +365,29 @@ class ScimDirectory:
             if not resources or start > total:
                 return
 
+    def groups_of(self, scim_id: str) -> list[ScimGroup]:
+        """The groups a user is in, from the user's own `groups` attribute ("Groups to which
+        the user is associated in SCIM", Atlassian's SCIM user): one read, however many groups
+        the directory holds. A membership that names no group display is read from the group."""
+        model = self._run(
+            "GET", f"/Users/{scim_id}", lambda: self._scim.query(ScimUserModel, scim_id)
+        )
+        found = []
+        for ref in getattr(model, "groups", None) or []:
+            if not ref.value:
+                continue
+            found.append(
+                ScimGroup(str(ref.value), str(ref.display))
+                if ref.display
+                else self.group(str(ref.value))
+            )
+        return sorted(found, key=lambda g: (g.display_name.lower(), g.id))
+
+    def group(self, group_id: str) -> ScimGroup:
+        """One group with its externalId (the IdP's id for it), or NotFound."""
+        model = self._run("GET", f"/Groups/{group_id}", lambda: self._scim.query(Group, group_id))
+        return ScimGroup(str(model.id), str(model.display_name), model.external_id)
+
     def iter_groups(self, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Every group as `{id, displayName, externalId, members: [SCIM user ids]}`, a page
         (startIndex, 1-based) at a time. Read as plain JSON: the groups' only use is a capture
@@ -425,6 +462,7 @@ __all__ = [
     "NotFound",
     "ScimDirectory",
     "ScimError",
+    "ScimGroup",
     "ScimUser",
     "eq_filter",
     "quote_filter_value",

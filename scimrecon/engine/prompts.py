@@ -81,6 +81,12 @@ class PromptBroker:
         self._on_error = on_error
         self.print_lock = threading.Lock()
 
+    @property
+    def interactive(self) -> bool:
+        """Whether a person can answer a manual step (an Interaction without the attribute is
+        taken to be one): lets a step refuse up front what it would later have to ask."""
+        return bool(getattr(self.ui, "interactive", True))
+
     def serve(self, prompt: Prompt) -> None:
         """Ask the real Interaction (main thread only) and wake the worker that asked."""
         try:

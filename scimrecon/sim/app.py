@@ -34,7 +34,13 @@ from scimrecon.sim.context import Ctx, Runtime
 from scimrecon.sim.families import Family, authenticate, classify, error_body
 from scimrecon.sim.faults import Decision, Faults, FaultSpecError
 from scimrecon.sim.mail import Mailbox, smtp_profile
-from scimrecon.sim.provisioning import in_scope, job_active, push_idp_user, run_cycle
+from scimrecon.sim.provisioning import (
+    in_scope,
+    job_active,
+    push_idp_user,
+    push_memberships,
+    run_cycle,
+)
 from scimrecon.sim.store import Store
 from scimrecon.sim.web import ApiError, Reply, Router, json_body
 
@@ -149,15 +155,22 @@ class SimApp:
             if not in_scope(idp_user):
                 raise ApiError(409, f"{user} is not assigned to the app (or not in scope)")
             outcome = push_idp_user(self.store, idp_user)
+            if outcome is not None and "error" in outcome:
+                raise ApiError(409, f"the push failed: {outcome['error']}")
+            # The admin pushes the user's groups too (Okta: Push Groups → Push now), so the
+            # memberships come back with the entry (docs/simulator.md).
+            groups = [
+                {"group": g["group"], "added": bool(g["added"])}
+                for g in push_memberships(self.store, idp_user)
+            ]
             if outcome is None:
                 return {
                     "userName": idp_user.get("userName"),
                     "pushed": False,
                     "reason": "already has a SCIM entry",
+                    "groups": groups,
                 }
-            if "error" in outcome:
-                raise ApiError(409, f"the push failed: {outcome['error']}")
-            return {**outcome, "pushed": True}
+            return {**outcome, "pushed": True, "groups": groups}
 
     def set_faults(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Replace the fault spec (raises FaultSpecError on a bad document)."""

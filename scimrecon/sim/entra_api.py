@@ -17,7 +17,14 @@ from typing import Any
 from urllib.parse import quote
 
 from scimrecon.sim.context import Ctx
-from scimrecon.sim.provisioning import deactivate_scim_user, in_scope, push_idp_user
+from scimrecon.sim.provisioning import (
+    deactivate_scim_user,
+    group_object_id,
+    idp_groups,
+    in_scope,
+    push_group,
+    push_idp_user,
+)
 from scimrecon.sim.store import Record
 from scimrecon.sim.web import ApiError, Reply, Router, json_object
 
@@ -264,6 +271,8 @@ def provision_on_demand(ctx: Ctx, sp_id: str, job_id: str) -> Reply:
         raise ApiError(400, "subjects[0].objectId is required.", code="BadRequest")
     window.append(now)
     object_id = str(subjects[0]["objectId"])
+    if subjects[0].get("objectTypeName") == "Group":
+        return _group_on_demand(ctx, object_id, subjects[0], ctx.store.now().isoformat())
     user = next(
         (u for u in ctx.store.idp.get("users") or [] if u.get("object_id") == object_id), None
     )
@@ -351,6 +360,72 @@ def on_demand_result(store: Any, user: dict[str, Any], at: str) -> dict[str, Any
     }
 
 
+GROUP_MEMBER_LIMIT = 5  # "a single group with up to 5 members at a time"
+
+
+def _group_on_demand(ctx: Ctx, object_id: str, subject: dict[str, Any], at: str) -> Reply:
+    """A group pushed on demand with up to five of its members (`links.members`): the group is
+    matched by displayName (created if missing) and each listed member who is in the group in
+    Entra, in scope and already provisioned is added. Members are never added on their own:
+    "members aren't automatically provisioned", only those listed."""
+    name = idp_groups(ctx.store).get(object_id)
+    if name is None:
+        raise ApiError(
+            404,
+            f"Resource '{object_id}' does not exist or is not a group assigned to the application.",
+            code="Request_ResourceNotFound",
+        )
+    links = subject.get("links") if isinstance(subject.get("links"), dict) else {}
+    listed = links.get("members") or []
+    if not isinstance(listed, list) or len(listed) > GROUP_MEMBER_LIMIT:
+        raise ApiError(
+            400,
+            f"On-demand provisioning of a group accepts up to {GROUP_MEMBER_LIMIT} members.",
+            code="BadRequest",
+        )
+    members = [
+        str(m.get("objectId"))
+        for m in listed
+        if isinstance(m, dict) and m.get("objectTypeName") == "User" and m.get("objectId")
+    ]
+    outcome = push_group(ctx.store, name, members)
+    missing = outcome["not_added"]
+    result = "Failure" if missing else "Success"
+    message = "; ".join(f"{who}: {why}" for who, why in missing.items()) or None
+    details = {"errorCode": "MembersNotProvisioned", "errorMessage": message} if missing else {}
+    group = ctx.store.group_by_name(str(ctx.store.idp_directory_id()), name) or {}
+    value = {
+        "action": "Update",
+        "reportableIdentifier": name,
+        "provisioningSteps": [
+            {
+                "name": "EntryExportUpdate",
+                "type": "Export",
+                "status": "Success" if not missing else "Failed",
+                "timestamp": at,
+                "description": f"Group '{name}' was updated in the target"
+                + (f"; not added: {message}" if message else ""),
+                "details": {"MembersAdded": ", ".join(outcome["added"])},
+            }
+        ],
+        "statusInfo": {
+            "status": "Success" if not missing else "Failed",
+            "errorCode": details.get("errorCode"),
+            "reason": message,
+        },
+        "sourceIdentity": {"id": object_id, "type": "Group"},
+        "targetIdentity": {"id": group.get("id"), "type": "Group"},
+    }
+    return Reply(
+        200,
+        {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.stringKeyStringValuePair",
+            "key": json.dumps({"result": result, "details": details}),
+            "value": json.dumps(value),
+        },
+    )
+
+
 def get_user(ctx: Ctx, id_or_upn: str) -> Reply:
     user = ctx.store.idp_user(id_or_upn)
     if user is None:
@@ -414,11 +489,6 @@ ASSIGNMENT_FIELDS = (
 )
 
 Projector = Callable[[Record], dict[str, Any]]
-
-
-def group_object_id(name: str) -> str:
-    """The object id of the IdP group an `assigned_via` names (stable, derived from the name)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"scimrecon-sim:group:{name}"))
 
 
 def _group_of(user: Record) -> str | None:

@@ -15,6 +15,7 @@ from random import Random
 from typing import Any
 
 from scimrecon.recon.billable import account_is_billable
+from scimrecon.sim.provisioning import group_object_id
 from scimrecon.sim.world import gc_paused
 
 AS_OF = date(2026, 11, 23)
@@ -219,9 +220,15 @@ def _generate(accounts: int, seed: int) -> dict[str, Any]:
             "id": ids.uuid(),
             "directory": directory,
             "displayName": "atlassian-users",
+            "externalId": group_object_id("atlassian-users"),  # Entra pushes it
             "members": [u["id"] for u in scim_users if u["active"]],
         }
     ]
+    # ... so its members hold it in Entra too
+    in_group = {u["externalId"] for u in scim_users if u["active"]}
+    for idp_user in idp_users:
+        if idp_user["object_id"] in in_group:
+            idp_user["groups"] = ["atlassian-users"]
     admin = next((a for a in account_list if a["managed"] and a["status"] == "active"), None)
     world["jira"] = {
         "site": "acme",
@@ -249,6 +256,24 @@ def _generate(accounts: int, seed: int) -> dict[str, Any]:
     return world
 
 
+def ungroup(world: dict[str, Any], emails: Any = None) -> dict[str, Any]:
+    """Take these people (all, when `emails` is None) out of every group, in the SCIM directory
+    and in the IdP alike. Entra pushes a reprovisioned person's groups back on demand, 5 calls
+    per 10 s: runs that measure or torture something else leave most targets in no group."""
+    chosen = None if emails is None else {str(e).lower() for e in emails}
+
+    def picked(name: Any) -> bool:
+        return chosen is None or str(name).lower() in chosen
+
+    out = {u["id"] for u in world["scim_users"] if picked(u["userName"])}
+    for group in world["groups"]:
+        group["members"] = [m for m in group["members"] if m not in out]
+    for user in (world.get("idp") or {}).get("users") or []:
+        if picked(user["userName"]):
+            user.pop("groups", None)
+    return world
+
+
 def _issue(key: str, summary: str, reporter: str, assignee: str | None) -> dict[str, Any]:
     return {
         "key": key,
@@ -260,4 +285,4 @@ def _issue(key: str, summary: str, reporter: str, assignee: str | None) -> dict[
     }
 
 
-__all__ = ["AS_OF", "generate_world"]
+__all__ = ["AS_OF", "generate_world", "ungroup"]

@@ -9,6 +9,7 @@ function is what makes the simulator punish a playbook that forgets.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -158,6 +159,84 @@ def push_idp_user(store: Store, idp_user: Mapping[str, Any]) -> dict[str, Any] |
     }
 
 
+# -- groups: the IdP pushes its groups assigned to the app, with their members ----------------
+#
+# An IdP user's `groups` are the IdP groups assigned to the app that hold them; the IdP pushes
+# each as a SCIM group of the same displayName (Entra matches groups by displayName and sends
+# its objectId as externalId). A push creates; it never repairs, so a member whose SCIM entry
+# was removed and re-created is NOT put back in its groups by pushing the user: Atlassian
+# ("you will need to reprovision its group memberships separately"). Only a push of the group
+# does that: Entra's provisionOnDemand with the group as subject and the member under
+# links.members, a cycle that processes the group, or an admin's "push now" (/_sim/push).
+
+
+def group_object_id(name: str) -> str:
+    """The IdP object id of a group (stable, derived from its name)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"scimrecon-sim:group:{name}"))
+
+
+def idp_groups(store: Store) -> dict[str, str]:
+    """Object id -> name of every IdP group assigned to the app and pushed to the directory
+    (those named by a user's `groups`)."""
+    names: dict[str, str] = {}
+    for user in store.idp.get("users") or []:
+        for name in user.get("groups") or []:
+            names.setdefault(fold(name), str(name))
+    return {group_object_id(name): name for name in names.values()}
+
+
+def in_idp_group(idp_user: Mapping[str, Any], name: str) -> bool:
+    return fold(name) in {fold(n) for n in idp_user.get("groups") or [] if n}
+
+
+def push_group(store: Store, name: str, object_ids: Sequence[str]) -> dict[str, Any]:
+    """Push one IdP group with these members (IdP object ids): the SCIM group is created if
+    missing, and each member who is in the group in the IdP, in scope and already has a SCIM
+    entry is added. Returns what was added and, by userName, why the others were not."""
+    directory_id = store.idp_directory_id()
+    if directory_id is None:
+        return {"group": name, "added": [], "not_added": {}}
+    group = store.group_by_name(directory_id, name)
+    if group is None:
+        group = {
+            "id": store.new_uuid(),
+            "directory": directory_id,
+            "displayName": name,
+            "externalId": group_object_id(name),
+            "members": [],
+        }
+        store.world["groups"].append(group)
+    members = list(group.get("members") or [])
+    added: list[str] = []
+    not_added: dict[str, str] = {}
+    for object_id in object_ids:
+        user = store.idp_user(object_id)
+        if user is None:
+            not_added[object_id] = "no such user in the IdP"
+            continue
+        user_name = str(user.get("userName") or object_id)
+        entry = store.scim_user_by_name(directory_id, user_name)
+        if not in_idp_group(user, name):
+            not_added[user_name] = f"not a member of {name} in the IdP"
+        elif not in_scope(user):
+            not_added[user_name] = "not in provisioning scope (unassigned, disabled or filtered)"
+        elif entry is None:
+            not_added[user_name] = "has no SCIM entry yet (push the user first)"
+        else:
+            if entry["id"] not in members:
+                members.append(entry["id"])
+            added.append(user_name)
+    store.set_group_members(group, members)
+    return {"group": name, "added": added, "not_added": not_added}
+
+
+def push_memberships(store: Store, idp_user: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Push every IdP group of one user, with that user as the member (an admin's push)."""
+    names = {fold(n): str(n) for n in idp_user.get("groups") or []}
+    object_id = str(idp_user.get("object_id"))
+    return [push_group(store, name, [object_id]) for name in sorted(names.values())]
+
+
 def deactivate_scim_user(store: Store, record: Record) -> None:
     """What an IdP's disable does: the SCIM user becomes inactive, and Atlassian deactivates
     the linked account with it (as a SCIM PATCH active=false does)."""
@@ -202,7 +281,31 @@ def run_cycle(store: Store, changed: set[str] | None = None) -> list[dict[str, A
         outcome = push_idp_user(store, idp_user)
         if outcome is not None:
             pushed.append(outcome)
+    if changed is None:
+        _sync_groups(store, directory_id)
     return pushed
+
+
+def _sync_groups(store: Store, directory_id: str) -> None:
+    """A full cycle processes every group too: each IdP group's members in scope who have an
+    entry are added to the SCIM group of that name (additions only; a group the directory
+    does not hold is left alone)."""
+    wanted: dict[str, list[str]] = {}
+    for user in store.idp.get("users") or []:
+        if not user.get("groups") or not in_scope(user):
+            continue
+        entry = store.scim_user_by_name(directory_id, str(user.get("userName") or ""))
+        if entry is not None:
+            for name in user["groups"]:
+                wanted.setdefault(str(name), []).append(entry["id"])
+    for name, ids in wanted.items():
+        group = store.group_by_name(directory_id, name)
+        if group is None:
+            continue
+        members = list(group.get("members") or [])
+        missing = [i for i in ids if i not in set(members)]
+        if missing:
+            store.set_group_members(group, members + missing)
 
 
 def job_active(store: Store) -> bool:

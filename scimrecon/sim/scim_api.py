@@ -283,7 +283,7 @@ def _write_group(store: Store, directory_id: str, record: Record, fields: dict[s
         record["externalId"] = fields["externalId"]
     else:
         record.pop("externalId", None)
-    record["members"] = list(dict.fromkeys(fields["members"]))
+    store.set_group_members(record, fields["members"])
     if fields.get(EXTRA):
         record[EXTRA] = fields[EXTRA]
     else:
@@ -325,8 +325,13 @@ def create_group(ctx: Ctx, directory_id: str) -> Reply:
         "displayName": None,
         "members": [],
     }
-    _write_group(ctx.store, directory_id, record, sm.group_fields(resource))
-    ctx.store.world["groups"].append(record)
+    groups = ctx.store.world["groups"]
+    groups.append(record)  # first: the access its members gain is computed over the world
+    try:
+        _write_group(ctx.store, directory_id, record, sm.group_fields(resource))
+    except ApiError:
+        groups.remove(record)
+        raise
     return _one_group(ctx, directory_id, record, 201)
 
 
@@ -361,6 +366,7 @@ def patch_group(ctx: Ctx, directory_id: str, group_id: str) -> Reply:
 def delete_group(ctx: Ctx, directory_id: str, group_id: str) -> Reply:
     _directory(ctx, directory_id)
     record = _group_or_404(ctx.store, directory_id, group_id)
+    ctx.store.set_group_members(record, [])  # its members lose the access it granted
     ctx.store.world["groups"] = [g for g in ctx.store.world["groups"] if g is not record]
     return _reply(204)
 

@@ -39,6 +39,11 @@ _INDEXES: dict[str, tuple[str, Callable[[Record], Iterable[Any]]]] = {
 }
 
 
+def _product(entry: Record) -> tuple[str, str | None]:
+    """A product access entry's identity: its key on its site."""
+    return (str(entry.get("key")), entry.get("site"))
+
+
 class Store:
     """Lookups, id generation and small invariants over one world dict.
 
@@ -229,10 +234,13 @@ class Store:
         if position is not None:
             del items[position]
         self._unfile("scim_users", record)
+        left: list[Record] = []
         for group in self.world["groups"]:
             members = group.get("members") or []
             if record.get("id") in members:
                 group["members"] = [m for m in members if m != record.get("id")]
+                left.append(group)
+        self._regrant([record.get("account_id")], left)
 
     # -- groups ---------------------------------------------------------------------------------
 
@@ -241,6 +249,52 @@ class Store:
 
     def group(self, directory_id: str, group_id: str) -> Record | None:
         return next((g for g in self.groups(directory_id) if g.get("id") == group_id), None)
+
+    def group_by_name(self, directory_id: str, name: str) -> Record | None:
+        """A directory's group by displayName (case-insensitive, as Atlassian compares)."""
+        key = fold(name)
+        found = (g for g in self.groups(directory_id) if fold(g.get("displayName")) == key)
+        return next(found, None)
+
+    def set_group_members(self, group: Record, members: Iterable[str]) -> None:
+        """Give a group these members (SCIM user ids), and its product access with them.
+
+        Atlassian grants product access through groups (a synced group given a product role):
+        a member's account has the group's products while a member, and loses those no other
+        group of theirs grants when the membership goes. Every membership change goes through
+        here or `remove_scim_user`, so the world after a run shows the access it implies.
+        """
+        before = list(group.get("members") or [])
+        group["members"] = list(dict.fromkeys(members))
+        changed = set(before) ^ set(group["members"])
+        directory = str(group.get("directory"))
+        accounts = [(self.scim_user(directory, m) or {}).get("account_id") for m in sorted(changed)]
+        self._regrant(accounts, [group])
+
+    def _regrant(self, account_ids: Iterable[str | None], groups: Iterable[Record]) -> None:
+        """Bring the accounts' access to the products of `groups` in line with the groups
+        their SCIM users are members of now (access to other products is left alone)."""
+        products = {_product(p) for g in groups for p in g.get("products") or []}
+        if not products:
+            return
+        for account_id in set(account_ids):
+            account = self.account(account_id)
+            if account is None or not account.get("managed"):
+                continue
+            mine = {u.get("id") for u in self.scim_links(str(account_id))}
+            granted = {
+                _product(p)
+                for g in self.world["groups"]
+                if mine & set(g.get("members") or [])
+                for p in g.get("products") or []
+            }
+            # A suspended account keeps its access aside (orgs_v2_api): changes go there.
+            field = "suspended_access" if "suspended_access" in account else "product_access"
+            held = list(account.get(field) or [])
+            have = {_product(p) for p in held}
+            kept = [p for p in held if _product(p) not in products - granted]
+            kept += [{"key": k, "site": s} for k, s in sorted((products & granted) - have)]
+            account[field] = kept
 
     # -- Jira -----------------------------------------------------------------------------------
 

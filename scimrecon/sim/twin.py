@@ -131,6 +131,30 @@ def _idp(capture: dict[str, Any], seed: str, scim_users: list[dict[str, Any]]) -
     return idp
 
 
+def _idp_memberships(world: dict[str, Any]) -> int:
+    """Give IdP users the groups (`groups`) their SCIM entries are in, for the groups the IdP
+    pushes: with Entra only those carrying its objectId as externalId (a group made in
+    Atlassian is not Entra's to push back); how many memberships that made."""
+    idp = world["idp"]
+    entra = idp.get("kind") == "entra"
+    by_id = {u["object_id"]: u for u in idp.get("users") or []}
+    by_name = {str(u["userName"]).lower(): u for u in idp.get("users") or []}
+    entries = {u["id"]: u for u in world["scim_users"]}
+    count = 0
+    for group in world["groups"]:
+        if entra and not group.get("externalId"):
+            continue
+        for member in group["members"]:
+            entry = entries.get(member) or {}
+            user = by_id.get(str(entry.get("externalId"))) or by_name.get(
+                str(entry.get("userName")).lower()
+            )
+            if user is not None and group["displayName"] not in user.setdefault("groups", []):
+                user["groups"].append(group["displayName"])
+                count += 1
+    return count
+
+
 def world_from_capture(capture: dict[str, Any]) -> BuiltWorld:
     """The twin (valid under world.schema.json) and the list of what was inferred."""
     inferred: list[str] = []
@@ -190,6 +214,13 @@ def world_from_capture(capture: dict[str, Any]) -> BuiltWorld:
         world["idp"] = _idp(capture, seed, scim_users)
         if directories:
             world["idp"]["directory"] = directories[0]["id"]
+        held = _idp_memberships(world)
+        if held:
+            inferred.append(
+                f"{held} IdP group membership(s): the IdP is taken to hold every member of the "
+                "SCIM groups it pushes (Entra: those with an externalId), so a reprovision's "
+                "group push brings them back; IdP group members are not read"
+            )
     jira = capture.get("jira")
     if jira is not None:
         issues = [dict(i) for i in capture.get("issues") or []]

@@ -558,6 +558,7 @@ def reference_problems(doc: Any) -> list[str]:
     _check_groups(doc, directories, scim_directory, problems)
     _check_jira(doc, accounts, problems)
     _check_idp(doc, directories, problems)
+    _check_idp_groups(doc, problems)
     return problems
 
 
@@ -698,6 +699,7 @@ def _check_groups(
 ) -> None:
     ids = _strings(_field(doc.get("groups"), "id"))
     _unique(ids, ids, "group id", "groups[{}].id", problems)
+    sites = _sites(doc, [])  # duplicate site names are reported once, by the accounts check
     for i, g in _dicts(doc.get("groups")):
         directory = g.get("directory")
         if type(directory) is str and directory not in directories:
@@ -712,6 +714,10 @@ def _check_groups(
                 problems.append(
                     f"groups[{i}].members[{j}]: SCIM user {m!r} is in another directory"
                 )
+        products = g.get("products")
+        if sites is not None and type(products) is list:
+            for j, p in _dicts(products):
+                _check_site(p, f"groups[{i}].products[{j}]", sites, problems)
 
 
 def _check_jira(doc: dict[str, Any], accounts: set[str], problems: list[str]) -> None:
@@ -781,6 +787,31 @@ def _check_idp(doc: dict[str, Any], directories: set[str], problems: list[str]) 
     _unique(
         _strings(names, fold_case=True), names, "IdP userName", "idp.users[{}].userName", problems
     )
+
+
+def _check_idp_groups(doc: dict[str, Any], problems: list[str]) -> None:
+    """An IdP user's `groups` name SCIM groups of the directory the IdP pushes into: the IdP
+    pushes its groups under their own names, so a name with no such group points nowhere."""
+    idp = doc.get("idp")
+    if type(idp) is not dict:
+        return
+    directory = idp.get("directory")
+    if type(directory) is not str:
+        first = next((d.get("id") for _, d in _dicts(doc.get("directories"))), None)
+        directory = first if type(first) is str else None
+    names = {
+        str(g.get("displayName")).lower()
+        for _, g in _dicts(doc.get("groups"))
+        if g.get("directory") == directory and type(g.get("displayName")) is str
+    }
+    for i, user in _dicts(idp.get("users")):
+        groups = user.get("groups")
+        for j, name in enumerate(groups if type(groups) is list else []):
+            if type(name) is str and name.lower() not in names:
+                problems.append(
+                    f"idp.users[{i}].groups[{j}]: no group named {name!r} in directory "
+                    f"{directory!r}, the one the IdP pushes into"
+                )
 
 
 def validate_world(doc: Any) -> list[str]:

@@ -12,6 +12,7 @@ from scimrecon.steps.account_steps import (
     RecheckInactive,
     SuspendAccess,
 )
+from scimrecon.steps.group_steps import RecordMemberships, RestoreMemberships
 from scimrecon.steps.idp_steps import (
     PauseProvisioning,
     ProvisionUser,
@@ -31,6 +32,7 @@ REGISTRY = ActionRegistry(
         cls.name: cls
         for cls in (
             LookupUser,
+            RecordMemberships,
             SnapshotProvisioning,
             PauseProvisioning,
             RemoveEntry,
@@ -38,6 +40,7 @@ REGISTRY = ActionRegistry(
             ResumeProvisioning,
             ProvisionUser,
             AwaitNewAccount,
+            RestoreMemberships,
             ReassignTickets,
             CountWhatStays,
             AwaitLogin,

@@ -75,6 +75,11 @@ def skip_protected(ctx: StepContext, email: str, *found: str | None) -> None:
             raise Skip(f"protected: matches {pattern}{whose}")
 
 
+def idp_display_name(idp: Any) -> str:
+    """How messages name the IdP."""
+    return {"entra": "Entra ID", "okta": "Okta"}.get(idp.kind, "your IdP")
+
+
 def reads_idp_directory(ctx: StepContext) -> bool:
     """Whether this IdP's users and assignments can be read by API (Entra, Okta; not manual)."""
     return isinstance(ctx.services.idp, UserDirectory)

@@ -20,7 +20,7 @@ from typing import Any
 from scimrecon.connectors.idp.base import ReassignRefused, RestoresExactly
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.errors import RefusedError
-from scimrecon.steps._util import target_email
+from scimrecon.steps._util import idp_display_name, target_email
 
 RESTORE = "idp_restore"  # run output: what pause turned off (comma-separated), resume restores
 
@@ -350,8 +350,7 @@ def still_linked(services: Any, user_name: str) -> str | None:
     )
 
 
-def _idp_name_of(idp: Any) -> str:
-    return {"entra": "Entra ID", "okta": "Okta"}.get(idp.kind, "your IdP")
+_idp_name_of = idp_display_name
 
 
 class ProvisionUser(Action):

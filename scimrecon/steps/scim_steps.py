@@ -188,7 +188,9 @@ class RemoveEntry(Action):
 
     def undo_describe(self, ctx: StepContext) -> str:
         old = ctx.target.get(self._account_field(ctx), "the old account")
-        return f"would have the IdP push {ctx.target.get('user_name')} again, linking {old}"
+        groups = ctx.target.get("memberships_before")
+        again = f", and its groups again ({', '.join(groups)})" if groups else ""
+        return f"would have the IdP push {ctx.target.get('user_name')} again, linking {old}{again}"
 
     def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
         (account_id, user_name) = require(ctx, self._account_field(ctx), "user_name")
@@ -204,6 +206,7 @@ class RemoveEntry(Action):
         return {"relinked_scim_id": user.id}
 
     def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        from scimrecon.steps.group_steps import groups_after_relink
         from scimrecon.steps.idp_steps import request_push
 
         (account_id, user_name) = require(ctx, self._account_field(ctx), "user_name")
@@ -218,6 +221,7 @@ class RemoveEntry(Action):
         return {
             "relink": str(pushed.get("provisioned")),
             **{k: v for k, v in pushed.items() if k != "provisioned"},
+            **groups_after_relink(ctx, str(account_id)),
         }
 
 

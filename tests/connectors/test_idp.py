@@ -101,6 +101,7 @@ def test_a_manual_world_gets_the_manual_adapter(manual_sim: Sim) -> None:
         "status": "none",
         "provision_user": "manual",
         "reassign_user": "manual",
+        "push_groups": "manual",
     }
     assert idp.status() == "unknown"
     with pytest.raises(ManualOperation, match="your identity provider has no API scimrecon"):

@@ -32,7 +32,11 @@ class IdpAdmin:
 
     def manual(self, instructions: str, expect: str) -> None:
         self.seen.append(expect)
-        if expect in ("pushed", "reassigned"):  # a reassignment makes the IdP push the user
+        if expect == "groups pushed":  # the console's "push now" on each group listed
+            email = re.search(r"Push (\S+@\S+)'s group memberships", instructions).group(1)
+            assert "    - atlassian-users" in instructions
+            self.env.app.push(email)
+        elif expect in ("pushed", "reassigned"):  # a reassignment makes the IdP push the user
             email = re.search(r"(?:Push|reassign) (\S+@\S+)", instructions).group(1)
             person = next(u for u in self.env.world()["idp"]["users"] if u["userName"] == email)
             self.services.scim.create(
@@ -50,7 +54,9 @@ def test_manual_run_is_driven_by_typed_confirmations(tmp_path: Path) -> None:
         env.ui = admin
         result = env.cli("run", "reprovision", "--targets", targets("manual"), "--yes")
         assert result.exit_code == 0, result.output
-        assert admin.seen == ["paused", "resumed"] + ["reassigned"] * len(TARGETS)
+        assert admin.seen[:2] == ["paused", "resumed"]
+        # each target: reassigned, then its groups pushed (Atlassian: memberships separately)
+        assert sorted(admin.seen[2:]) == sorted(["reassigned", "groups pushed"] * len(TARGETS))
         assert_reprovisioned_manual(before, env)
 
 

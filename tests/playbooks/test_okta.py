@@ -3,12 +3,22 @@ restores exactly the capabilities that were on, and re-pushes by unassign/assign
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from scimrecon.cli.main import cli
 from scimrecon.engine.action import Action, StepContext
 from tests.playbooks.harness import SimEnv, in_process, over_socket, targets
-from tests.playbooks.test_reprovision import EXPECTED, TARGETS, assert_reprovisioned
+from tests.playbooks.test_manual import NoTerminal
+from tests.playbooks.test_reprovision import (
+    EXPECTED,
+    TARGETS,
+    assert_memberships_back,
+    assert_reprovisioned,
+)
 
 APP = "/okta/api/v1/apps/"
 
@@ -38,13 +48,47 @@ def okta_calls(env: SimEnv) -> list[tuple[str, str]]:
     return out
 
 
-def test_okta_reprovision_over_a_real_socket_needs_nobody(tmp_path: Path) -> None:
+class GroupPusher:
+    """The one thing a person does in an Okta run: Push Groups → Push now, for the groups the
+    run lists (Okta has no API scimrecon uses for it); `scimrecon sim push` stands for it."""
+
+    assume_yes = True
+    interactive = True
+
+    def __init__(self, env: SimEnv, url: str | None = None) -> None:
+        self.env, self.url = env, url
+        self.listed: list[str] = []
+
+    def confirm(self, message: str) -> bool:
+        return True
+
+    def manual(self, instructions: str, expect: str) -> None:
+        assert expect == "groups pushed", instructions
+        email = re.search(r"Push (\S+@\S+)'s group memberships", instructions).group(1)
+        self.listed += re.findall(r"^    - (\S+)$", instructions, flags=re.M)
+        if self.url is None:  # in-process: the control endpoint's own function
+            self.env.app.push(email)
+            return
+        result = CliRunner().invoke(cli, ["sim", "push", email, "--url", self.url])
+        assert result.exit_code == 0 and "groups pushed: atlassian-users" in result.output
+
+    def info(self, message: str) -> None:
+        pass
+
+
+def test_okta_reprovision_over_a_real_socket_needs_a_person_only_for_groups(
+    tmp_path: Path,
+) -> None:
     with over_socket("okta", tmp_path) as env:
         before = env.world()
+        url = env.services_factory().profile.atlassian.base_url.removesuffix("/atlassian")
+        env.ui = GroupPusher(env, url)
         result = env.cli("run", "reprovision", "--targets", targets("okta"), "--yes", input="")
         assert result.exit_code == 0, result.output
         assert "run 1 completed: 6 done" in result.output
+        assert env.ui.listed == ["atlassian-users"] * len(TARGETS)
         after = env.world()
+        assert_memberships_back(before, after)
         assert features(after) == features(before)  # exactly as it was: create, profile on
         assert env.billable() == EXPECTED["billable"]["after"]
         assert_reprovisioned_okta(before, after)
@@ -63,9 +107,28 @@ def test_okta_reprovision_over_a_real_socket_needs_nobody(tmp_path: Path) -> Non
         # each after its tickets moved (their status is asserted by assert_reprovisioned)
 
 
+class NoPerson(NoTerminal):
+    interactive = False  # says so up front, as a terminal-less ClickInteraction does
+
+
+def test_without_a_person_for_the_groups_okta_refuses_before_any_change(tmp_path: Path) -> None:
+    with in_process("okta", tmp_path) as env:
+        before = env.world()
+        env.ui = NoPerson()
+        result = env.cli("run", "reprovision", "--targets", targets("okta"), "--yes")
+        assert result.exit_code == 4, result.output
+        assert (
+            "is in SCIM groups (atlassian-users) that a person must push again in Okta after "
+            "the re-push; nothing was changed: run this interactively" in result.output
+        )
+        assert env.writes() == []
+        assert env.world() == before
+
+
 def test_only_the_capabilities_that_were_on_come_back(tmp_path: Path) -> None:
     with in_process("okta", tmp_path) as env:
         features(env.app.world)["profile"] = "DISABLED"  # an admin keeps profile pushes off
+        env.ui = GroupPusher(env)
         before = env.world()
         result = env.cli("run", "reprovision", "--targets", targets("okta"), "--yes", input="")
         assert result.exit_code == 0, result.output
@@ -77,6 +140,7 @@ def test_only_the_capabilities_that_were_on_come_back(tmp_path: Path) -> None:
 def test_with_create_off_the_run_refuses_before_any_change(tmp_path: Path) -> None:
     with in_process("okta", tmp_path) as env:
         features(env.app.world)["create"] = "DISABLED"
+        env.ui = GroupPusher(env)
         result = env.cli("run", "reprovision", "--targets", targets("okta"), "--yes", input="")
         assert result.exit_code == 4, result.output
         assert "'Create Users' is off for the Atlassian Cloud app in Okta" in result.output
@@ -99,6 +163,7 @@ def test_a_user_whose_scim_entry_is_still_there_is_never_unassigned(tmp_path: Pa
             "again; remove the entry first (the reprovision playbook does)"
         )
         # a removal that silently did nothing: every re-push must stop, nobody is unassigned
+        env.ui = GroupPusher(env)
         env.extra_registry = {"scim.remove": ForgetfulRemoval}
         result = env.cli("run", "reprovision", "--targets", targets("okta"), "--yes", input="")
         assert result.exit_code == 1, result.output

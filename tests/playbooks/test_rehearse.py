@@ -111,12 +111,14 @@ def test_a_rehearsal_that_stops_at_a_manual_step_says_so_and_exits_as_the_run_wo
         shown = env.cli("rehearse", "reprovision", "--targets", targets("manual"), "--show-run")
         assert env.writes() == []
     assert quiet.exit_code == shown.exit_code == 4
-    assert "run: interrupted (exit 4): stopped at a prompt: a manual step needs a person" in (
-        quiet.stdout
-    )
-    # the rehearsed run's advice names its temporary state: only shown when asked for
-    assert "resume 1" not in quiet.output
-    assert "twin | " in shown.stderr and "resume 1" in shown.stderr
+    # the first manual step: the groups a person must push back, refused before any change
+    assert (
+        "run: interrupted (exit 4): ada.lovelace@acme.example is in SCIM groups (atlassian-users) "
+        "that a person must push again in your IdP after the re-push; nothing was changed"
+    ) in quiet.stdout
+    # the rehearsed run's own output names its temporary state: only shown when asked for
+    assert "twin | " not in quiet.output and "run 1 " not in quiet.output
+    assert "twin | run 1 interrupted: 6 pending" in shown.stderr
 
 
 def test_a_twin_captured_for_other_targets_says_whose_tickets_it_cannot_predict(

@@ -47,6 +47,22 @@ def assert_reprovisioned(before: dict[str, Any], after: dict[str, Any], run: str
         assert accounts_by_id[account["account_id"]] == account
 
 
+def assert_memberships_back(
+    before: dict[str, Any], after: dict[str, Any], grouped: list[str] = TARGETS
+) -> None:
+    """Every target is in the same SCIM groups (by name) on its new entry as on its old one,
+    and those `grouped` were in some."""
+
+    def groups_of(world: dict[str, Any], email: str) -> list[str]:
+        entry = next(u for u in world["scim_users"] if u["userName"].lower() == email)
+        return sorted(g["displayName"] for g in world["groups"] if entry["id"] in g["members"])
+
+    for email in TARGETS:
+        if email in grouped:
+            assert groups_of(before, email), f"{email}: the fixture must give targets groups"
+        assert groups_of(after, email) == groups_of(before, email), email
+
+
 def run_ok(env: SimEnv, *extra: str) -> None:
     result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes", *extra)
     assert result.exit_code == 0, result.output
@@ -54,7 +70,14 @@ def run_ok(env: SimEnv, *extra: str) -> None:
 
 
 def test_reprovision_over_a_real_socket_fixes_every_target(tmp_path: Path) -> None:
-    with over_socket("acme-trello", tmp_path) as env:
+    from scimrecon.sim.generate import ungroup
+    from scimrecon.sim.world import load_world
+
+    # two targets keep their group: 6 user pushes and 2 group pushes on demand, in real time
+    # at 5 per 10 s (every target's group comes back in tests/playbooks/test_okta.py and ...
+    # test_group_memberships.py)
+    grouped = TARGETS[:2]
+    with over_socket(ungroup(load_world("acme-trello"), TARGETS[2:]), tmp_path) as env:
         before = env.world()
         assert env.billable() == EXPECTED["billable"]["before"]
         run_ok(env)
@@ -89,6 +112,11 @@ def test_reprovision_over_a_real_socket_fixes_every_target(tmp_path: Path) -> No
             assert target["state"] == "done"
             assert target["outputs"]["new_account_id"] == now[target["key"]]["account_id"]
             assert target["outputs"]["old_account_id"] != target["outputs"]["new_account_id"]
+            # the group memberships survived: recorded before, read back in SCIM after
+            groups = ["atlassian-users"] if target["key"] in grouped else []
+            assert target["outputs"]["memberships_before"] == groups
+            assert target["outputs"]["memberships_after"] == groups
+        assert_memberships_back(before, env.world(), grouped)
 
 
 def test_reprovision_completes_identically_under_503s_and_429s(tmp_path: Path) -> None:
@@ -228,18 +256,28 @@ def test_assignee_and_jsm_participants_move_too_when_asked(tmp_path: Path) -> No
         assert moved_somewhere, "the fixture must plant participants among the targets"
 
 
-def test_cycle_mode_leaves_the_push_to_the_idp_and_sends_no_on_demand_call(
+def test_cycle_mode_leaves_the_user_push_to_the_idp_and_pushes_only_groups_on_demand(
     tmp_path: Path,
 ) -> None:
+    from scimrecon.sim.generate import ungroup
     from scimrecon.sim.world import load_world
 
     world = load_world("acme-trello")
     world["idp"]["cycle_seconds"] = 1
+    ungroup(world, TARGETS[1:])  # one group push, not six: real time, 5 per 10 s
     with over_socket(world, tmp_path) as env:
         before = env.world()
         run_ok(env, "--param", "provision_mode=cycle")
-        assert [r for r in env.app.log if r["path"].endswith("/provisionOnDemand")] == []
+        pushes = [
+            r
+            for r in env.app.log
+            if r["path"].endswith("/provisionOnDemand") and r["status"] == 200
+        ]
+        # the users came by the cycle; an incremental cycle does not re-send memberships of
+        # groups that did not change, so the grouped target's group is pushed on demand
+        assert len(pushes) == 1
         assert_reprovisioned(before, env.world(), "1")
+        assert_memberships_back(before, env.world(), TARGETS[:1])
 
 
 def test_waiting_for_the_first_login_parks_the_run_and_resume_finishes_it(

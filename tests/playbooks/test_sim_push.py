@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from scimrecon.cli.main import cli
 from tests.playbooks.harness import over_socket, targets
 from tests.playbooks.test_manual import assert_reprovisioned_manual
-from tests.playbooks.test_reprovision import TARGETS
+from tests.playbooks.test_reprovision import TARGETS, assert_memberships_back
 
 
 class ConsoleAdmin:
@@ -26,12 +26,14 @@ class ConsoleAdmin:
         return True
 
     def manual(self, instructions: str, expect: str) -> None:
+        assert expect != "groups pushed", "the push brought the memberships back with the user"
         if expect in ("pushed", "reassigned"):
             email = re.search(r"(?:Push|reassign) (\S+@\S+)", instructions).group(1)
             result = CliRunner().invoke(cli, ["sim", "push", email, "--url", self.url])
             assert result.exit_code == 0, result.output
             assert result.output.startswith(f"pushed {email}: SCIM entry ")
             assert "(a new account)" in result.output
+            assert "groups pushed: atlassian-users" in result.output  # Okta's Push Groups
             self.pushed.append(email)
 
     def info(self, message: str) -> None:
@@ -48,6 +50,7 @@ def test_the_manual_story_completes_with_sim_push(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         assert sorted(admin.pushed) == sorted(TARGETS)
         assert_reprovisioned_manual(before, env)
+        assert_memberships_back(before, env.world())
 
 
 def test_sim_push_refuses_unknown_users_and_remote_urls(tmp_path: Path) -> None:

@@ -294,6 +294,7 @@ def test_suspended_access_is_restored_by_undo(tmp_path: Path) -> None:
 
 def test_a_finished_reprovision_is_undone_the_new_accounts_abandoned(tmp_path: Path) -> None:
     from tests.playbooks.harness import in_process
+    from tests.playbooks.test_reprovision import assert_memberships_back
 
     with in_process("acme-trello", tmp_path) as env:
         before = env.world()
@@ -320,5 +321,7 @@ def test_a_finished_reprovision_is_undone_the_new_accounts_abandoned(tmp_path: P
         assert now["scim"] == facts(before)["scim"]
         assert now["issues"] == facts(before)["issues"]
         assert now["account_count"] == facts(before)["account_count"] + len(emails)
+        # the relinked old accounts are back in their groups (a relink is a new SCIM record)
+        assert_memberships_back(before, after)
         doc = _status(env)
         assert {t["state"] for t in doc["targets"]} == {"undone"}

@@ -16,6 +16,7 @@ from scimrecon.sim.world import fixtures_root
 from tests.playbooks.harness import _services, in_process, targets
 from tests.playbooks.test_okta import assert_reprovisioned_okta, features
 from tests.reliability.procs import scimrecon, sim_serve, spawn, state_rows, wait_for
+from tests.reliability.worlds import without_groups
 
 pytestmark = pytest.mark.reliability
 
@@ -30,7 +31,7 @@ def _step(state: Path, step: str) -> str | None:
 
 
 def test_killed_between_pause_and_resume_restores_exactly_what_was_on(tmp_path: Path) -> None:
-    world = json.loads(WORLD.read_text(encoding="utf-8"))
+    world = without_groups(json.loads(WORLD.read_text(encoding="utf-8")))
     world["idp"]["okta"]["features"]["profile"] = "DISABLED"  # kept off by an admin
     path = tmp_path / "world.json"
     path.write_text(json.dumps(world), encoding="utf-8")
@@ -79,6 +80,7 @@ class CrashAfterPause(httpx.BaseTransport):
 
 def test_a_pause_whose_outputs_were_lost_still_restores_exactly(tmp_path: Path) -> None:
     with in_process("okta", tmp_path) as env:
+        without_groups(env.app.world)
         features(env.app.world)["profile"] = "DISABLED"  # only create is on
         before = env.world()
         crashing = CrashAfterPause(httpx.WSGITransport(app=env.app))

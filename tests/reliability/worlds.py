@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from scimrecon.sim.generate import generate_world
+from scimrecon.sim.generate import generate_world, ungroup
 
 #: Enough generated accounts that at least 50 are eligible reprovision targets (about 2.3 %).
 GENERATED_ACCOUNTS = 2600
@@ -39,6 +39,9 @@ def _eligible(world: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+MEMBERS = 3  # targets that keep a group membership (see reprovision_world)
+
+
 def reprovision_world(
     targets: int = 50, others: int = 60, *, seed: int = 7, cycle_seconds: float = 0.001
 ) -> tuple[dict[str, Any], list[str]]:
@@ -61,6 +64,10 @@ def reprovision_world(
         u for u in world["scim_users"] if u.get("account_id") in keep_ids or u["userName"] in emails
     ]
     scim_ids = {u["id"] for u in scim_users}
+    # Entra pushes a target's groups back on demand, 5 calls per 10 s: only the first few
+    # targets keep their membership, so every run covers the group steps without minutes of
+    # waiting; the others are in no group, in SCIM and in Entra alike
+    ungroup(world, [a["email"] for a in chosen[MEMBERS:]])
     for group in world["groups"]:
         group["members"] = [m for m in group["members"] if m in scim_ids]
     issues = []
@@ -129,3 +136,9 @@ def facts(world: dict[str, Any]) -> dict[str, Any]:
         "issues": issues,
         "idp_job": world["idp"]["job"]["state"],
     }
+
+
+def without_groups(world: dict[str, Any]) -> dict[str, Any]:
+    """A world with nobody in a group: with Okta, pushing groups back is a person's job
+    (tests/playbooks/test_okta.py), and runs in a subprocess have no person at a terminal."""
+    return ungroup(world)

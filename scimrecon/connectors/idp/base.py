@@ -17,7 +17,14 @@ from scimrecon.errors import ScimreconError
 from scimrecon.recon.identity import identity_key
 
 Capability = Literal["api", "manual", "none"]
-OPERATIONS: tuple[str, ...] = ("pause", "resume", "status", "provision_user", "reassign_user")
+OPERATIONS: tuple[str, ...] = (
+    "pause",
+    "resume",
+    "status",
+    "provision_user",
+    "reassign_user",
+    "push_groups",
+)
 UNKNOWN = "unknown"
 
 
@@ -208,6 +215,14 @@ class DirectoryIndex:
         return found
 
 
+def format_instructions(text: str, **kw: str) -> str:
+    """An instruction text filled in: `{user}`, and `{groups}` (one name a line: a group's
+    name may hold a comma) as one indented line each."""
+    groups = [g for g in str(kw.get("groups") or "").splitlines() if g.strip()]
+    listed = "\n".join(f"    - {g.strip()}" for g in groups) or "    (none)"
+    return text.format(user=kw.get("user") or "the user", groups=listed)
+
+
 def unknown_operation(operation: str) -> ValueError:
     return ValueError(f"unknown IdP operation {operation!r} (one of {', '.join(OPERATIONS)})")
 
@@ -226,5 +241,6 @@ __all__ = [
     "ReassignRefused",
     "RestoresExactly",
     "UserDirectory",
+    "format_instructions",
     "unknown_operation",
 ]

@@ -27,15 +27,17 @@ from scimrecon.connectors.idp.base import (
     PushResult,
     ReadOnce,
     ReassignRefused,
+    format_instructions,
     unknown_operation,
 )
 from scimrecon.errors import InputError, RefusedError, ScimreconError
 from scimrecon.http import HttpClient, HttpError, WindowLimiter
-from scimrecon.recon.identity import same_identity
+from scimrecon.recon.identity import identity_key, same_identity
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PROVISION_ON_DEMAND_LIMIT = 5  # calls ...
 PROVISION_ON_DEMAND_WINDOW = 10.0  # ... per this many seconds
+GROUP_MEMBERS_PER_PUSH = 5  # "a single group with up to 5 members at a time"
 PAGE_SIZE = 999  # Graph's largest page for users, assignments and members: fewest requests
 USER_SELECT = "id,userPrincipalName,mail,displayName,accountEnabled"
 ASSIGNMENT_SELECT = "id,principalId,principalType,principalDisplayName"
@@ -70,6 +72,13 @@ _ENTRA_TEXT: dict[str, str] = {
         "  Entra admin center → Enterprise applications → Atlassian Cloud → Provisioning →\n"
         "  Provision on demand → select {user} → Provision."
     ),
+    "push_groups": (
+        "Push {user}'s group memberships now from Microsoft Entra ID. {user} must be back in\n"
+        "exactly these groups:\n"
+        "{groups}\n"
+        "  Entra admin center → Enterprise applications → Atlassian Cloud → Provisioning →\n"
+        "  Provision on demand → search each group above → select {user} → Provision."
+    ),
 }
 
 
@@ -83,6 +92,7 @@ class EntraAdapter:
         "status": "api",
         "provision_user": "api",
         "reassign_user": "api",
+        "push_groups": "api",
     }
 
     def __init__(
@@ -107,6 +117,9 @@ class EntraAdapter:
             lambda: DirectoryIndex.of(self.read_users().users), ScimreconError
         )
         self._rule = ReadOnce(self._discover_rule, InputError)
+        # UPN -> object id: an object id never changes, and a run asks for each user twice
+        # (the user's push, then the push of their groups)
+        self._object_ids: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"EntraAdapter(service_principal={self.service_principal!r}, {self.graph!r})"
@@ -163,6 +176,9 @@ class EntraAdapter:
         Graph matches the UPN case-insensitively by its own rules; an answer whose UPN is not
         `user_name` under the identity rule (recon.identity) is somebody else, never pushed.
         """
+        cached = self._object_ids.get(identity_key(user_name))
+        if cached is not None:
+            return cached
         body = self.graph.get(f"/users/{seg(user_name)}")
         upn = body.get("userPrincipalName") if isinstance(body, dict) else None
         if isinstance(upn, str) and not same_identity(upn, user_name):
@@ -183,6 +199,7 @@ class EntraAdapter:
                 path=f"/users/{user_name}",
                 status=200,
             )
+        self._object_ids[identity_key(user_name)] = str(object_id)
         return str(object_id)
 
     def rule(self) -> str:
@@ -225,6 +242,21 @@ class EntraAdapter:
                 }
             ]
         }
+        path = f"{self._job()}/provisionOnDemand"
+        return parse_push_result(self.graph.post(path, json=body, retry_unsafe=True))
+
+    def push_group(self, group_id: str, member_ids: Sequence[str]) -> PushResult:
+        """provisionOnDemand with a group as the subject and its members under `links`: Entra
+        pushes the group and adds those members in the app ("members aren't automatically
+        provisioned", only those listed; up to five per call). `group_id` is the group's
+        objectId, which Entra sends to Atlassian as the SCIM group's externalId."""
+        if not 1 <= len(member_ids) <= GROUP_MEMBERS_PER_PUSH:
+            raise ValueError(f"a group push takes 1 to {GROUP_MEMBERS_PER_PUSH} members")
+        rule = self.rule()
+        self._limiter.acquire()
+        members = [{"objectId": m, "objectTypeName": "User"} for m in member_ids]
+        subject = {"objectId": group_id, "objectTypeName": "Group", "links": {"members": members}}
+        body = {"parameters": [{"subjects": [subject], "ruleId": rule}]}
         path = f"{self._job()}/provisionOnDemand"
         return parse_push_result(self.graph.post(path, json=body, retry_unsafe=True))
 
@@ -403,7 +435,7 @@ class EntraAdapter:
     def instructions(self, operation: str, **kw: str) -> str:
         if operation not in _ENTRA_TEXT:
             raise unknown_operation(operation)
-        return _ENTRA_TEXT[operation].format(user=kw.get("user") or "the user")
+        return format_instructions(_ENTRA_TEXT[operation], **kw)
 
 
 def link_under(base_url: str, link: str) -> str | None:

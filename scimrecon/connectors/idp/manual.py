@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from scimrecon.connectors.idp.base import UNKNOWN, Capability, ManualOperation, unknown_operation
+from scimrecon.connectors.idp.base import (
+    UNKNOWN,
+    Capability,
+    ManualOperation,
+    format_instructions,
+    unknown_operation,
+)
 
 _GENERIC: dict[str, str] = {
     "pause": (
@@ -38,6 +44,15 @@ _GENERIC: dict[str, str] = {
         "  This is safe now: {user}'s SCIM entry was already removed, so the unassignment cannot\n"
         "  deactivate the old account. Never do it while the user still has a SCIM entry."
     ),
+    "push_groups": (
+        "Push {user}'s group memberships to Atlassian again from your identity provider\n"
+        '(Atlassian: after a re-provisioning, "you will need to reprovision its group\n'
+        'memberships separately"). {user} must be back in exactly these groups:\n'
+        "{groups}\n"
+        "  1. Open the Atlassian Cloud application's pushed groups (Okta: Push Groups).\n"
+        "  2. For each group above, check that {user} is a member in the IdP, then push the\n"
+        "     group now ('Push now' / 'provision on demand' / 'sync this group')."
+    ),
 }
 
 
@@ -51,6 +66,7 @@ class ManualAdapter:
         "status": "none",
         "provision_user": "manual",
         "reassign_user": "manual",
+        "push_groups": "manual",
     }
     _texts: Mapping[str, str] = _GENERIC
     _idp_name = "your identity provider"
@@ -80,7 +96,7 @@ class ManualAdapter:
         text = self._texts.get(operation) or _GENERIC.get(operation)
         if text is None:
             raise unknown_operation(operation)
-        return text.format(user=kw.get("user") or "the user")
+        return format_instructions(text, **kw)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

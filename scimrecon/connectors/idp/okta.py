@@ -30,6 +30,7 @@ from scimrecon.connectors.idp.base import (
     IdpUser,
     IdpUsers,
     ReadOnce,
+    format_instructions,
     unknown_operation,
 )
 from scimrecon.connectors.idp.entra import link_under
@@ -84,6 +85,13 @@ _OKTA_TEXT: dict[str, str] = {
         "  Okta Admin Console → Applications → Applications → Atlassian Cloud → Assignments:\n"
         "  unassign {user}, then assign {user} again (Assign → Assign to People)."
     ),
+    "push_groups": (
+        "Push {user}'s group memberships to Atlassian again from Okta. {user} must be back\n"
+        "in exactly these groups:\n"
+        "{groups}\n"
+        "  Okta Admin Console → Applications → Applications → Atlassian Cloud → Push Groups:\n"
+        "  for each group above (with {user} a member in Okta), choose Push now."
+    ),
 }
 
 
@@ -96,6 +104,7 @@ class OktaAdapter:
         "resume": "api",
         "status": "api",
         "provision_user": "api",
+        "push_groups": "manual",
     }
     #: A re-push unassigns the user first: callers must check that no SCIM entry is left for
     #: Okta's deactivate capability to reach (decision 45).
@@ -347,7 +356,7 @@ class OktaAdapter:
     def instructions(self, operation: str, **kw: str) -> str:
         if operation not in _OKTA_TEXT:
             raise unknown_operation(operation)
-        return _OKTA_TEXT[operation].format(user=kw.get("user") or "the user")
+        return format_instructions(_OKTA_TEXT[operation], **kw)
 
 
 def describe(names: Iterable[str]) -> str:
