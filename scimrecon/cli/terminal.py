@@ -127,6 +127,10 @@ def _widths(cells: list[int], words: list[int], fixed: list[bool], room: int) ->
             others = [max(min(n, cap), f) for n, f in zip(others, keep, strict=True)]
         else:
             floors = [k if fixed[i] else min(k, _FLOOR) for i, k in enumerate(keep)]
+            if sum(floors) + prose > room:  # many columns (a step each): down to their data
+                floors = [
+                    k if fixed[i] else min(k, _FLOOR, max(cells[i], 3)) for i, k in enumerate(keep)
+                ]
             cap = _cap(keep, floors, room - prose)
             others = [max(min(n, cap), f) for n, f in zip(keep, floors, strict=True)]
     return [*others, min(whole, max(prose, room - sum(others)))]
