@@ -60,19 +60,22 @@ def test_a_ready_target_finishes_while_another_still_waits(harness: Harness) -> 
 
 
 def test_max_fail_percent_stops_targets_from_starting_their_next_step(harness: Harness) -> None:
-    t = harness.targets(f"email,fail_at\n{ADA},\na@x.example,two\nb@x.example,two\n{CY},\n")
-    harness.world.set_ready(ADA)
-    harness.world.set_ready(CY)
-    result = harness.run("flow.toml", t, "--yes", "--max-fail-percent", "25", "--concurrency", "1")
+    ready = [f"r{i}@x.example" for i in range(8)]
+    for key in ready:
+        harness.world.set_ready(key)
+    rows = [f"f{i}@x.example,two" for i in range(2)] + [f"{k}," for k in ready]
+    t = harness.targets("email,fail_at\n" + "\n".join(rows) + "\n")
+    result = harness.run("flow.toml", t, "--yes", "--max-fail-percent", "10", "--concurrency", "1")
     assert result.exit_code == 4, result.output
-    # one worker, first in first out: `two` for everybody, ADA's `ready` queued behind them;
-    # the two failures trip the threshold (counted on the main thread as they come), so the
-    # ready targets never get as far as `three`
-    assert (ADA, "two") in steps_of(harness)
-    assert [k for k, s in steps_of(harness) if s == "three"] == []
+    # One worker; the two failures come first and trip the threshold (counted on the main
+    # thread as they come, so a step already handed to the worker may still run): the ready
+    # targets queued behind them do not all go on to finish, as they would without it.
+    three = [k for k, s in steps_of(harness) if s == "three"]
+    assert len(three) < len(ready) // 2, three
     doc = json.loads(harness.invoke("status", "1", "--format", "json", "--state",
                                     str(harness.state)).stdout)  # fmt: skip
     assert doc["state"] == "aborted"
+    assert doc["reason"].startswith("2 of 10 targets failed (20%), more than --max-fail-percent")
     assert ("", "resume-finally") in steps_of(harness)
 
 
