@@ -45,6 +45,8 @@ class Bench:
     args: tuple[str, ...] = ()
     #: Printed lines that are not figures (headers, JSON dumps) are left out of the table.
     skip_prefixes: tuple[str, ...] = ("{", "[")
+    #: Its own time limit where the default is too short (still within the whole budget).
+    timeout_s: float | None = None
 
 
 # The known benchmarks, in the order they run (cheapest first, so a tight budget loses the
@@ -81,9 +83,12 @@ KNOWN: tuple[Bench, ...] = (
     ),
     Bench(
         "bench_reprovision.py",
-        "reprovision throughput against a rate-limited, slow simulator",
-        "busy API near its limit; concurrency speeds up per-target time (issue 5)",
-        ("--targets", "150", "--serial-targets", "15"),
+        "reprovision against a rate-limited, slow simulator: requests per API and wall time "
+        "against the critical-path bound",
+        "<= 10 /atlassian requests per target; wall <= 1.25 x the bound at 1,000 targets "
+        "(issue 14; 300 here, 1,000 by hand); busy API near its limit (issue 5)",
+        ("--targets", "300", "--serial-targets", "15"),
+        timeout_s=420.0,
     ),
 )
 
@@ -223,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(Result(bench, command, "not run: the 10-minute budget was spent"))
             continue
         print(f"{bench.script} ...", file=sys.stderr, flush=True)
-        result = run_one(bench, min(args.timeout, left))
+        result = run_one(bench, min(bench.timeout_s or args.timeout, left))
         print(f"  {result.status} in {result.seconds:.0f} s", file=sys.stderr, flush=True)
         results.append(result)
     total = time.perf_counter() - started

@@ -9,6 +9,7 @@ test-only step library and no network at all.
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from scimrecon.cli.progress import current_progress, progress_for
 from scimrecon.cli.render import table, to_json
 from scimrecon.cli.status import open_store, state_option
 from scimrecon.cli.terminal import fit_text
+from scimrecon.engine import adopt
 from scimrecon.engine.action import ActionRegistry, Interaction
 from scimrecon.engine.incomplete import next_commands
 from scimrecon.engine.plan import (
@@ -419,9 +421,13 @@ def _plan_confirm_execute(
                 f"step(s) {', '.join(manual)} are manual and need a person at a terminal "
                 "(--yes never answers them); run interactively"
             )
+        planned = time.monotonic()
         if not ui.confirm(f"Run {prep.playbook.id} on {len(prep.targets)} target(s)?"):
             raise RefusedError("not confirmed: nothing was changed")
-    services.forget_reads()
+    # A quick yes: the plan's reads are the run's (engine/adopt.py); a slow one: read again.
+    fresh = time.monotonic() - planned <= adopt.FRESH_FOR_S
+    if not fresh:
+        services.forget_reads()
     run_id = store.create_run(
         playbook=prep.playbook.id,
         playbook_hash=prep.playbook.content_hash,
@@ -438,6 +444,8 @@ def _plan_confirm_execute(
         for key in held:
             store.set_target_state(run_id, [key], "skipped", prep.held[key.lower()])
         store.add_audit(run_id, "held", f"{len(held)} target(s) held by other runs: skipped")
+    if fresh:
+        adopt.adopt_plan_reads(store, run_id, current)
     click.echo(f"run {run_id} started (state: {state_path})", err=True)
     runner = Runner(
         store, prep.playbook, prep.registry, services, ui, options, progress=current_progress()

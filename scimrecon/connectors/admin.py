@@ -347,6 +347,17 @@ class AdminApi:
             with self._cache_lock:
                 return cache.get(identity_key(email))
 
+    def cached_org_user(self, account_id: str) -> OrgUser | None:
+        """The account as the org listing this run already read says it is, or None when no
+        listing is held (nothing is read here: a look-up in a large org must not list it for
+        six targets). The listing carries status, email and product access, so a step that
+        has it need not read the profile and the last-active dates once per target."""
+        with self._cache_lock:
+            if self._users_cache is None:
+                return None
+            key = self._email_of.get(account_id)
+            return self._users_cache.get(key) if key is not None else None
+
     def last_active_dates(self, account_id: str) -> LastActive:
         path = f"{self._orgs}/directory/users/{seg(account_id)}/last-active-dates"
         body = self.http.get(path)

@@ -96,6 +96,8 @@ class ScimUser:
     account_id: str | None = None
     display_name: str | None = None
     email_types: tuple[str | None, ...] = field(default=(), repr=False, compare=False)
+    #: the user's `groups` attribute as (group id, display) pairs, display None when absent
+    groups: tuple[tuple[str, str | None], ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def new(
@@ -136,7 +138,19 @@ class ScimUser:
             email_types=tuple(
                 (e.type.value if hasattr(e.type, "value") else e.type) for e in emails
             ),
+            groups=tuple(
+                (str(ref.value), str(ref.display) if ref.display else None)
+                for ref in getattr(model, "groups", None) or []
+                if ref.value
+            ),
         )
+
+    def group_names(self) -> dict[str, str] | None:
+        """Display name -> group id of the user's groups, as read with the user; None when a
+        membership came without its name (then the groups are read: `groups_of`)."""
+        if any(display is None for _, display in self.groups):
+            return None
+        return {str(display): group_id for group_id, display in self.groups}
 
     def to_model(self) -> Any:
         emails = [
@@ -205,6 +219,8 @@ class ScimDirectory:
 
     def __init__(self, http: HttpClient) -> None:
         self.http = http
+        #: group id -> the group, read once: its externalId is the IdP's id and never changes
+        self._groups: dict[str, ScimGroup] = {}
         self._scim = _Engine(
             http,
             provider=ScimProvider(
@@ -384,9 +400,16 @@ class ScimDirectory:
         return sorted(found, key=lambda g: (g.display_name.lower(), g.id))
 
     def group(self, group_id: str) -> ScimGroup:
-        """One group with its externalId (the IdP's id for it), or NotFound."""
-        model = self._run("GET", f"/Groups/{group_id}", lambda: self._scim.query(Group, group_id))
-        return ScimGroup(str(model.id), str(model.display_name), model.external_id)
+        """One group with its externalId (the IdP's id for it), or NotFound. Read once per
+        group and kept: a run pushing the same group for hundreds of people asks once."""
+        known = self._groups.get(group_id)
+        if known is None:
+            model = self._run(
+                "GET", f"/Groups/{group_id}", lambda: self._scim.query(Group, group_id)
+            )
+            known = ScimGroup(str(model.id), str(model.display_name), model.external_id)
+            self._groups[group_id] = known
+        return known
 
     def iter_groups(self, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Every group as `{id, displayName, externalId, members: [SCIM user ids]}`, a page

@@ -73,6 +73,10 @@ class StepContext:
     started_actions: frozenset[str] = frozenset()
     #: This very step was started before (its intent is recorded): `check` is settling it.
     settling: bool = False
+    #: Reads one attempt of this step has made, keyed by the action: `apply` may reuse what its
+    #: own `check` read a moment before instead of asking the API again. Emptied by the runner
+    #: before every attempt, so a retry never sees an answer from before its failure.
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def param(self, name: str, default: Any = None) -> Any:
         """A step option overrides a playbook parameter of the same name."""
@@ -94,6 +98,12 @@ class Action(ABC):
     #: `apply` only reads (a look-up, a count). The planner runs it, so later steps are planned
     #: with its outputs (real ids in the plan), and it never marks the world as "about to change".
     read_only: ClassVar[bool] = False
+    #: Whether the runner asks `check` before the first attempt of this step for a target
+    #: (the step was never started for it). False only for idempotent actions whose `apply`
+    #: is harmless when the effect is already there, or fails so that the runner's own
+    #: settle-by-check after an error recognises it: the check would only repeat a read an
+    #: earlier step of the run just made. A started step (resume, retry) is always checked.
+    check_first_time: ClassVar[bool] = True
 
     @abstractmethod
     def describe(self, ctx: StepContext) -> str:
@@ -173,6 +183,9 @@ class ReadAction(Action):
     read_only: ClassVar[bool] = True
     idempotent: ClassVar[bool] = True
     has_effect: ClassVar[bool] = False
+    #: The plan's answer may stand in for the run's own (engine/adopt.py). False for a read
+    #: whose answer depends on the run itself, e.g. on whether a person is at the terminal.
+    adoptable: ClassVar[bool] = True
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
         return None

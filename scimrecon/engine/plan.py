@@ -42,6 +42,19 @@ class PlanEntry:
     digest: str = ""  # hash of the outputs `check` found (timestamps left out)
 
 
+@dataclass(frozen=True)
+class PlannedRead:
+    """What a read-only step at the head of the playbook found while planning: its outputs,
+    or the reason it skipped the target. Kept in memory only (never in a plan file): `run`
+    may record them as the run's own (engine/adopt.py) instead of reading everything twice."""
+
+    target: str  # "" for a run-scoped step
+    step: str
+    action: str
+    outputs: dict[str, Any] | None  # None: skipped
+    reason: str | None = None
+
+
 @dataclass
 class Plan:
     playbook: str
@@ -53,6 +66,8 @@ class Plan:
     entries: list[PlanEntry] = field(default_factory=list)
     made_at: str = field(default_factory=utc_now)
     step_order: list[str] = field(default_factory=list)
+    #: Reads of the steps before the first one that may change anything, in playbook order.
+    reads: list[PlannedRead] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def fingerprint(self) -> str:
@@ -159,11 +174,32 @@ class Planner:
         self.concurrency = max(1, concurrency)
         self.progress = progress
         self._actions: dict[str, Action] = {}
+        #: (target, step) -> outputs found, or the reason of a skip (read-only steps only).
+        self._reads: dict[tuple[str, str], dict[str, Any] | str] = {}
 
     def _action(self, step: Step) -> Action:
         if step.action not in self._actions:
             self._actions[step.action] = self.registry.get(step.action)()
         return self._actions[step.action]
+
+    def _head_reads(self, keys: list[str]) -> list[PlannedRead]:
+        """The reads of the read-only steps that come before anything that may change the
+        world (no manual step, no condition, nothing the run must answer itself), in
+        playbook order; a step that could not be read for a target ("cannot check") is left
+        out and the run reads it itself."""
+        reads: list[PlannedRead] = []
+        for step in self.playbook.steps:
+            action = self._action(step)
+            adoptable = getattr(action, "adoptable", True)
+            if not action.read_only or step.manual or step.when is not None or not adoptable:
+                break
+            for key in [""] if step.scope == "run" else keys:
+                found = self._reads.get((key, step.id))
+                if isinstance(found, dict):
+                    reads.append(PlannedRead(key, step.id, step.action, found))
+                elif isinstance(found, str):
+                    reads.append(PlannedRead(key, step.id, step.action, None, found))
+        return reads
 
     def _entry(
         self,
@@ -208,11 +244,14 @@ class Planner:
             # world; a target's look-up still runs, so its skips and ids are in the plan.
             if action.read_only and not (after_change and key is None):
                 found = action.apply(ctx)
+                self._reads[(key or "", step.id)] = dict(found)
                 outputs.update(found)
                 text = redact(action.describe(ctx))
                 return PlanEntry(key, step.id, "would", text, _digest(found)), False, False
             found = None if after_change else action.check(ctx)
         except Skip as skip:
+            if action.read_only:
+                self._reads[(key or "", step.id)] = skip.reason
             return PlanEntry(key, step.id, "skip", redact(f"skip: {skip.reason}")), True, False
         except MissingSecret:
             raise  # the same for every target: one line for the plan, not one per row
@@ -233,6 +272,7 @@ class Planner:
     def plan(self, params: Mapping[str, Any], targets: TargetList) -> Plan:
         """Read only: every step in playbook order, a target step for all targets at once."""
         validate_params(self.playbook, self.registry, params, self.services, self.ui)
+        self._reads = {}
         plan = Plan(
             playbook=self.playbook.id,
             playbook_hash=self.playbook.content_hash,
@@ -279,6 +319,7 @@ class Planner:
                 finally:
                     self.progress.end(task)
         plan.entries = run_entries + [e for key in rows for e in target_entries[key]]
+        plan.reads = self._head_reads(list(rows))
         return plan
 
 

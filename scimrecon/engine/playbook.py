@@ -146,6 +146,9 @@ class Step:
     retry: RetrySpec = field(default_factory=RetrySpec)
     options: Mapping[str, Any] = field(default_factory=dict)
     is_finally: bool = False
+    #: A target step that may start for a target while other targets are still on the steps
+    #: before it (since the last run step): no idle waves (decision 72). False: a wave.
+    overlap: bool = False
 
     def flags(self) -> list[str]:
         """The flags a person should notice, in a fixed order."""
@@ -264,6 +267,10 @@ def _step(raw: Mapping[str, Any], where: str, name: str, is_finally: bool) -> St
         )
     # A finally step is the last chance to undo a run-wide change (resume provisioning), so it
     # tries harder by default than a step whose failure only stops one target.
+    overlap = bool(raw.get("overlap", False))
+    if overlap and (raw.get("scope", "target") != "target" or is_finally or raw.get("confirm")):
+        # A run step, a finally step and a confirmation are barriers by nature.
+        raise _fail(name, f"{where}.overlap", "only a target step without `confirm` may overlap")
     retry_raw = raw.get("retry", {"attempts": 4, "backoff_s": 2.0} if is_finally else {})
     retry = RetrySpec(
         attempts=int(retry_raw.get("attempts", 1)),
@@ -283,6 +290,7 @@ def _step(raw: Mapping[str, Any], where: str, name: str, is_finally: bool) -> St
         retry=retry,
         options=dict(raw.get("with", {})),
         is_finally=is_finally,
+        overlap=overlap,
     )
 
 

@@ -5,8 +5,10 @@ The guarantees, in the order they matter:
 1. Intent is committed before `apply`, the outputs and `done` after it. On resume a step found
    `running` is settled by `check()`, and `check()` also runs before every `apply`: a
    destructive call is never repeated when its effect is already there, and never lost.
-2. Steps run in order. A `target` step runs for every still-healthy target (bounded thread
-   pool) before the next step starts; a failed or skipped target stops there, the others go on.
+2. Steps run in order for each target. A `target` step runs for every still-healthy target
+   (bounded thread pool) before the next step starts, unless the next step declares `overlap`:
+   then each target goes on to it as soon as its own step is done (engine/flow.py); a run step
+   is always a barrier. A failed or skipped target stops there, the others go on.
 3. Every call to an action happens on a worker thread; the main thread only schedules, serves
    prompts and handles Ctrl-C/SIGTERM. So an interrupt never cuts a remote call in half: the
    runner stops scheduling, lets in-flight calls finish, records them, and says loudly what is
@@ -27,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from scimrecon.engine.action import StepFailed as StepFailed
 from scimrecon.engine.ending import Ending
+from scimrecon.engine.flow import Flows
 from scimrecon.engine.playbook import Step
 from scimrecon.engine.runtypes import EXIT_INTERRUPTED as EXIT_INTERRUPTED
 from scimrecon.engine.runtypes import FINISHED, RUN_SCOPE, RunResult
@@ -37,11 +40,12 @@ from scimrecon.engine.stepexec import StepExecutor
 from scimrecon.errors import RefusedError, StorageError
 
 
-class Runner(Ending, StepExecutor):
+class Runner(Ending, Flows, StepExecutor):
     """Executes (or resumes, or aborts) one run of one playbook.
 
     The parts, one job each: `RunState` (runstate.py) holds the run's in-memory state,
-    `Scheduler` (scheduler.py) the main thread and the worker pool, `StepExecutor`
+    `Scheduler` (scheduler.py) the main thread and the worker pool, `Flows` (flow.py) targets
+    going through overlapping steps each at its own pace, `StepExecutor`
     (stepexec.py) one checkpointed step for one target, `Ending` (ending.py) how a run ends.
     This class orders the steps of a run.
     """
@@ -201,12 +205,18 @@ class Runner(Ending, StepExecutor):
             self._set(step, RUN_SCOPE, "running", attempts=attempts)
 
     def _main(self, pool: ThreadPoolExecutor) -> str | None:
-        for step in self.playbook.steps:
+        index = 0
+        while index < len(self.playbook.steps):
             if self._stop.is_set():
                 return "stop"
             if not self._healthy() and not any(s == "waiting" for s in self.tstate.values()):
                 return None
-            stop = self._run_step(step, pool)
+            segment = self._segment(index)
+            if len(segment) > 1:
+                stop = self._run_flow(segment, pool)
+            else:
+                stop = self._run_step(segment[0], pool)
             if stop is not None:
                 return stop
+            index += len(segment)
         return "stop" if self._stop.is_set() else None

@@ -84,17 +84,21 @@ class Scheduler(RunState):
             try:
                 if wave.finished() and self._events.empty():
                     break
-                try:
-                    kind, payload = self._events.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                if kind == "prompt":
-                    self._broker.serve(payload)
-                elif payload == ("failed", True):
-                    self._failed_count += 1
-                    self._check_threshold()
+                self._serve_events(0.2)
             except KeyboardInterrupt as exc:
                 self._request_stop(exc)
+
+    def _serve_events(self, timeout: float) -> None:
+        """Serve what the workers sent (a prompt, a failed target), waiting up to `timeout` s."""
+        try:
+            kind, payload = self._events.get(timeout=timeout)
+        except queue.Empty:
+            return
+        if kind == "prompt":
+            self._broker.serve(payload)
+        elif payload == ("failed", True):
+            self._failed_count += 1
+            self._check_threshold()
 
     def _check_threshold(self) -> None:
         limit = self.options.max_fail_percent
@@ -146,9 +150,7 @@ class Scheduler(RunState):
     def _poll(self, step: Step, keys: list[str], pool: ThreadPoolExecutor) -> None:
         """Poll a wait step's `check` until satisfied or this process's window closes."""
         assert step.wait is not None
-        window = step.wait.park_after_s
-        if self.options.max_wait_s is not None:
-            window = min(window, self.options.max_wait_s)
+        window = self._wait_window(step)
         start = self.clock()
         deadlines = [self.states[(k, step.id)].deadline or start for k in keys]
         end = min(start + window, max(deadlines, default=start))
@@ -175,6 +177,14 @@ class Scheduler(RunState):
                 break
             outcomes = self._wave(step, waiting, pool)
             waiting = [k for k, o in outcomes.items() if o == "waiting"]
+
+    def _wait_window(self, step: Step) -> float:
+        """How long this process polls a wait step before parking (`--max-wait` caps it)."""
+        assert step.wait is not None
+        window = step.wait.park_after_s
+        if self.options.max_wait_s is not None:
+            window = min(window, self.options.max_wait_s)
+        return window
 
 
 def _awaited(step: Step, count: int) -> str:

@@ -71,12 +71,16 @@ class StepExecutor(RunState):
         attempts = rec.attempts if rec is not None else 0
         waiting = rec is not None and rec.state == "waiting"
         settling = rec is not None and rec.state == "running"
+        # A step never started for this target, of an action whose apply is safe on a done
+        # world, goes straight to its intent (Action.check_first_time).
+        first_unchecked = rec is None and step.wait is None and not action.check_first_time
         tries = 0
         while True:
             tries += 1
+            ctx.memo.clear()
             try:
                 try:
-                    found = action.check(ctx)
+                    found = None if first_unchecked and tries == 1 else action.check(ctx)
                 except Skip as skip:
                     return self._skipped(step, key, skip.reason)
                 if found is not None:
@@ -108,6 +112,7 @@ class StepExecutor(RunState):
                     continue
                 # The call may have taken effect before the error (a lost answer, then a retry
                 # that found the work done): ask the world before calling it a failure.
+                ctx.memo.clear()
                 try:
                     found = action.check(ctx)
                 except Exception:
@@ -132,7 +137,7 @@ class StepExecutor(RunState):
                 target_outputs=merged,
                 target_state="pending" if judge else None,
                 outcome=outcome,
-                summary=redact(_summary(outputs)),
+                summary=redact(summarize(outputs)),
             )
             self.outputs[key] = merged
             if judge:
@@ -147,7 +152,7 @@ class StepExecutor(RunState):
                 outputs=outputs,
                 run_outputs=merged,
                 outcome=outcome,
-                summary=redact(_summary(outputs)),
+                summary=redact(summarize(outputs)),
             )
             self.run_outputs.clear()
             self.run_outputs.update(merged)
@@ -219,7 +224,7 @@ class StepExecutor(RunState):
         return self._settle(step, key, "waiting", reason, deadline=deadline)
 
 
-def _summary(outputs: Mapping[str, Any]) -> str:
+def summarize(outputs: Mapping[str, Any]) -> str:
     """The outputs as the audit log shows them; a time (`*_at`, epoch seconds) as ISO 8601."""
     if not outputs:
         return "ok"

@@ -157,3 +157,21 @@ def still_holds_address(ctx: StepContext, account_id: str, doing: str) -> None:
             f"account {account_id} has address {now!r} now, not {email!r}: not {doing} anyone "
             "(the address may name someone else now); start a new run for it"
         )
+
+
+def scim_entry(ctx: StepContext, user_name: str) -> Any:
+    """The SCIM user with this userName (identity rule, see ScimDirectory.find_by_username),
+    read once per attempt of the step: its `check` and its `apply` ask the same question a
+    moment apart, and the runner empties `ctx.memo` before every attempt."""
+    key = ("scim-user", user_name)
+    if key not in ctx.memo:
+        ctx.memo[key] = ctx.services.scim.find_by_username(user_name)
+    return ctx.memo[key]
+
+
+def account_profile(ctx: StepContext, account_id: str) -> Any:
+    """The account's profile (email, status), read once per attempt of the step (as above)."""
+    key = ("profile", account_id)
+    if key not in ctx.memo:
+        ctx.memo[key] = ctx.services.admin.get_profile(account_id)
+    return ctx.memo[key]

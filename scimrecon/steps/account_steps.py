@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepF
 from scimrecon.errors import InputError
 from scimrecon.recon.identity import email_syntax_problem, same_identity
 from scimrecon.steps._util import (
+    account_profile,
     idp_users,
     is_not_found,
     reads_idp_directory,
@@ -17,6 +19,8 @@ from scimrecon.steps._util import (
     skip_protected,
     target_email,
 )
+from scimrecon.steps.idp_steps import paused_by_this_run
+from scimrecon.steps.scim_steps import REMOVED_AT
 from scimrecon.steps.templates import check_template, fill
 
 DEFAULT_EMAIL_TEMPLATE = "{local}+old-{run}@{domain}"
@@ -95,12 +99,31 @@ def parked_email(template: str, email: str, run_id: str) -> str:
     return result
 
 
+#: How long after this run's own removal of the SCIM entry the link is not read again.
+TRUST_REMOVAL_S = 30.0
+
+
+def _removed_moments_ago(ctx: StepContext) -> bool:
+    """This run removed the target's SCIM entry less than TRUST_REMOVAL_S ago, and its pause
+    of provisioning holds (done, not resumed since): nothing can have pushed the person back
+    since, so asking for the links again would only re-read our own successful write (the
+    provisioning links answer at once: docs/fidelity.md PROV-3). A settled removal (no time
+    recorded), a playbook without the pause, a resumed run or a retry reads the links."""
+    removed = ctx.target.get(REMOVED_AT)
+    if not isinstance(removed, int | float) or ctx.settling or not paused_by_this_run(ctx):
+        return False
+    return 0.0 <= time.time() - float(removed) < TRUST_REMOVAL_S
+
+
 class ParkOldEmail(Action):
     """Change the old account's email to an unused address on the same domain."""
 
     name = "account.park_email"
     destructive = True
     idempotent = True
+    # Never started: the address with this run's id in it cannot be there yet; a PUT of an
+    # address the account already holds is refused and then settled by check.
+    check_first_time = False
 
     def validate(self, ctx: StepContext) -> None:
         template = str(ctx.param("email_template", DEFAULT_EMAIL_TEMPLATE))
@@ -132,7 +155,7 @@ class ParkOldEmail(Action):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         (account_id,) = require(ctx, "old_account_id")
         new_email = self._new_email(ctx)
-        if ctx.services.admin.scim_links_for_account(account_id):
+        if not _removed_moments_ago(ctx) and ctx.services.admin.scim_links_for_account(account_id):
             # Provisioning ran while this target was between unlink and here (a failed
             # attempt, retried later): the person is back on the old account, whole. Parking
             # its email now would strand them; a fresh run starts the fix from the top.
@@ -212,7 +235,7 @@ class DisableAccount(Action):
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
         account_id = self._account(ctx)
-        if account_id and ctx.services.admin.get_profile(account_id).account_status != "active":
+        if account_id and account_profile(ctx, account_id).account_status != "active":
             return {"disabled_account": account_id}
         return None
 
@@ -233,7 +256,7 @@ class DisableAccount(Action):
         parked = ctx.target.get("old_account_email")
         if not parked:
             return
-        email = ctx.services.admin.get_profile(account_id).email or ""
+        email = account_profile(ctx, account_id).email or ""  # read by check a moment ago
         if not same_identity(email, str(parked)):
             raise StepFailed(
                 f"account {account_id} has email {email!r} now, not the parked {parked!r}: "

@@ -20,7 +20,7 @@ from typing import Any
 from scimrecon.connectors.idp.base import ReassignRefused, RestoresExactly
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.errors import RefusedError
-from scimrecon.steps._util import idp_display_name, target_email
+from scimrecon.steps._util import idp_display_name, scim_entry, target_email
 
 RESTORE = "idp_restore"  # run output: what pause turned off (comma-separated), resume restores
 
@@ -64,6 +64,11 @@ def _resumed_since(ctx: StepContext) -> bool:
     """This run's last resume came after its last pause (ISO times compare as strings)."""
     resumed = ctx.run_outputs.get("resumed_at")
     return bool(resumed) and resumed >= str(ctx.run_outputs.get("paused_at") or "")
+
+
+def paused_by_this_run(ctx: StepContext) -> bool:
+    """This run's pause is done and no resume of it has come since: the IdP pushes nobody."""
+    return bool(ctx.run_outputs.get("paused_at")) and not _resumed_since(ctx)
 
 
 def _restore(ctx: StepContext) -> list[str] | None:
@@ -246,7 +251,7 @@ def _reassign(ctx: StepContext, user_name: str) -> str:
     """Unassign and reassign, but only once the user has no SCIM entry on the old account:
     unassigning someone who still has one makes the IdP deactivate that account."""
     idp = ctx.services.idp
-    entry = ctx.services.scim.find_by_username(user_name)
+    entry = scim_entry(ctx, user_name)  # the step's own check read it a moment ago
     if entry is not None and entry.account_id == ctx.target.get("old_account_id"):
         raise StepFailed(
             f"{user_name} still has a SCIM entry linked to the old account: unassigning "
@@ -278,15 +283,9 @@ def request_push(ctx: StepContext, user_name: str, *, mode: str | None = None) -
     reassigned = _reassign(ctx, user_name) if mode in ("reassign", "cycle") else None
     if mode == "cycle":
         return {"provisioned": "cycle", "reassigned": reassigned}
-    if reassigned == "api":
-        # The IdP's cycle may have pushed the reassigned user already: no on-demand call spent.
-        back = ctx.services.scim.find_by_username(user_name)
-        if (
-            back is not None
-            and back.account_id
-            and back.account_id != ctx.target.get("old_account_id")
-        ):
-            return {"provisioned": "cycle", "reassigned": reassigned}
+    # No read between the reassignment and the push: a cycle that pushed the user in that
+    # instant makes Entra answer the push Skipped/RedundantExport, which the connector takes
+    # as done (decision 48); asking the directory first cost a request for every target.
     if _is_manual(ctx, "provision_user"):
         if reassigned == "manual":  # a manual reassignment is the push
             return {"provisioned": "manual", "reassigned": reassigned}
@@ -378,7 +377,7 @@ class ProvisionUser(Action):
         if not old:  # before the lookup ran, the SCIM entry we would find is the old one
             return None
         user_name = ctx.target.get("user_name") or target_email(ctx)
-        user = ctx.services.scim.find_by_username(user_name)
+        user = scim_entry(ctx, user_name)
         if user is not None and user.account_id and user.account_id != old:
             return {"provisioned": "already"}
         return None

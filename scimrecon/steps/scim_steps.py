@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
@@ -19,6 +20,8 @@ from scimrecon.steps._util import (
 )
 
 SCIM_REMOVAL_MODES = ("unlink", "delete")
+#: Output of scim.remove: when this run removed the entry (epoch seconds).
+REMOVED_AT = "scim_removed_at"
 
 
 class LookupUser(ReadAction):
@@ -45,22 +48,18 @@ class LookupUser(ReadAction):
         if user is None:
             raise Skip(f"no SCIM user with userName {email!r}")
         skip_protected(ctx, email, user.user_name, user.primary_email)
-        links = services.admin.scim_links_for_email(email)
-        # Only this SCIM user's own link: another entry with the same address is not ours.
-        account_id = user.account_id or next(
-            (link.account_id for link in links if link.scim_user_id == user.id), None
-        )
+        # The entry's extension carries the account id; the links are asked only without it.
+        account_id = user.account_id or _linked_account(ctx, email, user.id)
         if not account_id:
             raise Skip(f"SCIM user {user.id} is not linked to an Atlassian account")
         skip_admin(ctx, account_id)
         _require_assigned(ctx, user.external_id, user.user_name or email)
-        profile = services.admin.get_profile(account_id)
-        skip_protected(ctx, email, profile.email)
-        if profile.account_status != "active":
-            raise Skip(f"account {account_id} is {profile.account_status}: not billable")
+        account_email, status, products = _account_facts(ctx, account_id)
+        skip_protected(ctx, email, account_email)
+        if status != "active":
+            raise Skip(f"account {account_id} is {status}: not billable")
         unwanted = csv_param(ctx, "unwanted", "trello")
-        activity = services.admin.last_active_dates(account_id)
-        keys = sorted({p.key.lower() for p in activity.products})
+        keys = sorted({key.lower() for key in products})
         if not set(keys) & set(unwanted):
             raise Skip(f"no {'/'.join(unwanted)} access: nothing to remove")
         licensed = [k for k in keys if k not in unwanted]
@@ -69,14 +68,35 @@ class LookupUser(ReadAction):
                 f"billable anyway through {', '.join(licensed)} (no saving; "
                 "--param include_licensed=true to include)"
             )
+        seen = user.group_names()
         return {
+            **({"scim_groups": seen} if seen is not None else {}),
             "scim_id": user.id,
             "user_name": user.user_name,
             "external_id": user.external_id,
             "old_account_id": account_id,
-            "old_email": profile.email,
+            "old_email": account_email,
             "products_before": ",".join(keys),
         }
+
+
+def _linked_account(ctx: StepContext, email: str, scim_id: str) -> str | None:
+    """The account this SCIM user's own link points at (another entry with the same address
+    is not ours)."""
+    links = ctx.services.admin.scim_links_for_email(email)
+    return next((link.account_id for link in links if link.scim_user_id == scim_id), None)
+
+
+def _account_facts(ctx: StepContext, account_id: str) -> tuple[str | None, str | None, list[str]]:
+    """Email, status and product keys of the account: from the org listing the run read
+    moments ago (the billable count) when it has one, else read for this account alone."""
+    admin = ctx.services.admin
+    listed = admin.cached_org_user(account_id)
+    if listed is not None:
+        return listed.email, listed.account_status, [p.key for p in listed.product_access]
+    profile = admin.get_profile(account_id)
+    activity = admin.last_active_dates(account_id)
+    return profile.email, profile.account_status, [p.key for p in activity.products]
 
 
 def _require_assigned(ctx: StepContext, object_id: str | None, user_name: str) -> None:
@@ -126,6 +146,9 @@ class RemoveEntry(Action):
     name = "scim.remove"
     destructive = True
     idempotent = True
+    # The look-up found the entry before the pause; on an entry gone since, the removal
+    # answers 404 and the runner's settle-by-check after the error records it as done.
+    check_first_time = False
 
     def _mode(self, ctx: StepContext) -> str:
         mode = str(ctx.param("scim_removal", "unlink"))
@@ -163,7 +186,8 @@ class RemoveEntry(Action):
             ctx.services.admin.delete_scim_record_only(account_id)
         else:
             ctx.services.scim.delete(scim_id)
-        return {"scim_removed": self._mode(ctx)}
+        # When: the next step trusts a removal made moments ago, inside the pause window.
+        return {"scim_removed": self._mode(ctx), REMOVED_AT: time.time()}
 
     # -- undo: the IdP links the old account again (scimrecon undo) ------------------------
     #
@@ -254,7 +278,13 @@ class AwaitNewAccount(Action):
                 f"user {user.id}, change the old account's email, then "
                 f"scimrecon resume {ctx.run_id} --retry-failed"
             )
-        return {"new_account_id": user.account_id, "new_scim_id": user.id}
+        seen = user.group_names()
+        return {
+            "new_account_id": user.account_id,
+            "new_scim_id": user.id,
+            # what restore-groups needs first: which groups the new entry has (none, usually)
+            **({"new_memberships": sorted(seen)} if seen is not None else {}),
+        }
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         outputs = self.check(ctx)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from scimrecon.engine import adopt
 from tests.playbooks.harness import in_process, targets
 from tests.playbooks.test_reprovision import TARGETS
 
@@ -115,7 +118,7 @@ def test_plan_reads_the_org_once_and_leaves_the_count_after_the_changes_unread(
         assert len(listings) == 1
 
 
-def test_a_run_lists_the_org_three_times_not_once_more_for_the_email_checks(
+def test_a_run_lists_the_org_twice_not_once_more_for_the_email_checks(
     tmp_path: Path,
 ) -> None:
     with in_process("acme-trello", tmp_path) as env:
@@ -124,9 +127,9 @@ def test_a_run_lists_the_org_three_times_not_once_more_for_the_email_checks(
         first_pages = [
             r for r in env.app.log if r["path"].endswith("/users") and "/orgs/" in r["path"]
         ]
-        # plan: count-before; run: count-before (its listing also answers the email checks)
-        # and count-after
-        assert len(first_pages) == 3
+        # plan: count-before, taken over by the run confirmed at once (decision 70); its
+        # listing also answers the look-ups and the email checks; run: count-after
+        assert len(first_pages) == 2
 
 
 def test_plan_with_a_missing_secret_says_so_once_and_plans_nothing(tmp_path: Path) -> None:
@@ -147,3 +150,24 @@ def test_plan_with_a_missing_secret_says_so_once_and_plans_nothing(tmp_path: Pat
             'it, or store it in the OS keyring with service "scimrecon" and username '
             '"SCIMRECON_SCIM_TOKEN"\n'
         )
+
+
+def test_a_run_confirmed_slowly_reads_everything_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person may read the plan for an hour: then the plan's reads are stale and the run
+    makes its own (decision 70). Here every answer counts as slow."""
+    monkeypatch.setattr(adopt, "FRESH_FOR_S", -1.0)
+    with in_process("acme-trello", tmp_path) as env:
+        result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes")
+        assert result.exit_code == 0, result.output
+        log = env.cli("log", "1")
+        lookups = [r for r in env.app.log if "/scim/" in r["path"] and "filter=" in r["path"]]
+        listings = [
+            r for r in env.app.log if r["path"].endswith("/users") and "/orgs/" in r["path"]
+        ]
+    # each target's SCIM entry is asked for by the plan, the run's own look-up, the push's
+    # check and the wait for the new account (taken over, the run's look-up is not sent)
+    assert len(lookups) == 4 * 6
+    assert len(listings) == 3  # plan, the run's own count-before, count-after
+    assert "plan-reads-adopted" not in log.output

@@ -1,0 +1,195 @@
+"""Targets flowing through consecutive steps on their own: no idle waves (decision 72).
+
+A wave runs one step for every target before the next step starts, so while the last tickets
+move in Jira the Atlassian APIs idle, and a target whose new account exists waits for every
+other target's. Consecutive target steps that declare `overlap = true` form a flow instead: a
+target goes on to its next step the moment its own step is done, and a target a wait step
+found not ready yet is checked again at the step's interval while the others go on. A run step
+(the pause, the resume) and a step without `overlap` stay barriers, so everything between
+`pause` and `resume` still finishes for all targets before provisioning resumes.
+
+Nothing else changes: each target-step is the same checkpointed `_task` as in a wave (intent
+before apply, settle by check), run on the same pool, at most `--concurrency` at a time, the
+target furthest along first. The chaining happens on the worker that finished the step, so a
+Ctrl-C landing between two bytecodes of the main thread cannot lose a chained task; once the
+run is stopping (interrupt, `--max-fail-percent`, refusal, storage failure) no target starts
+another step and no wait is polled again.
+"""
+
+from __future__ import annotations
+
+import heapq
+from concurrent.futures import ThreadPoolExecutor
+
+from scimrecon.engine.playbook import Step
+from scimrecon.engine.scheduler import Scheduler, _Wave
+
+#: Outcomes of `_do_step` after which a still-pending target goes on to its next step.
+GOES_ON = ("done", "not-applicable", "skipped")
+
+
+class _Flow(_Wave):
+    """Where each target of a flow is, what is queued and in flight, which waits are due when.
+
+    The flow keeps its own queue instead of handing every task to the pool at once: the pool's
+    queue is first in, first out, so a target's next step would wait behind every other
+    target's first one, which is a wave again. At most `slots` tasks are with the pool; a free
+    slot goes to the target furthest along (its next step), then to targets not started yet.
+    """
+
+    def __init__(
+        self, steps: tuple[Step, ...], runner: Flows, pool: ThreadPoolExecutor, slots: int
+    ) -> None:
+        super().__init__(0)
+        self.steps = steps
+        self.runner = runner
+        self.pool = pool
+        self.slots = max(1, slots)
+        self.at: dict[str, int] = {}  # target -> index of its current step
+        self.in_flight = 0
+        self.ready: list[tuple[int, int, str]] = []  # heap: (-step index, arrival, target)
+        self._arrivals = 0
+        self.due: dict[str, float] = {}  # waiting target -> when to check it again
+        self.until: dict[str, float] = {}  # waiting target -> end of this process's polling
+        self.parked: set[str] = set()  # waiting, and not to be polled again by this process
+        self.swept = False
+
+    def queue(self, key: str) -> None:
+        """Queue the target's current step (the lock is held)."""
+        self._arrivals += 1
+        heapq.heappush(self.ready, (-self.at[key], self._arrivals, key))
+
+    def dispatch(self) -> None:
+        """Hand queued steps to the pool while a slot is free (the lock is held, so the task's
+        own completion cannot count down before this counts up). Submitted, then counted: a
+        Ctrl-C in between can only end the wait for the flow early, never hang it."""
+        while self.ready and self.in_flight < self.slots:
+            _, _, key = heapq.heappop(self.ready)
+            self.pool.submit(self.runner._task, self.steps[self.at[key]], key, self)
+            self.in_flight += 1
+
+    def sweep(self) -> bool:
+        """Once everything else is done, check every target left waiting one last time: in a
+        wave its first check came after every other target's previous step, which gave the
+        IdP that long to push it; with no polling window (`--max-wait 0`) a flow would
+        otherwise park a target its own first check found a moment too early."""
+        with self._lock:
+            if self.swept or not self.parked or self.runner._stop.is_set():
+                return False
+            self.swept = True
+            for key in sorted(self.parked, key=self.at.__getitem__):
+                self.queue(key)
+            self.parked.clear()
+            self.dispatch()
+            return True
+
+    def complete(self, key: str, outcome: str) -> None:
+        """Called by the worker that ran the target's step: on to the next one, or a wait."""
+        self.runner._flowed(self, key, outcome)
+
+    def finished(self) -> bool:
+        with self._lock:
+            return self.in_flight <= 0 and not self.due and not self.ready
+
+
+class Flows(Scheduler):
+    """Runs a segment of overlapping target steps as per-target flows."""
+
+    def _segment(self, index: int) -> tuple[Step, ...]:
+        """The steps from `index` that run as one flow: a target step and the target steps
+        after it that declare `overlap` (a lone step, or a run step, is a segment of one)."""
+        steps = self.playbook.steps
+        end = index + 1
+        if steps[index].scope == "target":
+            while end < len(steps) and steps[end].scope == "target" and steps[end].overlap:
+                end += 1
+        return steps[index:end]
+
+    def _position(self, key: str, steps: tuple[Step, ...]) -> int | None:
+        """The target's first step of the segment not behind it; a waiting target only at the
+        step it waits at (as in a wave)."""
+        for i, step in enumerate(steps):
+            rec = self.states.get((key, step.id))
+            if rec is None or rec.state not in ("done", "skipped"):
+                return i if self.tstate[key] == "pending" or rec is not None else None
+        return None
+
+    def _run_flow(self, steps: tuple[Step, ...], pool: ThreadPoolExecutor) -> str | None:
+        """Every live target through `steps`, each at its own pace; a reason to stop, or None."""
+        start = {
+            k: i
+            for k in self.order
+            if self.tstate[k] in ("pending", "waiting")
+            and (i := self._position(k, steps)) is not None
+        }
+        if not start:
+            return None
+        first = steps[0]
+        if first.confirm:
+            fresh = [k for k, i in start.items() if i == 0 and (k, first.id) not in self.states]
+            if fresh and not self._confirmed(first, len(fresh)):
+                return "stop"
+        with self._print_lock:
+            self.ui.info(
+                f"steps {first.id} to {steps[-1].id}: {len(start)} target(s), each going on "
+                "to its next step as soon as it is done"
+            )
+        flow = _Flow(steps, self, pool, self.options.concurrency)
+        with flow._lock:
+            flow.at.update(start)
+            for key in start:
+                flow.queue(key)
+            flow.dispatch()
+        while True:
+            try:
+                self._poll_due(flow)
+                if flow.finished() and self._events.empty() and not flow.sweep():
+                    return None
+                self._serve_events(self._next_wake(flow))
+            except KeyboardInterrupt as exc:
+                self._request_stop(exc)
+
+    def _flowed(self, flow: _Flow, key: str, outcome: str) -> None:
+        """A worker finished `key`'s current step with `outcome`: decide what comes next."""
+        with flow._lock:
+            flow.in_flight -= 1
+            index = flow.at[key]
+            step = flow.steps[index]
+            if self._stop.is_set():
+                flow.ready.clear()  # nothing new starts once the run is stopping
+                return
+            if outcome in GOES_ON and self.tstate[key] == "pending":
+                if index + 1 < len(flow.steps):
+                    flow.at[key] = index + 1
+                    flow.queue(key)
+            elif outcome == "waiting" and step.wait is not None and self.tstate[key] == "waiting":
+                now = self.clock()
+                if key not in flow.until:
+                    rec = self.states.get((key, step.id))
+                    deadline = rec.deadline if rec is not None and rec.deadline else now
+                    flow.until[key] = min(now + self._wait_window(step), deadline)
+                next_poll = now + step.wait.interval_s
+                if next_poll < flow.until[key]:
+                    flow.due[key] = next_poll
+                else:
+                    flow.parked.add(key)
+            flow.dispatch()
+
+    def _poll_due(self, flow: _Flow) -> None:
+        """Check again the waiting targets whose interval has passed (none once stopping)."""
+        with flow._lock:
+            if self._stop.is_set():
+                flow.due.clear()
+                flow.ready.clear()
+                return
+            now = self.clock()
+            for key in [k for k, t in flow.due.items() if t <= now]:
+                del flow.due[key]
+                flow.queue(key)
+            flow.dispatch()
+
+    def _next_wake(self, flow: _Flow) -> float:
+        with flow._lock:
+            if not flow.due:
+                return 0.2
+            return max(0.0, min(0.2, min(flow.due.values()) - self.clock()))
