@@ -135,9 +135,18 @@ def scim_links_for_account(ctx: Ctx, org_id: str, account_id: str) -> Reply:
 
 
 def only_delete_in_db(ctx: Ctx, org_id: str, account_id: str) -> Reply:
-    """Remove only the SCIM record(s): the account keeps its status and access."""
+    """Remove only the SCIM record(s): the account keeps its status and access. Documented as
+    working "only ... for managed users"; for any other account the status of the refusal is
+    docs silent, so the simulator answers 403 and removes nothing (the cautious reading)."""
     _org(ctx, org_id)
-    _account_or_404(ctx.store, account_id)
+    account = _account_or_404(ctx.store, account_id)
+    if not account.get("managed"):
+        raise ApiError(
+            403,
+            f"account {account_id} is not a managed account of this organization: "
+            "onlyDeleteUserInDB works for managed users only",
+            code="FORBIDDEN",
+        )
     links = ctx.store.scim_links(account_id)
     if not links:
         raise ApiError(404, f"account {account_id} has no SCIM link", code="NOT_FOUND")

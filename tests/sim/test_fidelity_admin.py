@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import pytest
-
 from tests.sim.conftest import ADA, EXT, PROV, SCIM
 from tests.simharness import FakeClock, client, make_sim
 
@@ -52,12 +50,6 @@ def test_only_delete_in_db_drops_group_memberships_to_be_reprovisioned(sim, api,
     assert group.get("members") in (None, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 13: the simulator also removes the SCIM record of an unmanaged account; "
-    "Atlassian documents onlyDeleteUserInDB as working for managed users only",
-)
 def test_only_delete_in_db_refuses_an_account_the_org_does_not_manage(sim, api, org_h, scim_h):
     body = {
         "schemas": [USER],
@@ -66,4 +58,9 @@ def test_only_delete_in_db_refuses_an_account_the_org_does_not_manage(sim, api, 
     }
     assert api.post(f"{SCIM}/Users", headers=scim_h, json=body).status_code == 201
     r = api.delete(f"{PROV}/user/{EXT}/onlyDeleteUserInDB", headers=org_h)
-    assert r.status_code in (400, 403, 404)
+    assert r.status_code == 403
+    assert "works for managed users only" in r.text
+    still = api.get(
+        f"{SCIM}/Users", headers=scim_h, params={"filter": 'userName eq "ext@gmail.example"'}
+    )
+    assert still.json()["totalResults"] == 1  # nothing removed
