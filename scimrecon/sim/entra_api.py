@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -45,6 +46,7 @@ def register(router: Router) -> None:
     router.add("POST", f"{SP}/{{job_id}}/provisionOnDemand", provision_on_demand)
     router.add("GET", "/graph/users", list_users)
     router.add("GET", "/graph/users/{id_or_upn}", get_user)
+    router.add("GET", "/graph/users/{id_or_upn}/appRoleAssignments", user_app_role_assignments)
     assigned = "/graph/servicePrincipals/{sp_id}/appRoleAssignedTo"
     router.add("GET", assigned, app_role_assigned_to)
     router.add("POST", assigned, add_assignment)
@@ -498,16 +500,18 @@ def _group_of(user: Record) -> str | None:
     return str(via) if via and user.get("assigned") else None
 
 
-def _options(ctx: Ctx) -> dict[str, str]:
-    """The request's OData options by lower-case name; unsupported ones are a 400."""
+def _options(ctx: Ctx, also: tuple[str, ...] = ()) -> dict[str, str]:
+    """The request's OData options by lower-case name; unsupported ones are a 400 (`also`:
+    options this collection supports on top of paging and $select, e.g. its `$filter`)."""
     options: dict[str, str] = {}
+    supported = (*SUPPORTED_OPTIONS, *also)
     for key, value in ctx.request.args.items(multi=True):
         low = key.lower()
-        if low.startswith("$") and low not in SUPPORTED_OPTIONS:
+        if low.startswith("$") and low not in supported:
             raise ApiError(
                 400,
                 f"Query option '{key}' is not supported by this simulator "
-                f"(supported: {', '.join(SUPPORTED_OPTIONS)}).",
+                f"(supported: {', '.join(supported)}).",
                 code="Request_UnsupportedQuery",
             )
         options[low] = value
@@ -697,6 +701,61 @@ def app_role_assigned_to(ctx: Ctx, sp_id: str) -> Reply:
 
     context = _context(f"servicePrincipals('{sp_id}')/appRoleAssignedTo", options, fields)
     return _page(ctx, options, f"assigned:{sp_id}", _assignment_rows(idp), project, context)
+
+
+#: The one `$filter` a user's appRoleAssignments take here: `resourceId eq {guid}`, the GUID
+#: unquoted (an Edm.Guid literal; quoted, Graph answers "Invalid filter clause"). Graph also
+#: documents `principalDisplayName` (eq, startswith); nothing here needs it, so it is refused
+#: like every other filter rather than ignored.
+RESOURCE_FILTER = re.compile(
+    r"resourceId eq ([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+)
+
+
+def _resource_filter(options: dict[str, str]) -> str | None:
+    """The resourceId a `$filter` names, None without one; any other filter is Graph's 400."""
+    raw = options.get("$filter")
+    if raw is None:
+        return None
+    match = RESOURCE_FILTER.fullmatch(raw.strip())
+    if match is None:
+        raise ApiError(400, "Invalid filter clause", code="Request_BadRequest")
+    return match.group(1).lower()
+
+
+def user_app_role_assignments(ctx: Ctx, id_or_upn: str) -> Reply:
+    """`GET /users/{id | userPrincipalName}/appRoleAssignments`: the user's own assignment to
+    the app, or, for a user assigned through a group they are a direct member of, the group's
+    (principalType `Group`, principalId the group's: Graph "also returns app role assignments
+    granted to groups that the user is a direct member of")."""
+    user = ctx.store.idp_user(id_or_upn)
+    if user is None:
+        raise ApiError(
+            404,
+            f"Resource '{id_or_upn}' does not exist or one of its queried reference-property "
+            "objects are not present.",
+            code="Request_ResourceNotFound",
+        )
+    options = _options(ctx, also=("$filter",))
+    resource = _resource_filter(options)
+    fields = _selected(options, "appRoleAssignment", ASSIGNMENT_FIELDS, ASSIGNMENT_FIELDS)
+    sp_id = str(ctx.store.idp.get("service_principal") or "")
+    rows: list[Record] = []
+    if user.get("assigned") and resource in (None, sp_id.lower()):
+        group = _group_of(user)
+        if group is None:
+            name = user.get("displayName") or user.get("userName")
+            rows.append({"type": "User", "id": str(user.get("object_id")), "name": name})
+        else:
+            rows.append({"type": "Group", "id": group_object_id(group), "name": group})
+
+    def project(row: Record) -> dict[str, Any]:
+        doc = _assignment(sp_id, row)
+        return {name: doc[name] for name in fields}
+
+    context = _context("appRoleAssignments", options, fields)
+    collection = f"user-assigned:{user.get('object_id')}"
+    return _page(ctx, options, collection, rows, project, context)
 
 
 def remove_assignment(ctx: Ctx, sp_id: str, assignment_id: str) -> Reply:

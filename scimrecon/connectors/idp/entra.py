@@ -46,6 +46,8 @@ GRAPH_GROUP = "#microsoft.graph.group"
 # The application permission each read needs (least privileged), named in a 403's message.
 READ_USERS = "User.Read.All"
 READ_ASSIGNMENTS = "Application.Read.All"
+# a user's own assignments: the permission the reassignment writes with reads them too
+READ_OWN_ASSIGNMENTS = "AppRoleAssignment.ReadWrite.All"
 #: Rounds of the client's retries for putting a user's assignment back (see _assign_again).
 REASSIGN_ROUNDS = 3
 READ_MEMBERS = "GroupMember.Read.All"
@@ -113,12 +115,11 @@ class EntraAdapter:
         )
         # A failed directory read is kept (one outage: one error per target, not a re-read
         # each); for the rule only a refusal is (a failed read is tried again).
-        self._directory = ReadOnce(
-            lambda: DirectoryIndex.of(self.read_users().users), ScimreconError
-        )
+        self._directory = ReadOnce(self._read_directory, ScimreconError)
         self._rule = ReadOnce(self._discover_rule, InputError)
-        # UPN -> object id: an object id never changes, and a run asks for each user twice
-        # (the user's push, then the push of their groups)
+        # identity key of a UPN -> object id: an object id never changes, and a run needs each
+        # user's more than once (the reassignment, the user's push, the push of their groups);
+        # filled by `object_id` and by the directory read (decision 100)
         self._object_ids: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -202,6 +203,27 @@ class EntraAdapter:
         self._object_ids[identity_key(user_name)] = str(object_id)
         return str(object_id)
 
+    def _read_directory(self) -> DirectoryIndex:
+        """The directory, its users' object ids remembered on the way (decision 100).
+
+        The look-up reads every user anyway; each target's reassignment and push then need
+        that user's object id, which a `GET /users/{upn}` per target would read again. Only
+        a UPN that exactly one user has under the identity rule is remembered; an id that
+        disagrees with one read before is forgotten, so `object_id` asks Graph again.
+        """
+        users = self.read_users().users
+        by_key: dict[str, set[str]] = {}
+        for user in users:
+            if user.user_name and user.object_id:
+                by_key.setdefault(identity_key(user.user_name), set()).add(user.object_id)
+        for key, ids in by_key.items():
+            known = self._object_ids.get(key)
+            if len(ids) == 1 and known in (None, *ids):
+                self._object_ids[key] = next(iter(ids))
+            else:
+                self._object_ids.pop(key, None)
+        return DirectoryIndex.of(users)
+
     def rule(self) -> str:
         """The configured rule, or the only rule of the job's schema from Entra to the app.
 
@@ -273,31 +295,24 @@ class EntraAdapter:
         has one makes Entra disable it, and Atlassian deactivates that account.
         """
         object_id = self.object_id(user_name)
-        sp = seg(self.service_principal)
-        path = f"/servicePrincipals/{sp}/appRoleAssignedTo"
-        rows = list(
-            self._pages(
-                path, f"$select={ASSIGNMENT_SELECT},appRoleId&$top={PAGE_SIZE}", READ_ASSIGNMENTS
+        path = f"/servicePrincipals/{seg(self.service_principal)}/appRoleAssignedTo"
+        own, granted = self._assignments_of(object_id)
+        if not own and granted:
+            via = granted[0].get("principalDisplayName") or granted[0].get("principalId")
+            raise ReassignRefused(
+                f"{user_name} is assigned to the app through the group {via}, not directly: "
+                "reassigning would touch every member (use provision_mode=on-demand)"
             )
-        )
-        own = [
-            r
-            for r in rows
-            if r.get("principalId") == object_id and r.get("principalType") == "User"
-        ]
-        if not own:
-            groups = self.find_users(object_id=object_id)
-            via = next((u.assigned_via for u in groups if u.assigned and u.assigned_via), None)
-            if via:
-                raise ReassignRefused(
-                    f"{user_name} is assigned to the app through the group {via}, not directly: "
-                    "reassigning would touch every member (use provision_mode=on-demand)"
-                )
-        roles = {str(r["appRoleId"]) for r in (own or rows) if r.get("appRoleId")}
+        if own:
+            roles = {str(r["appRoleId"]) for r in own if r.get("appRoleId")}
+        else:  # a crash between the DELETE and the POST: the role the app gives everyone
+            rows = self._pages(path, f"$select=appRoleId&$top={PAGE_SIZE}", READ_ASSIGNMENTS)
+            roles = {str(r["appRoleId"]) for r in rows if r.get("appRoleId")}
         if len(roles) != 1:
             raise ReassignRefused(
                 f"cannot tell which app role to give {user_name} back "
-                f"({len(roles)} roles among the app's assignments): assign them by hand"
+                f"({len(roles)} roles among the {'user' if own else 'app'}'s assignments): "
+                "assign them by hand"
             )
         for row in own:
             try:
@@ -333,6 +348,24 @@ class EntraAdapter:
                     f"assigned again ({exc.message}): they stay unassigned until this step is "
                     "retried (resume --retry-failed) or they are assigned by hand"
                 ) from None
+
+    def _assignments_of(
+        self, object_id: str
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The user's assignments to this app: (their own, those granted otherwise).
+
+        One request where listing the app's assignments took a page per 999 of them: Graph
+        filters a *user's* assignments by `resourceId` (Edm.Guid, unquoted), and "also returns
+        app role assignments granted to groups that the user is a direct member of". Only a
+        `User` row naming this very object id is the user's own; anything else (a `Group`, or
+        a principal that is not them) is a grant that unassigning the user would not undo.
+        """
+        rows = self._pages(
+            f"/users/{seg(object_id)}/appRoleAssignments",
+            f"$filter=resourceId eq {self.service_principal}",
+            READ_OWN_ASSIGNMENTS,
+        )
+        return split_assignments(rows, object_id, self.service_principal)
 
     # -- directory reads ---------------------------------------------------------------------------
 
@@ -475,6 +508,26 @@ def assigned_groups(assignments: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return groups
 
 
+def split_assignments(
+    rows: Iterable[dict[str, Any]], object_id: str, resource: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A user's app role assignments to `resource` -> (their own, granted otherwise).
+
+    Own: principal type `User` and principal id the user's. Everything else the user's read
+    returns for the app (a `Group` they are a direct member of, or any principal that is not
+    them) is a grant that removing their own assignment would not undo. Rows of another
+    resource are dropped (the `$filter` should have left none). GUIDs compare without case.
+    """
+    app, me = resource.lower(), object_id.lower()
+    mine = [r for r in rows if str(r.get("resourceId") or app).lower() == app]
+    own = [
+        r
+        for r in mine
+        if r.get("principalType") == "User" and str(r.get("principalId") or "").lower() == me
+    ]
+    return own, [r for r in mine if r not in own]
+
+
 def _member_type(member: Mapping[str, Any]) -> str:
     kind = str(member.get("@odata.type") or "")
     if not kind and member.get("userPrincipalName"):
@@ -557,6 +610,7 @@ __all__ = [
     "assigned_groups",
     "link_under",
     "resolve_assignments",
+    "split_assignments",
 ]
 
 
