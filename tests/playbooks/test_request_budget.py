@@ -3,8 +3,8 @@ a test and not only a benchmark (issue 14). The figures are the measured counts 
 acme-trello story (6 targets, default parameters): lower them when requests are removed.
 
 Before issue 14's request diet: /atlassian 141 (23.5 a target), /jira 48, /graph 48 (46 after
-it, 40 once the reassignment read only the user's own assignments: decisions 100 and 101). The goal is
-at most 10 /atlassian requests per target with every safety read kept (decisions 70 and 71).
+it, 40 once the reassignment read only the user's own assignments: decisions 100 and 101). The
+goal is at most 10 /atlassian requests per target with every safety read kept (decisions 70 and 71).
 """
 
 from __future__ import annotations

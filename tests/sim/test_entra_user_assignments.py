@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from scimrecon.sim.app import SimApp
-from scimrecon.sim.entra_api import group_object_id
+from scimrecon.sim.provisioning import group_object_id
 
 SP = "8e881353-1735-45af-af21-ee1344582a4d"
 OTHER = "00000000-1111-2222-3333-444444444444"

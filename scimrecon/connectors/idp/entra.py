@@ -349,9 +349,7 @@ class EntraAdapter:
                     "retried (resume --retry-failed) or they are assigned by hand"
                 ) from None
 
-    def _assignments_of(
-        self, object_id: str
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _assignments_of(self, object_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The user's assignments to this app: (their own, those granted otherwise).
 
         One request where listing the app's assignments took a page per 999 of them: Graph
