@@ -301,9 +301,11 @@ class EntraAdapter:
         path = f"/servicePrincipals/{seg(self.service_principal)}/appRoleAssignedTo"
         own, granted = self._assignments_of(object_id)
         if not own and granted:
-            via = granted[0].get("principalDisplayName") or granted[0].get("principalId")
+            grant = granted[0]
+            kind = "group" if grant.get("principalType") == "Group" else "assignment of"
+            via = grant.get("principalDisplayName") or grant.get("principalId")
             raise ReassignRefused(
-                f"{user_name} is assigned to the app through the group {via}, not directly: "
+                f"{user_name} is assigned to the app through the {kind} {via}, not directly: "
                 "reassigning would touch every member (use provision_mode=on-demand)"
             )
         if own:
