@@ -30,6 +30,7 @@ import csv
 import json
 import shlex
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,7 @@ import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +181,7 @@ def _measure(
     if result.exit_code != 0:
         raise SystemExit(f"run failed ({result.exit_code}): {result.output[-2000:]}")
     log = read_log()
+    phases = step_phases(Path(tmp) / "state.db")
     hits = [r for r in log if r["path"].startswith("/atlassian")]
     span = max(r["t"] for r in hits) - min(r["t"] for r in hits)
     per_second = Counter(int(r["t"]) for r in hits)
@@ -196,7 +199,33 @@ def _measure(
         "busy_rps": busy,
         "busy_ratio": busy / rate,
         "throttled": sum(1 for r in log if r["status"] == 429),
+        "phases": phases,
     }
+
+
+def step_phases(state_file: Path) -> list[tuple[str, float, float, int]]:
+    """Per step: first start and last end in seconds from the run's start, and how many
+    target-steps it ran. Where the wall goes beyond the bound is where a step runs alone
+    (the state keeps whole seconds, so a phase under a second shows as 0)."""
+    with contextlib.closing(sqlite3.connect(state_file)) as db:
+        rows = db.execute(
+            "SELECT step, MIN(started), MAX(finished), COUNT(*) FROM step_states"
+            " WHERE started IS NOT NULL GROUP BY step"
+        ).fetchall()
+    if not rows:
+        return []
+
+    def seconds(stamp: str) -> float:
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+    zero = min(seconds(first) for _, first, _, _ in rows)
+    spans = [(s, seconds(a) - zero, seconds(b or a) - zero, n) for s, a, b, n in rows]
+    return sorted(spans, key=lambda span: (span[1], span[2]))
+
+
+def print_phases(result: dict[str, Any]) -> None:
+    for step, start, end, count in result["phases"]:
+        print(f"  {step:<20} {start:6.0f} s -> {end:6.0f} s ({end - start:4.0f} s, {count} runs)")
 
 
 def print_bound(result: dict[str, Any], rate: float) -> None:
@@ -238,6 +267,8 @@ def main() -> None:
     grouped, own = args.with_groups, not args.in_process
     wide = run_once(args.targets, args.concurrency, args.rate, args.latency_ms, grouped, own)
     print_bound(wide, args.rate)
+    print("where the wall goes (steps, from the run's state):")
+    print_phases(wide)
     serial = run_once(args.serial_targets, 1, args.rate, args.latency_ms, grouped, own)
     speedup = serial["per_target_s"] / wide["per_target_s"]
     print(
