@@ -28,7 +28,8 @@ PHASES = {
     ),
     "load": (
         "from scimrecon.sim.world import load_world\n"
-        "from scimrecon.sim.validate import schema_problems, reference_problems\n"
+        "from scimrecon.sim.validate import schema_problems\n"
+        "from scimrecon.sim.world_references import reference_problems\n"
         "doc = load_world({path!r})\n"
         "result = {{'seconds': time.perf_counter() - start, 'accounts': len(doc['accounts'])}}\n"
         "t = time.perf_counter(); schema_problems(doc)\n"

@@ -34,7 +34,8 @@ from scimrecon.engine.playbook import parse_playbook
 from scimrecon.engine.runner import Runner, RunResult
 from scimrecon.engine.state import RunRecord, StateStore
 from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, load_targets
-from scimrecon.engine.undo import Undoer, UndoOptions, UndoPlan, UndoResult
+from scimrecon.engine.undo import Undoer, UndoOptions, UndoResult
+from scimrecon.engine.undo_plan import UndoPlan
 from scimrecon.errors import RefusedError
 
 UNFINISHED_RUN = ("running", "interrupted", "parked")

@@ -22,7 +22,15 @@ import uuid
 from typing import Any
 
 from scimrecon.sim.context import Ctx
-from scimrecon.sim.orgs_v2_api import USERS, V2, _members, _org, _scope, directory_user, page_of
+from scimrecon.sim.orgs_v2_api import (
+    USERS,
+    V2,
+    directory_members,
+    directory_scope,
+    directory_user,
+    page_of,
+    require_org,
+)
 from scimrecon.sim.store import Record, Store
 from scimrecon.sim.web import ApiError, Reply, Router, json_object
 
@@ -70,7 +78,7 @@ def org_workspaces(store: Store) -> list[tuple[str, str]]:
 
 
 def list_workspaces(ctx: Ctx, org_id: str) -> Reply:
-    _org(ctx, org_id)
+    require_org(ctx, org_id)
     body = json_object(ctx.request) if ctx.request.get_data(cache=True) else {}
     unknown = sorted(set(body) - {"limit", "cursor"})
     if unknown:
@@ -155,7 +163,7 @@ def _shown(store: Store, account: Record, expand: set[str]) -> dict[str, Any]:
 
 
 def search_users(ctx: Ctx, org_id: str, directory_id: str) -> Reply:
-    scope = _scope(ctx, org_id, directory_id)
+    scope = directory_scope(ctx, org_id, directory_id)
     body = json_object(ctx.request, invalid_code="INVALID")
     unknown = sorted(set(body) - _SEARCH_KEYS)
     if unknown:
@@ -169,6 +177,6 @@ def search_users(ctx: Ctx, org_id: str, directory_id: str) -> Reply:
         raise ApiError(
             400, f"expand {sorted(expand - _EXPANDS)[0]} is not supported here", code="INVALID"
         )
-    found = [a for a in _members(ctx, scope) if _matches(ctx.store, a, body)]
+    found = [a for a in directory_members(ctx, scope) if _matches(ctx.store, a, body)]
     page, links = page_of(found, f"search.{directory_id}", body.get("cursor"), body.get("limit"))
     return Reply(200, {"data": [_shown(ctx.store, a, expand) for a in page], "links": links})

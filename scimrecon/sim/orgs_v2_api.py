@@ -62,16 +62,17 @@ def directory_of(store: Store, account: Record) -> str:
     return str(account.get("user_directory") or user_directories(store)[0]["id"])
 
 
-def _org(ctx: Ctx, org_id: str) -> None:
+def require_org(ctx: Ctx, org_id: str) -> None:
+    """404 unless the path's org id is the simulated org (every org-scoped endpoint starts here)."""
     if ctx.store.org.get("id") != org_id:
         raise ApiError(404, f"organization {org_id} not found", code="NOT_FOUND")
 
 
-def _scope(ctx: Ctx, org_id: str, directory_id: str, *, write: bool = False) -> set[str]:
+def directory_scope(ctx: Ctx, org_id: str, directory_id: str, *, write: bool = False) -> set[str]:
     """The directory ids a request covers. `-` is every directory; a change through `-` in an
     org with several would be ambiguous and is refused (the documentation only promises `-`
     for widening a read)."""
-    _org(ctx, org_id)
+    require_org(ctx, org_id)
     ids = [d["id"] for d in user_directories(ctx.store)]
     if directory_id == ALL:
         if write and len(ids) > 1:
@@ -87,7 +88,8 @@ def _scope(ctx: Ctx, org_id: str, directory_id: str, *, write: bool = False) -> 
     return {directory_id}
 
 
-def _members(ctx: Ctx, scope: set[str]) -> list[Record]:
+def directory_members(ctx: Ctx, scope: set[str]) -> list[Record]:
+    """The org's accounts in the directories of `scope` (directory_scope's answer)."""
     return [a for a in ctx.store.accounts() if directory_of(ctx.store, a) in scope]
 
 
@@ -182,31 +184,32 @@ def page_of(
 
 
 def list_directories(ctx: Ctx, org_id: str) -> Reply:
-    _org(ctx, org_id)
+    require_org(ctx, org_id)
     dirs = [{"directoryId": d["id"], "name": d["name"]} for d in user_directories(ctx.store)]
     page, links = _page(ctx, dirs, "directories")
     return Reply(200, {"data": page, "links": links})
 
 
 def list_users(ctx: Ctx, org_id: str, directory_id: str) -> Reply:
-    members = _members(ctx, _scope(ctx, org_id, directory_id))
+    members = directory_members(ctx, directory_scope(ctx, org_id, directory_id))
     page, links = _page(ctx, members, f"users.{directory_id}")
     return Reply(200, {"data": [directory_user(ctx.store, a) for a in page], "links": links})
 
 
 def count_users(ctx: Ctx, org_id: str, directory_id: str) -> Reply:
-    return Reply(200, {"count": len(_members(ctx, _scope(ctx, org_id, directory_id)))})
+    members = directory_members(ctx, directory_scope(ctx, org_id, directory_id))
+    return Reply(200, {"count": len(members)})
 
 
 def get_user(ctx: Ctx, org_id: str, directory_id: str, account_id: str) -> Reply:
-    account = _member(ctx, _scope(ctx, org_id, directory_id), account_id)
+    account = _member(ctx, directory_scope(ctx, org_id, directory_id), account_id)
     return Reply(200, {"data": directory_user(ctx.store, account)})
 
 
 def role_assignments(ctx: Ctx, org_id: str, directory_id: str, account_id: str) -> Reply:
     """The user's platform roles as one assignment on the organization (product roles on
     sites are not modelled)."""
-    account = _member(ctx, _scope(ctx, org_id, directory_id), account_id)
+    account = _member(ctx, directory_scope(ctx, org_id, directory_id), account_id)
     roles = platform_roles_of(account.get("org_role"), account.get("platform_roles"))
     items = [
         {
@@ -222,7 +225,7 @@ def role_assignments(ctx: Ctx, org_id: str, directory_id: str, account_id: str) 
 
 def suspend(ctx: Ctx, org_id: str, directory_id: str, account_id: str) -> Reply:
     """Remove every product access (not billed while suspended), kept for `restore`."""
-    account = _member(ctx, _scope(ctx, org_id, directory_id, write=True), account_id)
+    account = _member(ctx, directory_scope(ctx, org_id, directory_id, write=True), account_id)
     removed = account.get("product_access") or []
     account["suspended_access"] = [*(account.get("suspended_access") or []), *removed]
     account["product_access"] = []
@@ -230,7 +233,7 @@ def suspend(ctx: Ctx, org_id: str, directory_id: str, account_id: str) -> Reply:
 
 
 def restore(ctx: Ctx, org_id: str, directory_id: str, account_id: str) -> Reply:
-    account = _member(ctx, _scope(ctx, org_id, directory_id, write=True), account_id)
+    account = _member(ctx, directory_scope(ctx, org_id, directory_id, write=True), account_id)
     kept = account.pop("suspended_access", None) or []
     current = account.get("product_access") or []
     keys = {(p.get("key"), p.get("site")) for p in current}

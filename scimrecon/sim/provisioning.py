@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scimrecon.sim.store import Record, Store, fold
-from scimrecon.sim.validate import is_email
+from scimrecon.sim.value_formats import is_email
 from scimrecon.sim.web import ApiError
 
 

@@ -35,7 +35,7 @@ from scim2_models import (
 )
 
 from scimrecon.sim.store import Record
-from scimrecon.sim.validate import is_email
+from scimrecon.sim.value_formats import is_email
 from scimrecon.sim.web import ApiError
 
 ATLASSIAN_EXT = "urn:scim:schemas:extension:atlassian-external:1.0"

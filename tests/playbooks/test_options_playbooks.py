@@ -13,7 +13,7 @@ from scimrecon.sim.world import load_world
 from tests.playbooks.harness import FIXTURES, accounts_by_email, in_process
 
 SIX = json.loads((FIXTURES / "acme-trello" / "expected.json").read_text())["trello_only"]
-# the fixture's non-billable policy (make_fixtures.AUTH_POLICIES)
+# the fixture's non-billable policy (world_acme_trello.AUTH_POLICIES)
 POLICY = {"id": "c3a9d2e4-51b7-4e0f-8c26-9b7d4a1f0e52", "name": "Free products, no SSO",
           "billable": False}  # fmt: skip
 DEFAULT = {"id": "6f1e4b0a-7d2c-4c1b-9a55-0d3a2f6c8e01", "name": "Default policy", "billable": True}

@@ -19,10 +19,9 @@ from scimrecon.sim.validate import (
     _path_key,
     _schema_messages,
     _validator,
-    is_email,
-    is_iso8601,
     schema_problems,
 )
+from scimrecon.sim.value_formats import is_email, is_iso8601
 from tests.world.conftest import fixture_world
 
 BASE = fixture_world("acme-trello")
