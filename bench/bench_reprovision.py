@@ -58,6 +58,8 @@ from scimrecon.sim.server import serve_in_thread
 TRELLO_SHARE = 220 / 8000  # what the generator gives per account, measured
 #: The APIs the simulator limits to `--rate` requests/s (the world's faults below).
 RATE_LIMITED = ("/atlassian", "/jira", "/graph")
+#: Where `--log-out` writes the simulator's request log of the wide run (None: nowhere).
+LOG_OUT: str | None = None
 
 
 def world_with(
@@ -181,6 +183,8 @@ def _measure(
     if result.exit_code != 0:
         raise SystemExit(f"run failed ({result.exit_code}): {result.output[-2000:]}")
     log = read_log()
+    if LOG_OUT and targets > 1 and concurrency > 1:  # the wide run's, not the serial one's
+        Path(LOG_OUT).write_text(json.dumps(log), encoding="utf-8")
     phases = step_phases(Path(tmp) / "state.db")
     hits = [r for r in log if r["path"].startswith("/atlassian")]
     span = max(r["t"] for r in hits) - min(r["t"] for r in hits)
@@ -263,7 +267,10 @@ def main() -> None:
         action="store_true",
         help="serve the simulator from a thread of this process",
     )
+    parser.add_argument("--log-out", help="write the wide run's request log (JSON) here")
     args = parser.parse_args()
+    global LOG_OUT
+    LOG_OUT = args.log_out
     grouped, own = args.with_groups, not args.in_process
     wide = run_once(args.targets, args.concurrency, args.rate, args.latency_ms, grouped, own)
     print_bound(wide, args.rate)

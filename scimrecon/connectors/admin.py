@@ -430,6 +430,21 @@ class AdminApi:
             for item in self._pages(f"{self._v2}/workspaces", {"limit": 100}, search=True)
         ]
 
+    def search_directory_user(self, account_id: str) -> DirectoryUser | None:
+        """One user with roles and product access, read now through the user search
+        (`accountIds`): one request for what the GET (roles, no product access) and the org
+        listing (product access) gave between them, so a look-up needs no listing of the
+        whole org first. None when the directory does not hold the account; an answer naming
+        another account is refused."""
+        path = f"{self._users_path()}/search"
+        params = {"accountIds": [account_id], "expand": ["platformRoles", "productAccess"]}
+        found = [DirectoryUser.from_json(item) for item in self._pages(path, params, search=True)]
+        if any(user.account_id != account_id for user in found) or len(found) > 1:
+            raise self.http.unexpected(
+                "POST", path, f"an answer for another account than {account_id}"
+            )
+        return found[0] if found else None
+
     def directory_user(self, account_id: str) -> DirectoryUser:
         """One user, read now: its roles and membership as they are at this moment."""
         path = f"{self._users_path()}/{seg(account_id)}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,6 +269,22 @@ class Planner:
             text += " (after a manual confirmation)"
         return PlanEntry(key, step.id, "would", redact(text)), False, not action.read_only
 
+    def _reads_aside(self, position: int, after_change: bool) -> bool:
+        """Whether the run-wide step at `position` may be read beside the steps after it: it
+        only reads, nothing before it changes the world, and a target step that only reads
+        comes next (something to overlap with)."""
+        steps = (*self.playbook.steps, *self.playbook.finally_steps)
+        step, following = steps[position], steps[position + 1 : position + 2]
+        return (
+            not after_change
+            and self._action(step).read_only
+            and not step.manual
+            and step.when is None
+            and bool(following)
+            and following[0].scope == "target"
+            and self._action(following[0]).read_only
+        )
+
     def plan(self, params: Mapping[str, Any], targets: TargetList) -> Plan:
         """Read only: every step in playbook order, a target step for all targets at once."""
         validate_params(self.playbook, self.registry, params, self.services, self.ui)
@@ -289,10 +305,33 @@ class Planner:
         run_changed = False
         run_entries: list[PlanEntry] = []
         target_entries: dict[str, list[PlanEntry]] = {key: [] for key in rows}
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            for step in (*self.playbook.steps, *self.playbook.finally_steps):
+        # A run-wide read ahead of any change (the billable count: hundreds of pages read one
+        # after another) is read on a thread of its own while the target reads that follow it
+        # go on, up to the next run-wide step or the first step that may change the world:
+        # nothing changes meanwhile, so it counts the same world (decision 103).
+        background: list[tuple[int, Future[tuple[PlanEntry, bool, bool]], dict[str, Any]]] = []
+
+        def join() -> None:
+            for index, future, outputs in background:
+                run_entries[index] = future.result()[0]
+                run_outputs.update(outputs)
+            background.clear()
+
+        with (
+            ThreadPoolExecutor(max_workers=self.concurrency) as pool,
+            ThreadPoolExecutor(max_workers=1) as aside,
+        ):
+            for position, step in enumerate((*self.playbook.steps, *self.playbook.finally_steps)):
+                if step.scope == "run" or not self._action(step).read_only:
+                    join()
                 if step.scope == "run":
                     after = run_changed or bool(changed)
+                    if self._reads_aside(position, after):
+                        outputs = dict(run_outputs)
+                        future = aside.submit(self._entry, step, None, {}, params, outputs, after)
+                        background.append((len(run_entries), future, outputs))
+                        run_entries.append(PlanEntry(None, step.id, "error", "not read"))
+                        continue
                     entry, _, change = self._entry(step, None, {}, params, run_outputs, after)
                     run_entries.append(entry)
                     run_changed = run_changed or change
@@ -318,6 +357,7 @@ class Planner:
                         self.progress.advance(task)
                 finally:
                     self.progress.end(task)
+            join()
         plan.entries = run_entries + [e for key in rows for e in target_entries[key]]
         plan.reads = self._head_reads(list(rows))
         return plan

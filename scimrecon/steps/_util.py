@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from scimrecon.connectors.admin import DirectoryUser
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.engine.action import Skip, StepContext, StepFailed
 from scimrecon.errors import RemoteError
@@ -104,12 +105,34 @@ def skip_admin(ctx: StepContext, account_id: str) -> None:
     try:
         user = ctx.services.admin.directory_user(account_id)
     except RemoteError as exc:
-        detail = getattr(exc, "detail", "") or getattr(exc, "message", "") or str(exc)
-        status = getattr(exc, "status", None)
-        why = f"{status} {detail}".strip() if status else detail
-        raise Skip(f"role of {account_id} cannot be read ({why}): not touching it") from None
+        raise _unreadable_role(account_id, exc) from None
     if user.account_id != account_id:
         raise Skip(f"role of {account_id} cannot be read (the API answered for another account)")
+    _skip_admin_role(user)
+
+
+def live_directory_user(ctx: StepContext, account_id: str) -> DirectoryUser:
+    """The account as the org's directory shows it now, with its roles and product access (one
+    user search by account id), after `skip_admin`'s test: an admin, or a role that cannot be
+    read, skips the target."""
+    try:
+        user = ctx.services.admin.search_directory_user(account_id)
+    except RemoteError as exc:
+        raise _unreadable_role(account_id, exc) from None
+    if user is None:
+        raise Skip(f"role of {account_id} cannot be read (not in the directory): not touching it")
+    _skip_admin_role(user)
+    return user
+
+
+def _unreadable_role(account_id: str, exc: RemoteError) -> Skip:
+    detail = getattr(exc, "detail", "") or getattr(exc, "message", "") or str(exc)
+    status = getattr(exc, "status", None)
+    why = f"{status} {detail}".strip() if status else detail
+    return Skip(f"role of {account_id} cannot be read ({why}): not touching it")
+
+
+def _skip_admin_role(user: DirectoryUser) -> None:
     role = admin_role(user.platform_roles)
     if role:
         raise Skip(f"protected: {role}")

@@ -47,11 +47,24 @@ class ReassignTickets(Action):
         return jql_user(field, old)
 
     def _left(
-        self, ctx: StepContext, old: str, known: dict[str, list[JiraIssue]] | None = None
+        self,
+        ctx: StepContext,
+        old: str,
+        known: dict[str, list[JiraIssue]] | None = None,
+        *,
+        as_checked: bool = False,
     ) -> dict[str, list[JiraIssue]]:
         """Per field, the issues really still on `old`: the search's candidates plus `known`
         ones (a lagging index cannot show tickets we moved a moment ago), then a consistent
-        read of exactly those."""
+        read of exactly those.
+
+        `as_checked`: the first question of `apply` is the one its `check` asked a moment
+        before in the same attempt (two searches per field), so that answer is taken from
+        `ctx.memo`, which the runner empties before every attempt. The question after the
+        move is always asked anew."""
+        memo_key = ("jira-left", old, _ids(known))
+        if as_checked and memo_key in ctx.memo:
+            return dict(ctx.memo.pop(memo_key))
         jira = ctx.services.jira
         left: dict[str, list[JiraIssue]] = {}
         for field in _fields(ctx):
@@ -62,6 +75,7 @@ class ReassignTickets(Action):
             really = jira.matching_now(clause, candidates) if candidates else []
             if really:
                 left[field] = really
+        ctx.memo[memo_key] = dict(left)
         return left
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
@@ -95,7 +109,7 @@ class ReassignTickets(Action):
         read); the issues moved, per field."""
         jira = ctx.services.jira
         threshold = int(ctx.param("bulk_threshold", 50))
-        found = self._left(ctx, src, known)
+        found = self._left(ctx, src, known, as_checked=True)
         refused: dict[str, str] = {}
         for field, issues in found.items():
             if field == "participants":
@@ -189,6 +203,10 @@ class CountWhatStays(Action):
         if found.notes:
             out["stays_on_old_account_note"] = "; ".join(found.notes)
         return out
+
+
+def _ids(known: dict[str, list[JiraIssue]] | None) -> frozenset[tuple[str, str | None]]:
+    return frozenset((f, i.id) for f, issues in (known or {}).items() for i in issues)
 
 
 def _named(key: str, refused: dict[str, str]) -> str:

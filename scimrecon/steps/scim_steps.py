@@ -12,9 +12,9 @@ from scimrecon.steps._util import (
     idp_users,
     is_identity_mismatch,
     is_not_found,
+    live_directory_user,
     reads_idp_directory,
     require,
-    skip_admin,
     skip_protected,
     target_email,
 )
@@ -52,9 +52,11 @@ class LookupUser(ReadAction):
         account_id = user.account_id or _linked_account(ctx, email, user.id)
         if not account_id:
             raise Skip(f"SCIM user {user.id} is not linked to an Atlassian account")
-        skip_admin(ctx, account_id)
+        # Role, status and product access in one read (no listing of the whole org first).
+        member = live_directory_user(ctx, account_id)
         _require_assigned(ctx, user.external_id, user.user_name or email)
-        account_email, status, products = _account_facts(ctx, account_id)
+        account_email, status = member.email, member.account_status
+        products = [key for _, key, _ in member.product_access]
         skip_protected(ctx, email, account_email)
         if status != "active":
             raise Skip(f"account {account_id} is {status}: not billable")
@@ -85,18 +87,6 @@ def _linked_account(ctx: StepContext, email: str, scim_id: str) -> str | None:
     is not ours)."""
     links = ctx.services.admin.scim_links_for_email(email)
     return next((link.account_id for link in links if link.scim_user_id == scim_id), None)
-
-
-def _account_facts(ctx: StepContext, account_id: str) -> tuple[str | None, str | None, list[str]]:
-    """Email, status and product keys of the account: from the org listing the run read
-    moments ago (the billable count) when it has one, else read for this account alone."""
-    admin = ctx.services.admin
-    listed = admin.cached_org_user(account_id)
-    if listed is not None:
-        return listed.email, listed.account_status, [p.key for p in listed.product_access]
-    profile = admin.get_profile(account_id)
-    activity = admin.last_active_dates(account_id)
-    return profile.email, profile.account_status, [p.key for p in activity.products]
 
 
 def _require_assigned(ctx: StepContext, object_id: str | None, user_name: str) -> None:
