@@ -186,6 +186,10 @@ class ReadAction(Action):
     #: The plan's answer may stand in for the run's own (engine/adopt.py). False for a read
     #: whose answer depends on the run itself, e.g. on whether a person is at the terminal.
     adoptable: ClassVar[bool] = True
+    #: The plan's fingerprint holds what the read found, so `run --plan` refuses a changed
+    #: world. False for a figure only the report shows (a count of comments), which may
+    #: change between plan and run without making the plan wrong about anyone.
+    fingerprinted: ClassVar[bool] = True
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
         return None

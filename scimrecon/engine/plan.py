@@ -247,7 +247,8 @@ class Planner:
                 self._reads[(key or "", step.id)] = dict(found)
                 outputs.update(found)
                 text = redact(action.describe(ctx))
-                return PlanEntry(key, step.id, "would", text, _digest(found)), False, False
+                digest = _digest(found) if getattr(action, "fingerprinted", True) else ""
+                return PlanEntry(key, step.id, "would", text, digest), False, False
             found = None if after_change else action.check(ctx)
         except Skip as skip:
             if action.read_only:
@@ -298,69 +299,119 @@ class Planner:
             targets=len(targets),
             step_order=[s.id for s in (*self.playbook.steps, *self.playbook.finally_steps)],
         )
-        run_outputs: dict[str, Any] = {}
-        rows = {t.key: dict(t.row) for t in targets.targets}
-        stopped: set[str] = set()
-        changed: set[str] = set()  # targets with a change planned before the current step
-        run_changed = False
-        run_entries: list[PlanEntry] = []
-        target_entries: dict[str, list[PlanEntry]] = {key: [] for key in rows}
-        # A run-wide read ahead of any change (the billable count: hundreds of pages read one
-        # after another) is read on a thread of its own while the target reads that follow it
-        # go on, up to the next run-wide step or the first step that may change the world:
-        # nothing changes meanwhile, so it counts the same world (decision 103).
-        background: list[tuple[int, Future[tuple[PlanEntry, bool, bool]], dict[str, Any]]] = []
-
-        def join() -> None:
-            for index, future, outputs in background:
-                run_entries[index] = future.result()[0]
-                run_outputs.update(outputs)
-            background.clear()
-
+        walk = _Walk({t.key: dict(t.row) for t in targets.targets})
+        steps = (*self.playbook.steps, *self.playbook.finally_steps)
         with (
             ThreadPoolExecutor(max_workers=self.concurrency) as pool,
             ThreadPoolExecutor(max_workers=1) as aside,
         ):
-            for position, step in enumerate((*self.playbook.steps, *self.playbook.finally_steps)):
-                if step.scope == "run" or not self._action(step).read_only:
-                    join()
+            index = 0
+            while index < len(steps):
+                step = steps[index]
                 if step.scope == "run":
-                    after = run_changed or bool(changed)
-                    if self._reads_aside(position, after):
-                        outputs = dict(run_outputs)
-                        future = aside.submit(self._entry, step, None, {}, params, outputs, after)
-                        background.append((len(run_entries), future, outputs))
-                        run_entries.append(PlanEntry(None, step.id, "error", "not read"))
-                        continue
-                    entry, _, change = self._entry(step, None, {}, params, run_outputs, after)
-                    run_entries.append(entry)
-                    run_changed = run_changed or change
+                    walk.join()
+                    self._plan_run_step(index, walk, params, aside)
+                    index += 1
                     continue
-                live = [key for key in rows if key not in stopped]
-
-                def one(
-                    key: str, step: Step = step, run_changed: bool = run_changed
-                ) -> tuple[str, PlanEntry, bool, bool]:
-                    after = run_changed or key in changed
-                    snapshot = dict(run_outputs)
-                    return key, *self._entry(step, key, rows[key], params, snapshot, after)
-
-                task = f"plan {step.id}"
-                self.progress.begin(task, task, len(live))
-                try:
-                    for key, entry, stop, change in pool.map(one, live):
-                        target_entries[key].append(entry)
-                        if stop:
-                            stopped.add(key)
-                        if change:
-                            changed.add(key)
-                        self.progress.advance(task)
-                finally:
-                    self.progress.end(task)
-            join()
-        plan.entries = run_entries + [e for key in rows for e in target_entries[key]]
-        plan.reads = self._head_reads(list(rows))
+                end = index
+                while end < len(steps) and steps[end].scope == "target":
+                    end += 1
+                if not all(self._action(s).read_only for s in steps[index:end]):
+                    walk.join()
+                self._plan_target_steps(steps[index:end], walk, params, pool)
+                index = end
+            walk.join()
+        plan.entries = walk.run_entries + [e for k in walk.rows for e in walk.target_entries[k]]
+        plan.reads = self._head_reads(list(walk.rows))
         return plan
+
+    def _plan_run_step(
+        self, position: int, walk: _Walk, params: Mapping[str, Any], aside: ThreadPoolExecutor
+    ) -> None:
+        """One run-wide step's entry. A read ahead of any change (the billable count: hundreds
+        of pages read one after another) is read on a thread of its own while the target reads
+        after it go on, up to the next run-wide step or the first step that may change the
+        world: nothing changes meanwhile, so it counts the same world (decision 103)."""
+        step = (*self.playbook.steps, *self.playbook.finally_steps)[position]
+        after = walk.run_changed or bool(walk.changed)
+        if self._reads_aside(position, after):
+            outputs = dict(walk.run_outputs)
+            future = aside.submit(self._entry, step, None, {}, params, outputs, after)
+            walk.background.append((len(walk.run_entries), future, outputs))
+            walk.run_entries.append(PlanEntry(None, step.id, "error", "not read"))
+            return
+        entry, _, change = self._entry(step, None, {}, params, walk.run_outputs, after)
+        walk.run_entries.append(entry)
+        walk.run_changed = walk.run_changed or change
+
+    def _plan_target_steps(
+        self,
+        steps: tuple[Step, ...],
+        walk: _Walk,
+        params: Mapping[str, Any],
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        """Consecutive target steps, each target through them on its own (its look-up, then
+        its Jira count, ...) rather than one step for every target at a time: the reads of
+        different APIs overlap, as they do in the run (decision 103). A skip stops the target."""
+        live = [key for key in walk.rows if key not in walk.stopped]
+        run_changed = walk.run_changed
+
+        def chain(key: str) -> tuple[str, list[PlanEntry], bool, bool]:
+            entries: list[PlanEntry] = []
+            stop, change = False, key in walk.changed
+            for step in steps:
+                snapshot = dict(walk.run_outputs)
+                after = run_changed or change
+                entry, stop, did = self._entry(step, key, walk.rows[key], params, snapshot, after)
+                entries.append(entry)
+                self.progress.advance(f"plan {step.id}")
+                change = change or did
+                if stop:
+                    break
+            return key, entries, stop, change
+
+        for step in steps:
+            self.progress.begin(f"plan {step.id}", f"plan {step.id}", len(live))
+        try:
+            for key, entries, stop, change in pool.map(chain, live):
+                walk.target_entries[key].extend(entries)
+                if stop:
+                    walk.stopped.add(key)
+                if change:
+                    walk.changed.add(key)
+        finally:
+            for step in steps:
+                self.progress.end(f"plan {step.id}")
+
+
+@dataclass
+class _Walk:
+    """What planning has found so far: entries, outputs, and which targets stopped or have a
+    change planned before the current step."""
+
+    rows: dict[str, dict[str, Any]]
+    run_outputs: dict[str, Any] = field(default_factory=dict)
+    stopped: set[str] = field(default_factory=set)
+    changed: set[str] = field(default_factory=set)
+    run_changed: bool = False
+    run_entries: list[PlanEntry] = field(default_factory=list)
+    target_entries: dict[str, list[PlanEntry]] = field(default_factory=dict)
+    #: run-wide reads going on beside the target steps: (entry index, future, their outputs)
+    background: list[tuple[int, Future[tuple[PlanEntry, bool, bool]], dict[str, Any]]] = field(
+        default_factory=list
+    )
+
+    def __post_init__(self) -> None:
+        self.target_entries = {key: [] for key in self.rows}
+
+    def join(self) -> None:
+        """Wait for the run-wide reads going on aside; their entries and outputs take their
+        places."""
+        for index, future, outputs in self.background:
+            self.run_entries[index] = future.result()[0]
+            self.run_outputs.update(outputs)
+        self.background.clear()
 
 
 def write_plan(plan: Plan, path: Path) -> None:

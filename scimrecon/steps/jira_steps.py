@@ -7,7 +7,7 @@ from typing import Any
 
 from scimrecon.connectors.jira import USER_FIELDS, JiraIssue, jql_quote, jql_user
 from scimrecon.connectors.jira_history import stays_behind
-from scimrecon.engine.action import Action, StepContext, StepFailed
+from scimrecon.engine.action import Action, ReadAction, StepContext, StepFailed
 from scimrecon.steps._util import csv_param, require, target_email
 
 
@@ -171,23 +171,21 @@ class ReassignTickets(Action):
         return {"tickets_returned": len({i.id for issues in moved.values() for i in issues})}
 
 
-class CountWhatStays(Action):
+class CountWhatStays(ReadAction):
     """Count what stays on the old account because Jira cannot reassign it: comments and
     worklogs it wrote, JSM approvals naming it, issues it watches (connectors/jira_history.py).
 
-    It only reads, but it is not a ReadAction on purpose: the planner would run it too (three
-    more searches per target, twice per run) and put today's counts into the plan's
-    fingerprint, so a comment written between `plan` and `run --plan` would refuse the run.
-    Placed before the tickets move (the reporter / assignee clauses still find the old
-    account's issues) and long before the old account is disabled.
+    A read, so the plan shows the counts and the run takes them over (engine/adopt.py) rather
+    than searching again; placed right after the look-up, before the pause, where Jira has
+    nothing else to do (decision 103). Not `fingerprinted`: a comment written between `plan`
+    and `run --plan` changes a count in the report, not whom the run acts on, so it does not
+    refuse the run. Counted before the tickets move (the reporter / assignee clauses still
+    find the old account's issues); what the person writes on the old account after the count
+    is not in it, which the report's "a floor" already says of comments.
     """
 
     name = "jira.count_what_stays"
-    idempotent = True
-    has_effect = False
-
-    def check(self, ctx: StepContext) -> dict[str, Any] | None:
-        return None  # a count is always taken afresh
+    fingerprinted = False
 
     def describe(self, ctx: StepContext) -> str:
         old = ctx.target.get("old_account_id", "the old account")
