@@ -106,8 +106,11 @@ _RULE_FIELDS = (
 )
 _rule_facts = itemgetter(*(UserRecord._fields.index(name) for name in _RULE_FIELDS))
 _PRODUCTS = UserRecord._fields.index("products")
-#: bit 0 of a product mark: access on a site the org does not manage; the key bits start at 1
+#: bit 0 of a product mark: access on a site the org does not manage; bit 1: access on one of
+#: its sites (or one not known), which makes an unmanaged account an external user (billable
+#: rule 3); the key bits start at 2
 _ELSEWHERE = 1
+_ON_ORG = 2
 # what a group of alike records asks of the classifier (Analyzer._group)
 _SKIP, _IF_STALE, _ALWAYS = 0, 1, 2
 
@@ -156,11 +159,12 @@ class Analyzer:
             key = access.key
             bit = self._bits.get(key)
             if bit is None:
-                bit = self._bits[key] = 2 << len(self._keys)
+                bit = self._bits[key] = 4 << len(self._keys)
                 self._keys.append(key)
             sites = self.policy.org_sites
             elsewhere = sites is not None and bool(access.site) and access.site.lower() not in sites
-            info = self._seen[access] = [0, ordinal, bit | (_ELSEWHERE if elsewhere else 0)]
+            place = _ELSEWHERE if elsewhere else _ON_ORG
+            info = self._seen[access] = [0, ordinal, bit | place]
         if len(self._by_id) < 100_000:
             self._by_id[id(access)] = info
             self._pinned.append(access)
@@ -169,7 +173,9 @@ class Analyzer:
     def _group(self, facts: tuple[Any, ...], marks: int) -> list[Any]:
         """What every record with these rule facts and product marks gets (made once)."""
         managed, status, external, policy_billable, account_type, reported = facts
-        keys = [k for n, k in enumerate(self._keys) if marks & (2 << n)]
+        keys = [k for n, k in enumerate(self._keys) if marks & (4 << n)]
+        if external is None and not managed:  # rule 3, from where the access is
+            external = bool(marks & _ON_ORG)
         found = verdict(
             managed=managed,
             status=status,

@@ -16,7 +16,13 @@ sources for people. The rules are checked in this order, and the first that appl
 3. ``not-org-user``: an account that is neither managed by the org nor one of its external users
    is not on the org's bill. Source: "Manage your bill for Atlassian Guard Standard"
    (support.atlassian.com/subscriptions-and-billing/docs/manage-your-bill-for-atlassian-guard-standard):
-   "you only pay once for each managed account and external user in your organization".
+   "you only pay once for each managed account and external user in your organization". An
+   external user is someone the org does not manage who uses its apps ("Users in an external
+   user policy count towards your Atlassian Guard Standard bill",
+   support.atlassian.com/security-and-access-policies/docs/what-is-an-external-user-security-policy),
+   so where a source does not say (`external` None: a user export, a world without the flag),
+   an unmanaged account with access on a site of the org (or on a site not known) is one; only
+   a source's explicit "not external", or access on other orgs' sites only, makes it none.
 4. ``non-billable-policy``: a member of a non-billable authentication policy (managed accounts) or
    of a non-billable external user policy is not billable. Sources: atlassian.com/licensing/
    atlassian-guard ("Managed users in a non-billable authentication policy will not be
@@ -119,7 +125,7 @@ def verdict(
     managed: bool,
     status: str,
     products: Iterable[tuple[str, str]],
-    external: bool = False,
+    external: bool | None = None,
     policy_billable: bool | None = None,
     account_type: str = "atlassian",
     org_sites: Collection[str] | None = None,
@@ -138,12 +144,15 @@ def verdict(
         return Verdict(False, INACTIVE)
     if account_type == PORTAL_ACCOUNT_TYPE:
         return Verdict(False, PORTAL_ONLY)
-    if not managed and not external:
-        return Verdict(False, NOT_ORG_USER)
-    if policy_billable is False:
-        return Verdict(False, NON_BILLABLE_POLICY)
     # sorted: the same access reads the same whatever order the source lists it in
     through = tuple(sorted({(str(k), str(s or "")) for k, s in products}))
+    if not managed:
+        if external is None:  # the source does not say: one who uses the org's apps is
+            external = any(on_org_site(site, org_sites) for _, site in through)
+        if not external:
+            return Verdict(False, NOT_ORG_USER)
+    if policy_billable is False:
+        return Verdict(False, NON_BILLABLE_POLICY)
     if not through:
         return Verdict(False, NO_PRODUCT)
     if reported_billable is False:
@@ -155,12 +164,18 @@ def verdict(
     return Verdict(True, MANAGED if managed else EXTERNAL, through, unmanaged)
 
 
+def on_org_site(site: str, org_sites: Collection[str] | None) -> bool:
+    """Access on a site of the org, or on one we cannot tell (no site, sites unknown): the
+    cautious reading for a forecast, which counts rather than misses."""
+    return org_sites is None or not site or site.lower() in {s.lower() for s in org_sites}
+
+
 def is_billable(
     *,
     managed: bool,
     status: str,
     product_keys: Iterable[str],
-    external: bool = False,
+    external: bool | None = None,
     policy_billable: bool | None = None,
     account_type: str = "atlassian",
     reported_billable: bool | None = None,
@@ -175,6 +190,13 @@ def is_billable(
         account_type=account_type,
         reported_billable=reported_billable,
     ).billable
+
+
+def external_of(account: Mapping[str, Any]) -> bool | None:
+    """A fixture-world account's `external`: None when the world does not say (the rule infers
+    it from the access, rule 3)."""
+    value = account.get("external")
+    return None if value is None else bool(value)
 
 
 def policy_billable_of(account: Mapping[str, Any]) -> bool | None:
@@ -196,7 +218,7 @@ def account_verdict(
             (str(p.get("key")), str(p.get("site") or ""))
             for p in account.get("product_access") or []
         ],
-        external=bool(account.get("external", False)),
+        external=external_of(account),
         policy_billable=policy_billable_of(account),
         account_type=str(account.get("account_type") or "atlassian"),
         org_sites=org_sites,
@@ -210,9 +232,13 @@ def _reported(account: Mapping[str, Any]) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def account_is_billable(account: Mapping[str, Any]) -> bool:
-    """Apply the rule to a fixture-world account (see DESIGN.md, "Fixture world")."""
-    return account_verdict(account).billable
+def account_is_billable(
+    account: Mapping[str, Any], org_sites: Collection[str] | None = None
+) -> bool:
+    """Apply the rule to a fixture-world account (see DESIGN.md, "Fixture world"); pass the
+    world's sites (`world_sites`) where it lists them: they decide whether an account the org
+    does not manage uses its apps (rule 3)."""
+    return account_verdict(account, org_sites).billable
 
 
 def world_sites(world: Mapping[str, Any]) -> frozenset[str] | None:

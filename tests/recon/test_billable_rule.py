@@ -39,8 +39,10 @@ EXCLUSIONS: list[tuple[str, Any]] = [
     ("inactive", lambda f: f["status"] != "active"),
     # portal-only customers "are not billable for Atlassian Guard" (JSDCLOUD-10608)
     ("portal-only", lambda f: f["account_type"] == "customer"),
-    # "you only pay once for each managed account and external user"
-    ("not-org-user", lambda f: not (f["managed"] or f["external"])),
+    # "you only pay once for each managed account and external user"; an external user is one
+    # the org does not manage who uses its apps ("Users in an external user policy count
+    # towards your ... bill"): where the source does not say, access on an org site makes one
+    ("not-org-user", lambda f: not (f["managed"] or _external(f))),
     # "Managed users in a non-billable authentication policy will not be considered billable"
     ("non-billable-policy", lambda f: f["policy_billable"] is False),
     # "A billable account is any managed account and external user that has access to ..."
@@ -48,6 +50,12 @@ EXCLUSIONS: list[tuple[str, Any]] = [
     # Atlassian's own "Billable: No" is its verdict
     ("reported-not-billable", lambda f: f["reported"] is False),
 ]
+
+
+def _external(facts: dict[str, Any]) -> bool:
+    if facts["external"] is not None:
+        return bool(facts["external"])
+    return any(site in ORG_SITES for _, site in facts["products"])
 
 
 def oracle(facts: dict[str, Any]) -> tuple[bool, str]:
@@ -62,7 +70,7 @@ facts_strategy = st.fixed_dictionaries(
         "status": st.sampled_from(STATUSES),
         "account_type": st.sampled_from(TYPES),
         "managed": st.booleans(),
-        "external": st.booleans(),
+        "external": st.sampled_from((None, True, False)),
         "policy_billable": st.sampled_from((None, True, False)),
         "reported": st.sampled_from((None, True, False)),
         "products": st.lists(st.tuples(st.sampled_from(KEYS), st.sampled_from(SITES)), max_size=4),
@@ -155,7 +163,7 @@ world_account = st.fixed_dictionaries(
         "status": st.sampled_from(("active", "inactive", "closed")),
         "account_type": st.sampled_from(TYPES),
         "managed": st.booleans(),
-        "external": st.booleans(),
+        "external": st.sampled_from((None, True, False)),
         "policy": st.sampled_from((None, True, False)),
         "products": st.lists(
             st.tuples(st.sampled_from(KEYS), st.sampled_from(SITES)), max_size=3, unique=True
@@ -173,7 +181,7 @@ def _world(people: list[dict[str, Any]]) -> dict[str, Any]:
             "name": f"User {n}",
             "status": a["status"],
             "managed": a["managed"],
-            "external": a["external"],
+            **({"external": a["external"]} if a["external"] is not None else {}),
             "account_type": a["account_type"],
             "product_access": [
                 {"key": k, "site": s, "last_active": "2026-11-01"} for k, s in a["products"]
@@ -197,7 +205,7 @@ def test_export_of_a_world_gives_the_sources_count(
 ) -> None:
     world = _world(people)
     expected = sum(oracle(_facts(a))[0] for a in people)
-    assert sum(account_verdict(a).billable for a in world["accounts"]) == expected
+    assert sum(account_verdict(a, ORG_SITES).billable for a in world["accounts"]) == expected
     path = Path(tmp_path_factory.mktemp("export")) / "users.csv"
     path.write_text(export_from_world(world), encoding="utf-8")
     args = ["analyze", str(path), "--as-of", "2026-11-23", "--site", "acme", "--site", "trello"]
