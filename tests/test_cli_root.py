@@ -127,3 +127,20 @@ def test_python_dash_m_honours_the_root_profile(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "127.0.0.1:9" in done.stdout
+
+
+def test_help_one_liners_are_whole_at_80_columns() -> None:
+    """Click cuts a command's one-liner to fit one line, ending in "..."; ours wrap instead."""
+    from click.testing import CliRunner
+
+    from scimrecon.cli.main import cli
+
+    for args in (["--help"], ["sim", "--help"], ["idp", "--help"]):
+        result = CliRunner().invoke(cli, args, terminal_width=80, prog_name="scimrecon")
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        cut = [line for line in lines[1:] if line.rstrip().endswith("...")]  # not "Usage: ..."
+        assert not cut, args
+        assert max(len(line) for line in lines) <= 80, args
+    root = CliRunner().invoke(cli, ["--help"], terminal_width=80).output
+    assert "inactive candidates." in root  # analyze's whole first sentence, wrapped

@@ -97,7 +97,7 @@ def test_the_demo_fits_100_columns(tmp_path: Path) -> None:
 
 @pytest.fixture
 def slow_sim(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    """acme-trello served in this process with 250 ms on every org/SCIM request, so planning
+    """acme-trello served in this process with 900 ms on every org/SCIM request, so planning
     takes a few seconds; yields the profile path and the secrets as environment variables."""
     from scimrecon.sim.app import SimApp
     from scimrecon.sim.profile_toml import profile_toml
@@ -105,7 +105,7 @@ def slow_sim(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     from scimrecon.sim.world import load_world
 
     world = load_world("acme-trello")
-    world["faults"] = {"/atlassian": {"latency_ms": 250}}
+    world["faults"] = {"/atlassian": {"latency_ms": 900}}
     app = SimApp(world, seed=1)
     with serve_in_thread(app) as url:
         profile = tmp_path / "sim.toml"

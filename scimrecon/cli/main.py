@@ -10,6 +10,7 @@ is so) and a reader that went away (`scimrecon runs | head -1`: quiet, exit 141)
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -106,8 +107,24 @@ def _available(name: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _whole_one_liners(group: click.Group, ctx: click.Context, formatter: Any) -> None:
+    """The command list with each command's whole first sentence, wrapped to the terminal.
+    Click's default cuts it to one line ending in "...": at 80 columns most were cut."""
+    rows = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is not None and not command.hidden:
+            rows.append((name, command.get_short_help_str(limit=10_000)))
+    if rows:
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module on first use and owns the error boundary."""
+
+    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
+        _whole_one_liners(self, ctx, formatter)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in COMMANDS if _available(name)]
@@ -152,6 +169,7 @@ class LazyGroup(click.Group):
 def _accept_root_options(command: click.Command) -> None:
     """Let `--profile` and `--quiet` follow any subcommand too (groups pass them on)."""
     if isinstance(command, click.Group):
+        command.format_commands = functools.partial(_whole_one_liners, command)  # type: ignore[method-assign]
         for sub in command.commands.values():
             _accept_root_options(sub)
         return

@@ -24,7 +24,7 @@ The guarantees are the runner's, applied backwards:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ from scimrecon.engine.incomplete import (
 from scimrecon.engine.playbook import Playbook, Step
 from scimrecon.engine.redact import redact
 from scimrecon.engine.state import RunRecord, StateStore, StepRecord
+from scimrecon.engine.stepexec import summarize
 from scimrecon.errors import EXIT_OK, EXIT_PARKED, EXIT_REFUSED, EXIT_TARGETS_FAILED, RefusedError
 
 RUN_SCOPE = ""
@@ -511,7 +512,7 @@ class Undoer:
             if found is not None:
                 outcome = "settled" if settling else "already-undone"
                 self._record(step, key, step.id, state="done", outputs=found, outcome=outcome,
-                             summary=redact(_summary(found)))  # fmt: skip
+                             summary=redact(summarize(found)))  # fmt: skip
                 return "done", ""
             if settling and self._after_window(step) and key in self._asked:
                 return "waiting", ""  # asked in this process already: poll, do not ask again
@@ -528,7 +529,7 @@ class Undoer:
                 outputs = {**(outputs or {}), **found}
             self._record(step, key, step.id, state="done", attempts=attempts,
                          outputs=outputs or {}, outcome="done",
-                         summary=redact(_summary(outputs or {})))  # fmt: skip
+                         summary=redact(summarize(outputs or {})))  # fmt: skip
             return "done", ""
         except Skip as skip:
             reason = redact(f"refused: {skip.reason}")
@@ -566,13 +567,7 @@ class Undoer:
         self.undo_outputs.update(found)
         self._record(step, RUN_SCOPE, undo_id, state="done", attempts=attempts, outputs=found,
                      undo_outputs=self.undo_outputs, outcome="done",
-                     summary=redact(_summary(found)))  # fmt: skip
-
-
-def _summary(outputs: Mapping[str, Any]) -> str:
-    if not outputs:
-        return "ok"
-    return ", ".join(f"{k}={v}" for k, v in sorted(outputs.items()))
+                     summary=redact(summarize(found)))  # fmt: skip
 
 
 __all__ = ["UNFINISHED", "UndoEntry", "UndoOptions", "UndoPlan", "UndoResult", "Undoer"]

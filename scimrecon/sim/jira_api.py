@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Iterator
 from typing import Any
 
 from scimrecon.sim import jira_history
@@ -85,8 +86,7 @@ def _find_issue(store: Store, key: str) -> Record | None:
     """The issue by key or by id (Jira's `issueIdOrKey`)."""
     issue = store.issue(key)
     if issue is None:
-        issues = store.jira.get("issues") or []
-        issue = next((i for i in issues if _issue_id(store, i) == key), None)
+        issue = next((i for issue_id, i in _with_ids(store) if issue_id == key), None)
     return issue
 
 
@@ -101,6 +101,14 @@ def _issue_id(store: Store, issue: Record) -> str:
     if issue.get("id"):
         return str(issue["id"])
     return str(10000 + (store.jira.get("issues") or []).index(issue))
+
+
+def _with_ids(store: Store) -> Iterator[tuple[str, Record]]:
+    """Every issue with its id, as `_issue_id` gives it, in one pass: a search over n issues
+    asking `_issue_id` for each cost n²/2 comparisons of issues (half the CPU of a 300-target
+    bench run, measured with a sampling profiler)."""
+    for position, issue in enumerate(store.jira.get("issues") or []):
+        yield (str(issue["id"]) if issue.get("id") else str(10000 + position)), issue
 
 
 def _user(store: Store, account_id: str | None) -> dict[str, Any] | None:
@@ -170,8 +178,7 @@ def search(ctx: Ctx, site: str) -> Reply:
     offset = _token_offset(jql, token) if token else 0
     index, now = _index(ctx), ctx.store.clock()
     matches = []
-    for issue in ctx.store.jira.get("issues") or []:
-        issue_id = _issue_id(ctx.store, issue)
+    for issue_id, issue in _with_ids(ctx.store):
         seen = index.view(issue, now, issue_id in reconciled)
         if predicate(seen):
             matches.append((issue_id, seen))
@@ -196,7 +203,7 @@ def _reconciled(ctx: Ctx, value: Any) -> set[str]:
         raise ApiError(400, "reconcileIssues must be a list of issue ids (numbers).")
     if len(value) > RECONCILE_LIMIT:
         raise ApiError(400, f"reconcileIssues accepts at most {RECONCILE_LIMIT} issue ids.")
-    known = {_issue_id(ctx.store, i) for i in ctx.store.jira.get("issues") or []}
+    known = {issue_id for issue_id, _ in _with_ids(ctx.store)}
     missing = [str(v) for v in value if str(v) not in known]
     if missing:
         raise ApiError(400, f"Issues to reconcile do not exist: {', '.join(missing)}.")

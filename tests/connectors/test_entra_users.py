@@ -16,7 +16,7 @@ from scimrecon.connectors.idp import EntraAdapter, ManualAdapter
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.connectors.idp.entra import link_under, resolve_assignments
 from scimrecon.http import RetryPolicy
-from scimrecon.sim.entra_api import group_object_id
+from scimrecon.sim.provisioning import group_object_id
 from scimrecon.sim.world import load_world
 from tests.connectors.conftest import Sim, make_sim
 

@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scimrecon.cli.main import cli
-from scimrecon.sim.entra_api import group_object_id
 from scimrecon.sim.generate import generate_world
 from scimrecon.sim.profile_toml import profile_toml
+from scimrecon.sim.provisioning import group_object_id
 from scimrecon.sim.world import load_world
 from tests.playbooks.harness import FIXTURES, SimEnv, over_socket
 

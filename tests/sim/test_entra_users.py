@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from scimrecon.sim.app import SimApp
-from scimrecon.sim.entra_api import group_object_id
+from scimrecon.sim.provisioning import group_object_id
 
 USERS = "/graph/users"
 ASSIGNED = "/graph/servicePrincipals/sp-1/appRoleAssignedTo"

@@ -30,6 +30,11 @@ from scimrecon.connectors.idp.base import (
     format_instructions,
     unknown_operation,
 )
+from scimrecon.connectors.idp.entra_assignments import (
+    assigned_groups,
+    resolve_assignments,
+    split_assignments,
+)
 from scimrecon.errors import InputError, RefusedError, ScimreconError
 from scimrecon.http import HttpClient, HttpError, WindowLimiter
 from scimrecon.recon.identity import identity_key, same_identity
@@ -41,11 +46,11 @@ GROUP_MEMBERS_PER_PUSH = 5  # "a single group with up to 5 members at a time"
 PAGE_SIZE = 999  # Graph's largest page for users, assignments and members: fewest requests
 USER_SELECT = "id,userPrincipalName,mail,displayName,accountEnabled"
 ASSIGNMENT_SELECT = "id,principalId,principalType,principalDisplayName"
-GRAPH_USER = "#microsoft.graph.user"
-GRAPH_GROUP = "#microsoft.graph.group"
 # The application permission each read needs (least privileged), named in a 403's message.
 READ_USERS = "User.Read.All"
 READ_ASSIGNMENTS = "Application.Read.All"
+# a user's own assignments: the permission the reassignment writes with reads them too
+READ_OWN_ASSIGNMENTS = "AppRoleAssignment.ReadWrite.All"
 #: Rounds of the client's retries for putting a user's assignment back (see _assign_again).
 REASSIGN_ROUNDS = 3
 READ_MEMBERS = "GroupMember.Read.All"
@@ -113,12 +118,11 @@ class EntraAdapter:
         )
         # A failed directory read is kept (one outage: one error per target, not a re-read
         # each); for the rule only a refusal is (a failed read is tried again).
-        self._directory = ReadOnce(
-            lambda: DirectoryIndex.of(self.read_users().users), ScimreconError
-        )
+        self._directory = ReadOnce(self._read_directory, ScimreconError)
         self._rule = ReadOnce(self._discover_rule, InputError)
-        # UPN -> object id: an object id never changes, and a run asks for each user twice
-        # (the user's push, then the push of their groups)
+        # identity key of a UPN -> object id: an object id never changes, and a run needs each
+        # user's more than once (the reassignment, the user's push, the push of their groups);
+        # filled by `object_id` and by the directory read (decision 100)
         self._object_ids: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -202,6 +206,27 @@ class EntraAdapter:
         self._object_ids[identity_key(user_name)] = str(object_id)
         return str(object_id)
 
+    def _read_directory(self) -> DirectoryIndex:
+        """The directory, its users' object ids remembered on the way (decision 100).
+
+        The look-up reads every user anyway; each target's reassignment and push then need
+        that user's object id, which a `GET /users/{upn}` per target would read again. Only
+        a UPN that exactly one user has under the identity rule is remembered; an id that
+        disagrees with one read before is forgotten, so `object_id` asks Graph again.
+        """
+        users = self.read_users().users
+        by_key: dict[str, set[str]] = {}
+        for user in users:
+            if user.user_name and user.object_id:
+                by_key.setdefault(identity_key(user.user_name), set()).add(user.object_id)
+        for key, ids in by_key.items():
+            known = self._object_ids.get(key)
+            if len(ids) == 1 and known in (None, *ids):
+                self._object_ids[key] = next(iter(ids))
+            else:
+                self._object_ids.pop(key, None)
+        return DirectoryIndex.of(users)
+
     def rule(self) -> str:
         """The configured rule, or the only rule of the job's schema from Entra to the app.
 
@@ -273,31 +298,26 @@ class EntraAdapter:
         has one makes Entra disable it, and Atlassian deactivates that account.
         """
         object_id = self.object_id(user_name)
-        sp = seg(self.service_principal)
-        path = f"/servicePrincipals/{sp}/appRoleAssignedTo"
-        rows = list(
-            self._pages(
-                path, f"$select={ASSIGNMENT_SELECT},appRoleId&$top={PAGE_SIZE}", READ_ASSIGNMENTS
+        path = f"/servicePrincipals/{seg(self.service_principal)}/appRoleAssignedTo"
+        own, granted = self._assignments_of(object_id)
+        if not own and granted:
+            grant = granted[0]
+            kind = "group" if grant.get("principalType") == "Group" else "assignment of"
+            via = grant.get("principalDisplayName") or grant.get("principalId")
+            raise ReassignRefused(
+                f"{user_name} is assigned to the app through the {kind} {via}, not directly: "
+                "reassigning would touch every member (use provision_mode=on-demand)"
             )
-        )
-        own = [
-            r
-            for r in rows
-            if r.get("principalId") == object_id and r.get("principalType") == "User"
-        ]
-        if not own:
-            groups = self.find_users(object_id=object_id)
-            via = next((u.assigned_via for u in groups if u.assigned and u.assigned_via), None)
-            if via:
-                raise ReassignRefused(
-                    f"{user_name} is assigned to the app through the group {via}, not directly: "
-                    "reassigning would touch every member (use provision_mode=on-demand)"
-                )
-        roles = {str(r["appRoleId"]) for r in (own or rows) if r.get("appRoleId")}
+        if own:
+            roles = {str(r["appRoleId"]) for r in own if r.get("appRoleId")}
+        else:  # a crash between the DELETE and the POST: the role the app gives everyone
+            rows = self._pages(path, f"$select=appRoleId&$top={PAGE_SIZE}", READ_ASSIGNMENTS)
+            roles = {str(r["appRoleId"]) for r in rows if r.get("appRoleId")}
         if len(roles) != 1:
             raise ReassignRefused(
                 f"cannot tell which app role to give {user_name} back "
-                f"({len(roles)} roles among the app's assignments): assign them by hand"
+                f"({len(roles)} roles among the {'user' if own else 'app'}'s assignments): "
+                "assign them by hand"
             )
         for row in own:
             try:
@@ -333,6 +353,22 @@ class EntraAdapter:
                     f"assigned again ({exc.message}): they stay unassigned until this step is "
                     "retried (resume --retry-failed) or they are assigned by hand"
                 ) from None
+
+    def _assignments_of(self, object_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The user's assignments to this app: (their own, those granted otherwise).
+
+        One request where listing the app's assignments took a page per 999 of them: Graph
+        filters a *user's* assignments by `resourceId` (Edm.Guid, unquoted), and "also returns
+        app role assignments granted to groups that the user is a direct member of". Only a
+        `User` row naming this very object id is the user's own; anything else (a `Group`, or
+        a principal that is not them) is a grant that unassigning the user would not undo.
+        """
+        rows = self._pages(
+            f"/users/{seg(object_id)}/appRoleAssignments",
+            f"$filter=resourceId eq {self.service_principal}",
+            READ_OWN_ASSIGNMENTS,
+        )
+        return split_assignments(rows, object_id, self.service_principal)
 
     # -- directory reads ---------------------------------------------------------------------------
 
@@ -465,98 +501,13 @@ def _outbound(rule: object) -> bool:
     return source in ENTRA_DIRECTORIES and bool(target) and target not in ENTRA_DIRECTORIES
 
 
-def assigned_groups(assignments: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """Group object id -> display name, for every Group principal assigned to the app."""
-    groups: dict[str, str] = {}
-    for item in assignments:
-        principal = str(item.get("principalId") or "")
-        if principal and item.get("principalType") == "Group":
-            groups.setdefault(principal, str(item.get("principalDisplayName") or principal))
-    return groups
-
-
-def _member_type(member: Mapping[str, Any]) -> str:
-    kind = str(member.get("@odata.type") or "")
-    if not kind and member.get("userPrincipalName"):
-        return GRAPH_USER  # a member without a type but with a UPN can only be a user
-    return kind
-
-
-def _enabled(value: object) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-def resolve_assignments(
-    users: Iterable[Mapping[str, Any]],
-    assignments: Sequence[Mapping[str, Any]],
-    members: Mapping[str, Sequence[Mapping[str, Any]]],
-) -> IdpUsers:
-    """Graph's users, app role assignments and assigned groups' members -> IdpUsers.
-
-    Pure, so every rule is tested on Graph-shaped data: a User principal is assigned
-    directly; a Group principal assigns its direct user members; a group nested in an assigned
-    group assigns nobody (Entra does not provision nested members) and says so in a warning;
-    ServicePrincipal principals (apps) and other member types (devices, contacts) are not
-    people and are left out. A group member missing from the user list (created between the
-    reads) is still reported, from the member's own fields.
-    """
-    direct = {
-        str(a.get("principalId"))
-        for a in assignments
-        if a.get("principalType") == "User" and a.get("principalId")
-    }
-    groups = assigned_groups(assignments)
-    via: dict[str, str] = {}
-    late: dict[str, Mapping[str, Any]] = {}
-    warnings: list[str] = []
-    for group, name in groups.items():
-        nested: list[str] = []
-        for member in members.get(group, ()):
-            kind, member_id = _member_type(member), str(member.get("id") or "")
-            if kind == GRAPH_USER and member_id:
-                via.setdefault(member_id, name)
-                late.setdefault(member_id, member)
-            elif kind == GRAPH_GROUP:
-                nested.append(str(member.get("displayName") or member_id))
-        if nested:
-            warnings.append(
-                f"group {name!r} is assigned to the Atlassian app and holds nested groups "
-                f"({', '.join(nested)}): Entra provisions only direct members of an assigned "
-                "group, so members of the nested groups count as unassigned"
-            )
-    out: list[IdpUser] = []
-    seen: set[str] = set()
-
-    def add(item: Mapping[str, Any]) -> None:
-        object_id = str(item.get("id") or "")
-        if not object_id or object_id in seen:
-            return
-        seen.add(object_id)
-        out.append(
-            IdpUser(
-                object_id=object_id,
-                user_name=str(item.get("userPrincipalName") or ""),
-                mail=item.get("mail") or None,
-                display_name=item.get("displayName") or None,
-                account_enabled=_enabled(item.get("accountEnabled")),
-                assigned=object_id in direct or object_id in via,
-                assigned_via=None if object_id in direct else via.get(object_id),
-            )
-        )
-
-    for user in users:
-        add(user)
-    for member in late.values():
-        add(member)
-    return IdpUsers(tuple(out), tuple(warnings))
-
-
 __all__ = [
     "GRAPH_SCOPE",
     "EntraAdapter",
     "assigned_groups",
     "link_under",
     "resolve_assignments",
+    "split_assignments",
 ]
 
 
