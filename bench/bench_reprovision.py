@@ -25,14 +25,23 @@ the bound (requests ÷ limit) and wall ÷ bound (issue 14).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import json
+import shlex
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import tomllib
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 from click.testing import CliRunner
 
 from scimrecon.cli import run as run_cli
@@ -79,47 +88,102 @@ def world_with(
     return world, emails[:targets]
 
 
+@contextlib.contextmanager
+def served(
+    world: dict[str, Any], tmp: Path, own_process: bool
+) -> Iterator[tuple[dict[str, Any], dict[str, str], Callable[[], list[dict[str, Any]]]]]:
+    """The simulator serving `world`: the raw profile, the secrets and its request log.
+
+    In its own process (`sim serve`, the default) it has a core of its own as a real service
+    would: in this process it took ~43 % of the run's CPU (py-spy), which the client then did not
+    have (docs/performance.md). `--in-process` keeps the old thread for comparison."""
+    if not own_process:
+        app = SimApp(world, seed=1)
+        with serve_in_thread(app) as url:
+            yield app.profile(url), dict(app.secrets()), lambda: app.log
+        return
+    world_file, profile_file = tmp / "world.json", tmp / "sim.toml"
+    world_file.write_text(json.dumps(world), encoding="utf-8")
+    command = [sys.executable, "-m", "scimrecon.cli.main", "sim", "serve", "--world"]
+    command += [str(world_file), "--seed", "1", "--profile-out", str(profile_file), "-q"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = server.stdout.readline() if server.stdout else ""
+        if not line.startswith("listening on "):
+            raise SystemExit(f"sim serve did not start: {line!r}")
+        url = line.split()[-1]
+        raw = tomllib.loads(profile_file.read_text(encoding="utf-8"))
+        env_text = Path(f"{profile_file}.env").read_text(encoding="utf-8")
+        secrets = {}
+        for entry in env_text.splitlines():
+            name, _, value = entry.removeprefix("export ").partition("=")
+            secrets[name] = shlex.split(value)[0] if value else ""
+        yield raw, secrets, lambda: httpx.get(f"{url}/_sim/log", timeout=60).json()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def run_once(
-    targets: int, concurrency: int, rate: float, latency_ms: float, with_groups: bool = False
+    targets: int,
+    concurrency: int,
+    rate: float,
+    latency_ms: float,
+    with_groups: bool = False,
+    own_process: bool = True,
 ) -> dict[str, Any]:
     world, emails = world_with(targets, rate, latency_ms, with_groups=with_groups)
-    app = SimApp(world, seed=1)
-    with tempfile.TemporaryDirectory() as tmp, serve_in_thread(app) as url:
-        target_file = Path(tmp) / "targets.csv"
-        with target_file.open("w", newline="") as handle:
-            csv.writer(handle).writerows([["email"], *([e] for e in emails)])
-        raw = app.profile(url)
-        raw["limits"] = {"atlassian": rate, "jira": rate, "graph": rate}
-        profile = Profile.from_dict(raw)
-        secrets = Secrets(app.secrets(), keyring_lookup=None)
-        run_cli.HOOKS.services = lambda _state: Services(profile, secrets)
-        started = time.monotonic()
-        result = CliRunner().invoke(
-            cli,
-            [
-                "run",
-                "reprovision",
-                "--targets",
-                str(target_file),
-                "--yes",
-                "--concurrency",
-                str(concurrency),
-                "--max-targets",
-                str(targets),
-                "--param",
-                "provision_mode=cycle",
-                "--state",
-                str(Path(tmp) / "state.db"),
-            ],
-        )
-        elapsed = time.monotonic() - started
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        with served(world, tmp, own_process) as (raw, secret_values, read_log):
+            return _measure(raw, secret_values, read_log, tmp, emails, targets, concurrency, rate)
+
+
+def _measure(
+    raw: dict[str, Any],
+    secret_values: dict[str, str],
+    read_log: Callable[[], list[dict[str, Any]]],
+    tmp: Path,
+    emails: list[str],
+    targets: int,
+    concurrency: int,
+    rate: float,
+) -> dict[str, Any]:
+    target_file = Path(tmp) / "targets.csv"
+    with target_file.open("w", newline="") as handle:
+        csv.writer(handle).writerows([["email"], *([e] for e in emails)])
+    raw["limits"] = {"atlassian": rate, "jira": rate, "graph": rate}
+    profile = Profile.from_dict(raw)
+    secrets = Secrets(secret_values, keyring_lookup=None)
+    run_cli.HOOKS.services = lambda _state: Services(profile, secrets)
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "reprovision",
+            "--targets",
+            str(target_file),
+            "--yes",
+            "--concurrency",
+            str(concurrency),
+            "--max-targets",
+            str(targets),
+            "--param",
+            "provision_mode=cycle",
+            "--state",
+            str(Path(tmp) / "state.db"),
+        ],
+    )
+    elapsed = time.monotonic() - started
     if result.exit_code != 0:
         raise SystemExit(f"run failed ({result.exit_code}): {result.output[-2000:]}")
-    hits = [r for r in app.log if r["path"].startswith("/atlassian")]
+    log = read_log()
+    hits = [r for r in log if r["path"].startswith("/atlassian")]
     span = max(r["t"] for r in hits) - min(r["t"] for r in hits)
     per_second = Counter(int(r["t"]) for r in hits)
     busy = statistics.median(sorted(per_second.values()))
-    by_api = Counter(r["prefix"] for r in app.log if r["prefix"] in RATE_LIMITED)
+    by_api = Counter(r["prefix"] for r in log if r["prefix"] in RATE_LIMITED)
     return {
         "by_api": dict(by_api),
         "targets": targets,
@@ -131,7 +195,7 @@ def run_once(
         "ratio": len(hits) / span / rate,
         "busy_rps": busy,
         "busy_ratio": busy / rate,
-        "throttled": sum(1 for r in app.log if r["status"] == 429),
+        "throttled": sum(1 for r in log if r["status"] == 429),
     }
 
 
@@ -165,11 +229,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--with-groups", action="store_true", help="keep targets in groups")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="serve the simulator from a thread of this process",
+    )
     args = parser.parse_args()
-    grouped = args.with_groups
-    wide = run_once(args.targets, args.concurrency, args.rate, args.latency_ms, grouped)
+    grouped, own = args.with_groups, not args.in_process
+    wide = run_once(args.targets, args.concurrency, args.rate, args.latency_ms, grouped, own)
     print_bound(wide, args.rate)
-    serial = run_once(args.serial_targets, 1, args.rate, args.latency_ms, grouped)
+    serial = run_once(args.serial_targets, 1, args.rate, args.latency_ms, grouped, own)
     speedup = serial["per_target_s"] / wide["per_target_s"]
     print(
         f"reprovision {wide['targets']} targets, --concurrency {wide['concurrency']}, "

@@ -159,23 +159,25 @@ def accounts_from_org_users(
         }
 
 
-def _workspace_sites(workspaces: Iterable[Any]) -> dict[str, tuple[str, str]]:
-    """Workspace id -> (site, product key)."""
-    sites: dict[str, tuple[str, str]] = {}
-    for w in workspaces:
-        key = str(_get(w, "key") or "")
-        sites[str(_get(w, "workspace_id") or "")] = (site_of(_get(w, "host_url"), key), key)
-    return sites
+def _workspace_sites(workspaces: Iterable[Any]) -> dict[str, str]:
+    """Workspace id -> the site it is on."""
+    return {
+        str(_get(w, "workspace_id") or ""): site_of(_get(w, "host_url"), str(_get(w, "key") or ""))
+        for w in workspaces
+    }
 
 
-def _external_access(user: Any, sites: Mapping[str, tuple[str, str]]) -> list[dict[str, Any]]:
+def _external_access(user: Any, sites: Mapping[str, str]) -> list[dict[str, Any]]:
     """A directory user's product access as fixture-world access entries: the site of a
     workspace the org lists, else `workspace <id>` (a site the org does not manage)."""
-    entries = []
-    for workspace_id, key, last_active in _get(user, "product_access") or ():
-        site = sites.get(workspace_id, (f"workspace {workspace_id}", key))[0]
-        entries.append({"key": key, "site": site, "last_active": _day(last_active)})
-    return entries
+    return [
+        {
+            "key": key,
+            "site": sites.get(workspace_id, f"workspace {workspace_id}"),
+            "last_active": _day(last_active),
+        }
+        for workspace_id, key, last_active in _get(user, "product_access") or ()
+    ]
 
 
 def roles_and_externals(directory_users: Iterable[Any]) -> tuple[dict[str, str], list[Any]]:

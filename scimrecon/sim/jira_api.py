@@ -111,24 +111,13 @@ def _with_ids(store: Store) -> Iterator[tuple[str, Record]]:
         yield (str(issue["id"]) if issue.get("id") else str(10000 + position)), issue
 
 
-def _user(store: Store, account_id: str | None) -> dict[str, Any] | None:
-    if not account_id:
-        return None
-    account = store.account(account_id)
-    out: dict[str, Any] = {"accountId": account_id}
-    if account is not None:
-        out["displayName"] = account.get("name")
-        out["active"] = account.get("status") == "active"
-    return out
-
-
 def _render(
     store: Store, issue: Record, fields: list[str], issue_id: str | None = None
 ) -> dict[str, Any]:
     everything = "*all" in fields or "*navigable" in fields
     available: dict[str, Any] = {
-        "reporter": _user(store, issue.get("reporter")),
-        "assignee": _user(store, issue.get("assignee")),
+        "reporter": jira_history.user_json(store, issue.get("reporter")),
+        "assignee": jira_history.user_json(store, issue.get("assignee")),
         "project": {"key": issue.get("project") or str(issue.get("key", "")).split("-")[0]},
         "summary": issue.get("summary", ""),
         "comment": jira_history.embedded(store, issue, "comments"),

@@ -33,8 +33,9 @@ PAGE = 100
 _LIST_KEY = {"comments": "comments", "worklogs": "worklogs"}
 
 
-def _author(store: Store, account_id: Any) -> dict[str, Any] | None:
-    if not isinstance(account_id, str):
+def user_json(store: Store, account_id: Any) -> dict[str, Any] | None:
+    """An account as Jira shows a user in an issue (`accountId`, `displayName`, `active`)."""
+    if not isinstance(account_id, str) or not account_id:
         return None
     account = store.account(account_id)
     out: dict[str, Any] = {"accountId": account_id}
@@ -45,7 +46,7 @@ def _author(store: Store, account_id: Any) -> dict[str, Any] | None:
 
 
 def _entry(store: Store, kind: str, item: Record) -> dict[str, Any]:
-    author = _author(store, item.get("author"))
+    author = user_json(store, item.get("author"))
     created = item.get("created") or "2026-01-05T09:00:00.000+0000"
     out: dict[str, Any] = {
         "id": str(item.get("id")),

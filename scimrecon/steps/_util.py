@@ -115,6 +115,17 @@ def skip_admin(ctx: StepContext, account_id: str) -> None:
         raise Skip(f"protected: {role}")
 
 
+def same_account_as_listed(ctx: StepContext, email: str, account_id: str) -> None:
+    """Fail the target when its list names another account id than the org's answer: a stale
+    or hand-edited list must never point a change (or a notice) at someone else."""
+    listed = ctx.target.get("account_id")
+    if listed and listed != account_id:
+        raise StepFailed(
+            f"the target list says account {listed} for {email}, but the org says "
+            f"{account_id}: fix the list"
+        )
+
+
 def find_member(ctx: StepContext, email: str) -> Any:
     """The target's managed account (an OrgUser), found live right before a change.
 
@@ -128,12 +139,7 @@ def find_member(ctx: StepContext, email: str) -> Any:
         raise Skip("no managed account with this email in the org")
     if not same_identity(user.email, email):
         raise StepFailed(f"the org answered with {user.email!r} for {email!r}: not acting")
-    listed = ctx.target.get("account_id")
-    if listed and listed != user.account_id:
-        raise StepFailed(
-            f"the target list says account {listed} for {email}, but the org says "
-            f"{user.account_id}: fix the list"
-        )
+    same_account_as_listed(ctx, email, user.account_id)
     skip_protected(ctx, email, user.email)
     skip_admin(ctx, user.account_id)
     if (user.account_status or "").lower() != "active":

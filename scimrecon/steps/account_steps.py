@@ -15,6 +15,7 @@ from scimrecon.steps._util import (
     is_not_found,
     reads_idp_directory,
     require,
+    same_account_as_listed,
     skip_admin,
     skip_protected,
     target_email,
@@ -473,13 +474,7 @@ class LookupLeaver(ReadAction):
         user = ctx.services.admin.find_org_user_by_email(email)
         if user is None:
             raise Skip("no such account in the org")
-        listed = ctx.target.get("account_id")
-        if listed and listed != user.account_id:
-            # A hand-edited or stale list must never point the disable at someone else.
-            raise StepFailed(
-                f"the target list says account {listed} for {email}, but the org says "
-                f"{user.account_id}: fix the list"
-            )
+        same_account_as_listed(ctx, email, user.account_id)
         skip_admin(ctx, user.account_id)
         status = ctx.services.admin.get_profile(user.account_id).account_status
         if status != "active":

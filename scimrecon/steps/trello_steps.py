@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
+from scimrecon.engine.action import Action, ReadAction, Skip, StepContext
 from scimrecon.recon.model import product_name
-from scimrecon.steps._util import require, skip_admin, skip_protected, target_email
+from scimrecon.steps._util import (
+    require,
+    same_account_as_listed,
+    skip_admin,
+    skip_protected,
+    target_email,
+)
 
 TRELLO = "trello"
 
@@ -31,14 +37,7 @@ class LookupTrelloOnly(ReadAction):
         user = ctx.services.admin.find_org_user_by_email(email)
         if user is None:
             raise Skip("no such account in the org")
-        listed = ctx.target.get("account_id")
-        if listed and listed != user.account_id:
-            # `options --targets-out` lists account ids: a stale or edited list must never
-            # send someone else's notice to this address.
-            raise StepFailed(
-                f"the target list says account {listed} for {email}, but the org says "
-                f"{user.account_id}: fix the list"
-            )
+        same_account_as_listed(ctx, email, user.account_id)
         if (user.account_type or "atlassian") != "atlassian":
             raise Skip(f"protected: service account (account_type {user.account_type})")
         if user.account_status != "active":
