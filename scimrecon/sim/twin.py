@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimrecon.recon.billable import account_is_billable, world_sites
+from scimrecon.recon.billable import account_is_billable, world_billable
 from scimrecon.recon.roles import ORG_ADMIN
 from scimrecon.sim.from_export import BuiltWorld
 from scimrecon.sim.world_parts import fake_idp, fake_key, sites_of, smallest_tier, uid
@@ -242,7 +242,7 @@ def world_from_capture(capture: dict[str, Any]) -> BuiltWorld:
             "API: added as unmanaged placeholders"
         )
     world["sites"] = _sites(accounts, org_read["sites"])
-    billable = sum(1 for a in accounts if account_is_billable(a, world_sites(world)))
+    billable = world_billable(world)
     billing = dict(capture.get("billing") or {})
     if "tier" not in billing:
         billing["tier"] = smallest_tier(billable)
