@@ -97,7 +97,7 @@ def test_reprovision_over_a_real_socket_fixes_every_target(tmp_path: Path) -> No
             "tickets_moved",
             "scim_removed",
         ]
-        assert "billable before: 41" in lines and "billable after: 35" in lines
+        assert "billable before: 42" in lines and "billable after: 36" in lines
         assert any(line.startswith("paused seconds: ") for line in lines)
         csv_report = env.cli("report", "1", "--format", "csv").output.splitlines()
         assert len(csv_report) == 1 + len(TARGETS)

@@ -123,6 +123,68 @@ def test_more_access_never_makes_a_user_less_billable(f: dict[str, Any], extra: 
     )
 
 
+# Rule 3's inference on its own ("What are managed accounts?": an account the org has not
+# claimed "we consider ... an external user"; "Who are external users?": they "can access your
+# organization's data"): an unmanaged account with access on an org site is an external user,
+# billable like a managed account, unless its source says otherwise.
+_on_org = st.tuples(st.sampled_from(KEYS), st.sampled_from(sorted(ORG_SITES)))
+_elsewhere = st.tuples(st.sampled_from(KEYS), st.sampled_from(("globex", "initech")))
+_billable_otherwise = st.fixed_dictionaries(
+    {
+        "status": st.just("active"),
+        "account_type": st.sampled_from(("atlassian", "app")),
+        "managed": st.just(False),
+        "policy_billable": st.sampled_from((None, True)),
+        "reported": st.sampled_from((None, True)),
+    }
+)
+
+
+@given(_billable_otherwise, st.lists(_on_org, min_size=1, max_size=3), st.lists(_elsewhere))
+def test_an_unmanaged_account_with_org_site_access_is_a_billable_external_user(
+    f: dict[str, Any], mine: list[Any], others: list[Any]
+) -> None:
+    facts = {**f, "external": None, "products": [*mine, *others]}
+    for sites in (ORG_SITES, None):  # without the org's sites, every site is taken as its own
+        found = _verdict(facts, org_sites=sites)
+        assert (found.billable, found.rule) == (True, "external-with-access")
+        assert set(found.through) == set(mine) | set(others)
+    analysed = Analyzer(Policy(as_of=date(2026, 11, 23), org_sites=ORG_SITES)).add_all(
+        [_record(1, facts)]
+    )
+    assert analysed.result(fmt="test", tier=None).billable_by_rule["external-with-access"] == 1
+
+
+@given(_billable_otherwise, st.lists(_elsewhere, max_size=3))
+def test_an_unmanaged_account_only_on_other_orgs_sites_is_not_the_orgs_user(
+    f: dict[str, Any], others: list[Any]
+) -> None:
+    facts = {**f, "external": None, "products": others}
+    assert (_verdict(facts).billable, _verdict(facts).rule) == (False, "not-org-user")
+    analysed = Analyzer(Policy(as_of=date(2026, 11, 23), org_sites=ORG_SITES)).add_all(
+        [_record(1, facts)]
+    )
+    assert analysed.result(fmt="test", tier=None).billable == 0
+
+
+@given(
+    _billable_otherwise,
+    st.lists(st.one_of(_on_org, _elsewhere), min_size=1, max_size=4),
+    st.booleans(),
+    st.sampled_from((ORG_SITES, None)),
+)
+def test_what_the_source_says_about_external_wins(
+    f: dict[str, Any], products: list[Any], said: bool, sites: frozenset[str] | None
+) -> None:
+    found = _verdict({**f, "external": said, "products": products}, org_sites=sites)
+    assert (found.billable, found.rule) == (
+        (True, "external-with-access") if said else (False, "not-org-user")
+    )
+    # a managed account is never judged as an external user, whatever the flag says
+    managed = _verdict({**f, "managed": True, "external": said, "products": products}, sites)
+    assert (managed.billable, managed.rule) == (True, "managed-with-access")
+
+
 def _record(n: int, f: dict[str, Any]) -> UserRecord:
     return UserRecord(
         account_id=f"u{n}",

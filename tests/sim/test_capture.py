@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from scimrecon.recon.billable import account_is_billable
+from scimrecon.recon.billable import world_billable
 from scimrecon.sim.validate import validate_world
 from scimrecon.sim.world import load_world
 from tests.playbooks.harness import in_process, over_socket, targets
@@ -96,8 +96,8 @@ def test_the_twin_of_a_served_world_equals_it_in_everything_playbooks_read(
     groups = {g["id"]: (g["displayName"], sorted(g["members"])) for g in source["groups"]}
     assert {g["id"]: (g["displayName"], sorted(g["members"])) for g in twin["groups"]} == groups
     assert _idp(twin) == _idp(source)
-    assert sum(map(account_is_billable, twin["accounts"])) == 41
-    assert twin["billing"]["tier"] == 50  # the smallest standard tier over 41
+    assert world_billable(twin) == 42  # 41 managed, and the unmanaged contractor on acme
+    assert twin["billing"]["tier"] == 50  # the smallest standard tier over 42
     emails = {line.strip().lower() for line in Path(targets("acme-trello")).read_text().split()}
     people = {a["account_id"] for a in source["accounts"] if a["email"].lower() in emails}
     assert _issues_of(twin, people) == _issues_of(source, people)
@@ -149,9 +149,7 @@ def test_redact_leaves_no_original_name_or_email_and_keeps_each_person_whole(
             assert by_object[user["externalId"]]["displayName"] == user["displayName"]
     # domains kept: the managed rule still holds (the world is valid) and so does billable
     assert twin["org"]["domains"] == source["org"]["domains"]
-    assert sum(map(account_is_billable, twin["accounts"])) == sum(
-        map(account_is_billable, source["accounts"])
-    )
+    assert world_billable(twin) == world_billable(source)
 
 
 def test_redact_can_map_domains_and_write_the_targets_under_their_pseudonyms(

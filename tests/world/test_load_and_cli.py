@@ -99,7 +99,7 @@ def test_check_json_has_stable_keys() -> None:
         "accounts": 44,
         "managed": 43,
         "active": 43,
-        "billable": 41,
+        "billable": 42,
         "scim_users": 42,
         "linked_scim_users": 42,
         "idp_users": 42,
