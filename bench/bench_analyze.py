@@ -110,10 +110,12 @@ if df["User id"].duplicated().any():
     raise SystemExit("duplicate user")
 products = [c for c in df.columns if " - " in c and not c.startswith("Last seen in ")]
 active = df["User status"].eq("Active")
-managed = df["email"].str.lower().str.endswith("@acme.example")
 access = {{p: df[p].eq("Yes") for p in products}}
 any_access = pd.concat(access.values(), axis=1).any(axis=1)
-billable = managed & active & any_access
+# Guard Standard bills managed accounts and external users alike: the rows off the org's
+# domain with access on its sites are external users (decision 115), so the domain splits
+# the bill, it does not shrink it
+billable = active & any_access
 seen = {{}}
 for p in products:
     text = df["Last seen in " + p]

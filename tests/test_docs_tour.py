@@ -115,17 +115,17 @@ def test_the_document_runs_as_written(doc: str, tmp_path: Path) -> None:
 
 
 def test_the_readme_tour_prints_the_counts_its_comments_promise() -> None:
-    """`# 44 accounts, 41 billable` and `# ... trello-only: 6 billable only through ...`."""
+    """`# 44 accounts, 42 billable` and `# ... trello-only: 6 billable only through ...`."""
     from click.testing import CliRunner
 
     from scimrecon.cli.main import cli
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "scimrecon sim check acme-trello             # 44 accounts, 41 billable" in text
+    assert "scimrecon sim check acme-trello             # 44 accounts, 42 billable" in text
     assert "# ... trello-only: 6 billable only through ... (trello)" in text
     runner = CliRunner(env={"SCIMRECON_PROFILE": ""})
     check = runner.invoke(cli, ["sim", "check", "acme-trello"]).stdout
-    assert re.search(r"^accounts +44$", check, re.M) and re.search(r"^billable .* 41$", check, re.M)
+    assert re.search(r"^accounts +44$", check, re.M) and re.search(r"^billable .* 42$", check, re.M)
     export = str(ROOT / "scimrecon" / "fixtures" / "acme-trello" / "users-export.csv")
     shown = runner.invoke(cli, ["analyze", export, "--tier", "50", "--as-of", "2026-11-23"]).stdout
     assert "trello-only: 6 billable only through an unwanted product (trello)" in shown

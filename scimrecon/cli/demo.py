@@ -63,7 +63,7 @@ def demo(ctx: click.Context, world: str, unwanted: str, state_path: Path | None)
         users = list(services.admin.iter_org_users())
         targets = _trello_only(users, unwanted)
         billable_before = len(_billable(users))
-        click.echo(f"\nbillable users before: {billable_before}")
+        click.echo(f"\nbillable managed accounts before: {billable_before}")
         click.echo(f"billable only through {unwanted}: {len(targets)}\n")
         rows = [(u.email, u.name, ", ".join(p.key for p in u.product_access)) for u in targets]
         click.echo(tabulate(rows, headers=["email", "name", "product access"]))
@@ -97,7 +97,7 @@ def demo(ctx: click.Context, world: str, unwanted: str, state_path: Path | None)
             run_cli.HOOKS.services = saved
 
         billable_after = len(_billable(list(services.admin.iter_org_users())))
-        click.echo(f"\nbillable users after: {billable_after} (was {billable_before})")
+        click.echo(f"\nbillable managed accounts after: {billable_after} (was {billable_before})")
         services.close()
     if code != EXIT_OK:
         raise ScimreconError(f"the demo run ended with exit code {code}", exit_code=code)

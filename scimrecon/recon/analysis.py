@@ -12,7 +12,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from scimrecon.recon.billable import RULES, verdict
+from scimrecon.recon.billable import RULES, is_external_user, verdict
 from scimrecon.recon.classify import CLASSES, Candidate, Policy, classify
 from scimrecon.recon.model import NEVER, ProductAccess, UserRecord
 from scimrecon.recon.tier import TierUsage, tier_usage
@@ -106,8 +106,19 @@ _RULE_FIELDS = (
 )
 _rule_facts = itemgetter(*(UserRecord._fields.index(name) for name in _RULE_FIELDS))
 _PRODUCTS = UserRecord._fields.index("products")
-#: bit 0 of a product mark: access on a site the org does not manage; the key bits start at 1
+#: bit 0 of a product mark: access on a site the org does not manage; bit 1: access on one of
+#: its sites (or one not known), which makes an unmanaged account an external user (billable
+#: rule 3); the key bits start at 2
 _ELSEWHERE = 1
+_ON_ORG = 2
+#: under Guard Standard a user with access is billable as a managed account or as an external
+#: user alike, so without the split only the remediation is unknown (docs/analysis.md)
+NO_MANAGED_WARNING = (
+    "no user counts as managed (no Claimed column and no --domain matched): the billable "
+    "count holds (with access, a managed account and an external user bill the same), but "
+    "which users the org manages is unknown, and `options` and its claim list depend on it: "
+    "pass --domain with the org's verified domains"
+)
 # what a group of alike records asks of the classifier (Analyzer._group)
 _SKIP, _IF_STALE, _ALWAYS = 0, 1, 2
 
@@ -117,8 +128,9 @@ class Analyzer:
 
     The hot path does the least it can per row. Each distinct ProductAccess (exports repeat a
     few hundred) is looked at once and then only counted; it carries a *mark*, one bit for its
-    product key (and bit 0 for a site the org does not manage). A record is then its rule
-    facts (status, managed, ...) plus the OR of its products' marks, and a whole export has
+    product key (bit 0 for a site the org does not manage, bit 1 for one it does or one not
+    known). A record is then its rule facts (status, managed, ...) plus the OR of its
+    products' marks, and a whole export has
     only a handful of distinct (facts, marks) pairs: each pair is a *group* that holds the
     billable rule's verdict, whether the classifier could want its records, and a count. The
     totals (users, active, billable, by rule) are sums over the groups at the end, and the
@@ -156,11 +168,12 @@ class Analyzer:
             key = access.key
             bit = self._bits.get(key)
             if bit is None:
-                bit = self._bits[key] = 2 << len(self._keys)
+                bit = self._bits[key] = 4 << len(self._keys)
                 self._keys.append(key)
             sites = self.policy.org_sites
             elsewhere = sites is not None and bool(access.site) and access.site.lower() not in sites
-            info = self._seen[access] = [0, ordinal, bit | (_ELSEWHERE if elsewhere else 0)]
+            place = _ELSEWHERE if elsewhere else _ON_ORG
+            info = self._seen[access] = [0, ordinal, bit | place]
         if len(self._by_id) < 100_000:
             self._by_id[id(access)] = info
             self._pinned.append(access)
@@ -169,7 +182,9 @@ class Analyzer:
     def _group(self, facts: tuple[Any, ...], marks: int) -> list[Any]:
         """What every record with these rule facts and product marks gets (made once)."""
         managed, status, external, policy_billable, account_type, reported = facts
-        keys = [k for n, k in enumerate(self._keys) if marks & (2 << n)]
+        keys = [k for n, k in enumerate(self._keys) if marks & (4 << n)]
+        if not managed:  # rule 3 from where the access is: the group's products have no site
+            external = is_external_user(said=external, uses_org_site=bool(marks & _ON_ORG))
         found = verdict(
             managed=managed,
             status=status,
@@ -272,10 +287,7 @@ class Analyzer:
         totals = self.totals()
         warnings: list[str] = []
         if totals["users"] and not totals["managed"]:
-            warnings.append(
-                "no user counts as managed (no Claimed column and no --domain matched), "
-                "so nobody is billable: pass --domain with the org's verified domains"
-            )
+            warnings.append(NO_MANAGED_WARNING)
         reported, billable = totals["reported"], totals["billable"]
         if reported is not None and reported != totals["checked"]:
             own = (

@@ -16,7 +16,16 @@ sources for people. The rules are checked in this order, and the first that appl
 3. ``not-org-user``: an account that is neither managed by the org nor one of its external users
    is not on the org's bill. Source: "Manage your bill for Atlassian Guard Standard"
    (support.atlassian.com/subscriptions-and-billing/docs/manage-your-bill-for-atlassian-guard-standard):
-   "you only pay once for each managed account and external user in your organization".
+   "you only pay once for each managed account and external user in your organization". An
+   external user is an account the org does not manage (a domain it has not verified, or an
+   account it has not claimed) that can access the org's apps ("What are managed accounts?",
+   support.atlassian.com/user-management/docs/what-are-managed-accounts; "Who are external
+   users?", support.atlassian.com/security-and-access-policies/docs/who-are-external-users).
+   So where a source does not say (`external` None: a user export without our `External user`
+   column, a world without the flag), an unmanaged account with access on a site of the org is
+   one (`is_external_user`); access on other orgs' sites only, or the source's explicit "not
+   external", makes it none. Without the org's sites every site counts as the org's: the
+   cautious reading for a forecast, which counts rather than misses.
 4. ``non-billable-policy``: a member of a non-billable authentication policy (managed accounts) or
    of a non-billable external user policy is not billable. Sources: atlassian.com/licensing/
    atlassian-guard ("Managed users in a non-billable authentication policy will not be
@@ -119,7 +128,7 @@ def verdict(
     managed: bool,
     status: str,
     products: Iterable[tuple[str, str]],
-    external: bool = False,
+    external: bool | None = None,
     policy_billable: bool | None = None,
     account_type: str = "atlassian",
     org_sites: Collection[str] | None = None,
@@ -129,7 +138,8 @@ def verdict(
 
     `products` are (product key, site) pairs. `policy_billable` is False for a member of a
     non-billable policy, None when unknown (then the policy excludes nobody). `org_sites` are
-    the sites the org manages; None when unknown (then nothing is flagged). `reported_billable`
+    the sites the org manages; None when unknown (then nothing is flagged, and for rule 3 every
+    access is on one of them). `reported_billable`
     is Atlassian's own answer (the export's Billable column, the org API's access_billable):
     its "no" excludes (it knows policies and plans a source may not list); its "yes" does not
     include (it is cross-checked instead: analyze warns when the counts differ).
@@ -138,21 +148,36 @@ def verdict(
         return Verdict(False, INACTIVE)
     if account_type == PORTAL_ACCOUNT_TYPE:
         return Verdict(False, PORTAL_ONLY)
-    if not managed and not external:
+    # sorted: the same access reads the same whatever order the source lists it in
+    through = tuple(sorted({(str(k), str(s or "")) for k, s in products}))
+    known = None if org_sites is None else {s.lower() for s in org_sites}
+    # access on a site the org does not manage (only known with its sites): flagged, and
+    # no reason to call an account the org does not manage one of its external users
+    elsewhere = tuple(
+        p for p in through if known is not None and p[1] and p[1].lower() not in known
+    )
+    on_org_site = len(elsewhere) < len(through)
+    if not managed and not is_external_user(said=external, uses_org_site=on_org_site):
         return Verdict(False, NOT_ORG_USER)
     if policy_billable is False:
         return Verdict(False, NON_BILLABLE_POLICY)
-    # sorted: the same access reads the same whatever order the source lists it in
-    through = tuple(sorted({(str(k), str(s or "")) for k, s in products}))
     if not through:
         return Verdict(False, NO_PRODUCT)
     if reported_billable is False:
         return Verdict(False, REPORTED_NOT_BILLABLE)
-    unmanaged: tuple[tuple[str, str], ...] = ()
-    if org_sites is not None:
-        known = {s.lower() for s in org_sites}
-        unmanaged = tuple(p for p in through if p[1] and p[1].lower() not in known)
-    return Verdict(True, MANAGED if managed else EXTERNAL, through, unmanaged)
+    return Verdict(True, MANAGED if managed else EXTERNAL, through, elsewhere)
+
+
+def is_external_user(*, said: bool | None, uses_org_site: bool) -> bool:
+    """Rule 3 for an account the org does not manage: is it one of the org's external users?
+
+    The source's own answer wins (`said`: an `External user` column, a world's flag, the live
+    user search's claim status); where it is silent, an account with access on a site of the
+    org (or on one we cannot place) is one, since that is what Atlassian calls an external user.
+    The callers that know where an access is (`verdict`, the analyzer's grouped marks) say so in
+    `uses_org_site`.
+    """
+    return said if said is not None else uses_org_site
 
 
 def is_billable(
@@ -160,7 +185,7 @@ def is_billable(
     managed: bool,
     status: str,
     product_keys: Iterable[str],
-    external: bool = False,
+    external: bool | None = None,
     policy_billable: bool | None = None,
     account_type: str = "atlassian",
     reported_billable: bool | None = None,
@@ -175,6 +200,13 @@ def is_billable(
         account_type=account_type,
         reported_billable=reported_billable,
     ).billable
+
+
+def external_of(account: Mapping[str, Any]) -> bool | None:
+    """A fixture-world account's `external`: None when the world does not say (the rule infers
+    it from the access, rule 3)."""
+    value = account.get("external")
+    return None if value is None else bool(value)
 
 
 def policy_billable_of(account: Mapping[str, Any]) -> bool | None:
@@ -196,7 +228,7 @@ def account_verdict(
             (str(p.get("key")), str(p.get("site") or ""))
             for p in account.get("product_access") or []
         ],
-        external=bool(account.get("external", False)),
+        external=external_of(account),
         policy_billable=policy_billable_of(account),
         account_type=str(account.get("account_type") or "atlassian"),
         org_sites=org_sites,
@@ -210,9 +242,13 @@ def _reported(account: Mapping[str, Any]) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def account_is_billable(account: Mapping[str, Any]) -> bool:
-    """Apply the rule to a fixture-world account (see DESIGN.md, "Fixture world")."""
-    return account_verdict(account).billable
+def account_is_billable(
+    account: Mapping[str, Any], org_sites: Collection[str] | None = None
+) -> bool:
+    """Apply the rule to a fixture-world account (see DESIGN.md, "Fixture world"); pass the
+    world's sites (`world_sites`) where it lists them: they decide whether an account the org
+    does not manage uses its apps (rule 3)."""
+    return account_verdict(account, org_sites).billable
 
 
 def world_sites(world: Mapping[str, Any]) -> frozenset[str] | None:
@@ -221,6 +257,13 @@ def world_sites(world: Mapping[str, Any]) -> frozenset[str] | None:
     if not isinstance(sites, list):
         return None
     return frozenset(str(s.get("name")) for s in sites if isinstance(s, Mapping))
+
+
+def world_billable(world: Mapping[str, Any]) -> int:
+    """How many of a fixture world's accounts are billable, read with the world's sites (they
+    tell rule 3 whether an account the org does not manage uses the org's apps)."""
+    sites = world_sites(world)
+    return sum(1 for a in world.get("accounts") or [] if account_is_billable(a, sites))
 
 
 def billable_only_through(product_keys: Iterable[str], unwanted: Iterable[str]) -> bool:

@@ -275,6 +275,11 @@ def read_capture(
             "sites": list(atlassian.sites),
         },
         "directory": checkpoint.section("directory", lambda: _directory_users(services, progress)),
+        # where the directory users' product access is: an unmanaged account's access is only
+        # readable there, and only a workspace the org lists is on one of its sites
+        "workspaces": checkpoint.section(
+            "workspaces", lambda: [asdict(w) for w in services.admin.workspaces()]
+        ),
         "org_users": checkpoint.section("org_users", lambda: _org_users(services, progress)),
         "scim": None,
         "idp": checkpoint.section("idp", lambda: _idp(services, progress)),

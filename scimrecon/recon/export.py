@@ -375,7 +375,7 @@ class _RowReader:
                     reported,
                     groups,
                     line,
-                    external is True,
+                    external,
                     policy_billable,
                     row[i_policy_name].strip() if i_policy_name is not None else "",
                 ),

@@ -159,7 +159,7 @@ def accounts_from_org_users(
         }
 
 
-def _workspace_sites(workspaces: Iterable[Any]) -> dict[str, str]:
+def workspace_sites(workspaces: Iterable[Any]) -> dict[str, str]:
     """Workspace id -> the site it is on."""
     return {
         str(_get(w, "workspace_id") or ""): site_of(_get(w, "host_url"), str(_get(w, "key") or ""))
@@ -198,7 +198,7 @@ def records_from_external_users(
     users: Iterable[Any], workspaces: Iterable[Any], *, first_line: int = 0
 ) -> Iterator[UserRecord]:
     """External users (from `roles_and_externals`) as records, after the managed ones."""
-    sites = _workspace_sites(workspaces)
+    sites = workspace_sites(workspaces)
     for n, user in enumerate(users, start=first_line + 1):
         products = tuple(
             ProductAccess(product_name(a["key"]), a["site"], a["last_active"] or NEVER)
@@ -223,7 +223,7 @@ def accounts_from_external_users(
     users: Iterable[Any], workspaces: Iterable[Any]
 ) -> Iterator[dict[str, Any]]:
     """External users in the fixture-world account shape (`managed` false, `external` true)."""
-    sites = _workspace_sites(workspaces)
+    sites = workspace_sites(workspaces)
     for user in users:
         yield {
             "account_id": str(_get(user, "account_id") or ""),
@@ -234,11 +234,16 @@ def accounts_from_external_users(
             "external": True,
             "org_role": "admin" if admin_role(_get(user, "platform_roles")) else "member",
             "account_type": _get(user, "account_type") or "atlassian",
-            "product_access": [
-                {**a, "last_active": a["last_active"].isoformat() if a["last_active"] else None}
-                for a in _external_access(user, sites)
-            ],
+            "product_access": external_access_entries(user, sites),
         }
+
+
+def external_access_entries(user: Any, sites: Mapping[str, str]) -> list[dict[str, Any]]:
+    """A directory user's product access as a fixture world writes it (dates as text)."""
+    return [
+        {**a, "last_active": a["last_active"].isoformat() if a["last_active"] else None}
+        for a in _external_access(user, sites)
+    ]
 
 
 def external_policy_warning(count: int) -> str:

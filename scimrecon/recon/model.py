@@ -118,7 +118,8 @@ class UserRecord(NamedTuple):
     reported_billable: bool | None = None
     groups: tuple[str, ...] = ()
     line: int = 0
-    external: bool = False
+    #: None when the source does not say (the billable rule infers it from the access)
+    external: bool | None = None
     policy_billable: bool | None = None
     policy: str = ""
 

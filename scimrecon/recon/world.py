@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from scimrecon.recon.billable import policy_billable_of
+from scimrecon.recon.billable import external_of, policy_billable_of
 from scimrecon.recon.dates import format_export_date, format_last_seen
 from scimrecon.recon.model import NEVER, LastSeen, ProductAccess, UserRecord, product_name
 
@@ -48,7 +48,7 @@ def records_from_accounts(accounts: Sequence[Mapping[str, Any]]) -> Iterator[Use
             org_role=str(account.get("org_role") or "member"),
             account_type=str(account.get("account_type") or "atlassian"),
             line=n,
-            external=bool(account.get("external", False)),
+            external=external_of(account),
             policy_billable=policy_billable_of(account),
             policy=_policy_name(account),
         )
@@ -119,8 +119,11 @@ def export_from_world(world: Mapping[str, Any], *, claimed_column: bool = True) 
         ]
         if claimed_column:
             row.append("Yes" if account.get("managed") else "No")
-        if external_column:
-            row.append("Yes" if account.get("external") else "No")
+        if external_column:  # blank where the world does not say (the rule infers it)
+            said = account.get("external")
+            if said is None and account.get("managed"):
+                said = False  # a managed account is never an external user
+            row.append("" if said is None else ("Yes" if said else "No"))
         if policy_columns:
             billable = policy_billable_of(account)
             kind = "" if billable is None else ("Billable" if billable else "Non-billable")

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from random import Random
 from typing import Any
 
-from scimrecon.recon.billable import account_is_billable
+from scimrecon.recon.billable import world_billable
 from scimrecon.sim.provisioning import group_object_id
 from scimrecon.sim.world import gc_paused
 
@@ -250,7 +250,7 @@ def _generate(accounts: int, seed: int) -> dict[str, Any]:
         "cycle_seconds": 30,
         "users": idp_users,
     }
-    billable = sum(1 for a in account_list if account_is_billable(a))
+    billable = world_billable(world)
     world["billing"] = {"tier": _tier_for(billable), "price_per_user_month": 8.0, "cycle_day": 1}
     world["faults"] = {"seed": seed}
     return world

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from scimrecon.recon.billable import account_is_billable
+from scimrecon.recon.billable import world_billable
 
 _TICKET_FIELDS = ("reporter", "assignee")
 
@@ -128,7 +128,7 @@ def _memberships(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[st
 
 
 def billable(world: Mapping[str, Any]) -> int:
-    return sum(1 for a in world.get("accounts") or [] if account_is_billable(a))
+    return world_billable(world)
 
 
 def world_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from scimrecon.recon.billable import account_is_billable
+from scimrecon.recon.billable import world_billable
 
 # The keys of `sim check --format json`, in this order; add keys, never rename or drop one.
 SUMMARY_KEYS = (
@@ -43,7 +43,7 @@ def summarize(world: Mapping[str, Any]) -> dict[str, Any]:
         "accounts": len(accounts),
         "managed": sum(1 for a in accounts if a.get("managed") is True),
         "active": sum(1 for a in accounts if a.get("status") == "active"),
-        "billable": sum(1 for a in accounts if account_is_billable(a)),
+        "billable": world_billable(world),
         "scim_users": len(scim_users),
         "linked_scim_users": sum(1 for u in scim_users if u.get("account_id")),
         "idp_users": sum(1 for u in idp.get("users") or [] if u.get("assigned") is True),

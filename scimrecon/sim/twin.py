@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimrecon.recon.billable import account_is_billable
+from scimrecon.recon.billable import account_is_billable, world_billable
+from scimrecon.recon.live import external_access_entries, workspace_sites
 from scimrecon.recon.roles import ORG_ADMIN
 from scimrecon.sim.from_export import BuiltWorld
 from scimrecon.sim.world_parts import fake_idp, fake_key, sites_of, smallest_tier, uid
@@ -29,8 +30,15 @@ def _domain(email: str) -> str:
     return email.rpartition("@")[2].lower()
 
 
-def _account(user: dict[str, Any], v1: dict[str, Any] | None, several: bool) -> dict[str, Any]:
-    """One world account from its v2 directory user and (managed accounts) its v1 entry."""
+def _account(
+    user: dict[str, Any],
+    v1: dict[str, Any] | None,
+    several: bool,
+    sites: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One world account from its v2 directory user and (managed accounts) its v1 entry; an
+    unmanaged account's products from the directory user's own, placed on sites through the
+    captured workspaces (`sites`; None for a capture made before they were read)."""
     status = str(user.get("account_status") or (v1 or {}).get("status") or "active").lower()
     roles = [str(r) for r in user.get("platform_roles") or ()]
     account: dict[str, Any] = {
@@ -43,6 +51,11 @@ def _account(user: dict[str, Any], v1: dict[str, Any] | None, several: bool) -> 
         "org_role": "admin" if ORG_ADMIN in roles else "member",
         "product_access": [dict(p) for p in (v1 or {}).get("product_access") or []],
     }
+    if not account["managed"] and sites is not None:
+        # the v2 search's own answer, as `analyze --live` reads it (decision 115: an
+        # unmanaged account with access to the org's apps is an external user)
+        account["external"] = True
+        account["product_access"] = external_access_entries(user, sites)
     extra = [r for r in roles if r != ORG_ADMIN]
     if extra:
         account["platform_roles"] = extra
@@ -63,19 +76,21 @@ def _accounts(capture: dict[str, Any], inferred: list[str]) -> list[dict[str, An
     v1 = {str(a["account_id"]): a for a in capture["org_users"]}
     listed = capture["directory"]["users"]
     several = len(capture["directory"]["directories"]) > 1
+    captured = capture.get("workspaces")
+    sites = workspace_sites(captured) if captured is not None else None
     accounts: dict[str, dict[str, Any]] = {}
     for user in listed:
         account_id = str(user["account_id"])
         if account_id not in accounts:
-            accounts[account_id] = _account(user, v1.get(account_id), several)
+            accounts[account_id] = _account(user, v1.get(account_id), several, sites)
     for account_id, entry in v1.items():  # managed, but in no directory the key can list
         if account_id not in accounts:
             accounts[account_id] = _account({"account_id": account_id}, entry, False)
     unmanaged = sum(1 for a in accounts.values() if not a["managed"])
-    if unmanaged:
+    if unmanaged and sites is None:
         inferred.append(
-            f"{unmanaged} unmanaged account(s) without product access: the org APIs do not "
-            "show an unmanaged account's products"
+            f"{unmanaged} unmanaged account(s) without product access: the capture holds no "
+            "workspaces to place an unmanaged account's products on sites (capture it again)"
         )
     return list(accounts.values())
 
@@ -242,7 +257,7 @@ def world_from_capture(capture: dict[str, Any]) -> BuiltWorld:
             "API: added as unmanaged placeholders"
         )
     world["sites"] = _sites(accounts, org_read["sites"])
-    billable = sum(1 for a in accounts if account_is_billable(a))
+    billable = world_billable(world)
     billing = dict(capture.get("billing") or {})
     if "tier" not in billing:
         billing["tier"] = smallest_tier(billable)

@@ -8,10 +8,12 @@ from scimrecon.engine.action import ReadAction, StepContext
 
 
 class CountBillable(ReadAction):
-    """Count billable users (the org API's own `access_billable`) into a run output.
+    """Count billable managed accounts (the org API's own `access_billable`) into a run output.
 
-    Placed first and last in a playbook, it gives the report its "billable before / after":
-    the number an admin actually pays for, read from the source of truth, not inferred. The
+    Placed first and last in a playbook, it gives the report its "billable before / after",
+    read from the source of truth, not inferred. The v1 list holds managed accounts only, so
+    external users, billable too (decision 115), are not in this figure; the steps a playbook
+    runs change managed accounts, so the difference before / after is the saving. The
     listing is remembered, so the steps that look an address up next do not read it again.
     """
 

@@ -22,7 +22,7 @@ from scimrecon.cli.main import cli
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
 from scimrecon.http import ApiClientFactory, HttpSettings, RetryPolicy
-from scimrecon.recon.billable import account_is_billable
+from scimrecon.recon.billable import world_billable
 from scimrecon.sim.app import SimApp
 from scimrecon.sim.server import serve_in_thread
 from scimrecon.sim.world import load_world
@@ -80,7 +80,7 @@ class SimEnv:
             return answer.json()
 
     def billable(self) -> int:
-        return sum(account_is_billable(a) for a in self.world()["accounts"])
+        return world_billable(self.world())
 
     def writes(self) -> list[dict[str, Any]]:
         """Every request the simulator saw that changes something."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scimrecon.recon.billable import account_is_billable
+from scimrecon.recon.billable import world_billable
 from tests.playbooks.harness import FIXTURES, accounts_by_email, over_socket
 
 INACTIVE = json.loads((FIXTURES / "inactive-licences" / "expected.json").read_text())["classes"]
@@ -55,7 +55,7 @@ def test_inactive_licences_suspends_only_the_inactive_and_spares_the_protected(
             "ada.lovelace@acme.example": reasons["ada.lovelace@acme.example"],
         }
         assert reasons["ada.lovelace@acme.example"].startswith("active since the list was made")
-        billable = sum(account_is_billable(a) for a in env.world()["accounts"])
+        billable = world_billable(env.world())
         assert billable == len(before) - len(chosen)
 
 

@@ -39,8 +39,10 @@ EXCLUSIONS: list[tuple[str, Any]] = [
     ("inactive", lambda f: f["status"] != "active"),
     # portal-only customers "are not billable for Atlassian Guard" (JSDCLOUD-10608)
     ("portal-only", lambda f: f["account_type"] == "customer"),
-    # "you only pay once for each managed account and external user"
-    ("not-org-user", lambda f: not (f["managed"] or f["external"])),
+    # "you only pay once for each managed account and external user"; an external user is one
+    # the org does not manage who uses its apps ("Users in an external user policy count
+    # towards your ... bill"): where the source does not say, access on an org site makes one
+    ("not-org-user", lambda f: not (f["managed"] or _external(f))),
     # "Managed users in a non-billable authentication policy will not be considered billable"
     ("non-billable-policy", lambda f: f["policy_billable"] is False),
     # "A billable account is any managed account and external user that has access to ..."
@@ -48,6 +50,12 @@ EXCLUSIONS: list[tuple[str, Any]] = [
     # Atlassian's own "Billable: No" is its verdict
     ("reported-not-billable", lambda f: f["reported"] is False),
 ]
+
+
+def _external(facts: dict[str, Any]) -> bool:
+    if facts["external"] is not None:
+        return bool(facts["external"])
+    return any(site in ORG_SITES for _, site in facts["products"])
 
 
 def oracle(facts: dict[str, Any]) -> tuple[bool, str]:
@@ -62,7 +70,7 @@ facts_strategy = st.fixed_dictionaries(
         "status": st.sampled_from(STATUSES),
         "account_type": st.sampled_from(TYPES),
         "managed": st.booleans(),
-        "external": st.booleans(),
+        "external": st.sampled_from((None, True, False)),
         "policy_billable": st.sampled_from((None, True, False)),
         "reported": st.sampled_from((None, True, False)),
         "products": st.lists(st.tuples(st.sampled_from(KEYS), st.sampled_from(SITES)), max_size=4),
@@ -115,6 +123,68 @@ def test_more_access_never_makes_a_user_less_billable(f: dict[str, Any], extra: 
     )
 
 
+# Rule 3's inference on its own ("What are managed accounts?": an account the org has not
+# claimed "we consider ... an external user"; "Who are external users?": they "can access your
+# organization's data"): an unmanaged account with access on an org site is an external user,
+# billable like a managed account, unless its source says otherwise.
+_on_org = st.tuples(st.sampled_from(KEYS), st.sampled_from(sorted(ORG_SITES)))
+_elsewhere = st.tuples(st.sampled_from(KEYS), st.sampled_from(("globex", "initech")))
+_billable_otherwise = st.fixed_dictionaries(
+    {
+        "status": st.just("active"),
+        "account_type": st.sampled_from(("atlassian", "app")),
+        "managed": st.just(False),
+        "policy_billable": st.sampled_from((None, True)),
+        "reported": st.sampled_from((None, True)),
+    }
+)
+
+
+@given(_billable_otherwise, st.lists(_on_org, min_size=1, max_size=3), st.lists(_elsewhere))
+def test_an_unmanaged_account_with_org_site_access_is_a_billable_external_user(
+    f: dict[str, Any], mine: list[Any], others: list[Any]
+) -> None:
+    facts = {**f, "external": None, "products": [*mine, *others]}
+    for sites in (ORG_SITES, None):  # without the org's sites, every site is taken as its own
+        found = _verdict(facts, org_sites=sites)
+        assert (found.billable, found.rule) == (True, "external-with-access")
+        assert set(found.through) == set(mine) | set(others)
+    analysed = Analyzer(Policy(as_of=date(2026, 11, 23), org_sites=ORG_SITES)).add_all(
+        [_record(1, facts)]
+    )
+    assert analysed.result(fmt="test", tier=None).billable_by_rule["external-with-access"] == 1
+
+
+@given(_billable_otherwise, st.lists(_elsewhere, max_size=3))
+def test_an_unmanaged_account_only_on_other_orgs_sites_is_not_the_orgs_user(
+    f: dict[str, Any], others: list[Any]
+) -> None:
+    facts = {**f, "external": None, "products": others}
+    assert (_verdict(facts).billable, _verdict(facts).rule) == (False, "not-org-user")
+    analysed = Analyzer(Policy(as_of=date(2026, 11, 23), org_sites=ORG_SITES)).add_all(
+        [_record(1, facts)]
+    )
+    assert analysed.result(fmt="test", tier=None).billable == 0
+
+
+@given(
+    _billable_otherwise,
+    st.lists(st.one_of(_on_org, _elsewhere), min_size=1, max_size=4),
+    st.booleans(),
+    st.sampled_from((ORG_SITES, None)),
+)
+def test_what_the_source_says_about_external_wins(
+    f: dict[str, Any], products: list[Any], said: bool, sites: frozenset[str] | None
+) -> None:
+    found = _verdict({**f, "external": said, "products": products}, org_sites=sites)
+    assert (found.billable, found.rule) == (
+        (True, "external-with-access") if said else (False, "not-org-user")
+    )
+    # a managed account is never judged as an external user, whatever the flag says
+    managed = _verdict({**f, "managed": True, "external": said, "products": products}, sites)
+    assert (managed.billable, managed.rule) == (True, "managed-with-access")
+
+
 def _record(n: int, f: dict[str, Any]) -> UserRecord:
     return UserRecord(
         account_id=f"u{n}",
@@ -155,7 +225,7 @@ world_account = st.fixed_dictionaries(
         "status": st.sampled_from(("active", "inactive", "closed")),
         "account_type": st.sampled_from(TYPES),
         "managed": st.booleans(),
-        "external": st.booleans(),
+        "external": st.sampled_from((None, True, False)),
         "policy": st.sampled_from((None, True, False)),
         "products": st.lists(
             st.tuples(st.sampled_from(KEYS), st.sampled_from(SITES)), max_size=3, unique=True
@@ -173,7 +243,7 @@ def _world(people: list[dict[str, Any]]) -> dict[str, Any]:
             "name": f"User {n}",
             "status": a["status"],
             "managed": a["managed"],
-            "external": a["external"],
+            **({"external": a["external"]} if a["external"] is not None else {}),
             "account_type": a["account_type"],
             "product_access": [
                 {"key": k, "site": s, "last_active": "2026-11-01"} for k, s in a["products"]
@@ -197,7 +267,7 @@ def test_export_of_a_world_gives_the_sources_count(
 ) -> None:
     world = _world(people)
     expected = sum(oracle(_facts(a))[0] for a in people)
-    assert sum(account_verdict(a).billable for a in world["accounts"]) == expected
+    assert sum(account_verdict(a, ORG_SITES).billable for a in world["accounts"]) == expected
     path = Path(tmp_path_factory.mktemp("export")) / "users.csv"
     path.write_text(export_from_world(world), encoding="utf-8")
     args = ["analyze", str(path), "--as-of", "2026-11-23", "--site", "acme", "--site", "trello"]

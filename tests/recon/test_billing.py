@@ -281,16 +281,16 @@ def test_two_snapshots(tmp_path: Path, data: Path) -> None:
     doc = json.loads(result.stdout)
     october, cycle = doc["cycles"]
     assert [(x["date"], x["kind"], x["amount"]) for x in october["lines"]] == [
-        ("2026-10-01", "cycle", "70.00")
+        ("2026-10-01", "cycle", "80.00")
     ]
     assert [(x["date"], x["kind"], x["user"], x["amount"]) for x in cycle["lines"]] == [
-        ("2026-11-01", "cycle", None, "70.00"),
+        ("2026-11-01", "cycle", None, "80.00"),
         ("2026-11-10", "pro-rata", "u-zed", "7.00"),  # 10 x 21/30
         ("2026-11-23", "removal", "u-ada", "0.00"),
     ]
     assert doc["notes"] == [
-        f"{before}: 7 billable on 2026-10-31 (file name); "
-        f"{after}: 7 billable on 2026-11-23 (file name)"
+        f"{before}: 8 billable on 2026-10-31 (file name); "
+        f"{after}: 8 billable on 2026-11-23 (file name)"
     ]
 
 

@@ -113,7 +113,7 @@ def test_cli_counts_from_snapshots(tmp_path: Path, data: Path) -> None:
         "months": [
             {
                 "month": "2026-09",
-                "count": 5,
+                "count": 6,
                 "users": 7,
                 "change": None,
                 "date": "2026-09-30",
@@ -121,7 +121,7 @@ def test_cli_counts_from_snapshots(tmp_path: Path, data: Path) -> None:
             },
             {
                 "month": "2026-10",
-                "count": 5,
+                "count": 6,
                 "users": 7,
                 "change": 0,
                 "date": "2026-09-30",
@@ -129,7 +129,7 @@ def test_cli_counts_from_snapshots(tmp_path: Path, data: Path) -> None:
             },
             {
                 "month": "2026-11",
-                "count": 6,
+                "count": 7,
                 "users": 8,
                 "change": 1,
                 "date": "2026-11-20",
@@ -160,7 +160,7 @@ def test_cli_table_has_a_sparkline(tmp_path: Path, data: Path) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["month", "billable", "change", "users", "date", "from"]
-    assert lines[2].split() == ["2026-09", "5", "7", "2026-09-30", str(a)]
+    assert lines[2].split() == ["2026-09", "6", "7", "2026-09-30", str(a)]
     assert lines[-1] == "trend  ▁▁█  (2026-09 to 2026-11)"
 
 

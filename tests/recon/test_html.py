@@ -69,8 +69,8 @@ def test_analyze_html_report(tmp_path: Path, data: Path) -> None:
     assert "&lt;b&gt;Hal&lt;/b&gt; &amp; Co" in page and "<b>Hal" not in page
     text_nodes = " ".join(parsed.text)
     for needle in (
-        "7 of 8",
-        "87.5 %, warning",
+        "8 of 8",
+        "100.0 %, over",
         "trello-only (1)",
         "inactive (2)",
         "protected (1)",

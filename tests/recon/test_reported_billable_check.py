@@ -36,8 +36,9 @@ def test_users_without_an_answer_of_atlassians_are_left_out_of_the_cross_check()
 
 
 def test_a_real_difference_names_the_source_it_came_from() -> None:
-    # Atlassian says billable; the rule says an unclaimed, non-external account is not
-    odd = _record(1, managed=False, reported_billable=True)
+    # Atlassian says billable; the rule says an unclaimed account its source calls not
+    # external is not (where the source is silent, access on an org site makes one external)
+    odd = _record(1, managed=False, external=False, reported_billable=True)
     fine = _record(2, managed=True, reported_billable=True)
     assert _warnings("org-api", odd, fine) == [
         "the org API's access_billable says 2, the Guard rule gives 1"

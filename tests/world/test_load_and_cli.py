@@ -86,7 +86,7 @@ def test_check_prints_the_summary_table() -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["world", "acme-trello"]
     rows = {line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1] for line in lines[2:]}
-    assert rows["billable (Guard Standard rule, recon/billable.py)"] == "41"
+    assert rows["billable (Guard Standard rule, recon/billable.py)"] == "42"
     assert rows["accounts"] == "44"
     assert rows["IdP users assigned to the app"] == "42"
     assert rows["IdP"] == "entra"
@@ -99,7 +99,7 @@ def test_check_json_has_stable_keys() -> None:
         "accounts": 44,
         "managed": 43,
         "active": 43,
-        "billable": 41,
+        "billable": 42,
         "scim_users": 42,
         "linked_scim_users": 42,
         "idp_users": 42,
