@@ -188,6 +188,7 @@ class AdminApi:
         self._v2 = f"/admin/v2/orgs/{seg(org_id)}"
         self._users_cache: dict[str, OrgUser] | None = None
         self._email_of: dict[str, str] = {}  # account id -> key in _users_cache
+        self._listed: dict[str, OrgUser] | None = None  # the same listing by account id
         self._cache_lock = threading.Lock()
         # One listing at a time; our writes made while it runs are replayed onto it.
         self._load_lock = threading.RLock()
@@ -296,18 +297,26 @@ class AdminApi:
                 with self._cache_lock:
                     self._loading = False
             with self._cache_lock:
+                replay, self._replay = self._replay, []
                 if not self._discard:
                     self._users_cache = {identity_key(u.email): u for u in users if u.email}
                     self._email_of = {u.account_id: k for k, u in self._users_cache.items()}
-                    for account_id, changes in self._replay:
+                    self._listed = {u.account_id: u for u in users}
+                    for account_id, changes in replay:
                         self._amend_cache(account_id, changes)
-                self._replay = []
-            return users
+            # The answer too: a count read while our own changes go on (the billable count
+            # after, read early: decision 104) shows each account as we left it.
+            changed: dict[str, dict[str, Any]] = {}
+            for account_id, changes in replay:
+                changed.setdefault(account_id, {}).update(changes)
+            return [
+                replace(u, **changed[u.account_id]) if u.account_id in changed else u for u in users
+            ]
 
     def refresh(self) -> None:
         """Forget the cached org user list (after any change, or to see others' changes)."""
         with self._cache_lock:
-            self._users_cache = None
+            self._users_cache = self._listed = None
             self._discard = self._loading
 
     def _amend(self, account_id: str, **changes: Any) -> None:
@@ -323,6 +332,8 @@ class AdminApi:
 
     def _amend_cache(self, account_id: str, changes: dict[str, Any]) -> None:
         """`_amend`'s work, with the cache lock held."""
+        if self._listed is not None and account_id in self._listed:
+            self._listed[account_id] = replace(self._listed[account_id], **changes)
         if self._users_cache is None:
             return
         key = self._email_of.pop(account_id, None)
@@ -347,16 +358,12 @@ class AdminApi:
             with self._cache_lock:
                 return cache.get(identity_key(email))
 
-    def cached_org_user(self, account_id: str) -> OrgUser | None:
-        """The account as the org listing this run already read says it is, or None when no
-        listing is held (nothing is read here: a look-up in a large org must not list it for
-        six targets). The listing carries status, email and product access, so a step that
-        has it need not read the profile and the last-active dates once per target."""
+    def listed_org_users(self) -> list[OrgUser] | None:
+        """Every org user as the last listing read them, with our own writes since applied;
+        None when no listing is held (none read, or `refresh()` since). Nothing is read here.
+        What a count read early gives back at the end of the changes (decision 104)."""
         with self._cache_lock:
-            if self._users_cache is None:
-                return None
-            key = self._email_of.get(account_id)
-            return self._users_cache.get(key) if key is not None else None
+            return list(self._listed.values()) if self._listed is not None else None
 
     def last_active_dates(self, account_id: str) -> LastActive:
         path = f"{self._orgs}/directory/users/{seg(account_id)}/last-active-dates"

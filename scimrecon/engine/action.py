@@ -194,6 +194,13 @@ class ReadAction(Action):
     def check(self, ctx: StepContext) -> dict[str, Any] | None:
         return None
 
+    def finish_early(self, ctx: StepContext) -> dict[str, Any] | None:
+        """For a run step read early (`start_after`, decision 104): its outputs as of now,
+        from what `apply` read while the last changes went on plus the run's own writes
+        since, or None when it cannot tell (then it is read again in its own place). The
+        default cannot: a read knows nothing of the writes after it."""
+        return None
+
 
 class ActionRegistry:
     """Name -> action class. The CLI fills it from `scimrecon.steps`; tests bring their own."""

@@ -19,9 +19,11 @@ another step and no wait is polled again.
 from __future__ import annotations
 
 import heapq
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from scimrecon.engine.playbook import Step
+from scimrecon.engine.runtypes import RUN_SCOPE
 from scimrecon.engine.scheduler import Scheduler, _Wave
 
 #: Outcomes of `_do_step` after which a still-pending target goes on to its next step.
@@ -92,6 +94,62 @@ class _Flow(_Wave):
             return self.in_flight <= 0 and not self.due and not self.ready
 
 
+class _EarlyRead:
+    """The run step after a flow that reads the world only (the billable count after), started
+    while the flow's last steps still run, once every target is past the step it names in
+    `start_after` (decision 104).
+
+    Its answer is recorded only when the flow ends with nothing left for this process (no
+    stop, no target waiting): a run stopped half-way would otherwise keep a count taken
+    before its last changes. Until then it is read on a thread of its own, not the pool's, so
+    it never takes a target's slot; a read that failed, or that is discarded, is read again
+    in its own place, as if it had never started early.
+    """
+
+    def __init__(self, runner: Flows, step: Step) -> None:
+        self.runner = runner
+        self.step = step
+        self.after = step.start_after
+        self.thread = ThreadPoolExecutor(max_workers=1)
+        self.future: Future[dict[str, Any]] | None = None
+
+    def maybe_start(self) -> None:
+        """Start the read once no live target is at or before `start_after` any more."""
+        runner = self.runner
+        if self.future is not None or runner._stop.is_set():
+            return
+        if not hasattr(runner._action(self.step), "finish_early"):
+            return
+        for key in runner.order:
+            if runner.tstate[key] not in ("pending", "waiting"):
+                continue
+            rec = runner.states.get((key, self.after))
+            if rec is None or rec.state not in ("done", "skipped"):
+                return
+        ctx = runner._ctx(self.step, RUN_SCOPE)
+        self.future = self.thread.submit(runner._action(self.step).apply, ctx)
+
+    def settle(self) -> None:
+        """At the flow's end: record the answer if it still holds for this run, else drop it."""
+        runner = self.runner
+        try:
+            if self.future is None:
+                return
+            try:
+                self.future.result()
+                waiting = any(s == "waiting" for s in runner.tstate.values())
+                if runner._stop.is_set() or waiting:
+                    return
+                action = runner._action(self.step)
+                outputs = action.finish_early(runner._ctx(self.step, RUN_SCOPE))
+            except Exception:
+                return  # read again in its own place, with its own error handling
+            if outputs is not None:
+                runner._done(self.step, RUN_SCOPE, outputs, 1, "done")
+        finally:
+            self.thread.shutdown(wait=True)
+
+
 class Flows(Scheduler):
     """Runs a segment of overlapping target steps as per-target flows."""
 
@@ -114,8 +172,11 @@ class Flows(Scheduler):
                 return i if self.tstate[key] == "pending" or rec is not None else None
         return None
 
-    def _run_flow(self, steps: tuple[Step, ...], pool: ThreadPoolExecutor) -> str | None:
-        """Every live target through `steps`, each at its own pace; a reason to stop, or None."""
+    def _run_flow(
+        self, steps: tuple[Step, ...], pool: ThreadPoolExecutor, trailing: Step | None = None
+    ) -> str | None:
+        """Every live target through `steps`, each at its own pace; a reason to stop, or None.
+        `trailing`: the run step after the flow, read early when it says `start_after`."""
         start = {
             k: i
             for k in self.order
@@ -135,19 +196,30 @@ class Flows(Scheduler):
                 "to its next step as soon as it is done"
             )
         flow = _Flow(steps, self, pool, self.options.concurrency)
+        early = None
+        if trailing is not None and trailing.start_after in {s.id for s in steps}:
+            rec = self.states.get((RUN_SCOPE, trailing.id))
+            if rec is None or rec.state not in ("done", "skipped"):
+                early = _EarlyRead(self, trailing)
         with flow._lock:
             flow.at.update(start)
             for key in start:
                 flow.queue(key)
             flow.dispatch()
-        while True:
-            try:
-                self._poll_due(flow)
-                if flow.finished() and self._events.empty() and not flow.sweep():
-                    return None
-                self._serve_events(self._next_wake(flow))
-            except KeyboardInterrupt as exc:
-                self._request_stop(exc)
+        try:
+            while True:
+                try:
+                    self._poll_due(flow)
+                    if early is not None:
+                        early.maybe_start()
+                    if flow.finished() and self._events.empty() and not flow.sweep():
+                        return None
+                    self._serve_events(self._next_wake(flow))
+                except KeyboardInterrupt as exc:
+                    self._request_stop(exc)
+        finally:
+            if early is not None:
+                early.settle()
 
     def _flowed(self, flow: _Flow, key: str, outcome: str) -> None:
         """A worker finished `key`'s current step with `outcome`: decide what comes next."""

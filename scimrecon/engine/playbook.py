@@ -149,6 +149,9 @@ class Step:
     #: A target step that may start for a target while other targets are still on the steps
     #: before it (since the last run step): no idle waves (decision 72). False: a wave.
     overlap: bool = False
+    #: A run step that only reads, after a flow: it may start once every target is past this
+    #: earlier target step of the flow, while the rest of the flow still runs (decision 104).
+    start_after: str | None = None
 
     def flags(self) -> list[str]:
         """The flags a person should notice, in a fixed order."""
@@ -271,6 +274,15 @@ def _step(raw: Mapping[str, Any], where: str, name: str, is_finally: bool) -> St
     if overlap and (raw.get("scope", "target") != "target" or is_finally or raw.get("confirm")):
         # A run step, a finally step and a confirmation are barriers by nature.
         raise _fail(name, f"{where}.overlap", "only a target step without `confirm` may overlap")
+    start_after = raw.get("start_after")
+    if start_after is not None and (
+        raw.get("scope", "target") != "run" or is_finally or raw.get("confirm") or "wait" in raw
+    ):
+        raise _fail(
+            name,
+            f"{where}.start_after",
+            "only a run step without `confirm` or `wait` may start early",
+        )
     retry_raw = raw.get("retry", {"attempts": 4, "backoff_s": 2.0} if is_finally else {})
     retry = RetrySpec(
         attempts=int(retry_raw.get("attempts", 1)),
@@ -291,6 +303,7 @@ def _step(raw: Mapping[str, Any], where: str, name: str, is_finally: bool) -> St
         options=dict(raw.get("with", {})),
         is_finally=is_finally,
         overlap=overlap,
+        start_after=start_after,
     )
 
 
@@ -361,6 +374,8 @@ def parse_playbook(text: str, source_name: str, registry: ActionRegistry | None 
                     f"{where}.destructive",
                     f"action {step.action!r} cannot simply be undone: set destructive = true",
                 )
+            if step.start_after is not None:
+                _check_start_after(step, steps, where, name, registry)
             steps.append(step)
     return Playbook(
         id=doc["id"],
@@ -377,6 +392,32 @@ def parse_playbook(text: str, source_name: str, registry: ActionRegistry | None 
         report_columns=tuple(doc.get("report", {}).get("columns", ())),
         report_run_outputs=tuple(doc.get("report", {}).get("run_outputs", ())),
     )
+
+
+def _check_start_after(
+    step: Step, before: list[Step], where: str, name: str, registry: ActionRegistry | None
+) -> None:
+    """`start_after` names a target step of the flow right before this run step (no run step
+    in between), and the step only reads: it runs beside changes still being made."""
+    flow: list[str] = []
+    for earlier in reversed(before):
+        if earlier.scope != "target":
+            break
+        flow.append(earlier.id)
+    if step.start_after not in flow:
+        raise _fail(
+            name,
+            f"{where}.start_after",
+            f"{step.start_after!r} is not a target step right before this one "
+            f"(after the last run step): {', '.join(reversed(flow)) or 'none'}",
+        )
+    known = registry is not None and step.action in registry
+    if known and not getattr(registry.get(step.action), "read_only", False):  # type: ignore[union-attr]
+        raise _fail(
+            name,
+            f"{where}.start_after",
+            f"action {step.action!r} changes the world: it cannot start early",
+        )
 
 
 @dataclass(frozen=True)

@@ -213,7 +213,8 @@ class Runner(Ending, Flows, StepExecutor):
                 return None
             segment = self._segment(index)
             if len(segment) > 1:
-                stop = self._run_flow(segment, pool)
+                after = self.playbook.steps[index + len(segment) : index + len(segment) + 1]
+                stop = self._run_flow(segment, pool, after[0] if after else None)
             else:
                 stop = self._run_step(segment[0], pool)
             if stop is not None:

@@ -28,3 +28,12 @@ class CountBillable(ReadAction):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         count = sum(1 for user in ctx.services.admin.org_users() if user.access_billable)
         return {self._key(ctx): count}
+
+    def finish_early(self, ctx: StepContext) -> dict[str, Any] | None:
+        """Read early (`start_after`): the listing `apply` read, with every write this run made
+        since (the disables) applied, which is the org as the run leaves it. None (read it
+        again) when the listing is no longer held."""
+        users = ctx.services.admin.listed_org_users()
+        if users is None:
+            return None
+        return {self._key(ctx): sum(1 for user in users if user.access_billable)}

@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.playbooks.harness import READ_POSTS  # POSTs that only read: one list
 from tests.reliability.forked import Forked, spawn_forked
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = (sys.executable, "-m", "scimrecon.cli.main")
 WRITE_METHODS = {"PUT", "PATCH", "DELETE", "POST"}
-#: POSTs that only read; every other POST changes something.
-READ_POSTS = ("/search/jql", "/get-scim-links-for-email", "/oauth2/v2.0/token")
 #: What issue 7 calls destructive: delete, unlink, email change, disable, ticket edit.
 DESTRUCTIVE = (
     ("DELETE", "/scim/directory/"),
