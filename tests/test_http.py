@@ -691,3 +691,33 @@ def test_window_limiter_five_per_ten_seconds() -> None:
         limiter.acquire()
     # calls 6-10 wait for call 1 to leave the window, call 11 for call 6
     assert sum(ft.sleeps) == pytest.approx(20.0)
+
+
+def test_a_page_of_a_listing_goes_ahead_of_the_queue_but_not_faster_than_the_rate() -> None:
+    """Decision 104: the next page of a cursor listing waits only for its own chain, not for
+    the tokens busy workers reserved; its token is still taken, so they move back."""
+    now = [1000.0]
+    # Concurrent callers: each sleeps in its own thread, so the shared clock does not move.
+    bucket = TokenBucket(10.0, burst=1, clock=lambda: now[0], sleep=lambda s: None)
+    assert bucket.acquire() == 0.0  # the bucket is empty now
+    queued = [bucket.acquire() for _ in range(5)]  # five workers reserve the next 0.5 s
+    assert queued == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
+    # the page waits behind the request really sent (0.1 s), not behind the five asleep (0.6 s)
+    assert bucket.acquire(ahead=True) == pytest.approx(0.1)
+    now[0] += 0.15  # its answer comes back; the next page is asked for
+    assert bucket.acquire(ahead=True) == pytest.approx(0.05)  # 0.1 s after its own last page
+    # the next ordinary caller comes after every token taken: 1 + 5 asleep + 2 pages, at 10/s
+    assert bucket.acquire() == pytest.approx(0.8 - 0.15)
+
+
+@given(
+    rate=st.floats(min_value=0.5, max_value=200),
+    chain=st.lists(st.booleans(), min_size=1, max_size=200),
+)
+def test_a_chain_alone_never_exceeds_the_rate(rate: float, chain: list[bool]) -> None:
+    ft = FakeTime()
+    bucket = TokenBucket(rate, burst=1, clock=ft.clock, sleep=ft.sleep)
+    for ahead in chain:
+        bucket.acquire(ahead=ahead)
+    elapsed = ft.t - 1000.0
+    assert len(chain) <= 1 + rate * elapsed + 1e-6

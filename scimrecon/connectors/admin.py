@@ -266,7 +266,7 @@ class AdminApi:
         seen: set[str] = set()
         while True:
             params = {"cursor": cursor} if cursor else None
-            body = self.http.get(path, params=params)
+            body = self.http.get(path, params=params, ahead=True)  # one page after another
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise self.http.unexpected("GET", path, "no data list")
             for item in body["data"]:
@@ -390,10 +390,10 @@ class AdminApi:
         method = "POST" if search else "GET"
         while True:
             query = {**(params or {}), **({"cursor": cursor} if cursor else {})}
-            if search:
-                body = self.http.post(path, json=query, **_SAME_TWICE)
+            if search:  # pages come one after another: not behind every other request
+                body = self.http.post(path, json=query, ahead=True, **_SAME_TWICE)
             else:
-                body = self.http.get(path, params=query or None)
+                body = self.http.get(path, params=query or None, ahead=True)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise self.http.unexpected(method, path, "no data list")
             for item in body["data"]:

@@ -35,8 +35,13 @@ class _Flow(_Wave):
 
     The flow keeps its own queue instead of handing every task to the pool at once: the pool's
     queue is first in, first out, so a target's next step would wait behind every other
-    target's first one, which is a wave again. At most `slots` tasks are with the pool; a free
-    slot goes to the target furthest along (its next step), then to targets not started yet.
+    target's first one, which is a wave again. At most `slots` tasks are with the pool; free
+    slots go in turn to two lanes, each the target furthest along first: the steps up to the
+    first (or, while a run step waits for every target to pass a step, `start_after`, up to that
+    step) with the waits' re-checks, and the later steps. Furthest along alone finishes targets
+    early, but leaves the last targets' first steps (the re-push, the check that the new
+    account is there) to the end of the run, so a run step waiting for every target to pass
+    them would start at the very end; two lanes keep both going (decision 104).
     """
 
     def __init__(
@@ -50,23 +55,39 @@ class _Flow(_Wave):
         self.at: dict[str, int] = {}  # target -> index of its current step
         self.in_flight = 0
         self.ready: list[tuple[int, int, str]] = []  # heap: (-step index, arrival, target)
+        self.early: list[tuple[int, int, str]] = []  # heap, the same: the other lane (below)
+        self._early_next = False  # whose turn the next free slot is, when both lanes wait
+        #: steps up to this index take turns with the furthest along (0: the first step only;
+        #: up to `start_after` while a run step waits for every target to pass it)
+        self.urgent_until = 0
         self._arrivals = 0
         self.due: dict[str, float] = {}  # waiting target -> when to check it again
         self.until: dict[str, float] = {}  # waiting target -> end of this process's polling
         self.parked: set[str] = set()  # waiting, and not to be polled again by this process
         self.swept = False
 
-    def queue(self, key: str) -> None:
-        """Queue the target's current step (the lock is held)."""
+    def queue(self, key: str, *, recheck: bool = False) -> None:
+        """Queue the target's current step (the lock is held); `recheck`: a wait's next check."""
+        index = self.at[key]
         self._arrivals += 1
-        heapq.heappush(self.ready, (-self.at[key], self._arrivals, key))
+        lane = self.early if recheck or index <= self.urgent_until else self.ready
+        heapq.heappush(lane, (-index, self._arrivals, key))
+
+    def clear(self) -> None:
+        """Nothing queued starts any more (the run is stopping)."""
+        self.ready.clear()
+        self.early.clear()
 
     def dispatch(self) -> None:
         """Hand queued steps to the pool while a slot is free (the lock is held, so the task's
         own completion cannot count down before this counts up). Submitted, then counted: a
         Ctrl-C in between can only end the wait for the flow early, never hang it."""
-        while self.ready and self.in_flight < self.slots:
-            _, _, key = heapq.heappop(self.ready)
+        while (self.ready or self.early) and self.in_flight < self.slots:
+            both = bool(self.ready and self.early)
+            lane = self.early if self.early and (self._early_next or not self.ready) else self.ready
+            _, _, key = heapq.heappop(lane)
+            if both:
+                self._early_next = not self._early_next
             self.pool.submit(self.runner._task, self.steps[self.at[key]], key, self)
             self.in_flight += 1
 
@@ -91,7 +112,7 @@ class _Flow(_Wave):
 
     def finished(self) -> bool:
         with self._lock:
-            return self.in_flight <= 0 and not self.due and not self.ready
+            return self.in_flight <= 0 and not self.due and not self.ready and not self.early
 
 
 class _EarlyRead:
@@ -201,6 +222,7 @@ class Flows(Scheduler):
             rec = self.states.get((RUN_SCOPE, trailing.id))
             if rec is None or rec.state not in ("done", "skipped"):
                 early = _EarlyRead(self, trailing)
+                flow.urgent_until = [s.id for s in steps].index(trailing.start_after)
         with flow._lock:
             flow.at.update(start)
             for key in start:
@@ -228,7 +250,7 @@ class Flows(Scheduler):
             index = flow.at[key]
             step = flow.steps[index]
             if self._stop.is_set():
-                flow.ready.clear()  # nothing new starts once the run is stopping
+                flow.clear()  # nothing new starts once the run is stopping
                 return
             if outcome in GOES_ON and self.tstate[key] == "pending":
                 if index + 1 < len(flow.steps):
@@ -252,12 +274,12 @@ class Flows(Scheduler):
         with flow._lock:
             if self._stop.is_set():
                 flow.due.clear()
-                flow.ready.clear()
+                flow.clear()
                 return
             now = self.clock()
             for key in [k for k, t in flow.due.items() if t <= now]:
                 del flow.due[key]
-                flow.queue(key)
+                flow.queue(key, recheck=True)
             flow.dispatch()
 
     def _next_wake(self, flow: _Flow) -> float:

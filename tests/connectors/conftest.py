@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -60,8 +60,10 @@ def make_sim(
     world: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
     profile: dict[str, Any] | None = None,
+    wrap: Callable[[Any], Any] | None = None,
 ) -> Sim:
-    """A simulator over a fixture world and Services pointed at it, all on one fake clock."""
+    """A simulator over a fixture world and Services pointed at it, all on one fake clock.
+    `wrap`: a WSGI middleware between them (a server that answers otherwise than the docs)."""
     from scimrecon.sim.app import SimApp
     from scimrecon.sim.world import load_world
 
@@ -72,7 +74,7 @@ def make_sim(
     secrets_env = secrets if secrets is not None else app.secrets()
     factory = ApiClientFactory(
         settings=HttpSettings(
-            transport=httpx.WSGITransport(app=app),
+            transport=httpx.WSGITransport(app=wrap(app) if wrap else app),
             sleep=ft.sleep,
             clock=ft.clock,
             now=ft.now,

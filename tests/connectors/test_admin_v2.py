@@ -3,9 +3,13 @@ change goes to, suspend/restore on the v2 paths only."""
 
 from __future__ import annotations
 
+import io
+import json
+from typing import Any
+
 import pytest
 
-from scimrecon.errors import InputError, RefusedError
+from scimrecon.errors import InputError, RefusedError, RemoteError
 from scimrecon.recon.roles import admin_role
 from scimrecon.sim.world import load_world
 from tests.connectors.conftest import SIM_URL, Sim, make_sim
@@ -43,6 +47,43 @@ def test_directory_user_reads_one_user_now(sim: Sim) -> None:
     assert user.platform_roles == ("atlassian/org-admin",)
     assert (user.claim_status, user.membership_status) == ("managed", "active")
     assert user.management_source == "synced"
+
+
+def test_search_directory_user_reads_roles_and_access_in_one_request(sim: Sim) -> None:
+    acc = next(a for a in sim.world["accounts"] if a["email"] == "ada.lovelace@acme.example")
+    user = sim.services.admin.search_directory_user(acc["account_id"])
+    assert user is not None and user.account_id == acc["account_id"]
+    assert (user.email, user.account_status) == (acc["email"], "active")
+    assert sorted(k for _, k, _ in user.product_access) == sorted(
+        p["key"] for p in acc["product_access"]
+    )
+    assert sim.services.admin.search_directory_user("no-such-account") is None
+    sent = [(m, p) for m, p, _ in sim.requests("/atlassian/admin/")]
+    assert [m for m, _ in sent] == ["POST", "POST"]
+    assert all(p.endswith("/users/search") for _, p in sent)
+
+
+def test_a_search_answering_for_another_account_is_refused() -> None:
+    """The look-up acts on what this read says (role, status, products): an answer for anyone
+    else than the account asked for is not trusted, whatever the server's reason."""
+    world = load_world("acme-trello")
+    ada, priya = (
+        next(a for a in world["accounts"] if a["email"] == e)
+        for e in ("ada.lovelace@acme.example", PRIYA)
+    )
+
+    def for_priya(app: Any) -> Any:  # a server that answers every search with Priya
+        def serve(environ: dict[str, Any], start: Any) -> Any:
+            if environ["PATH_INFO"].endswith("/users/search"):
+                body = json.dumps({"accountIds": [priya["account_id"]]}).encode()
+                environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            return app(environ, start)
+
+        return serve
+
+    sim = make_sim(world=world, wrap=for_priya)
+    with pytest.raises(RemoteError, match="an answer for another account than"):
+        sim.services.admin.search_directory_user(ada["account_id"])
 
 
 def test_suspend_and_restore_use_v2_with_the_resolved_directory(sim: Sim) -> None:
