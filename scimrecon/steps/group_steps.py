@@ -100,6 +100,10 @@ class RestoreMemberships(Action):
         if not new or before is None:
             return None
         seen = ctx.target.get("new_memberships")  # the entry as the wait found it
+        if not before and isinstance(seen, list):
+            # In no group before: nothing to push back or prove; what the new entry has is
+            # what the wait read a moment ago (one SCIM read a target fewer).
+            return {"memberships_after": [str(g) for g in seen]}
         if isinstance(seen, list) and not set(before) <= set(seen):
             # Some were missing then: the push is needed, and apply reads them back after it.
             # (That answer is never taken as proof a group is there: only a read now is.)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scimrecon.sim.generate import ungroup
 from scimrecon.sim.provisioning import group_object_id
 from scimrecon.sim.validate import validate_world
 from scimrecon.sim.world import load_world
@@ -140,3 +141,28 @@ def test_a_membership_that_does_not_come_back_fails_the_target_naming_it(tmp_pat
         assert accounts_by_email(after)[ADA]["product_access"] == []
         for email in set(TARGETS) - {ADA, KENJI}:
             assert by_key[email]["outputs"]["memberships_after"] == ["atlassian-users"]
+
+
+def test_someone_in_no_group_costs_no_read_of_groups_after_the_push(tmp_path: Path) -> None:
+    """In no group before the run: nothing to push back or prove (decision 103), so the step
+    after the wait does not read the new entry's groups again (a GET of the entry), and the
+    report shows none before or after."""
+    world = load_world("acme-trello")
+    ungroup(world, [ADA])
+    assert groups_of(world, ADA) == []
+    with in_process(world, tmp_path) as env:
+        result = env.cli("run", "reprovision", "--targets", write_targets(tmp_path, ADA), "--yes")
+        assert result.exit_code == 0, result.output
+        report = json.loads(env.cli("report", "1", "--format", "json").output)
+        outputs = report["targets"][0]["outputs"]
+        new_entry_reads = [
+            r for r in env.app.log
+            if r["method"] == "GET" and r["path"].endswith(f"/Users/{outputs['new_scim_id']}")
+        ]  # fmt: skip
+    assert new_entry_reads == []
+    assert (outputs["memberships_before"], outputs["memberships_after"]) == ([], [])
+    assert report["targets"][0]["what_moved"]["memberships"] == {
+        "before": [],
+        "after": [],
+        "missing": [],
+    }
