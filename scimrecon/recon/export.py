@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from scimrecon.limits import GuardedLines, check_columns
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
 from scimrecon.recon.csvrows import FastRows
 from scimrecon.recon.dates import CachedParser, DateError
+from scimrecon.recon.export_blocks import block_parser
 from scimrecon.recon.group_rows import merge_group_rows
 from scimrecon.recon.identity import identity_key
 from scimrecon.recon.keytable import KeyTable, expected_rows
@@ -132,6 +135,11 @@ def _sites(cell: str) -> tuple[str, ...]:
 
 
 _MISSING = object()
+_account_id = itemgetter(UserRecord._fields.index("account_id"))
+#: rows parsed together (export_blocks.py): enough that a block's own costs vanish, few
+#: enough that its strings stay in the processor's cache (2,000 was a third slower than 128)
+BLOCK_ROWS = 128
+PIECE_ROWS = 16  # a block the block parser refuses is tried again in pieces this long
 
 
 def _word(cache: dict[str, str], text: str, default: str) -> str:
@@ -175,7 +183,14 @@ class _RowReader:
         # per product column pair: {access cell: {last-seen cell: ProductAccess or None}}; an
         # export repeats a few hundred distinct cells, so each pair is parsed once, not per row
         self.specs = tuple((p.product, p.site, p.access, p.last_seen, {}) for p in plan.products)
+        # cell -> its parsed value, filled by parse() (the only place that checks a cell) and
+        # read by both parse() and block_parser() (which refuses a block holding a cell
+        # parse() has not checked yet)
         self.status_cache: dict[str, str] = {}
+        self.added_cache: dict[str, date | None] = {}
+        self.roles: dict[str, str] = {}  # org role cell -> lower case, stripped, or "member"
+        self.kinds: dict[str, str] = {}  # account type cell -> lower case, stripped, or "atlassian"
+        self.domain_cache: dict[str, bool] = {}  # email domain -> one of the org's
 
     def fail(self, line: int, index: int | None, message: str) -> InputError:
         where = f"{self.source}:{line}"
@@ -256,9 +271,7 @@ class _RowReader:
         i_policy_type = self.i_policy_type
         status_cache, specs, fail = self.status_cache, self.specs, self.fail
         dates, product_slow = self.dates, self._product
-        added_cache: dict[str, date | None] = {}
-        roles: dict[str, str] = {}  # org role cell -> lower case, stripped, or "member"
-        kinds: dict[str, str] = {}  # account type cell -> lower case, stripped, or "atlassian"
+        added_cache, roles, kinds = self.added_cache, self.roles, self.kinds
         domains, managed_export = self.domains, self.managed_export
         missing = _MISSING
         new_tuple = tuple.__new__  # UserRecord._make without its Python-level wrapper
@@ -267,7 +280,7 @@ class _RowReader:
             for spec in specs
             for ai, si, cache in [(spec[2], spec[3], spec[4])]
         )
-        domain_cache: dict[str, bool] = {}
+        domain_cache = self.domain_cache
 
         def parse(row: list[str], line: int) -> UserRecord:
             if len(row) != width:
@@ -393,11 +406,14 @@ def open_export(
     domains: Iterable[str] = (),
     export_format: str | None = None,
     encoding: str | None = None,
+    block_rows: int = BLOCK_ROWS,
 ) -> Iterator[Export]:
     """Open an export for one streaming pass; every input problem raises InputError.
 
     `domains` are the org's verified domains: in a Directory export a user is managed when the
     email's domain is one of them or when the export has a `Claimed` column that says Yes.
+    `block_rows`: rows read and parsed together (export_blocks.py); 0 parses every row on its
+    own (the tests compare the two).
     """
     name = source or str(path)
     if export_format is not None and export_format not in (DIRECTORY, MANAGED):
@@ -453,46 +469,50 @@ def open_export(
             except csv.Error as exc:
                 raise InputError(f"{name}:{reader.line_num}: not valid CSV ({exc})") from None
 
-        def records() -> Iterator[UserRecord]:
+        def record_lists() -> Iterator[list[UserRecord]]:
             seen = KeyTable.for_file(path)
-            table, mask = seen.table, seen.mask
-            room = seen.limit - seen.used  # keys that fit before the table must grow
+
+            def admit(block: list[UserRecord]) -> None:
+                """Refuse a repeated user (a hash seen before is looked up in the file)."""
+                keys = list(map(_account_id, block))
+                if not all(keys):
+                    keys = [k or identity_key(r.email) for k, r in zip(keys, block, strict=True)]
+                seen.add_keys(keys, lambda n: on_duplicate(keys[n], block[n].line))
+
             parse = rows.parser()
-            last = reader.line_num
-            try:
-                for row in reader:
-                    start = last + 1
-                    last = reader.line_num
+            fast = block_parser(rows) if block_rows else None
+
+            def parsed(block: list[list[str]], start: int) -> Iterator[list[UserRecord]]:
+                """The block's records, checked for repeats, in lists; a block the block
+                parser refuses goes in pieces (a date not seen before costs one piece),
+                a piece it refuses row by row: each row parsed, then checked, then the next."""
+                records = fast(block, start) if fast is not None else None
+                if records is not None:
+                    admit(records)
+                    yield records
+                    return
+                if fast is not None and len(block) > PIECE_ROWS:
+                    for k in range(0, len(block), PIECE_ROWS):
+                        yield from parsed(block[k : k + PIECE_ROWS], start + k)
+                    return
+                for n, row in enumerate(block):
                     if not row or (not row[0].strip() and not "".join(row).strip()):
                         continue  # a blank line, or a row of empty cells (Excel leaves those)
-                    record = parse(row, start)
-                    key = record.account_id or identity_key(record.email)
-                    # seen.add(hash(key)), inlined (this runs once a row), its count in a local
-                    h = hash(key) or 1
-                    i = h & mask
-                    value = table[i]
-                    while value:  # a taken slot: the same hash (a repeat?), or probe on
-                        if value == h:
-                            on_duplicate(key, start)
-                            break
-                        i = (i + 1) & mask
-                        value = table[i]
-                    else:
-                        table[i] = h
-                        room -= 1
-                        if not room:
-                            seen.used = seen.limit
-                            seen.grow()
-                            table, mask = seen.table, seen.mask
-                            room = seen.limit - seen.used
-                    yield record
+                    record = parse(row, start + n)
+                    admit([record])
+                    yield [record]
+
+            try:
+                for start, block in reader.blocks(block_rows or 1):
+                    yield from parsed(block, start)
             except UnicodeDecodeError:
                 raise decode_failure() from None
             except csv.Error as exc:
                 raise InputError(f"{name}:{reader.line_num}: not valid CSV ({exc})") from None
 
         merging = "groups" in plan.fields
-        rows_out = group_records() if merging else records()
+        # the records of a list come out of a C iterator: no generator step per record
+        rows_out = group_records() if merging else chain.from_iterable(record_lists())
         yield Export(source=name, path=path, encoding=codec, plan=plan, _rows=rows_out)
 
 

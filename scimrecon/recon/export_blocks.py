@@ -1,0 +1,133 @@
+"""A block of export rows turned into UserRecords column by column, by C calls, when every
+cell in it is one the row parser has already checked.
+
+An export repeats its cells: a handful of statuses, roles and domains, a few thousand dates,
+a few hundred product cells. The row parser (export._RowReader.parser) checks each distinct
+cell once and remembers the answer; after the first rows, a row is a dozen dictionary look-ups
+of cells seen before, and Python's cost per row is most of `analyze`'s time (issue 14,
+docs/performance.md). Here the same look-ups run over a whole column at once (`map` of the
+caches' `__getitem__` over a column of `zip(*rows)`), and the records are built by one `map`,
+so a block of a few thousand rows costs a few dozen interpreter steps instead of a few per cell.
+
+The block parser never decides anything on its own: it only reads the row parser's caches,
+whose every entry the row parser made. A block with any cell not in them (a `KeyError`), any
+row of another width, a first cell that is blank (a blank row is skipped, not parsed), or an
+email without "@" is refused (None), and the caller parses that block row by row, which either
+fills the caches or raises the error naming file, line and column exactly as before. So the
+records are the row parser's, cell for cell (tests/recon/test_export_blocks.py checks both
+ways against each other on random exports, errors included).
+
+Columns whose cells the row parser does not cache (claimed, billable, external, policy type,
+groups) make every block go row by row: the managed-accounts export with those columns reads
+at the old speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from itertools import repeat
+from operator import add, contains, itemgetter
+from typing import TYPE_CHECKING, Any
+
+from scimrecon.recon.model import NEVER, UserRecord
+
+if TYPE_CHECKING:
+    from scimrecon.recon.export import _RowReader
+
+BlockParser = Callable[[list[list[str]], int], "list[UserRecord] | None"]
+
+# a last-active cell's parsed value -> what the record keeps: the date, or None for "never"
+# or no date (dict.get(value, value): a date is not a key, so it comes back as itself)
+_DATE_ONLY: dict[Any, None] = {NEVER: None, None: None}
+_EMPTY: dict[str, Any] = {}
+_domain = itemgetter(2)
+
+
+def block_parser(rows: _RowReader) -> BlockParser | None:
+    """The block function for this export's columns, or None when a column it does not
+    read from a cache (see the module's docstring) means every row must go row by row."""
+    if any(
+        i is not None
+        for i in (rows.i_claimed, rows.i_billable, rows.i_external, rows.i_policy_type)
+    ):
+        return None
+    if rows.i_groups is not None:
+        return None
+    width = {rows.width}
+    i_email, i_status, i_id, i_name = rows.i_email, rows.i_status, rows.i_id, rows.i_name
+    i_added, i_last, i_role, i_type = rows.i_added, rows.i_last, rows.i_role, rows.i_type
+    i_policy_name = rows.i_policy_name
+    status_of = rows.status_cache.__getitem__
+    added_of = rows.added_cache.__getitem__
+    role_of, kind_of = rows.roles.__getitem__, rows.kinds.__getitem__
+    known_domain = rows.domain_cache.__getitem__
+    seen_of = rows.dates.cache.__getitem__
+    managed_export = rows.managed_export
+    # per product column pair: its access and last-seen column (-1: none) and its cache
+    pairs = tuple((spec[2], spec[3], spec[4]) for spec in rows.specs)
+    new_tuple = tuple.__new__
+    strip = str.strip
+
+    def parse_block(block: list[list[str]], start: int) -> list[UserRecord] | None:
+        if set(map(len, block)) != width:
+            return None  # a row of another width (or a blank line): the row parser says why
+        n = len(block)
+        cols = list(zip(*block, strict=True))
+        if not all(map(strip, cols[0])):
+            return None  # a row that may be blank: the row parser skips or parses it
+        emails = list(map(strip, cols[i_email]))
+        if not all(map(contains, emails, repeat("@", n))):
+            return None
+        try:
+            products: Iterator[tuple[Any, ...]] | list[Any] = repeat((), n)
+            first = True
+            for ai, si, cache in pairs:
+                a_col = cols[ai] if ai is not None else repeat("", n)
+                s_col = cols[si] if si is not None else repeat("", n)
+                subs = map(cache.get, a_col, repeat(_EMPTY, n))
+                found = list(map(dict.__getitem__, subs, s_col))
+                products = found if first else list(map(add, products, found))
+                first = False
+            if managed_export:
+                managed: Iterator[bool] | list[bool] = repeat(True, n)
+            else:
+                domains = map(_domain, map(str.rpartition, emails, repeat("@", n)))
+                managed = list(map(known_domain, domains))
+            last_active: Iterator[date | None] | map[Any] = repeat(None, n)
+            if i_last is not None:
+                values = list(map(seen_of, cols[i_last]))
+                last_active = map(_DATE_ONLY.get, values, values)
+            records = list(
+                map(
+                    new_tuple,
+                    repeat(UserRecord, n),
+                    zip(
+                        map(strip, cols[i_id]) if i_id is not None else repeat("", n),
+                        map(strip, cols[i_name]) if i_name is not None else repeat("", n),
+                        emails,
+                        map(status_of, cols[i_status]),
+                        managed,
+                        products,
+                        map(added_of, cols[i_added]) if i_added is not None else repeat(None),
+                        map(role_of, cols[i_role]) if i_role is not None else repeat("member"),
+                        map(kind_of, cols[i_type]) if i_type is not None else repeat("atlassian"),
+                        last_active,
+                        repeat(None),  # reported_billable: no Billable column
+                        repeat(()),  # groups: no Groups column
+                        range(start, start + n),
+                        repeat(False),  # external: no column
+                        repeat(None),  # policy_billable: no Policy type column
+                        (
+                            map(strip, cols[i_policy_name])
+                            if i_policy_name is not None
+                            else repeat("")
+                        ),
+                    ),
+                )
+            )
+        except KeyError:
+            return None  # a cell the row parser has not checked yet
+        return records
+
+    return parse_block
