@@ -97,11 +97,13 @@ class FastRows:
         text = line.rstrip("\r\n")
         return text.split(",") if text else []
 
-    def blocks(self, size: int) -> Iterator[tuple[int, list[list[str]]]]:
-        """The rows, in blocks: (the line the block's first row starts on, its rows). A block
-        of plain lines (the usual case) holds up to `size` rows, one a line, split by a few C
-        calls for the whole block; a block of lines holding a quote or a long line is read row
-        by row instead, each row a block of its own. Use either this or iteration, once."""
+    def blocks(self, size: int) -> Iterator[tuple[int, list[str] | None, list[list[str]] | None]]:
+        """The rows, in blocks: (the line the block's first row starts on, its plain lines,
+        its rows). A block of plain lines (the usual case) holds up to `size` rows, one a
+        line, given as the lines without their line breaks (`split_lines` makes them rows, or
+        the caller splits them its own way); a block of lines holding a quote or a long line
+        is read row by row instead, each row a block of its own, given as rows. Use either
+        this or iteration, once."""
         plain_max = self._plain_max
         while True:
             block = list(islice(self._lines, size))
@@ -110,11 +112,7 @@ class FastRows:
             if max(map(len, block)) <= plain_max and '"' not in "".join(block):
                 start = self.line_num + 1
                 self.line_num += len(block)
-                texts = list(map(str.rstrip, block, repeat("\r\n")))
-                if "" in texts:  # a blank line is [] to csv.reader, not [""]
-                    yield start, [t.split(",") if t else [] for t in texts]
-                else:
-                    yield start, list(map(str.split, texts, repeat(",")))
+                yield start, list(map(str.rstrip, block, repeat("\r\n"))), None
                 continue
             # put the lines back and read them one row at a time (a quoted row may go on
             # past the block's last line: its lines then come from the file, as they would)
@@ -125,7 +123,7 @@ class FastRows:
                 row = self._row(next(self._lines))
                 if row is None:
                     return
-                yield start, [row]
+                yield start, None, [row]
 
     def _read(self) -> Iterator[list[str]]:
         held, reader, plain_max = self._held, self._csv, self._plain_max
@@ -141,3 +139,11 @@ class FastRows:
             self.line_num += 1
             text = line.rstrip("\r\n")
             yield text.split(",") if text else []
+
+
+def split_lines(texts: list[str]) -> list[list[str]]:
+    """Plain lines (no quote, no line break) as csv.reader's rows: split at every comma, and
+    a blank line [] (csv.reader's answer, not [""])."""
+    if "" in texts:
+        return [t.split(",") if t else [] for t in texts]
+    return list(map(str.split, texts, repeat(",")))

@@ -23,7 +23,7 @@ from typing import Any
 from scimrecon.errors import InputError
 from scimrecon.limits import GuardedLines, check_columns
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
-from scimrecon.recon.csvrows import FastRows
+from scimrecon.recon.csvrows import FastRows, split_lines
 from scimrecon.recon.dates import CachedParser, DateError
 from scimrecon.recon.export_blocks import block_parser
 from scimrecon.recon.group_rows import merge_group_rows
@@ -482,20 +482,24 @@ def open_export(
             parse = rows.parser()
             fast = block_parser(rows) if block_rows else None
 
-            def parsed(block: list[list[str]], start: int) -> Iterator[list[UserRecord]]:
-                """The block's records, checked for repeats, in lists; a block the block
-                parser refuses goes in pieces (a date not seen before costs one piece),
-                a piece it refuses row by row: each row parsed, then checked, then the next."""
-                records = fast(block, start) if fast is not None else None
-                if records is not None:
-                    admit(records)
-                    yield records
-                    return
-                if fast is not None and len(block) > PIECE_ROWS:
-                    for k in range(0, len(block), PIECE_ROWS):
-                        yield from parsed(block[k : k + PIECE_ROWS], start + k)
-                    return
-                for n, row in enumerate(block):
+            def parsed(
+                start: int, texts: list[str] | None, block: list[list[str]] | None
+            ) -> Iterator[list[UserRecord]]:
+                """The records of a block (plain lines, or rows), checked for repeats, in
+                lists. Plain lines the block parser refuses go in pieces (a date not seen
+                before costs one piece), a piece it refuses row by row: each row parsed, then
+                checked, then the next."""
+                if texts is not None and fast is not None:
+                    records = fast(texts, start)
+                    if records is not None:
+                        admit(records)
+                        yield records
+                        return
+                    if len(texts) > PIECE_ROWS:
+                        for k in range(0, len(texts), PIECE_ROWS):
+                            yield from parsed(start + k, texts[k : k + PIECE_ROWS], None)
+                        return
+                for n, row in enumerate(block if texts is None else split_lines(texts)):
                     if not row or (not row[0].strip() and not "".join(row).strip()):
                         continue  # a blank line, or a row of empty cells (Excel leaves those)
                     record = parse(row, start + n)
@@ -503,8 +507,8 @@ def open_export(
                     yield [record]
 
             try:
-                for start, block in reader.blocks(block_rows or 1):
-                    yield from parsed(block, start)
+                for start, texts, block in reader.blocks(block_rows or 1):
+                    yield from parsed(start, texts, block)
             except UnicodeDecodeError:
                 raise decode_failure() from None
             except csv.Error as exc:

@@ -78,22 +78,18 @@ class KeyTable:
         table, mask = self.table, self.mask
         for n, h in enumerate(map(hash, keys)):
             i = h & mask
-            if table[i] or not h:  # a taken slot (or 0, the empty mark): probe
-                if self._probe(h or 1):
-                    repeated(n)
+            value = table[i]
+            if value or not h:  # a taken slot (or 0, the empty mark): a repeat, or probe on
+                h = h or 1
+                i = h & mask
+                value = table[i]
+                while value:
+                    if value == h:
+                        repeated(n)
+                        break
+                    i = (i + 1) & mask
+                    value = table[i]
+                else:
+                    table[i] = h
             else:
                 table[i] = h
-
-    def _probe(self, h: int) -> bool:
-        """Put `h` in the first free slot from its own, room already counted; True when
-        it was there."""
-        table, mask = self.table, self.mask
-        i = h & mask
-        value = table[i]
-        while value:
-            if value == h:
-                return True
-            i = (i + 1) & mask
-            value = table[i]
-        table[i] = h
-        return False

@@ -21,6 +21,8 @@ _HEADERS = {
     "Last seen in Jira Software - acme,Trello - trello,Last seen in Trello - trello",
     # no account id (the key is the email), a last-active column, a product without a site
     "no id": "email,User status,Last active,Confluence,Last seen in Confluence",
+    # the product columns not last (each block's product cells are split, not looked up whole)
+    "products first": "Trello - trello,Last seen in Trello - trello,email,User status,Org role",
 }
 _CELLS = {
     # {n}: the row's number (each user once), {r}: a number a row before had (a repeat)
@@ -103,11 +105,13 @@ def test_a_block_of_cells_seen_before_is_parsed_as_a_block() -> None:
     each record's own line), and refuses one with a cell it has not."""
     header = _HEADERS["plain"].split(",")
     row = "a{n},User {n},u{n}@acme.example,Active,01 Jan 2026,Member,Yes,10 Nov 2026,No,"
-    rows = [row.format(n=n).split(",") for n in range(6)]
+    lines = [row.format(n=n) for n in range(6)]
     reader = _RowReader(plan_columns(header, source="t.csv"), "t.csv", ["acme.example"])
     parse, block = reader.parser(), block_parser(reader)
     assert block is not None
-    assert block(rows[3:], 5) is None  # nothing checked yet
-    expected = [parse(r, 2 + n) for n, r in enumerate(rows)]
-    assert block(rows, 2) == expected
-    assert block([*rows[:2], [*rows[2][:3], "Suspended", *rows[2][4:]]], 2) is None
+    assert block(lines[3:], 5) is None  # nothing checked yet
+    expected = [parse(line.split(","), 2 + n) for n, line in enumerate(lines)]
+    assert block(lines, 2) == expected
+    assert block([*lines[:2], lines[2].replace("Active", "Suspended")], 2) is None
+    assert block([*lines[:2], lines[2].replace("10 Nov", "11 Nov")], 2) is None
+    assert block([*lines[:2], lines[2] + ","], 2) is None  # a cell too many
