@@ -215,4 +215,7 @@ def classify(
         kept_off = "; ".join(f"would be {c}: {r}" for c, r in found.items())
         found = {PROTECTED: f"protected ({guard}); {kept_off}"}
     email, account_id, name = record.email, record.account_id, record.name
-    return {cls: Candidate(email, account_id, name, text) for cls, text in found.items()}
+    lines: dict[str, Candidate] = {}
+    for cls, text in found.items():  # a loop, not a comprehension (its own frame a call)
+        lines[cls] = Candidate(email, account_id, name, text)
+    return lines

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
-from itertools import repeat
-from operator import add, contains, itemgetter
+from itertools import compress, repeat
+from operator import add, contains, not_
 from typing import TYPE_CHECKING, Any
 
 from scimrecon.recon.model import NEVER, UserRecord
@@ -41,7 +41,6 @@ BlockParser = Callable[[list[str], int], "list[UserRecord] | None"]
 # or no date (dict.get(value, value): a date is not a key, so it comes back as itself)
 _DATE_ONLY: dict[Any, None] = {NEVER: None, None: None}
 _EMPTY: dict[str, Any] = {}
-_domain = itemgetter(2)
 
 
 def _tail(rows: _RowReader) -> int | None:
@@ -71,7 +70,10 @@ def block_parser(rows: _RowReader) -> BlockParser | None:
     status_of = rows.status_cache.__getitem__
     added_of = rows.added_cache.__getitem__
     role_of, kind_of = rows.roles.__getitem__, rows.kinds.__getitem__
-    known_domain = rows.domain_cache.__getitem__
+    org_domains = rows.domains
+    # "@domain" of each domain text seen that is one of the org's, in the case it was seen
+    # in: an email ending so has it as its domain (a domain holds no "@")
+    managed_ends: list[tuple[str, ...]] = [()]
     seen_of = rows.dates.cache.__getitem__
     managed_export = rows.managed_export
     # per product column pair: its access and last-seen column (None: none) and its cache
@@ -120,7 +122,8 @@ def block_parser(rows: _RowReader) -> BlockParser | None:
             cols = list(zip(*map(str.split, texts, repeat(",")), strict=True))
         else:  # the product cells stay one text, cols[tail]
             cols = list(zip(*map(str.split, texts, repeat(","), repeat(tail, n)), strict=True))
-        if not all(map(strip, cols[0])):
+        firsts = list(map(strip, cols[0]))
+        if not all(firsts):
             return None  # a row that may be blank: the row parser skips or parses it
         emails = list(map(strip, cols[i_email]))
         if not all(map(contains, emails, repeat("@", n))):
@@ -130,8 +133,14 @@ def block_parser(rows: _RowReader) -> BlockParser | None:
             if managed_export:
                 managed: Iterator[bool] | list[bool] = repeat(True, n)
             else:
-                domains = map(_domain, map(str.rpartition, emails, repeat("@", n)))
-                managed = list(map(known_domain, domains))
+                managed = list(map(str.endswith, emails, repeat(managed_ends[0], n)))
+                for k in compress(range(n), map(not_, managed)):
+                    # a domain not seen in this case yet, or not the org's: the row
+                    # parser's rule (the text after the last "@", any case)
+                    domain = emails[k][emails[k].rfind("@") + 1 :]
+                    if domain.lower() in org_domains:
+                        managed[k] = True
+                        managed_ends[0] += ("@" + domain,)
             last_active: Iterator[date | None] | map[Any] = repeat(None, n)
             if i_last is not None:
                 values = list(map(seen_of, cols[i_last]))
@@ -141,7 +150,13 @@ def block_parser(rows: _RowReader) -> BlockParser | None:
                     new_tuple,
                     repeat(UserRecord, n),
                     zip(
-                        map(strip, cols[i_id]) if i_id is not None else repeat("", n),
+                        (
+                            firsts
+                            if i_id == 0
+                            else map(strip, cols[i_id])
+                            if i_id is not None
+                            else repeat("", n)
+                        ),
                         map(strip, cols[i_name]) if i_name is not None else repeat("", n),
                         emails,
                         map(status_of, cols[i_status]),
