@@ -1,8 +1,10 @@
-"""Stream an Atlassian user export into UserRecords, one row at a time.
+"""Stream an Atlassian user export into UserRecords, a block of rows at a time.
 
-The reader holds one row in memory, plus about 16 bytes a user to refuse duplicates (see
-keytable.py; about 48 when the export has a group column and may repeat a user once a group,
-group_rows.py), so a million-row export costs little more memory than a ten-row one. Every
+The reader holds one block of rows in memory (BLOCK_ROWS, parsed together by
+export_blocks.py), a few bounded caches of cells seen before, plus about 16 bytes a user to
+refuse duplicates (see keytable.py; about 48 when the export has a group column and may repeat
+a user once a group, group_rows.py), so a million-row export costs little more memory than a
+ten-row one. Every
 problem becomes an InputError naming the file, the line and the column, because an admin
 fixing a CSV by hand needs to know exactly where to look.
 """
