@@ -88,15 +88,38 @@ def unwanted_reason(record: UserRecord, policy: Policy, billable: bool | None = 
     (the Analyzer has it for a whole group of alike records); None: worked out here.
     """
     unwanted = policy.unwanted
-    for access in record.products:
-        if access.key not in unwanted:
+    products = record.products
+    for access in products:
+        if product_key(access.product) not in unwanted:
             return None  # a wanted product: the common case, decided without the full rule
-    if not record.products:
+    if not products:
         return None
     if not (record.billable if billable is None else billable):
         return None
-    names = sorted({product_name(p.key) for p in record.products})
-    return f"billable only through {', '.join(names)}"
+    shown = tuple(access.product for access in products)
+    text = _UNWANTED_TEXT.get(shown)
+    if text is None:
+        names = sorted({product_name(product_key(product)) for product in shown})
+        text = f"billable only through {', '.join(names)}"
+        if len(_UNWANTED_TEXT) < 1_000:
+            _UNWANTED_TEXT[shown] = text
+    return text
+
+
+# the sentences the lists repeat, made once: a large export lists a hundred thousand users
+# with a few hundred distinct dates and a few product sets
+_UNWANTED_TEXT: dict[tuple[str, ...], str] = {}
+_LAST_SEEN_TEXT: dict[tuple[date, date], str] = {}
+
+
+def _last_seen_text(latest: date, as_of: date) -> str:
+    text = _LAST_SEEN_TEXT.get((latest, as_of))
+    if text is None:
+        ago = _days(as_of, latest)
+        text = f"last seen {latest.isoformat()}, {ago} before {as_of.isoformat()}"
+        if len(_LAST_SEEN_TEXT) < 10_000:
+            _LAST_SEEN_TEXT[(latest, as_of)] = text
+    return text
 
 
 def inactive_reason(record: UserRecord, policy: Policy) -> str | None:
@@ -124,8 +147,7 @@ def inactive_reason(record: UserRecord, policy: Policy) -> str | None:
             return None
         if unknown and record.last_active is None:
             return None
-        ago = _days(policy.as_of, latest)
-        return f"last seen {latest.isoformat()}, {ago} before {policy.as_of.isoformat()}"
+        return _last_seen_text(latest, policy.as_of)
     if unknown:
         return None
     added = record.added_to_org
@@ -137,6 +159,14 @@ def inactive_reason(record: UserRecord, policy: Policy) -> str | None:
 
 def protection_reason(record: UserRecord, policy: Policy) -> str | None:
     """Why the user must stay off every candidate list, or None."""
+    added = record.added_to_org
+    if (
+        not policy.protect.rules  # the usual answer, without building the sentence
+        and not record.is_admin
+        and not record.is_app
+        and (added is None or (policy.as_of - added).days >= policy.grace_days)
+    ):
+        return None
     reasons: list[str] = []
     if record.is_admin:
         reasons.append(f"org role {record.org_role!r}")
@@ -145,7 +175,6 @@ def protection_reason(record: UserRecord, policy: Policy) -> str | None:
     rule = policy.protect.match(record.email, record.account_id)
     if rule is not None:
         reasons.append(f"matches protect pattern {rule.pattern!r} ({rule.origin})")
-    added = record.added_to_org
     if added is not None and (policy.as_of - added).days < policy.grace_days:
         reasons.append(
             f"added {added.isoformat()}, within the {policy.grace_days}-day grace period"
@@ -177,7 +206,7 @@ def classify(
         found[INACTIVE] = reason
     if not found:
         return {}
-    elsewhere = _sites_not_managed(record, policy)
+    elsewhere = _sites_not_managed(record, policy) if policy.org_sites is not None else ""
     if elsewhere:  # a playbook here cannot take that access away: say so on the list
         note = f" (also has access on {elsewhere}: {UNMANAGED_NOTE}; stays billable)"
         found = {cls: text + note for cls, text in found.items()}
@@ -185,7 +214,8 @@ def classify(
     if guard:
         kept_off = "; ".join(f"would be {c}: {r}" for c, r in found.items())
         found = {PROTECTED: f"protected ({guard}); {kept_off}"}
-    return {
-        cls: Candidate(record.email, record.account_id, record.name, text)
-        for cls, text in found.items()
-    }
+    email, account_id, name = record.email, record.account_id, record.name
+    lines: dict[str, Candidate] = {}
+    for cls, text in found.items():  # a loop, not a comprehension (its own frame a call)
+        lines[cls] = Candidate(email, account_id, name, text)
+    return lines

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from functools import partial
+from itertools import chain, islice, repeat
 from typing import IO
 
 from scimrecon.limits import MAX_LINE_CHARS, MAX_RECORD_CHARS, line_too_long, record_too_long
@@ -47,7 +48,8 @@ class FastRows:
         self.max_record = max_record
         self.line_num = 0
         # readline with a limit, called from C: a line never costs more than max_line + 1
-        self._lines = iter(partial(text.readline, max_line + 1), "")
+        self._source = iter(partial(text.readline, max_line + 1), "")
+        self._lines: Iterator[str] = self._source  # blocks() may put a block back in front
         self._held: list[str] = []  # the line the csv reader must start with
         self._record = 0  # characters of the record read the careful way, so far
         self._plain_max = min(csv.field_size_limit(), max_line)
@@ -73,16 +75,55 @@ class FastRows:
         return line
 
     def _feed(self) -> Iterator[str]:
-        """The csv reader's input: the held line, then as many more as its record needs."""
-        held, lines = self._held, self._lines
+        """The csv reader's input: the held line, then as many more as its record needs (from
+        `self._lines` as it is now: blocks() may have put lines back in front of it)."""
+        held = self._held
         while True:
             if held:
                 yield held.pop()
                 continue
-            line = next(lines, None)
+            line = next(self._lines, None)
             if line is None:
                 return
             yield self._take(line)
+
+    def _row(self, line: str) -> list[str] | None:
+        """The row that starts with `line` (None: the csv reader has seen the end)."""
+        if '"' in line or len(line) > self._plain_max:
+            self._record = 0
+            self._held.append(self._take(line))
+            return next(self._csv, None)
+        self.line_num += 1
+        text = line.rstrip("\r\n")
+        return text.split(",") if text else []
+
+    def blocks(self, size: int) -> Iterator[tuple[int, list[str] | None, list[list[str]] | None]]:
+        """The rows, in blocks: (the line the block's first row starts on, its plain lines,
+        its rows). A block of plain lines (the usual case) holds up to `size` rows, one a
+        line, given as the lines without their line breaks (`split_lines` makes them rows, or
+        the caller splits them its own way); a block of lines holding a quote or a long line
+        is read row by row instead, each row a block of its own, given as rows. Use either
+        this or iteration, once."""
+        plain_max = self._plain_max
+        while True:
+            block = list(islice(self._lines, size))
+            if not block:
+                return
+            if max(map(len, block)) <= plain_max and '"' not in "".join(block):
+                start = self.line_num + 1
+                self.line_num += len(block)
+                yield start, list(map(str.rstrip, block, repeat("\r\n"))), None
+                continue
+            # put the lines back and read them one row at a time (a quoted row may go on
+            # past the block's last line: its lines then come from the file, as they would)
+            self._lines = chain(block, self._source)  # the last block put back is used up
+            end = self.line_num + len(block)
+            while self.line_num < end:
+                start = self.line_num + 1
+                row = self._row(next(self._lines))
+                if row is None:
+                    return
+                yield start, None, [row]
 
     def _read(self) -> Iterator[list[str]]:
         held, reader, plain_max = self._held, self._csv, self._plain_max
@@ -98,3 +139,11 @@ class FastRows:
             self.line_num += 1
             text = line.rstrip("\r\n")
             yield text.split(",") if text else []
+
+
+def split_lines(texts: list[str]) -> list[list[str]]:
+    """Plain lines (no quote, no line break) as csv.reader's rows: split at every comma, and
+    a blank line [] (csv.reader's answer, not [""])."""
+    if "" in texts:
+        return [t.split(",") if t else [] for t in texts]
+    return list(map(str.split, texts, repeat(",")))

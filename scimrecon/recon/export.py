@@ -1,8 +1,10 @@
-"""Stream an Atlassian user export into UserRecords, one row at a time.
+"""Stream an Atlassian user export into UserRecords, a block of rows at a time.
 
-The reader holds one row in memory, plus about 16 bytes a user to refuse duplicates (see
-keytable.py; about 48 when the export has a group column and may repeat a user once a group,
-group_rows.py), so a million-row export costs little more memory than a ten-row one. Every
+The reader holds one block of rows in memory (BLOCK_ROWS, parsed together by
+export_blocks.py), a few bounded caches of cells seen before, plus about 16 bytes a user to
+refuse duplicates (see keytable.py; about 48 when the export has a group column and may repeat
+a user once a group, group_rows.py), so a million-row export costs little more memory than a
+ten-row one. Every
 problem becomes an InputError naming the file, the line and the column, because an admin
 fixing a CSV by hand needs to know exactly where to look.
 """
@@ -15,14 +17,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from scimrecon.errors import InputError
 from scimrecon.limits import GuardedLines, check_columns
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
-from scimrecon.recon.csvrows import FastRows
+from scimrecon.recon.csvrows import FastRows, split_lines
 from scimrecon.recon.dates import CachedParser, DateError
+from scimrecon.recon.export_blocks import block_parser
 from scimrecon.recon.group_rows import merge_group_rows
 from scimrecon.recon.identity import identity_key
 from scimrecon.recon.keytable import KeyTable, expected_rows
@@ -132,6 +137,11 @@ def _sites(cell: str) -> tuple[str, ...]:
 
 
 _MISSING = object()
+_account_id = itemgetter(UserRecord._fields.index("account_id"))
+#: rows parsed together (export_blocks.py): enough that a block's own costs vanish, few
+#: enough that its strings stay in the processor's cache (2,000 was a third slower than 128)
+BLOCK_ROWS = 128
+PIECE_ROWS = 16  # a block the block parser refuses is tried again in pieces this long
 
 
 def _word(cache: dict[str, str], text: str, default: str) -> str:
@@ -175,7 +185,14 @@ class _RowReader:
         # per product column pair: {access cell: {last-seen cell: ProductAccess or None}}; an
         # export repeats a few hundred distinct cells, so each pair is parsed once, not per row
         self.specs = tuple((p.product, p.site, p.access, p.last_seen, {}) for p in plan.products)
+        # cell -> its parsed value, filled by parse() (the only place that checks a cell) and
+        # read by both parse() and block_parser() (which refuses a block holding a cell
+        # parse() has not checked yet)
         self.status_cache: dict[str, str] = {}
+        self.added_cache: dict[str, date | None] = {}
+        self.roles: dict[str, str] = {}  # org role cell -> lower case, stripped, or "member"
+        self.kinds: dict[str, str] = {}  # account type cell -> lower case, stripped, or "atlassian"
+        self.domain_cache: dict[str, bool] = {}  # email domain -> one of the org's
 
     def fail(self, line: int, index: int | None, message: str) -> InputError:
         where = f"{self.source}:{line}"
@@ -256,9 +273,7 @@ class _RowReader:
         i_policy_type = self.i_policy_type
         status_cache, specs, fail = self.status_cache, self.specs, self.fail
         dates, product_slow = self.dates, self._product
-        added_cache: dict[str, date | None] = {}
-        roles: dict[str, str] = {}  # org role cell -> lower case, stripped, or "member"
-        kinds: dict[str, str] = {}  # account type cell -> lower case, stripped, or "atlassian"
+        added_cache, roles, kinds = self.added_cache, self.roles, self.kinds
         domains, managed_export = self.domains, self.managed_export
         missing = _MISSING
         new_tuple = tuple.__new__  # UserRecord._make without its Python-level wrapper
@@ -267,7 +282,7 @@ class _RowReader:
             for spec in specs
             for ai, si, cache in [(spec[2], spec[3], spec[4])]
         )
-        domain_cache: dict[str, bool] = {}
+        domain_cache = self.domain_cache
 
         def parse(row: list[str], line: int) -> UserRecord:
             if len(row) != width:
@@ -393,11 +408,14 @@ def open_export(
     domains: Iterable[str] = (),
     export_format: str | None = None,
     encoding: str | None = None,
+    block_rows: int = BLOCK_ROWS,
 ) -> Iterator[Export]:
     """Open an export for one streaming pass; every input problem raises InputError.
 
     `domains` are the org's verified domains: in a Directory export a user is managed when the
     email's domain is one of them or when the export has a `Claimed` column that says Yes.
+    `block_rows`: rows read and parsed together (export_blocks.py); 0 parses every row on its
+    own (the tests compare the two).
     """
     name = source or str(path)
     if export_format is not None and export_format not in (DIRECTORY, MANAGED):
@@ -453,46 +471,54 @@ def open_export(
             except csv.Error as exc:
                 raise InputError(f"{name}:{reader.line_num}: not valid CSV ({exc})") from None
 
-        def records() -> Iterator[UserRecord]:
+        def record_lists() -> Iterator[list[UserRecord]]:
             seen = KeyTable.for_file(path)
-            table, mask = seen.table, seen.mask
-            room = seen.limit - seen.used  # keys that fit before the table must grow
+
+            def admit(block: list[UserRecord]) -> None:
+                """Refuse a repeated user (a hash seen before is looked up in the file)."""
+                keys = list(map(_account_id, block))
+                if not all(keys):
+                    keys = [k or identity_key(r.email) for k, r in zip(keys, block, strict=True)]
+                seen.add_keys(keys, lambda n: on_duplicate(keys[n], block[n].line))
+
             parse = rows.parser()
-            last = reader.line_num
-            try:
-                for row in reader:
-                    start = last + 1
-                    last = reader.line_num
+            fast = block_parser(rows) if block_rows else None
+
+            def parsed(
+                start: int, texts: list[str] | None, block: list[list[str]] | None
+            ) -> Iterator[list[UserRecord]]:
+                """The records of a block (plain lines, or rows), checked for repeats, in
+                lists. Plain lines the block parser refuses go in pieces (a date not seen
+                before costs one piece), a piece it refuses row by row: each row parsed, then
+                checked, then the next."""
+                if texts is not None and fast is not None:
+                    records = fast(texts, start)
+                    if records is not None:
+                        admit(records)
+                        yield records
+                        return
+                    if len(texts) > PIECE_ROWS:
+                        for k in range(0, len(texts), PIECE_ROWS):
+                            yield from parsed(start + k, texts[k : k + PIECE_ROWS], None)
+                        return
+                for n, row in enumerate(block if texts is None else split_lines(texts)):
                     if not row or (not row[0].strip() and not "".join(row).strip()):
                         continue  # a blank line, or a row of empty cells (Excel leaves those)
-                    record = parse(row, start)
-                    key = record.account_id or identity_key(record.email)
-                    # seen.add(hash(key)), inlined (this runs once a row), its count in a local
-                    h = hash(key) or 1
-                    i = h & mask
-                    value = table[i]
-                    while value:  # a taken slot: the same hash (a repeat?), or probe on
-                        if value == h:
-                            on_duplicate(key, start)
-                            break
-                        i = (i + 1) & mask
-                        value = table[i]
-                    else:
-                        table[i] = h
-                        room -= 1
-                        if not room:
-                            seen.used = seen.limit
-                            seen.grow()
-                            table, mask = seen.table, seen.mask
-                            room = seen.limit - seen.used
-                    yield record
+                    record = parse(row, start + n)
+                    admit([record])
+                    yield [record]
+
+            try:
+                for start, texts, block in reader.blocks(block_rows or 1):
+                    yield from parsed(start, texts, block)
             except UnicodeDecodeError:
                 raise decode_failure() from None
             except csv.Error as exc:
                 raise InputError(f"{name}:{reader.line_num}: not valid CSV ({exc})") from None
 
         merging = "groups" in plan.fields
-        rows_out = group_records() if merging else records()
+        # the records of a list come out of a C iterator: no generator step per record
+        rows_out = group_records() if merging else chain.from_iterable(record_lists())
         yield Export(source=name, path=path, encoding=codec, plan=plan, _rows=rows_out)
 
 

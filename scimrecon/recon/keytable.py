@@ -9,6 +9,7 @@ share a hash) that the caller confirms against the file.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -22,7 +23,8 @@ def expected_rows(path: Path) -> int:
 
 class KeyTable:
     """Open addressing over one array of int64; 0 marks an empty slot. The export reader
-    inlines `add`'s probe loop (it runs once a row); everyone else calls `add`."""
+    adds a block of keys at a time (`add_keys`, whose loop runs once a row); everyone else
+    calls `add`."""
 
     @classmethod
     def for_file(cls, path: Path) -> KeyTable:
@@ -65,3 +67,29 @@ class KeyTable:
         for h in old:
             if h:
                 self.add(h)
+
+    def add_keys(self, keys: list[str], repeated: Callable[[int], None]) -> None:
+        """Record hash(key) for each key; `repeated(n)` for the n-th key when its hash was
+        there already (a repeat, or two keys sharing a hash: the caller looks). The loop does
+        the least it can for the usual empty slot; the table grows first, for all of them."""
+        while self.used + len(keys) > self.limit:
+            self.grow()
+        self.used += len(keys)  # at most: a hash seen before takes no slot
+        table, mask = self.table, self.mask
+        for n, h in enumerate(map(hash, keys)):
+            i = h & mask
+            value = table[i]
+            if value or not h:  # a taken slot (or 0, the empty mark): a repeat, or probe on
+                h = h or 1
+                i = h & mask
+                value = table[i]
+                while value:
+                    if value == h:
+                        repeated(n)
+                        break
+                    i = (i + 1) & mask
+                    value = table[i]
+                else:
+                    table[i] = h
+            else:
+                table[i] = h

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scimrecon.errors import InputError
-from scimrecon.recon.csvrows import FastRows
+from scimrecon.recon.csvrows import FastRows, split_lines
 
 # every character the csv module treats specially, and a few it does not
 _PIECES = st.sampled_from(['"', ",", "\n", "\r", "\r\n", "\x00", " ", "a", "é", "名", ";", '""'])
@@ -78,3 +78,48 @@ def test_the_record_limit_is_per_record_not_per_file() -> None:
     assert len(list(_fast(quoted * 50 + "x,y\n" * 50, max_record=10))) == 100
     with pytest.raises(InputError, match=r"^t\.csv:3: row longer than the limit of 10 characters$"):
         list(_fast('x\n"a\nbcdefghij",c\n', max_record=10))
+
+
+def _read_blocks(reader: FastRows, size: int) -> tuple[list[tuple[list[str], int]], str | None]:
+    """Every row of blocks() with the line its row starts on, and the error that ended it."""
+    rows: list[tuple[list[str], int]] = []
+    try:
+        for start, texts, block in reader.blocks(size):
+            block = split_lines(texts) if texts is not None else block
+            assert block is not None
+            rows += [(row, start + n) for n, row in enumerate(block)]
+    except csv.Error as exc:
+        return rows, f"{exc} at line {reader.line_num}"
+    return rows, None
+
+
+def _starts(reader: object) -> tuple[list[tuple[list[str], int]], str | None]:
+    """Every row with the line it starts on (csv.reader's count before it, plus one)."""
+    rows: list[tuple[list[str], int]] = []
+    last = 0
+    try:
+        for row in reader:  # type: ignore[attr-defined]
+            rows.append((row, last + 1))
+            last = reader.line_num  # type: ignore[attr-defined]
+    except csv.Error as exc:
+        return rows, f"{exc} at line {reader.line_num}"  # type: ignore[attr-defined]
+    return rows, None
+
+
+@given(st.lists(st.one_of(_TEXT, st.just("a,b\n"), st.just("\n")), max_size=12).map("".join),
+       st.integers(1, 5))  # fmt: skip
+def test_blocks_give_the_csv_modules_rows_and_lines(text: str, size: int) -> None:
+    """Plain lines split a block at a time, any other line row by row: the same rows, lines
+    and errors as csv.reader, whatever the block size."""
+    assert _read_blocks(_fast(text), size) == _starts(_csv(text))
+
+
+def test_a_quoted_row_ends_its_block_and_goes_on_past_it() -> None:
+    reader = _fast('a,b\nc,"d\ne\nf",g\nh\n\ni,j')
+    blocks = list(reader.blocks(2))
+    assert blocks == [
+        (1, None, [["a", "b"]]),
+        (2, None, [["c", "d\ne\nf", "g"]]),
+        (5, ["h", ""], None),
+        (7, ["i,j"], None),
+    ]

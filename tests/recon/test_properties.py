@@ -157,3 +157,31 @@ def test_key_table_keeps_every_key_when_it_grows() -> None:
     assert not any(table.add(h) for h in keys)
     assert all(table.add(h) for h in keys)
     assert table.used == len(set(keys))
+
+
+class _Key(str):
+    """A key whose hash is chosen (hash(str) is salted per process): collisions on demand."""
+
+    __slots__ = ("h",)
+
+    def __new__(cls, h: int) -> _Key:
+        key = super().__new__(cls, str(h))
+        key.h = h  # type: ignore[attr-defined]
+        return key
+
+    def __hash__(self) -> int:
+        return self.h  # type: ignore[attr-defined,no-any-return]
+
+
+@given(st.lists(st.lists(st.integers(-5, 5) | st.integers(-(2**63), 2**63 - 1), max_size=40),
+                max_size=200))  # fmt: skip
+def test_key_blocks_report_exactly_the_repeats(blocks: list[list[int]]) -> None:
+    """add_keys (a block at a time, the table grown first) says what add says, key by key,
+    through collisions, a hash of 0 (the empty slot's mark) and growth."""
+    table, one_by_one = KeyTable(), KeyTable()
+    for block in blocks:
+        said: list[int] = []
+        keys = [_Key(h) for h in block]
+        table.add_keys(keys, said.append)
+        assert said == [n for n, key in enumerate(keys) if one_by_one.add(hash(key))]
+    assert sorted(h for h in table.table if h) == sorted(h for h in one_by_one.table if h)
