@@ -169,7 +169,7 @@ def block_parser(rows: _RowReader) -> BlockParser | None:
                         repeat(None),  # reported_billable: no Billable column
                         repeat(()),  # groups: no Groups column
                         range(start, start + n),
-                        repeat(False),  # external: no column
+                        repeat(None),  # external: no column, the rule infers it (decision 115)
                         repeat(None),  # policy_billable: no Policy type column
                         (
                             map(strip, cols[i_policy_name])
