@@ -35,13 +35,15 @@ class _Flow(_Wave):
 
     The flow keeps its own queue instead of handing every task to the pool at once: the pool's
     queue is first in, first out, so a target's next step would wait behind every other
-    target's first one, which is a wave again. At most `slots` tasks are with the pool; free
-    slots go in turn to two lanes, each the target furthest along first: the steps up to the
-    first (or, while a run step waits for every target to pass a step, `start_after`, up to that
-    step) with the waits' re-checks, and the later steps. Furthest along alone finishes targets
-    early, but leaves the last targets' first steps (the re-push, the check that the new
-    account is there) to the end of the run, so a run step waiting for every target to pass
-    them would start at the very end; two lanes keep both going (decision 104).
+    target's first one, which is a wave again. At most `slots` tasks are with the pool, from
+    two lanes, each the target furthest along first: the early lane (a target's first step of
+    the flow, a wait's re-check, and, while a run step waits for every target to pass a step,
+    `start_after`, the steps up to it) and the later steps. When both have work each has half
+    the slots; either takes them all when the other is empty. Furthest along alone finishes
+    targets early, but leaves the last targets' re-push and the check that their new account
+    is there to the end of the run, so a run step waiting for every target to pass them would
+    start at the very end; and a share of slots, not of turns, because a later step (moving
+    tickets) holds its slot far longer than a re-push does (decision 104).
     """
 
     def __init__(
@@ -56,7 +58,8 @@ class _Flow(_Wave):
         self.in_flight = 0
         self.ready: list[tuple[int, int, str]] = []  # heap: (-step index, arrival, target)
         self.early: list[tuple[int, int, str]] = []  # heap, the same: the other lane (below)
-        self._early_next = False  # whose turn the next free slot is, when both lanes wait
+        self.lane_of: dict[str, bool] = {}  # target in flight -> from the early lane?
+        self.flying = {True: 0, False: 0}  # tasks in flight from each lane (True: early)
         #: steps up to this index take turns with the furthest along (0: the first step only;
         #: up to `start_after` while a run step waits for every target to pass it)
         self.urgent_until = 0
@@ -82,14 +85,19 @@ class _Flow(_Wave):
         """Hand queued steps to the pool while a slot is free (the lock is held, so the task's
         own completion cannot count down before this counts up). Submitted, then counted: a
         Ctrl-C in between can only end the wait for the flow early, never hang it."""
+        share = max(1, self.slots // 2)  # of the slots, the early lane's when both have work
         while (self.ready or self.early) and self.in_flight < self.slots:
-            both = bool(self.ready and self.early)
-            lane = self.early if self.early and (self._early_next or not self.ready) else self.ready
-            _, _, key = heapq.heappop(lane)
-            if both:
-                self._early_next = not self._early_next
+            early = bool(self.early) and (not self.ready or self.flying[True] < share)
+            _, _, key = heapq.heappop(self.early if early else self.ready)
+            self.lane_of[key] = early
+            self.flying[early] += 1
             self.pool.submit(self.runner._task, self.steps[self.at[key]], key, self)
             self.in_flight += 1
+
+    def landed(self, key: str) -> None:
+        """A task of `key` came back (the lock is held): its slot is free."""
+        self.in_flight -= 1
+        self.flying[self.lane_of.pop(key)] -= 1
 
     def sweep(self) -> bool:
         """Once everything else is done, check every target left waiting one last time: in a
@@ -246,7 +254,7 @@ class Flows(Scheduler):
     def _flowed(self, flow: _Flow, key: str, outcome: str) -> None:
         """A worker finished `key`'s current step with `outcome`: decide what comes next."""
         with flow._lock:
-            flow.in_flight -= 1
+            flow.landed(key)
             index = flow.at[key]
             step = flow.steps[index]
             if self._stop.is_set():
