@@ -12,12 +12,13 @@ same limit applies to re-pushing each target's groups (one on-demand call per gr
 mode: decision 61), so the targets here are in no group (`--with-groups` keeps them in
 atlassian-users, and adds 2 s per target of waiting for that limit).
 
-    python bench/bench_reprovision.py --targets 1000 --concurrency 16   # by hand, minutes
+    python bench/bench_reprovision.py --targets 1000   # by hand, about 5 minutes
 
-Concurrency 16 by default: at 100 ms latency the limit needs at least 5 requests in flight,
-and each target's steps run one after another; 8 workers kept /atlassian at 0.78-0.88 of the
-limit, 16 at 0.98. `make bench` runs it on 300 targets to keep the whole set under 10
-minutes; the 1,000-target figure is measured by hand and kept in docs/performance.md's
+Concurrency 32 by default: at 100 ms latency each rate-limited API needs at least 5 requests
+in flight, three of them are busy at once after `resume`, and a task waiting for a token holds
+its slot; at 1,000 targets 16 workers took 1.29x the bound and 32 took 1.24x (decision 104).
+`make bench` runs it on 300 targets to keep the whole set under 10 minutes; the 1,000-target
+figure is measured by hand and kept in docs/performance.md's
 "Measured by hand" section. For each rate-limited API it prints the requests (and per target),
 the bound (requests ÷ limit) and wall ÷ bound (issue 14).
 """
@@ -258,7 +259,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=1000)
     parser.add_argument("--serial-targets", type=int, default=30)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--with-groups", action="store_true", help="keep targets in groups")

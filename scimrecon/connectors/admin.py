@@ -266,7 +266,8 @@ class AdminApi:
         seen: set[str] = set()
         while True:
             params = {"cursor": cursor} if cursor else None
-            body = self.http.get(path, params=params, ahead=True)  # one page after another
+            # a next page goes ahead of the queue: it can only come one after another
+            body = self.http.get(path, params=params, ahead=cursor is not None)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise self.http.unexpected("GET", path, "no data list")
             for item in body["data"]:
@@ -390,10 +391,11 @@ class AdminApi:
         method = "POST" if search else "GET"
         while True:
             query = {**(params or {}), **({"cursor": cursor} if cursor else {})}
-            if search:  # pages come one after another: not behind every other request
-                body = self.http.post(path, json=query, ahead=True, **_SAME_TWICE)
+            ahead = cursor is not None  # a next page: it can only come one after another
+            if search:
+                body = self.http.post(path, json=query, ahead=ahead, **_SAME_TWICE)
             else:
-                body = self.http.get(path, params=query or None, ahead=True)
+                body = self.http.get(path, params=query or None, ahead=ahead)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise self.http.unexpected(method, path, "no data list")
             for item in body["data"]:
