@@ -131,7 +131,9 @@ class _EarlyRead:
     Its answer is recorded only when the flow ends with nothing left for this process (no
     stop, no target waiting): a run stopped half-way would otherwise keep a count taken
     before its last changes. Until then it is read on a thread of its own, not the pool's, so
-    it never takes a target's slot; a read that failed, or that is discarded, is read again
+    it never takes a target's slot. The answer recorded is the action's `finish_early`: what
+    it read plus the run's own writes since (for the billable count, the org listing amended
+    by the disables). A read that failed, was discarded, or cannot finish early is read again
     in its own place, as if it had never started early.
     """
 
@@ -141,6 +143,7 @@ class _EarlyRead:
         self.after = step.start_after
         self.thread = ThreadPoolExecutor(max_workers=1)
         self.future: Future[dict[str, Any]] | None = None
+        self._past = 0  # targets in run order known to be past `start_after` (they stay past)
 
     def maybe_start(self) -> None:
         """Start the read once no live target is at or before `start_after` any more."""
@@ -149,12 +152,13 @@ class _EarlyRead:
             return
         if not hasattr(runner._action(self.step), "finish_early"):
             return
-        for key in runner.order:
-            if runner.tstate[key] not in ("pending", "waiting"):
-                continue
+        while self._past < len(runner.order):
+            key = runner.order[self._past]
             rec = runner.states.get((key, self.after))
-            if rec is None or rec.state not in ("done", "skipped"):
+            live = runner.tstate[key] in ("pending", "waiting")
+            if live and (rec is None or rec.state not in ("done", "skipped")):
                 return
+            self._past += 1
         ctx = runner._ctx(self.step, RUN_SCOPE)
         self.future = self.thread.submit(runner._action(self.step).apply, ctx)
 
