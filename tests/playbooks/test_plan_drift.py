@@ -59,3 +59,34 @@ def test_a_count_with_the_same_words_says_it_read_a_different_result(tmp_path: P
         f"error: plan.json is stale: the world changed (run count-before: '{COUNT}' read a "
         f"different result) since it was made at {made}; make a new plan"
     )
+
+
+def test_a_comment_written_after_the_plan_does_not_refuse_the_run(tmp_path: Path) -> None:
+    """What stays on the old account is counted in the plan (decision 103) but is not part of
+    its fingerprint: a comment the person writes meanwhile changes a figure of the report, not
+    whom the run acts on. The run's count has it."""
+    with in_process("acme-trello", tmp_path) as env:
+        plan, _ = _plan(env, tmp_path)
+        world = env.app.store.world
+        samir = next(a for a in world["accounts"] if a["email"] == SAMIR)["account_id"]
+        issue = next(i for i in world["jira"]["issues"] if samir in i.get("watchers", []))
+        issue.setdefault("comments", []).append(
+            {"id": "19999", "author": samir, "body": "One more thing."}
+        )
+        # counted as the run counts it: comments on issues the account watches, reports, is
+        # assigned or logged work on (docs/playbooks/reprovision.md), before anything moves
+        related = [
+            i
+            for i in world["jira"]["issues"]
+            if samir in i.get("watchers", [])
+            or samir in (i.get("reporter"), i.get("assignee"))
+            or any(w.get("author") == samir for w in i.get("worklogs", []))
+        ]
+        expected = sum(c["author"] == samir for i in related for c in i.get("comments", []))
+        result = env.cli("run", "reprovision", "--targets", PEOPLE, "--yes", "--plan", str(plan))
+        assert result.exit_code == 0, result.output
+        report = json.loads(env.cli("report", "1", "--format", "json").output)
+    row = next(t for t in report["targets"] if t["key"] == SAMIR)
+    counted = row["what_moved"]["stays_on_old_account"]
+    assert issue["key"] in counted["issues"]["comments"]
+    assert counted["counts"]["comments"] == expected
