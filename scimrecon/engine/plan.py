@@ -287,7 +287,8 @@ class Planner:
         )
 
     def plan(self, params: Mapping[str, Any], targets: TargetList) -> Plan:
-        """Read only: every step in playbook order, a target step for all targets at once."""
+        """Read only: every step in playbook order; consecutive target steps each target
+        through on its own, every target before the next run-wide step."""
         validate_params(self.playbook, self.registry, params, self.services, self.ui)
         self._reads = {}
         plan = Plan(
