@@ -83,6 +83,7 @@ def block_parser(rows: _RowReader) -> BlockParser | None:
     # export; the key is the cells' exact text, and the cells have no comma, so it names them)
     tail = _tail(rows)
     tail_cache: dict[str, tuple[Any, ...]] = {}
+    tail_width = {rows.width - tail} if tail is not None else set()  # cells in the text
     tail_get = tail_cache.get
     new_tuple = tuple.__new__
     strip = str.strip
@@ -107,6 +108,8 @@ def block_parser(rows: _RowReader) -> BlockParser | None:
             missing = [k for k, found in enumerate(products) if found is None]
             cells = [tails[k].split(",") for k in missing]
             assert tail is not None
+            if set(map(len, cells)) != tail_width:
+                raise ValueError  # a row of another width: the row parser says why
             made = products_of(list(zip(*cells, strict=True)), tail, len(missing))
             for k, found in zip(missing, made, strict=True):
                 products[k] = found
@@ -115,13 +118,22 @@ def block_parser(rows: _RowReader) -> BlockParser | None:
         return products
 
     def parse_block(texts: list[str], start: int) -> list[UserRecord] | None:
-        if set(map(str.count, texts, repeat(","))) != commas:
-            return None  # a row of another width (or a blank line): the row parser says why
         n = len(texts)
-        if tail is None:
-            cols = list(zip(*map(str.split, texts, repeat(",")), strict=True))
-        else:  # the product cells stay one text, cols[tail]
-            cols = list(zip(*map(str.split, texts, repeat(","), repeat(tail, n)), strict=True))
+        try:
+            if tail is None:
+                if set(map(str.count, texts, repeat(","))) != commas:
+                    return None  # a row of another width (or a blank line): the row parser
+                cols = list(zip(*map(str.split, texts, repeat(",")), strict=True))
+            else:
+                # the product cells stay one text, cols[tail]; a row of another width has
+                # another number of cells before it (zip's ValueError, or fewer columns) or
+                # of commas in it (tail_products' ValueError: a text it knows has the right
+                # number, it checked that when it learnt it)
+                cols = list(zip(*map(str.split, texts, repeat(","), repeat(tail, n)), strict=True))
+                if len(cols) != tail + 1:
+                    return None
+        except ValueError:
+            return None  # a row of another width (or a blank line): the row parser says why
         firsts = list(map(strip, cols[0]))
         if not all(firsts):
             return None  # a row that may be blank: the row parser skips or parses it
@@ -181,6 +193,8 @@ def block_parser(rows: _RowReader) -> BlockParser | None:
             )
         except KeyError:
             return None  # a cell the row parser has not checked yet
+        except ValueError:
+            return None  # a row of another width (tail_products): the row parser says why
         return records
 
     return parse_block

@@ -53,12 +53,19 @@ def _cells(name: str) -> list[str]:
 @st.composite
 def _exports(draw: st.DrawFn) -> tuple[str, str]:
     """An export's text: mostly valid rows drawn from a few cells each (so blocks see cells
-    seen before), with a bad cell, a quoted row, a blank line or a short row now and then."""
+    seen before), with a bad cell, a quoted row, a blank line, a short or a long row now and
+    then (a cell missing or one too many, at the end or at the start, before the product cells
+    the block parser reads as one text)."""
     header = _HEADERS[draw(st.sampled_from(sorted(_HEADERS)))]
     names = header.split(",")
     lines = [header]
     for row in range(draw(st.integers(0, 60))):
-        kind = draw(st.sampled_from(["row"] * 40 + ["blank", "short", "quoted", "empty cells"]))
+        kind = draw(
+            st.sampled_from(
+                ["row"] * 40
+                + ["blank", "short", "quoted", "empty cells", "long", "short start", "long start"]
+            )
+        )
         cells = [draw(st.sampled_from(_cells(n)[:3] if kind == "row" else _cells(n)))
                  for n in names]  # fmt: skip
         r = draw(st.integers(0, row))
@@ -67,6 +74,12 @@ def _exports(draw: st.DrawFn) -> tuple[str, str]:
             lines.append("")
         elif kind == "short":
             lines.append(",".join(cells[:-1]))
+        elif kind == "long":
+            lines.append(",".join([*cells, cells[-1]]))
+        elif kind == "short start":
+            lines.append(",".join(cells[1:]))
+        elif kind == "long start":
+            lines.append(",".join([cells[0], *cells]))
         elif kind == "quoted":
             lines.append(",".join(f'"{c}"' for c in cells))
         elif kind == "empty cells":
