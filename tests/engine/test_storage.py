@@ -189,15 +189,15 @@ def test_an_older_schema_is_migrated_in_memory_for_reading(
 ) -> None:
     """A reader never upgrades the file: a newer scimrecon reading an older file migrates a
     copy in memory, and the file keeps its bytes."""
-    from scimrecon.engine import state as state_module
+    from scimrecon.engine import state_schema
 
     path = tmp_path / "state.db"
     StateStore.open(path).close()
     before = path.read_bytes()
-    on_disk = state_module.SCHEMA_VERSION
+    on_disk = state_schema.SCHEMA_VERSION
     extra = "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);\n"
-    monkeypatch.setattr(state_module, "MIGRATIONS", [*state_module.MIGRATIONS, extra])
-    monkeypatch.setattr(state_module, "SCHEMA_VERSION", len(state_module.MIGRATIONS))
+    monkeypatch.setattr(state_schema, "MIGRATIONS", [*state_schema.MIGRATIONS, extra])
+    monkeypatch.setattr(state_schema, "SCHEMA_VERSION", len(state_schema.MIGRATIONS))
     store = StateStore.open_readonly(path)
     try:
         assert store.list_runs() == []
@@ -222,23 +222,23 @@ def test_the_os_reason_is_read_back_from_the_file_system(
     """SQLite says "database or disk is full" or "readonly database", never the errno."""
     from types import SimpleNamespace
 
-    from scimrecon.engine import state as state_module
+    from scimrecon.engine import storage_errors
 
     path = tmp_path / "state.db"
     path.write_bytes(b"")
     full = _sqlite_error("SQLITE_FULL", "database or disk is full")
-    assert state_module.os_reason(path, full) == FULL  # space left: the page limit, not the disk
+    assert storage_errors.os_reason(path, full) == FULL  # space left: the page limit, not the disk
     fs = SimpleNamespace(f_bavail=0, f_frsize=4096, f_flag=0)
-    monkeypatch.setattr(state_module.os, "statvfs", lambda p: fs)
-    assert state_module.os_reason(path, full) == (
+    monkeypatch.setattr(storage_errors.os, "statvfs", lambda p: fs)
+    assert storage_errors.os_reason(path, full) == (
         "[Errno 28] No space left on device (database or disk is full)"
     )
     readonly = _sqlite_error("SQLITE_READONLY", "attempt to write a readonly database")
-    fs.f_flag = state_module.os.ST_RDONLY
-    assert state_module.os_reason(path, readonly) == "[Errno 30] Read-only file system"
+    fs.f_flag = storage_errors.os.ST_RDONLY
+    assert storage_errors.os_reason(path, readonly) == "[Errno 30] Read-only file system"
     fs.f_flag = 0
-    monkeypatch.setattr(state_module.os, "access", lambda p, mode: Path(p) != tmp_path)
-    assert state_module.os_reason(path, readonly) == f"[Errno 13] Permission denied: '{tmp_path}'"
-    assert state_module.storage_error(path, readonly).message == (
+    monkeypatch.setattr(storage_errors.os, "access", lambda p, mode: Path(p) != tmp_path)
+    assert storage_errors.os_reason(path, readonly) == f"[Errno 13] Permission denied: '{tmp_path}'"
+    assert storage_errors.storage_error(path, readonly).message == (
         f"{path}: cannot write the state file: [Errno 13] Permission denied: '{tmp_path}'"
     )

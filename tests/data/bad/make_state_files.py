@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "state"
-APPLICATION_ID = 0x53435243  # scimrecon.engine.state.APPLICATION_ID, kept literal on purpose
+APPLICATION_ID = 0x53435243  # scimrecon.engine.state_schema.APPLICATION_ID, kept literal on purpose
 
 
 def _sqlite(path: Path, *statements: str) -> None:
