@@ -20,7 +20,8 @@ from typing import Any
 
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
-from scimrecon.http import ApiClientFactory, HttpSettings, RetryPolicy
+from scimrecon.http import ApiClientFactory, HttpSettings
+from scimrecon.retry import RetryPolicy
 from scimrecon.sim.app import SimApp
 from scimrecon.sim.server import serve_in_thread
 from scimrecon.sim.world import load_world

@@ -9,18 +9,15 @@ ever reaches a log line, an exception or a repr, because people paste those into
 from __future__ import annotations
 
 import functools
-import heapq
 import json
 import logging
 import random
 import ssl
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,8 +25,10 @@ import certifi
 import httpx
 
 from scimrecon import __version__
-from scimrecon.config import Secret
+from scimrecon.error_detail import detail_from_body, one_line
 from scimrecon.errors import InputError, RemoteError
+from scimrecon.ratelimit import Clock, Sleep, TokenBucket, WindowLimiter
+from scimrecon.retry import RetryPolicy, parse_retry_after
 from scimrecon.urlsafety import url_problem
 
 log = logging.getLogger("scimrecon.http")
@@ -37,8 +36,6 @@ log = logging.getLogger("scimrecon.http")
 USER_AGENT = f"scimrecon/{__version__}"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
 Now = Callable[[], datetime]
 
 
@@ -80,10 +77,10 @@ class HttpError(RemoteError):
 
 
 # ----------------------------------------------------------------------------------------------
-# Auth
+# Auth (the schemes themselves: http_auth.py)
 
 
-class _SecretAuth(httpx.Auth):
+class SecretAuth(httpx.Auth):
     """Base for our auth classes: they know their secrets so the client can scrub them."""
 
     def secret_values(self) -> list[str]:
@@ -93,161 +90,8 @@ class _SecretAuth(httpx.Auth):
         return f"{type(self).__name__}(***)"
 
 
-def _as_secret(value: Secret | str) -> Secret:
-    return value if isinstance(value, Secret) else Secret(value)
-
-
-class BearerAuth(_SecretAuth):
-    """`Authorization: Bearer <key>` (Atlassian org API key, SCIM directory key)."""
-
-    def __init__(self, token: Secret | str) -> None:
-        self._token = _as_secret(token)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        yield request
-
-    def secret_values(self) -> list[str]:
-        return [self._token.reveal()]
-
-
-class SswsAuth(_SecretAuth):
-    """`Authorization: SSWS <token>` (an Okta API token; Okta's own scheme, not Bearer)."""
-
-    def __init__(self, token: Secret | str) -> None:
-        self._token = _as_secret(token)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"SSWS {self._token.reveal()}"
-        yield request
-
-    def secret_values(self) -> list[str]:
-        return [self._token.reveal()]
-
-
-class BasicAuth(_SecretAuth):
-    """Basic email + API token (Jira Cloud)."""
-
-    def __init__(self, username: str, token: Secret | str) -> None:
-        self._username = username
-        self._token = _as_secret(token)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        header = httpx.BasicAuth(self._username, self._token.reveal())._auth_header
-        request.headers["Authorization"] = header
-        yield request
-
-    def secret_values(self) -> list[str]:
-        raw = self._token.reveal()
-        encoded = httpx.BasicAuth(self._username, raw)._auth_header.split(" ", 1)[1]
-        return [raw, encoded]
-
-
-class OAuth2ClientCredentials(_SecretAuth):
-    """Client-credentials token from the Entra login endpoint, cached until shortly before it
-    expires (renewed `renew_before` seconds early so a long run never sends a stale token), and
-    fetched once more if the API answers 401 to a cached token."""
-
-    def __init__(
-        self,
-        token_client: HttpClient,
-        token_path: str,
-        client_id: str,
-        client_secret: Secret | str,
-        scope: str,
-        *,
-        clock: Clock = time.monotonic,
-        renew_before: float = 300.0,
-    ) -> None:
-        self._client = token_client
-        self._path = token_path
-        self._client_id = client_id
-        self._secret = _as_secret(client_secret)
-        self._scope = scope
-        self._clock = clock
-        self._renew_before = renew_before
-        self._lock = threading.Lock()
-        self._token: Secret | None = None
-        self._expires_at = 0.0
-        self.fetches = 0
-        token_client.add_secrets(self.secret_values)
-
-    def secret_values(self) -> list[str]:
-        values = [self._secret.reveal()]
-        if self._token is not None:
-            values.append(self._token.reveal())
-        return values
-
-    def _fetch(self) -> None:
-        body = self._client.request_json(
-            "POST",
-            self._path,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self._client_id,
-                "client_secret": self._secret.reveal(),
-                "scope": self._scope,
-            },
-            retry_unsafe=True,  # asking for a token has no side effect
-        )
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise HttpError(
-                f"{self._client.api}: POST {self._path} → 200: no access_token in the response",
-                api=self._client.api,
-                method="POST",
-                path=self._path,
-                status=200,
-            )
-        try:
-            lifetime = float(body.get("expires_in", 3600))
-        except (TypeError, ValueError):
-            lifetime = 3600.0
-        self._token = Secret(token)
-        self._expires_at = self._clock() + lifetime
-        self.fetches += 1
-
-    def token(self, *, force: bool = False) -> Secret:
-        with self._lock:
-            stale = self._clock() >= self._expires_at - self._renew_before
-            if force or self._token is None or stale:
-                self._fetch()
-            assert self._token is not None
-            return self._token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self.token()
-        request.headers["Authorization"] = f"Bearer {token.reveal()}"
-        response = yield request
-        if response.status_code == 401:
-            with self._lock:
-                if self._token == token:  # nobody renewed it meanwhile
-                    self._token = None
-            request.headers["Authorization"] = f"Bearer {self.token().reveal()}"
-            yield request
-
-
 # ----------------------------------------------------------------------------------------------
-# Retry policy and rate limit
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: bounded by attempts AND by total time, whichever ends first."""
-
-    attempts: int = 5
-    total_seconds: float = 120.0
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 502, 503, 504}))
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Exponential backoff with full jitter (uniform in [0, base * 2^(n-1)])."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return rng.uniform(0, ceiling)
-
-
-NO_RETRY = RetryPolicy(attempts=1)
+# Settings
 
 
 @dataclass(frozen=True)
@@ -264,237 +108,11 @@ class HttpSettings:
     transport: httpx.BaseTransport | None = None
     timeout: float = 30.0
     connect_timeout: float = 10.0
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = RetryPolicy()  # noqa: RUF009 - a frozen dataclass, safe to share
     sleep: Sleep = time.sleep
     clock: Clock = time.monotonic
     now: Now = _utcnow
     rng: random.Random | None = None
-
-
-class TokenBucket:
-    """A thread-safe token bucket: `rate` tokens per second, at most `burst` saved up.
-
-    The default burst is 1: requests go out evenly spaced, which leaves the provider's own burst
-    allowance untouched as a buffer for network jitter. A client that bursts to the provider's
-    limit drains that buffer and then meets 429s whenever two requests arrive a little closer
-    together than they were sent (measured: bench/bench_connector_rate.py).
-
-    A caller that finds the bucket empty reserves the next token (the count goes negative) and
-    sleeps outside the lock, so concurrent callers queue fairly instead of spinning.
-
-    `acquire(ahead=True)` is for a request in a chain that cannot go faster than one after
-    another (the next page of a cursor listing): it does not queue behind the callers still
-    asleep on their reserved tokens, only behind the last request really sent, and it still
-    takes its token, so every later reservation moves back by one. Over any stretch longer
-    than the queue (at most `--concurrency` callers asleep) the rate stays `rate`; within it
-    the chain adds at most one request per caller asleep, which the provider's own burst
-    absorbs (the simulator's: one second's worth).
-    Without it a 450-page listing behind 16 busy workers waited for the whole queue at every
-    page (decision 104).
-    """
-
-    def __init__(
-        self,
-        rate_per_s: float,
-        burst: float | None = None,
-        *,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = time.sleep,
-    ) -> None:
-        if rate_per_s <= 0:
-            raise ValueError("rate_per_s must be positive")
-        self.rate = float(rate_per_s)
-        self.burst = float(burst) if burst is not None else 1.0
-        self._tokens = self.burst
-        self._clock = clock
-        self._sleep = sleep
-        self._last = clock()
-        self._asleep: list[float] = []  # when the callers still asleep will send (a heap)
-        self._last_sent = float("-inf")  # the latest send time not in the future
-        self._lock = threading.Lock()
-
-    def acquire(self, *, ahead: bool = False) -> float:
-        """Take one token, waiting if needed; returns the seconds waited."""
-        with self._lock:
-            now = self._clock()
-            while self._asleep and self._asleep[0] <= now:
-                self._last_sent = max(self._last_sent, heapq.heappop(self._asleep))
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-            self._last = now
-            if self._tokens >= 1.0:
-                wait = 0.0
-            elif ahead:  # behind what was really sent, not behind those still asleep
-                wait = max(0.0, self._last_sent + 1.0 / self.rate - now)
-            else:
-                wait = (1.0 - self._tokens) / self.rate
-            self._tokens -= 1.0
-            if wait > 0 and not ahead:
-                heapq.heappush(self._asleep, now + wait)
-            else:
-                self._last_sent = max(self._last_sent, now + wait)
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-
-class WindowLimiter:
-    """At most `limit` calls in any `window_s` seconds (a sliding window).
-
-    Some limits are stated that way (Graph provisionOnDemand: 5 per 10 s), and a token bucket
-    with the same average rate would still let a sixth call into a window; this never does.
-    """
-
-    def __init__(
-        self,
-        limit: int,
-        window_s: float,
-        *,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = time.sleep,
-    ) -> None:
-        if limit < 1 or window_s <= 0:
-            raise ValueError("limit must be >= 1 and window_s > 0")
-        self.limit = limit
-        self.window = float(window_s)
-        self._clock = clock
-        self._sleep = sleep
-        self._stamps: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Take a slot, waiting for the oldest call to leave the window; returns the wait."""
-        with self._lock:
-            now = self._clock()
-            while self._stamps and now - self._stamps[0] >= self.window:
-                self._stamps.popleft()
-            wait = 0.0
-            if len(self._stamps) >= self.limit:
-                wait = self._stamps[-self.limit] + self.window - now
-            # reserve the slot at the time the call will really go out
-            self._stamps.append(now + max(wait, 0.0))
-        if wait > 0:
-            self._sleep(wait)
-        return max(wait, 0.0)
-
-
-def parse_retry_after(
-    headers: Mapping[str, str] | httpx.Headers, now: datetime
-) -> tuple[float, str] | None:
-    """Seconds the server asks us to wait, from Retry-After (seconds or HTTP date) or
-    X-RateLimit-Reset / Okta's X-Rate-Limit-Reset (ISO time, or epoch seconds); None when it
-    does not say."""
-    value = headers.get("retry-after")
-    if value:
-        value = value.strip()
-        try:
-            return max(0.0, float(value)), "Retry-After"
-        except ValueError:
-            pass
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            return max(0.0, (when - now).total_seconds()), "Retry-After"
-    # X-RateLimit-Reset (Atlassian and others: ISO time or epoch seconds); X-Rate-Limit-Reset
-    # (Okta: "UTC epoch time (in seconds)", developer.okta.com/docs/reference/rl-best-practices)
-    name = "X-RateLimit-Reset" if headers.get("x-ratelimit-reset") else "X-Rate-Limit-Reset"
-    reset = headers.get("x-ratelimit-reset") or headers.get("x-rate-limit-reset")
-    if reset:
-        reset = reset.strip()
-        try:
-            when = datetime.fromisoformat(reset.replace("Z", "+00:00"))
-        except ValueError:
-            try:
-                when = datetime.fromtimestamp(float(reset), UTC)
-            except (ValueError, OverflowError, OSError):
-                return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - now).total_seconds()), name
-    return None
-
-
-# ----------------------------------------------------------------------------------------------
-# Error details
-
-
-_DETAIL_LIMIT = 300
-
-
-def _one_line(text: str, limit: int = _DETAIL_LIMIT) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _strings(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, dict):
-        for key in ("detail", "message", "title", "errorMessage"):
-            if isinstance(value.get(key), str):
-                yield value[key]
-                return
-        for key, item in value.items():
-            if isinstance(item, str):
-                yield f"{key}: {item}"
-
-
-def detail_from_body(body: Any) -> str:
-    """The human part of an error body, for the common shapes of the APIs we call: SCIM
-    (detail, scimType), Atlassian (message / errors[].title+detail; user management
-    {key, context, errorKey, errorDetail}), Jira (errorMessages,
-    errors{field: msg}), Graph ({error: {code, message}}), OAuth (error_description)."""
-    if not isinstance(body, dict):
-        return _one_line(str(body)) if body not in (None, "") else ""
-    if "errorKey" in body or ("key" in body and "context" in body):
-        return _one_line(_user_management_detail(body))
-    parts: list[str] = []
-    if isinstance(body.get("errorSummary"), str):  # Okta: errorCode, errorSummary, errorCauses
-        code = body.get("errorCode")
-        parts.append(f"{code}: {body['errorSummary']}" if code else body["errorSummary"])
-        causes = body.get("errorCauses")
-        for cause in causes if isinstance(causes, list) else []:
-            if isinstance(cause, dict) and isinstance(cause.get("errorSummary"), str):
-                parts.append(cause["errorSummary"])
-    if isinstance(body.get("error"), dict):
-        err = body["error"]
-        text = err.get("message") or ""
-        code = err.get("code")
-        parts.append(f"{code}: {text}" if code and text else str(code or text))
-    for key in ("error_description", "detail", "message", "errorMessage"):
-        if isinstance(body.get(key), str) and body[key]:
-            parts.append(body[key])
-            break
-    for key in ("errorMessages", "errors"):
-        if body.get(key):
-            parts.extend(_strings(body[key]))
-    if not parts and isinstance(body.get("error"), str):
-        parts.append(body["error"])
-    scim_type = body.get("scimType")
-    text = "; ".join(p for p in parts if p)
-    if scim_type:
-        text = f"{text} (scimType {scim_type})" if text else f"scimType {scim_type}"
-    return _one_line(text)
-
-
-def _user_management_detail(body: dict[str, Any]) -> str:
-    """The user management API's `{key, context, errorKey, errorDetail}`: the key, the detail,
-    and why a refusal was made (`context.reason.key`, e.g. `managedAccount`)."""
-    key = str(body.get("errorKey") or body.get("key") or "")
-    detail = body.get("errorDetail")
-    context = body.get("context")
-    if not detail and isinstance(context, str):
-        detail = context
-    reason = context.get("reason") if isinstance(context, dict) else None
-    why = reason.get("key") if isinstance(reason, dict) else None
-    text = f"{key}: {detail}" if key and detail else str(key or detail or "")
-    return f"{text} (reason: {why})" if why else text
 
 
 def _safe_url(url: str) -> str:
@@ -541,7 +159,7 @@ class HttpClient:
         self.limiter = limiter
         self._rng = settings.rng or random.Random()
         self._secret_sources: list[Callable[[], list[str]]] = []
-        if isinstance(auth, _SecretAuth):
+        if isinstance(auth, SecretAuth):
             self._secret_sources.append(auth.secret_values)
         self._base_path = urlsplit(self.base_url).path
         self._client = httpx.Client(
@@ -627,7 +245,7 @@ class HttpClient:
             detail = detail_from_body(body)
         except (ValueError, UnicodeDecodeError):
             ctype = response.headers.get("content-type", "no content type").split(";")[0]
-            snippet = _one_line(response.text, 80) if response.text.strip() else ""
+            snippet = one_line(response.text, 80) if response.text.strip() else ""
             detail = f"non-JSON body ({ctype})" + (f": {snippet}" if snippet else "")
         if not detail:
             detail = response.reason_phrase or "no detail"
@@ -690,7 +308,7 @@ class HttpClient:
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError)
                 what = "could not connect" if never_sent else "connection failed"
-                failure = self._error(method, shown, f"{what}: {_one_line(str(exc), 120)}")
+                failure = self._error(method, shown, f"{what}: {one_line(str(exc), 120)}")
                 if not (may_repeat or never_sent):
                     raise failure from None
                 reason, delay = type(exc).__name__, None
@@ -844,19 +462,10 @@ class ApiClientFactory:
 
 
 __all__ = [
-    "NO_RETRY",
     "USER_AGENT",
     "ApiClientFactory",
-    "BasicAuth",
-    "BearerAuth",
     "HttpClient",
     "HttpError",
     "HttpSettings",
-    "OAuth2ClientCredentials",
-    "RetryPolicy",
-    "SswsAuth",
-    "TokenBucket",
-    "WindowLimiter",
-    "detail_from_body",
-    "parse_retry_after",
+    "SecretAuth",
 ]

@@ -17,7 +17,8 @@ import pytest
 
 from scimrecon.config import Profile
 from scimrecon.errors import InputError
-from scimrecon.http import BearerAuth, HttpClient, HttpSettings
+from scimrecon.http import HttpClient, HttpSettings
+from scimrecon.http_auth import BearerAuth
 from scimrecon.urlsafety import display_url, is_credential_key, is_loopback_host, url_problem
 from tests.reliability.procs import scimrecon, sim_serve
 from tests.reliability.worlds import reprovision_world

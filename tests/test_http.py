@@ -22,21 +22,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scimrecon.config import Secret
-from scimrecon.http import (
-    USER_AGENT,
-    ApiClientFactory,
-    BasicAuth,
-    BearerAuth,
-    HttpClient,
-    HttpError,
-    HttpSettings,
-    OAuth2ClientCredentials,
-    RetryPolicy,
-    TokenBucket,
-    WindowLimiter,
-    detail_from_body,
-    parse_retry_after,
-)
+from scimrecon.error_detail import detail_from_body
+from scimrecon.http import USER_AGENT, ApiClientFactory, HttpClient, HttpError, HttpSettings
+from scimrecon.http_auth import BasicAuth, BearerAuth, OAuth2ClientCredentials
+from scimrecon.ratelimit import TokenBucket, WindowLimiter
+from scimrecon.retry import RetryPolicy, parse_retry_after
 
 NOW = datetime(2026, 11, 23, 5, 0, 0, tzinfo=UTC)
 

@@ -29,14 +29,8 @@ from scimrecon.connectors.jira import JiraApi
 from scimrecon.connectors.scim import ScimDirectory
 from scimrecon.connectors.smtp import Mailer
 from scimrecon.errors import InputError
-from scimrecon.http import (
-    ApiClientFactory,
-    BasicAuth,
-    BearerAuth,
-    HttpSettings,
-    OAuth2ClientCredentials,
-    SswsAuth,
-)
+from scimrecon.http import ApiClientFactory, HttpSettings
+from scimrecon.http_auth import BasicAuth, BearerAuth, OAuth2ClientCredentials, SswsAuth
 
 T = TypeVar("T")
 

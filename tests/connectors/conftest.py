@@ -12,7 +12,8 @@ import pytest
 
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
-from scimrecon.http import ApiClientFactory, HttpSettings, RetryPolicy
+from scimrecon.http import ApiClientFactory, HttpSettings
+from scimrecon.retry import RetryPolicy
 
 SIM_URL = "http://sim.localhost"
 

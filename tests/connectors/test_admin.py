@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from scimrecon.connectors.admin import LastActive, ProductAccess, ScimLink, seg
-from scimrecon.http import HttpError, RetryPolicy
+from scimrecon.http import HttpError
+from scimrecon.retry import RetryPolicy
 from scimrecon.sim.world import load_world
 from tests.connectors.conftest import Sim, make_sim
 

@@ -11,7 +11,8 @@ from werkzeug.serving import make_server
 
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
-from scimrecon.http import ApiClientFactory, HttpError, HttpSettings, RetryPolicy
+from scimrecon.http import ApiClientFactory, HttpError, HttpSettings
+from scimrecon.retry import RetryPolicy
 from scimrecon.sim.app import SimApp
 from scimrecon.sim.world import load_world
 

@@ -15,7 +15,7 @@ import pytest
 from scimrecon.connectors.idp import EntraAdapter, ManualAdapter
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.connectors.idp.entra import link_under, resolve_assignments
-from scimrecon.http import RetryPolicy
+from scimrecon.retry import RetryPolicy
 from scimrecon.sim.provisioning import group_object_id
 from scimrecon.sim.world import load_world
 from tests.connectors.conftest import Sim, make_sim

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from scimrecon.connectors.idp import OktaAdapter
 from scimrecon.connectors.idp.okta import next_link
 from scimrecon.errors import InputError, RefusedError
-from scimrecon.http import HttpError, RetryPolicy, parse_retry_after
+from scimrecon.http import HttpError
+from scimrecon.retry import RetryPolicy, parse_retry_after
 from tests.connectors.conftest import Sim, make_sim
 
 ADA = "ada.lovelace@acme.example"

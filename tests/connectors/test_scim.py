@@ -18,7 +18,8 @@ from scimrecon.connectors.scim import (
     eq_filter,
     quote_filter_value,
 )
-from scimrecon.http import HttpClient, HttpError, HttpSettings, RetryPolicy
+from scimrecon.http import HttpClient, HttpError, HttpSettings
+from scimrecon.retry import RetryPolicy
 from tests.connectors.conftest import Sim, make_sim
 
 PRIYA = "priya.raman@acme.example"

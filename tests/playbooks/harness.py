@@ -21,8 +21,9 @@ from scimrecon.cli import run as run_cli
 from scimrecon.cli.main import cli
 from scimrecon.config import Profile, Secrets
 from scimrecon.connectors.services import Services
-from scimrecon.http import ApiClientFactory, HttpSettings, RetryPolicy
+from scimrecon.http import ApiClientFactory, HttpSettings
 from scimrecon.recon.billable import world_billable
+from scimrecon.retry import RetryPolicy
 from scimrecon.sim.app import SimApp
 from scimrecon.sim.server import serve_in_thread
 from scimrecon.sim.world import load_world

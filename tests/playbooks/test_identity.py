@@ -23,8 +23,9 @@ from scimrecon.connectors.idp.entra import EntraAdapter
 from scimrecon.connectors.scim import IdentityMismatch, ScimDirectory
 from scimrecon.engine import targets as targets_module
 from scimrecon.engine.action import Skip, StepContext
-from scimrecon.http import HttpClient, HttpError, HttpSettings, RetryPolicy
+from scimrecon.http import HttpClient, HttpError, HttpSettings
 from scimrecon.recon.identity import identity_key, key_problem, same_identity
+from scimrecon.retry import RetryPolicy
 from scimrecon.sim.world import load_world
 from scimrecon.steps.scim_steps import LookupUser
 from tests.playbooks.harness import SimEnv, _services, in_process

@@ -36,7 +36,8 @@ from scimrecon.connectors.idp.entra_assignments import (
     split_assignments,
 )
 from scimrecon.errors import InputError, RefusedError, ScimreconError
-from scimrecon.http import HttpClient, HttpError, WindowLimiter
+from scimrecon.http import HttpClient, HttpError
+from scimrecon.ratelimit import WindowLimiter
 from scimrecon.recon.identity import identity_key, same_identity
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
