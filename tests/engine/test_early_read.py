@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from scimrecon.cli import run as run_cli
-from scimrecon.engine.action import Action, ActionRegistry, ReadAction, StepContext
+from scimrecon.engine.action import Action, ActionRegistry, ReadAction, StepContext, StepFailed
 from scimrecon.engine.playbook import load_playbook
 from scimrecon.engine.state import StateStore
 from scimrecon.errors import InputError
@@ -46,6 +46,8 @@ class Gated(Action):
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         STARTED.wait(GATE_S)
+        if ctx.target.get("fail_at") == "two":
+            raise StepFailed(f"{ctx.target_key} cannot be marked")
         ctx.services.effect(ctx.target_key or "", "two", self.name)
         return {"two": True}
 
@@ -102,6 +104,26 @@ def test_the_count_starts_during_the_flow_and_records_the_end_of_it(early: Harne
     # ... and recorded as the flow left the world: all three
     assert _outputs(early.state)["twos"] == 3
     assert _twos(early.world) == 3
+
+
+def _count_state(state: Path) -> str | None:
+    store = StateStore.open(state, create=False)
+    try:
+        rec = store.step_states("1").get(("", "count"))
+        return rec.state if rec is not None else None
+    finally:
+        store.close()
+
+
+def test_a_run_that_stops_in_the_flow_keeps_no_early_count(early: Harness) -> None:
+    """The count started early, then the run stopped (--max-fail-percent): a count taken
+    before the run's last changes must not stand as the run's, so nothing is recorded."""
+    t = early.targets(f"email,fail_at\n{ADA},\n{BOB},two\n{CY},\n")
+    result = early.run("early.toml", t, "--yes", "--concurrency", "3", "--max-fail-percent", "10")
+    assert result.exit_code != 0, result.output
+    assert SEEN == [0]  # it did start early
+    assert _count_state(early.state) is None  # and was not kept
+    assert "twos" not in _outputs(early.state)
 
 
 def test_start_after_must_name_a_step_of_the_flow_before_it(tmp_path: Path) -> None:
