@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,10 @@ class StepRecord:
     started: str | None
     finished: str | None
     deadline: float | None
+
+
+#: States a step ends in (its `finished` time is set); `refused` is an undo's.
+ENDED = ("done", "failed", "skipped", "refused")
 
 
 class StepTable(StoreBase):
@@ -67,6 +72,48 @@ class StepTable(StoreBase):
             for t, s, st, a, o, e, sd, fin, dl in rows
         }
 
+    def _put_state(
+        self,
+        conn: sqlite3.Connection,
+        table: str,
+        run_id: str,
+        target: str,
+        step: str,
+        state: str,
+        attempts: int | None,
+        outputs: Mapping[str, Any] | None,
+        error: str | None,
+        deadline: float | None,
+    ) -> None:
+        """Write one step checkpoint of a run (`step_states`) or of its undo (`undo_states`):
+        what an update leaves out (attempts, outputs, the first start, a deadline) is kept."""
+        assert table in ("step_states", "undo_states")
+        now = utc_now()
+        started = now if state in ("running", "waiting") else None
+        finished = now if state in ENDED else None
+        conn.execute(
+            f"INSERT INTO {table} (run, target, step, state, attempts, outputs, error,"
+            " started, finished, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (run, target, step) DO UPDATE SET state = excluded.state,"
+            " attempts = coalesce(excluded.attempts, attempts),"
+            " outputs = coalesce(excluded.outputs, outputs), error = excluded.error,"
+            " started = coalesce(started, excluded.started),"
+            " finished = excluded.finished,"
+            " deadline = coalesce(excluded.deadline, deadline)",
+            (
+                run_id,
+                target,
+                step,
+                state,
+                attempts if attempts is not None else 0,
+                dumps(outputs) if outputs is not None else None,
+                error,
+                started,
+                finished,
+                deadline,
+            ),
+        )
+
     def record(
         self,
         run_id: str,
@@ -87,31 +134,9 @@ class StepTable(StoreBase):
         summary: str | None = None,
     ) -> None:
         """One checkpoint, committed atomically: the step's state, the target's, an audit line."""
-        now = utc_now()
-        started = now if state in ("running", "waiting") else None
-        finished = now if state in ("done", "failed", "skipped") else None
         with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO step_states (run, target, step, state, attempts, outputs, error,"
-                " started, finished, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (run, target, step) DO UPDATE SET state = excluded.state,"
-                " attempts = coalesce(excluded.attempts, attempts),"
-                " outputs = coalesce(excluded.outputs, outputs), error = excluded.error,"
-                " started = coalesce(started, excluded.started),"
-                " finished = excluded.finished,"
-                " deadline = coalesce(excluded.deadline, deadline)",
-                (
-                    run_id,
-                    target,
-                    step,
-                    state,
-                    attempts if attempts is not None else 0,
-                    dumps(outputs) if outputs is not None else None,
-                    error,
-                    started,
-                    finished,
-                    deadline,
-                ),
+            self._put_state(
+                conn, "step_states", run_id, target, step, state, attempts, outputs, error, deadline
             )
             if target and (target_state or target_outputs is not None):
                 sets, args = [], []

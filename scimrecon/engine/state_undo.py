@@ -88,31 +88,9 @@ class UndoTable(StepTable):
         summary: str | None = None,
     ) -> None:
         """One undo checkpoint, committed atomically: the undo step, the target, an audit line."""
-        now = utc_now()
-        started = now if state in ("running", "waiting") else None
-        finished = now if state in ("done", "failed", "refused", "skipped") else None
         with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO undo_states (run, target, step, state, attempts, outputs, error,"
-                " started, finished, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (run, target, step) DO UPDATE SET state = excluded.state,"
-                " attempts = coalesce(excluded.attempts, attempts),"
-                " outputs = coalesce(excluded.outputs, outputs), error = excluded.error,"
-                " started = coalesce(started, excluded.started),"
-                " finished = excluded.finished,"
-                " deadline = coalesce(excluded.deadline, deadline)",
-                (
-                    run_id,
-                    target,
-                    step,
-                    state,
-                    attempts if attempts is not None else 0,
-                    dumps(outputs) if outputs is not None else None,
-                    error,
-                    started,
-                    finished,
-                    deadline,
-                ),
+            self._put_state(
+                conn, "undo_states", run_id, target, step, state, attempts, outputs, error, deadline
             )
             if target and target_state:
                 conn.execute(
