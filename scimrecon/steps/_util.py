@@ -149,13 +149,11 @@ def same_account_as_listed(ctx: StepContext, email: str, account_id: str) -> Non
         )
 
 
-def find_member(ctx: StepContext, email: str) -> Any:
-    """The target's managed account (an OrgUser), found live right before a change.
-
-    Skips protected users, admins (role read live) and accounts that are not active; fails
-    the target when the org answers with another identity or another account id than the
-    target list names: a stale list must never point a change at someone else.
-    """
+def org_member(ctx: StepContext, email: str) -> Any:
+    """The target's managed account (an OrgUser) as the org answers now, proven to be the
+    target's: a protected address, or no account, skips; an answer for another identity, or
+    another account id than the target list names, fails the target (a stale list must never
+    point a change at someone else)."""
     skip_protected(ctx, email)
     user = ctx.services.admin.find_org_user_by_email(email)
     if user is None:
@@ -164,6 +162,13 @@ def find_member(ctx: StepContext, email: str) -> Any:
         raise StepFailed(f"the org answered with {user.email!r} for {email!r}: not acting")
     same_account_as_listed(ctx, email, user.account_id)
     skip_protected(ctx, email, user.email)
+    return user
+
+
+def find_member(ctx: StepContext, email: str) -> Any:
+    """The target's managed account (`org_member`), found live right before a change; admins
+    (role read live) and accounts that are not active skip."""
+    user = org_member(ctx, email)
     skip_admin(ctx, user.account_id)
     if (user.account_status or "").lower() != "active":
         raise Skip(f"account {user.account_id} is {user.account_status}: not billable")

@@ -13,9 +13,9 @@ from scimrecon.steps._util import (
     account_profile,
     idp_users,
     is_not_found,
+    org_member,
     reads_idp_directory,
     require,
-    same_account_as_listed,
     skip_admin,
     skip_protected,
     target_email,
@@ -470,11 +470,7 @@ class LookupLeaver(ReadAction):
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         email = target_email(ctx)
-        skip_protected(ctx, email)
-        user = ctx.services.admin.find_org_user_by_email(email)
-        if user is None:
-            raise Skip("no such account in the org")
-        same_account_as_listed(ctx, email, user.account_id)
+        user = org_member(ctx, email)
         skip_admin(ctx, user.account_id)
         status = ctx.services.admin.get_profile(user.account_id).account_status
         if status != "active":

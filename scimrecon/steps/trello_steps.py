@@ -13,10 +13,9 @@ from typing import Any
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext
 from scimrecon.recon.model import product_name
 from scimrecon.steps._util import (
+    org_member,
     require,
-    same_account_as_listed,
     skip_admin,
-    skip_protected,
     target_email,
 )
 
@@ -33,11 +32,7 @@ class LookupTrelloOnly(ReadAction):
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         email = target_email(ctx)
-        skip_protected(ctx, email)
-        user = ctx.services.admin.find_org_user_by_email(email)
-        if user is None:
-            raise Skip("no such account in the org")
-        same_account_as_listed(ctx, email, user.account_id)
+        user = org_member(ctx, email)
         if (user.account_type or "atlassian") != "atlassian":
             raise Skip(f"protected: service account (account_type {user.account_type})")
         if user.account_status != "active":
