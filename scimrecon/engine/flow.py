@@ -22,6 +22,7 @@ import heapq
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from scimrecon.engine.action import ReadAction
 from scimrecon.engine.playbook import Step
 from scimrecon.engine.runtypes import RUN_SCOPE
 from scimrecon.engine.scheduler import Scheduler, _Wave
@@ -47,7 +48,12 @@ class _Flow(_Wave):
     """
 
     def __init__(
-        self, steps: tuple[Step, ...], runner: Flows, pool: ThreadPoolExecutor, slots: int
+        self,
+        steps: tuple[Step, ...],
+        runner: Flows,
+        pool: ThreadPoolExecutor,
+        slots: int,
+        urgent_until: int = 0,
     ) -> None:
         super().__init__(0)
         self.steps = steps
@@ -62,7 +68,7 @@ class _Flow(_Wave):
         self.flying = {True: 0, False: 0}  # tasks in flight from each lane (True: early)
         #: steps up to this index take turns with the furthest along (0: the first step only;
         #: up to `start_after` while a run step waits for every target to pass it)
-        self.urgent_until = 0
+        self.urgent_until = urgent_until
         self._arrivals = 0
         self.due: dict[str, float] = {}  # waiting target -> when to check it again
         self.until: dict[str, float] = {}  # waiting target -> end of this process's polling
@@ -150,8 +156,8 @@ class _EarlyRead:
         runner = self.runner
         if self.future is not None or runner._stop.is_set():
             return
-        if not hasattr(runner._action(self.step), "finish_early"):
-            return
+        if type(runner._action(self.step)).finish_early is ReadAction.finish_early:
+            return  # it could not give an answer at the end: no read early
         while self._past < len(runner.order):
             key = runner.order[self._past]
             rec = runner.states.get((key, self.after))
@@ -228,13 +234,14 @@ class Flows(Scheduler):
                 f"steps {first.id} to {steps[-1].id}: {len(start)} target(s), each going on "
                 "to its next step as soon as it is done"
             )
-        flow = _Flow(steps, self, pool, self.options.concurrency)
         early = None
-        if trailing is not None and trailing.start_after in {s.id for s in steps}:
+        ids = [s.id for s in steps]
+        if trailing is not None and trailing.start_after in ids:
             rec = self.states.get((RUN_SCOPE, trailing.id))
             if rec is None or rec.state not in ("done", "skipped"):
                 early = _EarlyRead(self, trailing)
-                flow.urgent_until = [s.id for s in steps].index(trailing.start_after)
+        urgent = ids.index(trailing.start_after) if early is not None and trailing else 0
+        flow = _Flow(steps, self, pool, self.options.concurrency, urgent)
         with flow._lock:
             flow.at.update(start)
             for key in start:
