@@ -19,7 +19,7 @@ from scimrecon.cli import run as run_cli
 from scimrecon.cli.status import report as report_cmd
 from scimrecon.cli.status import status as status_cmd
 from scimrecon.config import Profile, Secrets
-from scimrecon.connectors.admin import OrgUser
+from scimrecon.connectors.admin_records import OrgUser
 from scimrecon.connectors.services import Services
 from scimrecon.errors import EXIT_OK, ScimreconError
 from scimrecon.recon.billable import billable_only_through

@@ -7,17 +7,28 @@ with `access_billable`, last-active dates). The v1 suspend/restore were retired 
 
 Three API families share one org API key and one base URL (api.atlassian.com), so they share
 one client and one rate budget. Ids are always put in the path as single, escaped segments so a
-strange account id can never address another resource.
+strange account id can never address another resource. What the calls answer is read into the
+records of admin_records.py.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from scimrecon.connectors.admin_records import (
+    AccountProfile,
+    Directory,
+    DirectoryUser,
+    LastActive,
+    OrgUser,
+    ProductAccess,
+    ScimLink,
+    Workspace,
+)
 from scimrecon.errors import RefusedError
 from scimrecon.http import HttpClient
 from scimrecon.recon.identity import identity_key
@@ -35,144 +46,6 @@ def seg(value: str) -> str:
     if value in ("", ".", ".."):
         raise ValueError(f"{value!r} cannot be used as an id")
     return quote(value, safe=":@!$&'()*+,;=")
-
-
-@dataclass(frozen=True)
-class ScimLink:
-    scim_user_id: str
-    account_id: str
-    org_id: str | None
-    directory_id: str | None
-
-    @classmethod
-    def from_json(cls, item: dict[str, Any]) -> ScimLink:
-        return cls(
-            scim_user_id=str(item.get("scimUserId") or ""),
-            account_id=str(item.get("atlassianAccountId") or ""),
-            org_id=item.get("orgId"),
-            directory_id=item.get("directoryId"),
-        )
-
-
-@dataclass(frozen=True)
-class AccountProfile:
-    account_id: str
-    email: str | None
-    name: str | None
-    account_status: str | None
-    account_type: str | None
-
-
-@dataclass(frozen=True)
-class ProductAccess:
-    key: str
-    last_active: str | None
-    name: str | None = None
-    url: str | None = None
-
-    @classmethod
-    def from_json(cls, item: dict[str, Any]) -> ProductAccess:
-        return cls(
-            key=str(item.get("key") or ""),
-            last_active=item.get("last_active"),
-            name=item.get("name"),
-            url=item.get("url"),
-        )
-
-
-@dataclass(frozen=True)
-class OrgUser:
-    account_id: str
-    email: str | None
-    name: str | None
-    account_status: str | None
-    account_type: str | None
-    access_billable: bool | None
-    last_active: str | None
-    product_access: list[ProductAccess] = field(default_factory=list)
-
-    @classmethod
-    def from_json(cls, item: dict[str, Any]) -> OrgUser:
-        billable = item.get("access_billable")
-        return cls(
-            account_id=str(item.get("account_id") or ""),
-            email=item.get("email"),
-            name=item.get("name"),
-            account_status=item.get("account_status"),
-            account_type=item.get("account_type"),
-            access_billable=bool(billable) if billable is not None else None,
-            last_active=item.get("last_active"),
-            product_access=[ProductAccess.from_json(p) for p in item.get("product_access") or []],
-        )
-
-
-@dataclass(frozen=True)
-class DirectoryUser:
-    """A user of the org's directory as the v2 organizations API describes it."""
-
-    account_id: str
-    email: str | None
-    name: str | None
-    account_status: str | None
-    account_type: str | None
-    claim_status: str | None
-    management_source: str | None
-    membership_status: str | None
-    platform_roles: tuple[str, ...]
-    added_to_org: str | None
-    #: (workspace id, product key, last active or None), when the search expanded it
-    product_access: tuple[tuple[str, str, str | None], ...] = ()
-
-    @classmethod
-    def from_json(cls, item: dict[str, Any]) -> DirectoryUser:
-        roles = item.get("platformRoles")
-        access = [a for a in item.get("productAccess") or [] if isinstance(a, dict)]
-        return cls(
-            account_id=str(item.get("accountId") or ""),
-            email=item.get("email"),
-            name=item.get("name"),
-            account_status=item.get("accountStatus"),
-            account_type=item.get("accountType"),
-            claim_status=item.get("claimStatus"),
-            management_source=item.get("managementSource"),
-            membership_status=item.get("membershipStatus"),
-            platform_roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
-            added_to_org=item.get("addedToOrg"),
-            product_access=tuple(
-                (str(a.get("id") or ""), str(a.get("key") or ""), a.get("lastActiveTimestamp"))
-                for a in access
-            ),
-        )
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """One product instance of the org (`POST /v2/orgs/{orgId}/workspaces`)."""
-
-    workspace_id: str
-    key: str
-    host_url: str | None
-
-    @classmethod
-    def from_json(cls, item: dict[str, Any]) -> Workspace:
-        attributes = item.get("attributes") or {}
-        return cls(
-            workspace_id=str(item.get("id") or ""),
-            key=str(attributes.get("typeKey") or attributes.get("type") or ""),
-            host_url=attributes.get("hostUrl"),
-        )
-
-
-@dataclass(frozen=True)
-class Directory:
-    directory_id: str
-    name: str | None
-
-
-@dataclass(frozen=True)
-class LastActive:
-    products: list[ProductAccess]
-    added_to_org: str | None
 
 
 class AdminApi:
@@ -496,16 +369,4 @@ class AdminApi:
         self.http.close()
 
 
-__all__ = [
-    "ALL_DIRECTORIES",
-    "AccountProfile",
-    "AdminApi",
-    "Directory",
-    "DirectoryUser",
-    "LastActive",
-    "OrgUser",
-    "ProductAccess",
-    "ScimLink",
-    "Workspace",
-    "seg",
-]
+__all__ = ["ALL_DIRECTORIES", "AdminApi", "seg"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from scimrecon.connectors.admin import DirectoryUser
+from scimrecon.connectors.admin_records import DirectoryUser
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.engine.action import Skip, StepContext, StepFailed
 from scimrecon.errors import RemoteError

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from scimrecon.connectors.admin import LastActive, ProductAccess, ScimLink, seg
+from scimrecon.connectors.admin import seg
+from scimrecon.connectors.admin_records import LastActive, ProductAccess, ScimLink
 from scimrecon.http import HttpError
 from scimrecon.retry import RetryPolicy
 from scimrecon.sim.world import load_world

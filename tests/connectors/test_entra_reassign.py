@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from scimrecon.connectors.idp.base import ReassignRefused
-from scimrecon.connectors.idp.entra import split_assignments
+from scimrecon.connectors.idp.entra_assignments import split_assignments
 from tests.connectors.conftest import Sim, make_sim
 
 SAMIR = "samir.khan@acme.example"

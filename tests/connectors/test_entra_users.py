@@ -14,7 +14,8 @@ import pytest
 
 from scimrecon.connectors.idp import EntraAdapter, ManualAdapter
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
-from scimrecon.connectors.idp.entra import link_under, resolve_assignments
+from scimrecon.connectors.idp.entra import resolve_assignments
+from scimrecon.connectors.idp.graph_pages import link_under
 from scimrecon.retry import RetryPolicy
 from scimrecon.sim.provisioning import group_object_id
 from scimrecon.sim.world import load_world

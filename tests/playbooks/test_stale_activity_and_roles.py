@@ -82,7 +82,7 @@ def test_await_login_says_a_recent_login_may_not_show_yet() -> None:
 
     import pytest
 
-    from scimrecon.connectors.admin import LastActive
+    from scimrecon.connectors.admin_records import LastActive
     from scimrecon.engine.action import StepFailed
     from scimrecon.steps.account_steps import AwaitLogin
 

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from scimrecon.errors import InputError
 from scimrecon.recon.columns import plan_columns
-from scimrecon.recon.export import _RowReader, open_export
+from scimrecon.recon.export import open_export
 from scimrecon.recon.export_blocks import block_parser
+from scimrecon.recon.export_rows import RowReader
 from scimrecon.recon.model import UserRecord
 
 _HEADERS = {
@@ -119,7 +120,7 @@ def test_a_block_of_cells_seen_before_is_parsed_as_a_block() -> None:
     header = _HEADERS["plain"].split(",")
     row = "a{n},User {n},u{n}@acme.example,Active,01 Jan 2026,Member,Yes,10 Nov 2026,No,"
     lines = [row.format(n=n) for n in range(6)]
-    reader = _RowReader(plan_columns(header, source="t.csv"), "t.csv", ["acme.example"])
+    reader = RowReader(plan_columns(header, source="t.csv"), "t.csv", ["acme.example"])
     parse, block = reader.parser(), block_parser(reader)
     assert block is not None
     assert block(lines[3:], 5) is None  # nothing checked yet

@@ -9,14 +9,16 @@ Entra to the app: configured as `[idp].rule_id`, or else found once in the job's
 `read_users` is the one directory read: every user of the tenant, each marked assigned or not
 to the Atlassian Cloud enterprise app, so `reconcile --live` can tell an orphaned SCIM entry
 from a healthy one without an exported file.
+
+Around the adapter: graph_pages.py reads Graph's paged collections (and names a missing
+permission), entra_assignments.py tells who is assigned, entra_reassign.py is the re-push by
+reassignment, entra_push_result.py reads what provisionOnDemand answered.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from scimrecon.connectors.admin import seg
 from scimrecon.connectors.idp.base import (
@@ -26,14 +28,18 @@ from scimrecon.connectors.idp.base import (
     IdpUsers,
     PushResult,
     ReadOnce,
-    ReassignRefused,
     format_instructions,
     unknown_operation,
 )
-from scimrecon.connectors.idp.entra_assignments import (
-    assigned_groups,
-    resolve_assignments,
-    split_assignments,
+from scimrecon.connectors.idp.entra_assignments import assigned_groups, resolve_assignments
+from scimrecon.connectors.idp.entra_push_result import parse_push_result
+from scimrecon.connectors.idp.entra_reassign import reassign
+from scimrecon.connectors.idp.graph_pages import (
+    PAGE_SIZE,
+    READ_ASSIGNMENTS,
+    READ_MEMBERS,
+    READ_USERS,
+    graph_pages,
 )
 from scimrecon.errors import InputError, RefusedError, ScimreconError
 from scimrecon.http import HttpClient, HttpError
@@ -44,17 +50,8 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PROVISION_ON_DEMAND_LIMIT = 5  # calls ...
 PROVISION_ON_DEMAND_WINDOW = 10.0  # ... per this many seconds
 GROUP_MEMBERS_PER_PUSH = 5  # "a single group with up to 5 members at a time"
-PAGE_SIZE = 999  # Graph's largest page for users, assignments and members: fewest requests
 USER_SELECT = "id,userPrincipalName,mail,displayName,accountEnabled"
 ASSIGNMENT_SELECT = "id,principalId,principalType,principalDisplayName"
-# The application permission each read needs (least privileged), named in a 403's message.
-READ_USERS = "User.Read.All"
-READ_ASSIGNMENTS = "Application.Read.All"
-# a user's own assignments: the permission the reassignment writes with reads them too
-READ_OWN_ASSIGNMENTS = "AppRoleAssignment.ReadWrite.All"
-#: Rounds of the client's retries for putting a user's assignment back (see _assign_again).
-REASSIGN_ROUNDS = 3
-READ_MEMBERS = "GroupMember.Read.All"
 # Names a synchronization schema gives Entra's own directory (the older one is still the usual).
 ENTRA_DIRECTORIES = frozenset({"azure active directory", "microsoft entra id"})
 
@@ -287,89 +284,11 @@ class EntraAdapter:
         return parse_push_result(self.graph.post(path, json=body, retry_unsafe=True))
 
     def reassign_user(self, user_name: str) -> None:
-        """Remove the user's own assignment to the Atlassian Cloud app and add it again.
-
-        Atlassian's documented way to re-provision a user after their SCIM entry was deleted
-        ("unassign and reassign the user via the Atlassian Cloud app"): Entra sees a change, so
-        its next (incremental) cycle, or an on-demand push, creates them. Only a *direct*
-        assignment is touched: removing a group's assignment would unassign every member.
-        Idempotent across a crash between the two calls: a user with no assignment left but
-        still found by name gets the app's role again (from the app's other assignments).
-        The caller must make sure the user has no SCIM entry first: unassigning someone who
-        has one makes Entra disable it, and Atlassian deactivates that account.
-        """
-        object_id = self.object_id(user_name)
-        path = f"/servicePrincipals/{seg(self.service_principal)}/appRoleAssignedTo"
-        own, granted = self._assignments_of(object_id)
-        if not own and granted:
-            grant = granted[0]
-            kind = "group" if grant.get("principalType") == "Group" else "assignment of"
-            via = grant.get("principalDisplayName") or grant.get("principalId")
-            raise ReassignRefused(
-                f"{user_name} is assigned to the app through the {kind} {via}, not directly: "
-                "reassigning would touch every member (use provision_mode=on-demand)"
-            )
-        if own:
-            roles = {str(r["appRoleId"]) for r in own if r.get("appRoleId")}
-        else:  # a crash between the DELETE and the POST: the role the app gives everyone
-            rows = self._pages(path, f"$select=appRoleId&$top={PAGE_SIZE}", READ_ASSIGNMENTS)
-            roles = {str(r["appRoleId"]) for r in rows if r.get("appRoleId")}
-        if len(roles) != 1:
-            raise ReassignRefused(
-                f"cannot tell which app role to give {user_name} back "
-                f"({len(roles)} roles among the {'user' if own else 'app'}'s assignments): "
-                "assign them by hand"
-            )
-        for row in own:
-            try:
-                self.graph.request_json("DELETE", f"{path}/{seg(str(row['id']))}")
-            except HttpError as exc:
-                if exc.status != 404:  # gone already: a retried DELETE whose answer was lost
-                    raise
-        body = {
-            "principalId": object_id,
-            "resourceId": self.service_principal,
-            "appRoleId": roles.pop(),
-        }
-        self._assign_again(path, body, user_name)
+        """Remove the user's own assignment to the Atlassian Cloud app and add it again
+        (entra_reassign.reassign: only a direct assignment; the caller must make sure the
+        user has no SCIM entry first), then forget the directory read."""
+        reassign(self.graph, self.service_principal, self.object_id(user_name), user_name)
         self.forget()
-
-    def _assign_again(self, path: str, body: dict[str, str], user_name: str) -> None:
-        """POST the assignment back, harder than any other call: the user is unassigned until
-        it lands. Safe to repeat (a second POST of the same assignment is refused as a
-        duplicate, which means done), so a throttled or failing Graph gets a few more rounds of
-        the client's own retries before the target fails with what to do."""
-        for rounds_left in range(REASSIGN_ROUNDS - 1, -1, -1):
-            try:
-                self.graph.post(path, json=body, retry_unsafe=True)
-                return
-            except HttpError as exc:
-                if exc.status == 400 and "already exists" in (exc.detail or exc.message):
-                    return
-                transient = exc.timed_out or exc.status in (None, 429, 500, 502, 503, 504)
-                if transient and rounds_left:
-                    continue
-                raise ReassignRefused(
-                    f"{user_name} was unassigned from the Atlassian Cloud app but could not be "
-                    f"assigned again ({exc.message}): they stay unassigned until this step is "
-                    "retried (resume --retry-failed) or they are assigned by hand"
-                ) from None
-
-    def _assignments_of(self, object_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The user's assignments to this app: (their own, those granted otherwise).
-
-        One request where listing the app's assignments took a page per 999 of them: Graph
-        filters a *user's* assignments by `resourceId` (Edm.Guid, unquoted), and "also returns
-        app role assignments granted to groups that the user is a direct member of". Only a
-        `User` row naming this very object id is the user's own; anything else (a `Group`, or
-        a principal that is not them) is a grant that unassigning the user would not undo.
-        """
-        rows = self._pages(
-            f"/users/{seg(object_id)}/appRoleAssignments",
-            f"$filter=resourceId eq {self.service_principal}",
-            READ_OWN_ASSIGNMENTS,
-        )
-        return split_assignments(rows, object_id, self.service_principal)
 
     # -- directory reads ---------------------------------------------------------------------------
 
@@ -386,7 +305,8 @@ class EntraAdapter:
             raise ValueError(f"page_size must be 1..{PAGE_SIZE}, not {page_size}")
         sp = seg(self.service_principal)
         assignments = list(
-            self._pages(
+            graph_pages(
+                self.graph,
                 f"/servicePrincipals/{sp}/appRoleAssignedTo",
                 f"$select={ASSIGNMENT_SELECT}&$top={page_size}",
                 READ_ASSIGNMENTS,
@@ -394,7 +314,8 @@ class EntraAdapter:
         )
         members = {
             group: list(
-                self._pages(
+                graph_pages(
+                    self.graph,
                     f"/groups/{seg(group)}/members",
                     f"$select={USER_SELECT}&$top={page_size}",
                     READ_MEMBERS,
@@ -402,7 +323,9 @@ class EntraAdapter:
             )
             for group in assigned_groups(assignments)
         }
-        users = self._pages("/users", f"$select={USER_SELECT}&$top={page_size}", READ_USERS)
+        users = graph_pages(
+            self.graph, "/users", f"$select={USER_SELECT}&$top={page_size}", READ_USERS
+        )
         found = resolve_assignments(users, assignments, members)
         if found.users and not any(u.assigned for u in found.users):
             # Scoped to "all users and groups", nobody is assigned: every SCIM entry would
@@ -433,60 +356,10 @@ class EntraAdapter:
         """Drop the directory read (a run re-reads it right before it changes anything)."""
         self._directory.forget()
 
-    def _pages(self, path: str, query: str, permission: str) -> Iterator[dict[str, Any]]:
-        """The items of a Graph collection, following `@odata.nextLink` to the last page."""
-        url = f"{path.lstrip('/')}?{query}"
-        seen = {url}
-        while True:
-            try:
-                body = self.graph.get(url)
-            except HttpError as exc:
-                if exc.status != 403:
-                    raise
-                raise HttpError(
-                    f"{exc.message} (the app registration needs the {permission} application "
-                    "permission, with admin consent)",
-                    api=exc.api,
-                    method=exc.method,
-                    path=exc.path,
-                    status=exc.status,
-                    detail=exc.detail,
-                ) from None
-            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-                raise self.graph.unexpected("GET", path, "no value list")
-            yield from (item for item in body["value"] if isinstance(item, dict))
-            link = body.get("@odata.nextLink")
-            if not link:
-                return
-            following = link_under(self.graph.base_url, str(link))
-            if following is None:
-                # following it would hand our token to whoever the link names
-                raise self.graph.unexpected(
-                    "GET", path, "@odata.nextLink points outside the Graph base URL"
-                )
-            url = following
-            if url in seen:
-                raise self.graph.unexpected("GET", path, "@odata.nextLink repeats an earlier page")
-            seen.add(url)
-
     def instructions(self, operation: str, **kw: str) -> str:
         if operation not in _ENTRA_TEXT:
             raise unknown_operation(operation)
         return format_instructions(_ENTRA_TEXT[operation], **kw)
-
-
-def link_under(base_url: str, link: str) -> str | None:
-    """An absolute `link` as a path relative to `base_url` (query kept), or None when it points
-    at another scheme, host or port, or outside the base path."""
-    base, target = urlsplit(base_url), urlsplit(link)
-    prefix = base.path.rstrip("/") + "/"
-    if (target.scheme.lower(), target.netloc.lower()) != (
-        base.scheme.lower(),
-        base.netloc.lower(),
-    ) or not target.path.startswith(prefix):
-        return None
-    relative = target.path[len(prefix) :]
-    return f"{relative}?{target.query}" if target.query else relative
 
 
 def _outbound(rule: object) -> bool:
@@ -506,38 +379,5 @@ __all__ = [
     "GRAPH_SCOPE",
     "EntraAdapter",
     "assigned_groups",
-    "link_under",
     "resolve_assignments",
-    "split_assignments",
 ]
-
-
-def parse_push_result(body: Any) -> PushResult:
-    """Read provisionOnDemand's answer: `key` and `value` are JSON *strings* (Graph docs); the
-    outcome is `key.result` with `key.details.errorCode/errorMessage`, and `value` carries the
-    action, statusInfo and the target's id. An answer we cannot read is a failure, never a
-    success: the caller would otherwise wait hours for a push that never happened."""
-
-    def loads(text: Any) -> dict[str, Any]:
-        try:
-            data = json.loads(text) if isinstance(text, str) else None
-        except ValueError:
-            data = None
-        return data if isinstance(data, dict) else {}
-
-    if not isinstance(body, dict):
-        return PushResult("Failure", reason="provisionOnDemand answered without a JSON object")
-    key, value = loads(body.get("key")), loads(body.get("value"))
-    result = str(key.get("result") or "")
-    if not result:
-        return PushResult("Failure", reason="provisionOnDemand's answer has no result")
-    details = key.get("details") if isinstance(key.get("details"), dict) else {}
-    info = value.get("statusInfo") if isinstance(value.get("statusInfo"), dict) else {}
-    target = value.get("targetIdentity") if isinstance(value.get("targetIdentity"), dict) else {}
-    return PushResult(
-        result=result,
-        action=str(value["action"]) if value.get("action") else None,
-        error_code=details.get("errorCode") or info.get("errorCode"),
-        reason=details.get("errorMessage") or info.get("reason"),
-        target_id=str(target["id"]) if target.get("id") else None,
-    )

@@ -33,7 +33,7 @@ from scimrecon.connectors.idp.base import (
     format_instructions,
     unknown_operation,
 )
-from scimrecon.connectors.idp.entra import link_under
+from scimrecon.connectors.idp.graph_pages import link_under
 from scimrecon.errors import InputError, RefusedError, ScimreconError
 from scimrecon.http import HttpClient, HttpError
 
