@@ -13,8 +13,8 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
 from scimrecon.errors import InputError
+from scimrecon.identity import email_syntax_problem
 from scimrecon.limits import MAX_PRICE, MAX_USERS
-from scimrecon.recon.identity import email_syntax_problem
 from scimrecon.urlsafety import is_loopback_host, url_problem
 
 

@@ -47,7 +47,7 @@ def test_the_owasp_characters_get_a_quote_and_numbers_stay_numbers() -> None:
     assert text == 'name,amount\n"\'=HYPERLINK(""http://evil.example"")",-8\n'
 
 
-# Local parts the identity rule accepts (recon.identity): no leading, trailing or double dot.
+# Local parts the identity rule accepts (scimrecon.identity): no leading, trailing or double dot.
 LOCAL = st.text(alphabet=st.sampled_from("abcxyz019._"), min_size=1, max_size=8).filter(
     lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s
 )

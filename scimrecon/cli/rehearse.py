@@ -40,7 +40,7 @@ from scimrecon.connectors.services import Services
 from scimrecon.engine.targets import load_targets
 from scimrecon.errors import InputError
 from scimrecon.http import ApiClientFactory, HttpSettings
-from scimrecon.recon.identity import identity_key
+from scimrecon.identity import identity_key
 
 #: Where the twin seems to be (served in-process: nothing listens there).
 TWIN_URL = "http://twin.localhost"

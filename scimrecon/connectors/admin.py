@@ -31,7 +31,7 @@ from scimrecon.connectors.admin_records import (
 )
 from scimrecon.errors import RefusedError
 from scimrecon.http import HttpClient
-from scimrecon.recon.identity import identity_key
+from scimrecon.identity import identity_key
 
 #: The v2 directory id that means "every directory the key can manage".
 ALL_DIRECTORIES = "-"

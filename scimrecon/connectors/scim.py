@@ -37,7 +37,7 @@ from scim2_models import (
 )
 
 from scimrecon.http import HttpClient, HttpError
-from scimrecon.recon.identity import same_identity
+from scimrecon.identity import same_identity
 
 ATLASSIAN_EXTENSION = "urn:scim:schemas:extension:atlassian-external:1.0"
 PAGE_SIZE = 100  # Atlassian's maximum

@@ -22,8 +22,8 @@ from typing import Any
 import jsonschema
 
 from scimrecon.errors import InputError, RefusedError
+from scimrecon.identity import identity_key, key_problem
 from scimrecon.limits import check_columns, parse_json, read_document
-from scimrecon.recon.identity import identity_key, key_problem
 from scimrecon.spreadsheet import restore
 
 DEFAULT_MAX_TARGETS = 500

@@ -31,7 +31,7 @@ from scimrecon.connectors.idp.base import UserDirectory
 from scimrecon.connectors.jira import jql_quote
 from scimrecon.errors import InputError
 from scimrecon.http import HttpError
-from scimrecon.recon.identity import identity_key
+from scimrecon.identity import identity_key
 from scimrecon.recon.live import (
     accounts_from_org_users,
     idp_entries_from_users,

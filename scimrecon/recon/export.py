@@ -23,13 +23,13 @@ from operator import itemgetter
 from pathlib import Path
 
 from scimrecon.errors import InputError
+from scimrecon.identity import identity_key
 from scimrecon.limits import GuardedLines, check_columns
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
 from scimrecon.recon.csvrows import FastRows, split_lines
 from scimrecon.recon.export_blocks import block_parser
-from scimrecon.recon.export_rows import RowReader as _RowReader  # export_blocks.py's name
+from scimrecon.recon.export_rows import RowReader
 from scimrecon.recon.group_rows import merge_group_rows
-from scimrecon.recon.identity import identity_key
 from scimrecon.recon.keytable import KeyTable, expected_rows
 from scimrecon.recon.model import UserRecord
 from scimrecon.recon.textio import locate_decode_error, open_text
@@ -108,7 +108,7 @@ def open_export(
             raise InputError(f"{name}: empty file (no header row)")
         check_columns(len(header), name, line=reader.line_num)
         plan = plan_columns(header, source=name, overrides=columns, export_format=export_format)
-        rows = _RowReader(plan, name, domains)
+        rows = RowReader(plan, name, domains)
 
         def on_duplicate(key: str, line: int) -> None:
             first = _find_first(path, codec, plan, key, line)

@@ -2,7 +2,7 @@
 cell in it is one the row parser has already checked.
 
 An export repeats its cells: a handful of statuses, roles and domains, a few thousand dates,
-a few hundred product cells. The row parser (export._RowReader.parser) checks each distinct
+a few hundred product cells. The row parser (export_rows.RowReader.parser) checks each distinct
 cell once and remembers the answer; after the first rows, a row is a dozen dictionary look-ups
 of cells seen before, and Python's cost per row is most of `analyze`'s time (issue 14,
 docs/performance.md). Here the same look-ups run over a whole column at once (`map` of the
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from scimrecon.recon.model import NEVER, UserRecord
 
 if TYPE_CHECKING:
-    from scimrecon.recon.export import _RowReader
+    from scimrecon.recon.export_rows import RowReader
 
 BlockParser = Callable[[list[str], int], "list[UserRecord] | None"]
 
@@ -43,7 +43,7 @@ _DATE_ONLY: dict[Any, None] = {NEVER: None, None: None}
 _EMPTY: dict[str, Any] = {}
 
 
-def _tail(rows: _RowReader) -> int | None:
+def _tail(rows: RowReader) -> int | None:
     """The first product column when the product columns are the export's last ones (as in
     Atlassian's Directory export), else None."""
     columns = {i for spec in rows.specs for i in (spec[2], spec[3]) if i is not None}
@@ -53,7 +53,7 @@ def _tail(rows: _RowReader) -> int | None:
     return tail if columns == set(range(tail, rows.width)) else None
 
 
-def block_parser(rows: _RowReader) -> BlockParser | None:
+def block_parser(rows: RowReader) -> BlockParser | None:
     """The block function for this export's columns, or None when a column it does not
     read from a cache (see the module's docstring) means every row must go row by row."""
     if any(

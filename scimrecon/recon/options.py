@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from scimrecon.identity import identity_key
 from scimrecon.recon.classify import Candidate
-from scimrecon.recon.identity import identity_key
 
 UNKNOWN_IDP: Final = "an export does not say whether an IdP manages it; --live reads it"
 _MONTHS: Final = 12
@@ -230,7 +230,7 @@ def decide(
 
 def claim_list(managed_emails: Iterable[str], left_out: Iterable[str]) -> list[str]:
     """The accounts to claim: every managed email except the affected users (option 1), in
-    the order given, each once (compared under the identity rule, recon.identity)."""
+    the order given, each once (compared under the identity rule, scimrecon.identity)."""
     skip = {identity_key(e) for e in left_out}
     seen: set[str] = set()
     kept = []

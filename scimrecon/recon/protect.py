@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scimrecon.errors import InputError
+from scimrecon.identity import matches_pattern
 from scimrecon.limits import read_document
-from scimrecon.recon.identity import matches_pattern
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from scimrecon.identity import identity_key
 from scimrecon.recon.billable import (
     RULES,
     account_is_billable,
@@ -21,7 +22,6 @@ from scimrecon.recon.billable import (
     world_sites,
 )
 from scimrecon.recon.classify import Candidate
-from scimrecon.recon.identity import identity_key
 from scimrecon.recon.model import product_name
 
 LINKED = "linked"
@@ -100,7 +100,7 @@ class Identity:
 
 
 def _low(value: object) -> str:
-    """An email / userName key under the identity rule (recon.identity)."""
+    """An email / userName key under the identity rule (scimrecon.identity)."""
     return identity_key(str(value or "").strip())
 
 

@@ -16,9 +16,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from scimrecon.errors import InputError
+from scimrecon.identity import identity_key
 from scimrecon.recon.events import Event
 from scimrecon.recon.export import open_export
-from scimrecon.recon.identity import identity_key
 
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 

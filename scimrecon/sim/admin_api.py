@@ -15,8 +15,8 @@ import binascii
 import datetime as dt
 from typing import Any
 
+from scimrecon.identity import email_syntax_problem
 from scimrecon.recon.billable import account_is_billable
-from scimrecon.recon.identity import email_syntax_problem
 from scimrecon.recon.model import product_name  # the one table: pure recon
 from scimrecon.sim.context import Ctx
 from scimrecon.sim.store import Record, Store
@@ -179,7 +179,7 @@ def put_email(ctx: Ctx, account_id: str) -> Reply:
     account = _managed_or_403(ctx.store, account_id)
     email = json_object(ctx.request).get("email")
     # The real API answers 400 "a field violated its constraints" for a malformed address
-    # (`<class 'str'>@acme.example` among them); the syntax rule is recon.identity's.
+    # (`<class 'str'>@acme.example` among them); the syntax rule is scimrecon.identity's.
     problem = email_syntax_problem(email) if isinstance(email, str) else "not a string"
     if problem is not None:
         raise ApiError(400, f"email must be a valid email address: {problem}", code="INVALID_EMAIL")

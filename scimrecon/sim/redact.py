@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from scimrecon.recon.identity import identity_key
+from scimrecon.identity import identity_key
 
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 

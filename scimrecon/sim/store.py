@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scimrecon.recon.identity import identity_key
+from scimrecon.identity import identity_key
 
 Record = dict[str, Any]
 
 
 def fold(value: str | None) -> str:
     """The identity rule's key (NFC, then lower case): userName and emails are matched
-    case-insensitively by Atlassian, but a long s never matches a plain s (recon.identity)."""
+    case-insensitively by Atlassian, but a long s never matches a plain s (scimrecon.identity)."""
     return identity_key(value)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from scimrecon.recon.identity import identity_key
+from scimrecon.identity import identity_key
 
 
 def _dicts(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:

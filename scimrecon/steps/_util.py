@@ -9,7 +9,7 @@ from scimrecon.connectors.admin_records import DirectoryUser
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.engine.action import Skip, StepContext, StepFailed
 from scimrecon.errors import RemoteError
-from scimrecon.recon.identity import matches_pattern, same_identity
+from scimrecon.identity import matches_pattern, same_identity
 from scimrecon.recon.roles import admin_role
 
 
@@ -62,7 +62,7 @@ def skip_protected(ctx: StepContext, email: str, *found: str | None) -> None:
     """Admins named by the target list (`org_role`, `is_admin`) and `protect` patterns are
     never touched. The list can only add protection: the live role check (`skip_admin`) is
     what no list can take away. Patterns are matched on the identity rule's form
-    (recon.identity) of the target's email and of every name the remote answered with
+    (scimrecon.identity) of the target's email and of every name the remote answered with
     (`found`: the SCIM userName, the account's email), so a look-alike target cannot reach a
     protected account.
     """

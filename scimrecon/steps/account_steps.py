@@ -8,7 +8,7 @@ from typing import Any
 
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.errors import InputError
-from scimrecon.recon.identity import email_syntax_problem, same_identity
+from scimrecon.identity import email_syntax_problem, same_identity
 from scimrecon.steps._util import (
     account_profile,
     idp_users,

@@ -22,7 +22,7 @@ from typing import Any
 
 from scimrecon.engine.action import Action, Skip, StepContext, StepFailed
 from scimrecon.errors import InputError, ScimreconError
-from scimrecon.recon.identity import email_syntax_problem
+from scimrecon.identity import email_syntax_problem
 from scimrecon.recon.model import product_name
 from scimrecon.steps._util import require, target_email
 from scimrecon.steps.account_steps import ACTIVITY_LAG, LAG_NOTE, _parse_day

@@ -12,7 +12,7 @@ from typing import Any
 
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.errors import InputError
-from scimrecon.recon.identity import same_identity
+from scimrecon.identity import same_identity
 from scimrecon.steps._util import (
     find_member,
     require,

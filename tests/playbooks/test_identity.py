@@ -24,7 +24,7 @@ from scimrecon.connectors.scim import IdentityMismatch, ScimDirectory
 from scimrecon.engine import targets as targets_module
 from scimrecon.engine.action import Skip, StepContext
 from scimrecon.http import HttpClient, HttpError, HttpSettings
-from scimrecon.recon.identity import identity_key, key_problem, same_identity
+from scimrecon.identity import identity_key, key_problem, same_identity
 from scimrecon.retry import RetryPolicy
 from scimrecon.sim.world import load_world
 from scimrecon.steps.scim_steps import LookupUser

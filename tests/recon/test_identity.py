@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from scimrecon.recon.identity import (
+from scimrecon.identity import (
     email_syntax_problem,
     identity_key,
     key_problem,

@@ -271,7 +271,7 @@ def test_option_counts_and_savings_add_up(
 def test_the_claim_list_leaves_out_exactly_the_affected_users(
     managed: list[str], affected: list[str]
 ) -> None:
-    from scimrecon.recon.identity import identity_key
+    from scimrecon.identity import identity_key
     from scimrecon.recon.options import claim_list
 
     kept = claim_list(managed, affected)

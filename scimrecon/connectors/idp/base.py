@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from scimrecon.errors import ScimreconError
-from scimrecon.recon.identity import identity_key
+from scimrecon.identity import identity_key
 
 Capability = Literal["api", "manual", "none"]
 OPERATIONS: tuple[str, ...] = (

@@ -43,8 +43,8 @@ from scimrecon.connectors.idp.graph_pages import (
 )
 from scimrecon.errors import InputError, RefusedError, ScimreconError
 from scimrecon.http import HttpClient, HttpError
+from scimrecon.identity import identity_key, same_identity
 from scimrecon.ratelimit import WindowLimiter
-from scimrecon.recon.identity import identity_key, same_identity
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PROVISION_ON_DEMAND_LIMIT = 5  # calls ...
@@ -176,7 +176,7 @@ class EntraAdapter:
         """The Entra object id of a user, by userPrincipalName.
 
         Graph matches the UPN case-insensitively by its own rules; an answer whose UPN is not
-        `user_name` under the identity rule (recon.identity) is somebody else, never pushed.
+        `user_name` under the identity rule (scimrecon.identity) is somebody else, never pushed.
         """
         cached = self._object_ids.get(identity_key(user_name))
         if cached is not None:
