@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
+from scimrecon.identity import same_identity
 from scimrecon.steps._util import (
     as_bool,
     csv_param,
@@ -54,8 +55,9 @@ class LookupUser(ReadAction):
             raise Skip(f"SCIM user {user.id} is not linked to an Atlassian account")
         # Role, status and product access in one read (no listing of the whole org first).
         member = live_directory_user(ctx, account_id)
-        _require_assigned(ctx, user.external_id, user.user_name or email)
         account_email, status = member.email, member.account_status
+        _require_same_person(email, user.id, account_id, account_email)
+        _require_assigned(ctx, user.external_id, user.user_name or email)
         products = [key for _, key, _ in member.product_access]
         skip_protected(ctx, email, account_email)
         if status != "active":
@@ -80,6 +82,27 @@ class LookupUser(ReadAction):
             "old_email": account_email,
             "products_before": ",".join(keys),
         }
+
+
+def _require_same_person(
+    email: str, scim_id: str, account_id: str, account_email: str | None
+) -> None:
+    """The account the SCIM entry links to must hold the target's own address.
+
+    Every later step acts on that account: the email is parked from it, the tickets move off
+    it, it is disabled. A link to somebody else's account (links swapped by hand, an earlier
+    half-done fix, an address changed in Atlassian only) would make those steps act on the wrong
+    person, and the re-push could not take the address back anyway. The entry's userName
+    matching the target is not enough; the account's own email decides, under the identity
+    rule, and an account whose email cannot be read is not assumed to be the target's.
+    """
+    if account_email and same_identity(account_email, email):
+        return
+    held = f"whose email is {account_email!r}" if account_email else "whose email cannot be read"
+    raise Skip(
+        f"not the same person: SCIM user {scim_id} ({email}) links account {account_id}, "
+        f"{held}; check the link by hand: scimrecon accounts show {email}"
+    )
 
 
 def _linked_account(ctx: StepContext, email: str, scim_id: str) -> str | None:

@@ -162,6 +162,56 @@ def test_protect_svc_still_protects_the_real_name_in_any_case(tmp_path: Path) ->
         assert person(env.world(), svc) == before
 
 
+def _links_swapped(first: str, second: str) -> dict[str, Any]:
+    """acme-trello with the SCIM entries of two people linked to each other's accounts (as a
+    hand-made link, or an earlier fix stopped half-way, can leave them)."""
+    world = load_world("acme-trello")
+    account_of = {a["email"]: a["account_id"] for a in world["accounts"]}
+    swap = {first: account_of[second], second: account_of[first]}
+    for entry in world["scim_users"]:
+        if entry["userName"] in swap:
+            entry["account_id"] = swap[entry["userName"]]
+    return world
+
+
+def test_a_scim_entry_linked_to_another_persons_account_changes_nothing(tmp_path: Path) -> None:
+    """The entry's userName is the target, the account it links to is somebody else's: the
+    look-up compares the account's own email, and nobody is touched (before: Diego's and the
+    org admin's accounts were renamed, Fatima's and Priya's entries unlinked)."""
+    fatima, diego = "fatima.okafor@acme.example", "diego.alvarez@acme.example"
+    priya, ada = "priya.raman@acme.example", "ada.lovelace@acme.example"
+    world = _links_swapped(fatima, diego)
+    world = json.loads(json.dumps(world))  # a plain copy for the second swap
+    for entry, other in ((priya, ada), (ada, priya)):
+        linked = next(u for u in world["scim_users"] if u["userName"] == entry)
+        linked["account_id"] = next(a for a in world["accounts"] if a["email"] == other)[
+            "account_id"
+        ]
+    with in_process(world, tmp_path) as env:
+        before = env.world()
+        result = env.cli("run", "reprovision", "--targets", write_targets(tmp_path, fatima, priya),
+                         "--yes")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        status = json.loads(env.cli("status", "1", "--format", "json").stdout)
+        reasons = {t["key"]: t["reason"] for t in status["targets"]}
+        account_of = {a["email"]: a["account_id"] for a in before["accounts"]}
+        scim_of = {u["userName"]: u["id"] for u in before["scim_users"]}
+        assert reasons == {
+            fatima: (
+                f"not the same person: SCIM user {scim_of[fatima]} ({fatima}) links account "
+                f"{account_of[diego]}, whose email is {diego!r}; check the link by hand: "
+                f"scimrecon accounts show {fatima}"
+            ),
+            priya: (
+                f"not the same person: SCIM user {scim_of[priya]} ({priya}) links account "
+                f"{account_of[ada]}, whose email is {ada!r}; check the link by hand: "
+                f"scimrecon accounts show {priya}"
+            ),
+        }
+        assert env.writes() == []
+        assert env.world() == before
+
+
 # -- the property: no step acts on an account whose address differs from the target ----------
 
 _letters = st.sampled_from(
