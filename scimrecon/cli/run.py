@@ -35,14 +35,8 @@ from scimrecon.cli.terminal import fit_text
 from scimrecon.engine import adopt
 from scimrecon.engine.action import ActionRegistry, Interaction
 from scimrecon.engine.incomplete import next_commands
-from scimrecon.engine.plan import (
-    Plan,
-    Planner,
-    check_plan,
-    read_plan,
-    validate_params,
-    write_plan,
-)
+from scimrecon.engine.plan import Plan, Planner, validate_params
+from scimrecon.engine.plan_file import check_plan, read_plan, write_plan
 from scimrecon.engine.playbook import Playbook, load_playbook
 from scimrecon.engine.progress import NO_PROGRESS, ProgressListener
 from scimrecon.engine.runner import Runner, RunOptions, RunResult, Terminated
@@ -260,7 +254,11 @@ def plan(
         click.echo(render_plan(result, full=True))
     errors = sum(1 for e in result.entries if e.status == "error")
     if errors:
-        click.echo(f"warning: {errors} check(s) could not be made; see 'cannot check'", err=True)
+        click.echo(
+            f"warning: {errors} step(s) could not be checked or would fail; see 'cannot check' "
+            "and 'would fail' in the plan",
+            err=True,
+        )
         ctx.exit(EXIT_TARGETS_FAILED)
 
 
@@ -444,6 +442,13 @@ def _plan_confirm_execute(
         for key in held:
             store.set_target_state(run_id, [key], "skipped", prep.held[key.lower()])
         store.add_audit(run_id, "held", f"{len(held)} target(s) held by other runs: skipped")
+    doomed = current.certain_failures()
+    for key, why in doomed.items():
+        store.set_target_state(
+            run_id, [key], "skipped", f"not started: the plan shows {why}; nothing was changed"
+        )
+    if doomed:
+        store.add_audit(run_id, "doomed", f"{len(doomed)} target(s) certain to fail: not started")
     if fresh:
         adopt.adopt_plan_reads(store, run_id, current)
     click.echo(f"run {run_id} started (state: {state_path})", err=True)

@@ -29,7 +29,14 @@ class Skip(Exception):
 
 
 class StepFailed(ScimreconError):
-    """Raised by `apply`: the target failed at this step; the others go on."""
+    """Raised by `apply`: the target failed at this step; the others go on. Raised by
+    `describe` while planning: the step is certain to fail for this target (the plan shows it
+    as an error, and `run` does not start the target)."""
+
+
+class MissingOutput(StepFailed):
+    """An output of an earlier step is not there. In a run the playbook's order is wrong; in a
+    plan the earlier step has not run yet or could not be read, so nothing is certain."""
 
 
 class Interaction(Protocol):

@@ -14,11 +14,17 @@ import json
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from scimrecon.atomicfile import write_atomic
-from scimrecon.engine.action import Action, ActionRegistry, Interaction, Skip, StepContext
+from scimrecon.engine.action import (
+    Action,
+    ActionRegistry,
+    Interaction,
+    MissingOutput,
+    Skip,
+    StepContext,
+    StepFailed,
+)
 from scimrecon.engine.builtin import with_builtins
 from scimrecon.engine.playbook import MANUAL_ACTION, Playbook, Step
 from scimrecon.engine.progress import NO_PROGRESS, ProgressListener
@@ -26,11 +32,12 @@ from scimrecon.engine.prompts import render_instructions
 from scimrecon.engine.redact import redact
 from scimrecon.engine.state import utc_now
 from scimrecon.engine.targets import TargetList
-from scimrecon.errors import InputError, MissingSecret, RefusedError
-from scimrecon.limits import parse_json, read_document
+from scimrecon.errors import MissingSecret, RefusedError
 
 PLAN_FORMAT = "scimrecon-plan/1"
 STATUSES = ("would", "done", "skip", "n/a", "error")
+#: the text of an error entry whose step is certain to fail (its describe said so)
+WOULD_FAIL = "would fail: "
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,14 @@ class Plan:
 
     def pending_steps(self) -> set[str]:
         return {e.step for e in self.entries if e.status == "would"}
+
+    def certain_failures(self) -> dict[str, str]:
+        """target -> "step: why", for each target with a step certain to fail (its first)."""
+        out: dict[str, str] = {}
+        for e in self.entries:
+            if e.target and e.status == "error" and e.text.startswith(WOULD_FAIL):
+                out.setdefault(e.target, f"{e.step}: {e.text.removeprefix(WOULD_FAIL)}")
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -264,6 +279,11 @@ class Planner:
             return PlanEntry(key, step.id, "done", "already done", _digest(found)), False, False
         try:
             text = action.describe(ctx)
+        except MissingOutput as exc:  # an earlier step's answer is not there yet: no verdict
+            text = f"would run {step.action} (cannot describe: {exc})"
+        except StepFailed as exc:  # what the step would fail with, known now: an error
+            text = redact(f"{WOULD_FAIL}{exc.message}")
+            return PlanEntry(key, step.id, "error", text), False, False
         except Exception as exc:
             text = f"would run {step.action} (cannot describe: {exc})"
         if step.manual and step.action != MANUAL_ACTION:
@@ -413,73 +433,3 @@ class _Walk:
             self.run_entries[index] = future.result()[0]
             self.run_outputs.update(outputs)
         self.background.clear()
-
-
-def write_plan(plan: Plan, path: Path) -> None:
-    write_atomic(path, json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
-
-
-def read_plan(path: Path) -> dict[str, Any]:
-    """A saved plan's JSON, checked for the fields `run --plan` relies on."""
-    try:
-        doc = parse_json(
-            read_document(path, missing="plan file not found").decode("utf-8"), str(path)
-        )
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a plan file ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT:
-        raise InputError(f"{path}: not a scimrecon plan (expected format {PLAN_FORMAT!r})")
-    for key in ("playbook", "fingerprint", "made_at", "entries", "targets_hash", "params"):
-        if key not in doc:
-            raise InputError(f"{path}: plan has no {key!r}")
-    return doc
-
-
-def check_plan(saved: Mapping[str, Any], current: Plan, path: Path) -> None:
-    """Refuse (exit 4) unless `current` is the plan that was saved, item for item."""
-    name = path.name
-    if saved["playbook"] != current.playbook:
-        raise RefusedError(
-            f"{name} is a plan for playbook {saved['playbook']}, not {current.playbook}"
-        )
-    if saved["fingerprint"] == current.fingerprint:
-        return
-    made = saved["made_at"]
-    if saved.get("playbook_hash") != current.playbook_hash:
-        why = "the playbook file changed"
-    elif saved.get("targets_hash") != current.targets_hash:
-        why = "the targets file changed"
-    elif saved.get("params") != current.params:
-        why = "the parameters differ"
-    else:
-        why = f"the world changed{_first_difference(saved['entries'], current.entries)}"
-    raise RefusedError(f"{name} is stale: {why} since it was made at {made}; make a new plan")
-
-
-def _first_difference(saved: list[Mapping[str, Any]], current: list[PlanEntry]) -> str:
-    """` (<target or run> <step>: was '…', now '…')` for the first entry that differs.
-
-    A target's entry is named before a run-wide one: a run-wide count (billable before) differs
-    because some person's facts did, and that person is what the reader can look at. An entry
-    whose text is the same but whose result (digest) is not says so, rather than showing the
-    same words twice."""
-    old = {(e.get("target"), e.get("step")): e for e in saved}
-    ordered = [e for e in current if e.target is not None] + [
-        e for e in current if e.target is None
-    ]
-    for e in ordered:
-        before = old.get((e.target, e.step))
-        now = {"status": e.status, "text": e.text, "digest": e.digest}
-        if before is not None and all(before.get(k) == v for k, v in now.items()):
-            continue
-        who = e.target or "run"
-        if before is not None and before.get("text") == e.text:
-            return f" ({who} {e.step}: '{e.text}' read a different result)"
-        was = before.get("text") if before else "not planned"
-        return f" ({who} {e.step}: was '{was}', now '{e.text}')"
-    planned = {(e.target, e.step) for e in current}
-    for entry in saved:
-        if (entry.get("target"), entry.get("step")) not in planned:
-            who = entry.get("target") or "run"
-            return f" ({who} {entry.get('step')}: was '{entry.get('text')}', now not planned)"
-    return ""

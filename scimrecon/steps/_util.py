@@ -7,7 +7,7 @@ from typing import Any
 
 from scimrecon.connectors.admin_records import DirectoryUser
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
-from scimrecon.engine.action import Skip, StepContext, StepFailed
+from scimrecon.engine.action import MissingOutput, Skip, StepContext, StepFailed
 from scimrecon.errors import RemoteError
 from scimrecon.identity import matches_pattern, same_identity
 from scimrecon.recon.roles import admin_role
@@ -21,7 +21,7 @@ def require(ctx: StepContext, *names: str) -> tuple[Any, ...]:
     """
     missing = [n for n in names if ctx.target.get(n) in (None, "")]
     if missing:
-        raise StepFailed(
+        raise MissingOutput(
             f"step {ctx.step_id} needs {', '.join(missing)} from an earlier step, which is missing"
         )
     return tuple(ctx.target[n] for n in names)

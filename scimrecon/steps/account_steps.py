@@ -71,6 +71,12 @@ def check_email_template(template: str, domains: tuple[str, ...] | None) -> None
     problem = email_syntax_problem(sample)
     if problem is not None:
         raise InputError(f"{bad} gives addresses like {sample!r}: {problem}")
+    if same_identity(sample, "a@acme.example"):
+        raise InputError(
+            f"{bad} gives every old account its own address back ({sample!r} for "
+            "'a@acme.example'): the old address must be freed for the new account; add "
+            "something to {local}, such as the default's +old-{run}"
+        )
 
 
 #: "The data for the last activity may be delayed by up to 24 hours" (Organizations REST API,

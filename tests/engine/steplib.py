@@ -3,7 +3,8 @@
 Every `apply` appends one row to `effects` (target, step), so a test can prove that a step ran
 exactly once per target even across crashes; `check` reads the same table, as a real action
 reads the world. Behaviour is steered by the target's own columns (`fail_at`, `skip_at`,
-`error_at`, `flaky_at`) and by the World's `ready` table for wait steps.
+`error_at`, `flaky_at`; `doomed_at`, where even the plan's description fails) and by the
+World's `ready` table for wait steps.
 
 Crash injection (subprocess tests only): SCIMRECON_TEST_CRASH_AT=step:target:phase, phase one of
 `check` (before anything), `apply-start` (intent committed, no effect yet), `apply-end` (effect
@@ -118,6 +119,8 @@ class Mark(Action):
     name = "test.mark"
 
     def describe(self, ctx: StepContext) -> str:
+        if ctx.target.get("doomed_at") == ctx.step_id:  # a failure known before the run
+            raise StepFailed(f"{_key(ctx)} can never be marked at {ctx.step_id}")
         return f"would mark {_key(ctx) or 'the run'} at {ctx.step_id}"
 
     def check(self, ctx: StepContext) -> dict[str, Any] | None:

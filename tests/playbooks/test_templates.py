@@ -73,6 +73,13 @@ def test_the_parked_address_keeps_the_verified_domain() -> None:
             "every old account would get one address",
         ),
         (
+            "email_template={local}@{domain}",
+            "error: parameter 'email_template': '{local}@{domain}' gives every old account its "
+            "own address back ('a@acme.example' for 'a@acme.example'): the old address must be "
+            "freed for the new account; add something to {local}, such as the default's "
+            "+old-{run}",
+        ),
+        (
             "email_template={local}+old@elsewhere.example",
             "error: parameter 'email_template': '{local}+old@elsewhere.example': the domain "
             "must be {domain} or a verified domain of the org ('elsewhere.example' is not; "
