@@ -14,6 +14,8 @@ from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepF
 from scimrecon.errors import InputError
 from scimrecon.identity import same_identity
 from scimrecon.steps._util import (
+    as_bool,
+    csv_param,
     find_member,
     require,
     skip_admin,
@@ -44,6 +46,7 @@ class LookupPolicyMember(ReadAction):
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         user = find_member(ctx, target_email(ctx))
+        _only_unwanted_access(ctx, user.product_access)
         current = ctx.services.auth_policies.policy_of(user.account_id)
         if current is None:
             raise StepFailed(f"the policy of {user.account_id} cannot be read: not moving it")
@@ -54,6 +57,24 @@ class LookupPolicyMember(ReadAction):
             "previous_policy_id": current.policy_id,
             "previous_policy": current.policy_name or current.policy_id,
         }
+
+
+def _only_unwanted_access(ctx: StepContext, access: list[Any]) -> None:
+    """Skip anyone this playbook is not for: a user with no product access (not billable:
+    nothing to save) and, unless `include_licensed`, a user of any product beyond the unwanted
+    ones. The policy takes SSO and enforced two-step verification away; for a Trello-only
+    signup that is the trade-off the option is chosen for, for someone who works in Jira or
+    Confluence it is a security downgrade that a list typed by hand must not cause."""
+    keys = sorted({p.key.lower() for p in access})
+    if not keys:
+        raise Skip("no product access: not billable, nothing to save")
+    unwanted = set(csv_param(ctx, "unwanted", "trello"))
+    licensed = [k for k in keys if k not in unwanted]
+    if licensed and not as_bool(ctx.param("include_licensed", False)):
+        raise Skip(
+            f"uses {', '.join(licensed)}: the policy would take SSO and two-step verification "
+            "away from a product they use (--param include_licensed=true to move them anyway)"
+        )
 
 
 class MoveToPolicy(Action):

@@ -143,3 +143,44 @@ def test_deactivate_unwanted_skips_an_account_with_a_wanted_product(tmp_path: Pa
         status = json.loads(env.cli("status", "1", "--format", "json").output)
         assert status["targets"][0]["reason"] == "also uses confluence: not only unwanted access"
         assert accounts_by_email(env.world())[SIX[0]]["status"] == "active"
+
+
+def test_non_billable_policy_moves_no_one_who_uses_another_product_or_none(
+    tmp_path: Path,
+) -> None:
+    """The policy takes SSO and two-step verification away: a hand-typed list naming someone
+    who works in Jira (lars: four products, trello among them) or someone with no product at
+    all (kira: nothing to save) moves nobody (trial 6, finding 5); include_licensed opts in."""
+    world = _policy_world()
+    lars, kira = "lars.nilsson@acme.example", "kira.ivanova@acme.example"
+    products = {
+        a["email"]: sorted(p["key"] for p in a["product_access"]) for a in world["accounts"]
+    }
+    licensed = [k for k in products[lars] if k != "trello"]
+    assert licensed and "trello" in products[lars] and products[kira] == []  # the fixture
+    with in_process(world, tmp_path) as env:
+        before = env.world()
+        targets = _targets(tmp_path, [lars, kira])
+        result = env.cli(
+            "run", "non-billable-policy", "--targets", targets,
+            "--yes", "--param", f"policy_id={POLICY['id']}",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        status = json.loads(env.cli("status", "1", "--format", "json").output)
+        assert {t["key"]: t["reason"] for t in status["targets"]} == {
+            lars: f"uses {', '.join(licensed)}: the policy would take SSO and two-step "
+            "verification away from a product they use (--param include_licensed=true to move "
+            "them anyway)",
+            kira: "no product access: not billable, nothing to save",
+        }
+        assert env.world() == before
+        assert not [r for r in env.app.log if r["path"].endswith("/add-users")]
+
+        opted = env.cli(
+            "run", "non-billable-policy", "--targets", targets, "--yes",
+            "--param", f"policy_id={POLICY['id']}", "--param", "include_licensed=true",
+        )  # fmt: skip
+        assert opted.exit_code == 0, opted.output
+        after = accounts_by_email(env.world())
+        assert after[lars]["policy"] == POLICY  # asked for by name
+        assert after[kira] == accounts_by_email(before)[kira]  # still nothing to save
