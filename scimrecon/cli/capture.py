@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from scimrecon.cli.main import CliState
+from scimrecon.cli.outputs import OutputFile
 from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, load_targets
 from scimrecon.errors import InputError
 from scimrecon.recon.capture import Checkpoint, checkpoint_key, issues_option, read_capture
@@ -98,7 +99,7 @@ def _no_leftovers(original: dict[str, Any], redacted: dict[str, Any], names: Any
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="Where to write the twin (a fixture world); OUT.partial holds a restartable checkpoint.",
 )
 @click.option(
@@ -120,7 +121,7 @@ def _no_leftovers(original: dict[str, Any], redacted: dict[str, Any], names: Any
 )
 @click.option(
     "--targets-out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="With --redact and --targets: write the target list with the pseudonymous emails.",
 )
 @click.option(

@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 import click
 
 from scimrecon import __version__
+from scimrecon.cli.outputs import guarded
 from scimrecon.errors import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -167,12 +168,15 @@ class LazyGroup(click.Group):
 
 
 def _accept_root_options(command: click.Command) -> None:
-    """Let `--profile` and `--quiet` follow any subcommand too (groups pass them on)."""
+    """Let `--profile` and `--quiet` follow any subcommand too (groups pass them on), and guard
+    every command's output files (cli/outputs.py)."""
     if isinstance(command, click.Group):
         command.format_commands = functools.partial(_whole_one_liners, command)  # type: ignore[method-assign]
         for sub in command.commands.values():
             _accept_root_options(sub)
         return
+    if command.callback is not None:
+        command.callback = guarded(command.callback)
     if not any("--profile" in p.opts for p in command.params):
         command.params.append(_PROFILE_AFTER)
     if not any("--quiet" in p.opts for p in command.params):

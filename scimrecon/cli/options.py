@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from scimrecon.cli.outputs import OutputFile
 from scimrecon.cli.render import FORMATS
 from scimrecon.limits import MAX_DAYS, MAX_USERS
 
@@ -101,12 +102,12 @@ unwanted_option = click.option(
 
 def html_option(help: str) -> Callable[[F], F]:
     """`--html FILE`: a self-contained report, written in addition to the chosen output."""
-    return click.option("--html", "html_out", type=FILE, help=help)
+    return click.option("--html", "html_out", type=OutputFile(), help=help)
 
 
 def targets_out_option(help: str) -> Callable[[F], F]:
     """`--targets-out FILE`: a list written in the target-list format playbooks read."""
-    return click.option("--targets-out", type=FILE, help=help)
+    return click.option("--targets-out", type=OutputFile(), help=help)
 
 
 def events_options(*, events_help: str, start_help: str) -> Callable[[F], F]:

@@ -32,6 +32,7 @@ from scimrecon.cli import run as run_cli
 from scimrecon.cli.capture import capture_world, target_emails
 from scimrecon.cli.demo import invoke_sibling
 from scimrecon.cli.main import CliState
+from scimrecon.cli.outputs import OutputFile
 from scimrecon.cli.playbooks import playbooks_dir_option
 from scimrecon.cli.render import table, to_json
 from scimrecon.cli.status import read_store, status_document
@@ -269,7 +270,7 @@ def render(result: dict[str, Any]) -> str:
 @run_cli.param_option
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="Save the plan made on the twin, for `run --plan` against the live org.",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")

@@ -27,6 +27,7 @@ from scimrecon.cli.halfmoved import (
 )
 from scimrecon.cli.interaction import ClickInteraction
 from scimrecon.cli.main import CliState
+from scimrecon.cli.outputs import OutputFile
 from scimrecon.cli.playbooks import playbooks_dir_option
 from scimrecon.cli.progress import current_progress, progress_for
 from scimrecon.cli.render import table, to_json
@@ -213,7 +214,7 @@ def render_plan(plan: Plan, *, full: bool) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="Save the plan (JSON) for `run --plan`; it holds no secrets.",
 )
 @concurrency_option

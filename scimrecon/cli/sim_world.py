@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from scimrecon.cli.options import domain_option, encoding_option
+from scimrecon.cli.outputs import OutputFile
 from scimrecon.cli.render import table, to_json
 from scimrecon.errors import InputError
 from scimrecon.limits import MAX_GENERATED_ACCOUNTS, parse_json, read_document
@@ -71,7 +72,7 @@ def check(world: str, fmt: str) -> None:
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same bytes out.")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     default=None,
     help="Write the world here (default: standard output).",
 )
@@ -132,7 +133,7 @@ def _issues(path: Path | None) -> list[dict[str, object]]:
 @encoding_option
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     required=True,
     help="Write the world here.",
 )

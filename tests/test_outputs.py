@@ -1,0 +1,76 @@
+"""An output path never replaces what the same command reads, its state database or another
+of its outputs (cli/outputs.py; trial 6, finding 8: `plan --out state.db` and
+`analyze export.csv --targets-out export.csv` destroyed their inputs and exited 0)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from scimrecon.cli.main import cli
+from tests.playbooks.harness import FIXTURES, in_process
+
+EXPORT = FIXTURES / "acme-trello" / "users-export.csv"
+ANALYZE = ["--as-of", "2026-11-23", "--class", "trello-only"]
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_analyze_does_not_replace_its_own_export(tmp_path: Path) -> None:
+    export = tmp_path / "users.csv"
+    shutil.copy(EXPORT, export)
+    before = export.read_bytes()
+    code, _, err = _invoke("analyze", str(export), *ANALYZE, "--targets-out", str(export))
+    assert code == 2
+    assert err.strip() == (
+        f"error: --targets-out {export}: that is also the EXPORT file; refusing to replace it, "
+        "choose another path"
+    )
+    assert export.read_bytes() == before
+
+
+def test_two_outputs_may_not_be_one_file(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    code, _, err = _invoke("analyze", str(EXPORT), *ANALYZE, "--targets-out", str(out),
+                           "--html", str(out))  # fmt: skip
+    assert code == 2
+    assert "that is also the --" in err and "refusing to replace it" in err
+    assert not out.exists()
+
+
+def test_no_output_replaces_an_sqlite_database(tmp_path: Path) -> None:
+    db = tmp_path / "anything.db"
+    sqlite3.connect(db).execute("CREATE TABLE t (x)").connection.commit()
+    before = db.read_bytes()
+    code, _, err = _invoke("analyze", str(EXPORT), *ANALYZE, "--targets-out", str(db))
+    assert code == 2
+    assert err.strip() == (
+        f"error: --targets-out {db}: refusing to replace an SQLite database (a state file "
+        "holds what resume and undo need); choose another path"
+    )
+    assert db.read_bytes() == before
+
+
+def test_a_plan_is_never_saved_over_the_state_file_or_the_targets(tmp_path: Path) -> None:
+    with in_process("acme-trello", tmp_path) as env:
+        targets = tmp_path / "t.csv"
+        targets.write_text("email\nkenji.watanabe@acme.example\n", encoding="utf-8")
+        for out, named in ((env.state, "--state"), (targets, "--targets")):
+            before = out.read_bytes() if out.exists() else None
+            result = env.cli("plan", "reprovision", "--targets", str(targets), "--out", str(out))
+            assert result.exit_code == 2, result.output
+            assert result.stderr.strip() == (
+                f"error: --out {out}: that is also the {named} file; refusing to replace it, "
+                "choose another path"
+            )
+            assert (out.read_bytes() if out.exists() else None) == before
+        elsewhere = tmp_path / "plan.json"
+        ok = env.cli("plan", "reprovision", "--targets", str(targets), "--out", str(elsewhere))
+        assert ok.exit_code == 0, ok.output
+        assert elsewhere.read_text(encoding="utf-8").startswith("{")
