@@ -74,3 +74,11 @@ class RemoteError(ScimreconError):
     """A remote API answered with an error we cannot recover from."""
 
     exit_code = EXIT_TARGETS_FAILED
+
+
+class CredentialsRefused(RemoteError):
+    """The API refused our credentials (401): every later call with them fails alike, so a run
+    stops (exit 4) rather than skipping or failing each target for it, and a plan says it once.
+    A wrong or expired key must never end as a run "completed" with every target skipped."""
+
+    exit_code = EXIT_REFUSED

@@ -26,7 +26,7 @@ import httpx
 
 from scimrecon import __version__
 from scimrecon.error_detail import detail_from_body, one_line
-from scimrecon.errors import InputError, RemoteError
+from scimrecon.errors import CredentialsRefused, InputError, RemoteError
 from scimrecon.ratelimit import Clock, Sleep, TokenBucket, WindowLimiter
 from scimrecon.retry import RetryPolicy, parse_retry_after
 from scimrecon.urlsafety import url_problem
@@ -74,6 +74,10 @@ class HttpError(RemoteError):
 
     def __repr__(self) -> str:
         return f"HttpError({self.message!r})"
+
+
+class HttpAuthError(HttpError, CredentialsRefused):
+    """A 401: the API refused the credentials (see CredentialsRefused)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -227,7 +231,8 @@ class HttpClient:
                 body = json.loads(self.scrub(json.dumps(body)))
             except (TypeError, ValueError):
                 body = None
-        return HttpError(
+        kind = HttpAuthError if status == 401 else HttpError
+        return kind(
             message,
             api=self.api,
             method=method,

@@ -32,7 +32,7 @@ from scimrecon.engine.prompts import render_instructions
 from scimrecon.engine.redact import redact
 from scimrecon.engine.state import utc_now
 from scimrecon.engine.targets import TargetList
-from scimrecon.errors import MissingSecret, RefusedError
+from scimrecon.errors import CredentialsRefused, MissingSecret, RefusedError
 
 PLAN_FORMAT = "scimrecon-plan/1"
 STATUSES = ("would", "done", "skip", "n/a", "error")
@@ -269,7 +269,7 @@ class Planner:
             if action.read_only:
                 self._reads[(key or "", step.id)] = skip.reason
             return PlanEntry(key, step.id, "skip", redact(f"skip: {skip.reason}")), True, False
-        except MissingSecret:
+        except (MissingSecret, CredentialsRefused):
             raise  # the same for every target: one line for the plan, not one per row
         except Exception as exc:
             text = redact(f"cannot check: {getattr(exc, 'message', None) or exc}")

@@ -17,7 +17,7 @@ from scimrecon.engine.prompts import render_instructions
 from scimrecon.engine.redact import redact
 from scimrecon.engine.runstate import RunState
 from scimrecon.engine.state import StepRecord, iso
-from scimrecon.errors import RefusedError, StorageError
+from scimrecon.errors import CredentialsRefused, RefusedError, StorageError
 
 
 class StepExecutor(RunState):
@@ -102,7 +102,8 @@ class StepExecutor(RunState):
                 return self._failed(step, key, exc.message, attempts)
             except StorageError:
                 raise  # not the step's failure: the run stops (see _task)
-            except RefusedError as exc:  # the world is not in a state this run may touch
+            except (RefusedError, CredentialsRefused) as exc:
+                # the world is not in a state this run may touch, or no call can be made
                 self._request_stop(None, kind="refused", reason=exc.message)
                 return "stopped"
             except Exception as exc:

@@ -8,7 +8,7 @@ from typing import Any
 from scimrecon.connectors.admin_records import DirectoryUser
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
 from scimrecon.engine.action import MissingOutput, Skip, StepContext, StepFailed
-from scimrecon.errors import RemoteError
+from scimrecon.errors import CredentialsRefused, RemoteError
 from scimrecon.identity import matches_pattern, same_identity
 from scimrecon.recon.roles import admin_role
 
@@ -104,6 +104,8 @@ def skip_admin(ctx: StepContext, account_id: str) -> None:
     """
     try:
         user = ctx.services.admin.directory_user(account_id)
+    except CredentialsRefused:
+        raise  # not this account's role: nothing can be read, the run stops
     except RemoteError as exc:
         raise _unreadable_role(account_id, exc) from None
     if user.account_id != account_id:
@@ -117,6 +119,8 @@ def live_directory_user(ctx: StepContext, account_id: str) -> DirectoryUser:
     read, skips the target."""
     try:
         user = ctx.services.admin.search_directory_user(account_id)
+    except CredentialsRefused:
+        raise  # not this account's role: nothing can be read, the run stops
     except RemoteError as exc:
         raise _unreadable_role(account_id, exc) from None
     if user is None:

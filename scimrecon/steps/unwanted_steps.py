@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from scimrecon.engine.action import ReadAction, Skip, StepContext, StepFailed
-from scimrecon.errors import RemoteError
+from scimrecon.errors import CredentialsRefused, RemoteError
 from scimrecon.steps._util import csv_param, find_member, still_holds_address, target_email
 from scimrecon.steps.account_steps import DisableAccount
 
@@ -36,6 +36,8 @@ def prove_unwanted(ctx: StepContext) -> dict[str, Any]:
         )
     try:
         source = admin.directory_user(account_id).management_source
+    except CredentialsRefused:
+        raise  # nothing can be read: the run stops
     except RemoteError as exc:
         why = f"how {account_id} is managed cannot be read ({exc}): not touching it"
         raise Skip(why) from None

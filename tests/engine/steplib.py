@@ -3,8 +3,8 @@
 Every `apply` appends one row to `effects` (target, step), so a test can prove that a step ran
 exactly once per target even across crashes; `check` reads the same table, as a real action
 reads the world. Behaviour is steered by the target's own columns (`fail_at`, `skip_at`,
-`error_at`, `flaky_at`; `doomed_at`, where even the plan's description fails) and by the
-World's `ready` table for wait steps.
+`error_at`, `flaky_at`, `unauthorized_at`; `doomed_at`, where even the plan's description
+fails) and by the World's `ready` table for wait steps.
 
 Crash injection (subprocess tests only): SCIMRECON_TEST_CRASH_AT=step:target:phase, phase one of
 `check` (before anything), `apply-start` (intent committed, no effect yet), `apply-end` (effect
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from scimrecon.engine.action import Action, ActionRegistry, Skip, StepContext, StepFailed
+from scimrecon.errors import CredentialsRefused
 
 CRASH_VAR = "SCIMRECON_TEST_CRASH_AT"
 WORLD_VAR = "SCIMRECON_TEST_WORLD"
@@ -140,6 +141,8 @@ class Mark(Action):
             raise StepFailed(f"{_key(ctx)} cannot be marked")
         if ctx.target.get("error_at") == ctx.step_id:
             raise RuntimeError("remote said 500")
+        if ctx.target.get("unauthorized_at") == ctx.step_id:
+            raise CredentialsRefused("Test API: PUT /mark → 401 (the credentials were refused)")
         if ctx.target.get("flaky_at") == ctx.step_id:
             tries = ctx.services.bump(f"flaky:{_key(ctx)}:{ctx.step_id}")
             if tries < 3:
