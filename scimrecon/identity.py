@@ -24,6 +24,7 @@ loaded only when a key holds non-ASCII letters.
 from __future__ import annotations
 
 import fnmatch
+import re
 import unicodedata
 from functools import cache
 
@@ -51,6 +52,8 @@ _ALLOWED_MIXES = (
     frozenset({"LATIN", "HAN", "HANGUL"}),
 )
 _NEUTRAL_SCRIPTS = {"COMMON", "INHERITED"}
+#: `LATIN LETTER SMALL CAPITAL A` and its kind: the capital letter, written small
+_SMALL_CAPITAL = re.compile(r"LATIN LETTER SMALL CAPITAL ([A-Z])")
 
 
 def identity_key(value: str | None) -> str:
@@ -134,9 +137,13 @@ def _ascii_look_alike(char: str) -> str | None:
     """
     _, confusables = _script_data()
     found = confusables.confusables_data.get(char) or ()  # type: ignore[attr-defined]
-    return next(
+    twin = next(
         (d["c"] for d in found if len(d["c"]) == 1 and d["c"].isascii() and d["c"].isalnum()), None
     )
+    if twin is None:  # a small capital is its capital, shrunk (`ᴀ`); the table pairs few
+        capital = _SMALL_CAPITAL.fullmatch(unicodedata.name(char, ""))
+        twin = capital.group(1).lower() if capital else None
+    return twin
 
 
 def _script_problem(local: str) -> str | None:
@@ -185,6 +192,11 @@ def key_problem(value: str) -> str | None:
         if char.casefold() != char.lower():
             return (
                 f"holds {_show(char)}, which case folding turns into {char.casefold()!r}: ambiguous"
+            )
+        if len(char.lower()) != 1:
+            return (
+                f"holds {_show(char)}, which lower case turns into {len(char.lower())} "
+                f"characters ({char.lower()!r}): ambiguous"
             )
     if unicodedata.normalize("NFKC", value) != value:
         return "holds decomposed accents (not Unicode NFC): retype the address"

@@ -135,6 +135,13 @@ def test_ordinary_addresses_are_accepted(key: str) -> None:
             "U+0131 LATIN SMALL LETTER DOTLESS I, which looks like 'i'",
         ),
         ("\u0251da@acme.example", "U+0251 LATIN SMALL LETTER ALPHA, which looks like 'a'"),
+        # trial 6, finding 7: a small capital, and a letter lower case turns into two
+        ("\u1d00da@acme.example", "U+1D00 LATIN LETTER SMALL CAPITAL A, which looks like 'a'"),
+        (
+            "\u0130van@acme.example",
+            "U+0130 LATIN CAPITAL LETTER I WITH DOT ABOVE, which lower case turns into 2 "
+            "characters ('i\u0307'): ambiguous",
+        ),
         ("\u0440\u0430\u0443\u0440\u0430@acme.example", "Cyrillic letters that all look like"),
         ("not-an-email", "not an email address (expected exactly one @)"),
         ("@acme.example", "nothing before the @"),
@@ -166,6 +173,7 @@ def test_key_vetting_never_crashes_and_accepts_only_stable_keys(text: str) -> No
     if key_problem(text) is None:
         assert unicodedata.normalize("NFKC", text) == text
         assert text.casefold() == text.lower()
+        assert len(text.lower()) == len(text)
         assert email_syntax_problem(text) is None
 
 
