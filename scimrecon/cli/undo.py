@@ -29,10 +29,17 @@ from scimrecon.cli.run import (
     _state,
 )
 from scimrecon.cli.status import open_store, state_option
-from scimrecon.engine.incomplete import Incomplete, incomplete_targets, is_live, next_commands
+from scimrecon.engine.incomplete import (
+    Incomplete,
+    held_here,
+    incomplete_targets,
+    is_live,
+    next_commands,
+)
 from scimrecon.engine.playbook import parse_playbook
 from scimrecon.engine.runner import Runner, RunResult
 from scimrecon.engine.state import RunRecord, StateStore
+from scimrecon.engine.state_locks import in_use
 from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, load_targets
 from scimrecon.engine.undo import Undoer, UndoOptions, UndoResult
 from scimrecon.engine.undo_plan import UndoPlan
@@ -146,6 +153,9 @@ def undo(
     store = open_store(state_path)
     try:
         record = store.get_run(run_id)
+        if held_here(record):  # abort and resume would be refused too: say what works
+            holder = f"pid {record.lock_pid} on {record.lock_host} since {record.lock_since}"
+            raise RefusedError(in_use(record.id, holder, record.lock_pid))
         if record.state in UNFINISHED_RUN:
             raise RefusedError(
                 f"run {record.id} is {record.state}: undo its targets while ending it "

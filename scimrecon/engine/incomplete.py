@@ -94,9 +94,13 @@ def incomplete_targets(
 
 def is_live(run: RunRecord) -> bool:
     """A process on this host is driving the run right now (its targets are in flight)."""
+    return run.state == "running" and held_here(run)
+
+
+def held_here(run: RunRecord) -> bool:
+    """A live process on this host holds the run (driving it, or any command that took it)."""
     return (
-        run.state == "running"
-        and run.lock_pid is not None
+        run.lock_pid is not None
         and run.lock_host == socket.gethostname()
         and pid_alive(run.lock_pid)
     )

@@ -37,6 +37,18 @@ def pid_alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
+def in_use(run_id: str, holder: str | None, pid: int | None) -> str:
+    """Why a run cannot be taken now, and the way out: every command that needs the run
+    (resume, abort, undo) says the same, so none of them points at another that is refused."""
+    stop = (
+        f"Ctrl-C where it runs, or kill -INT {pid}" if pid is not None else "Ctrl-C where it runs"
+    )
+    return (
+        f"run {run_id} is in use by {holder or 'another process'}: wait for it to end, or stop "
+        f"it ({stop}), then try again"
+    )
+
+
 class RunLocks(StoreBase):
     """Taking, holding and letting go of runs."""
 
@@ -122,7 +134,7 @@ class RunLocks(StoreBase):
                 pid, host, since = row
                 holder = f"pid {pid} on {host} since {since}" if pid is not None else None
                 if fd is None:
-                    raise RefusedError(f"run {run_id} is in use by {holder or 'another process'}")
+                    raise RefusedError(in_use(run_id, holder, pid))
                 mine = pid == os.getpid() and host == self._host
                 if holder is not None and not mine:
                     if host != self._host and not force:
@@ -132,7 +144,7 @@ class RunLocks(StoreBase):
                         )
                     if host == self._host and pid_alive(pid) and (not force or fd == -1):
                         if fd == -1:
-                            raise RefusedError(f"run {run_id} is in use by {holder}")
+                            raise RefusedError(in_use(run_id, holder, pid))
                         raise RefusedError(
                             f"run {run_id} is recorded as locked by {holder}, a process that "
                             "runs but holds no lock on it (an older scimrecon, or another "

@@ -270,9 +270,17 @@ def test_a_second_process_on_the_same_run_is_refused(harness: Harness) -> None:
             assert result.exit_code == 4
             assert result.stderr == (
                 f"error: run 1 is in use by pid {holder.pid} on {socket.gethostname()} "
-                f"since {since}\n"
+                f"since {since}: wait for it to end, or stop it (Ctrl-C where it runs, or "
+                f"kill -INT {holder.pid}), then try again\n"
             )
         assert cli(harness, "abort", "1", "--yes").exit_code == 4
+        undo = cli(harness, "undo", "1", "--yes")  # not "abort or resume": both are refused
+        assert undo.exit_code == 4
+        assert undo.stderr == (
+            f"error: run 1 is in use by pid {holder.pid} on {socket.gethostname()} "
+            f"since {since}: wait for it to end, or stop it (Ctrl-C where it runs, or "
+            f"kill -INT {holder.pid}), then try again\n"
+        )
         shown = cli(harness, "status", "1").stdout
         assert f"locked by pid {holder.pid} on {socket.gethostname()} since {since}\n" in shown
     finally:

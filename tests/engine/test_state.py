@@ -171,7 +171,8 @@ def test_a_live_holder_is_refused_even_with_force(tmp_path: Path) -> None:
             assert err.value.exit_code == 4
             assert err.value.message == (
                 f"run {run_id} is in use by pid {holder.pid} on {socket.gethostname()} "
-                f"since {since}"
+                f"since {since}: wait for it to end, or stop it (Ctrl-C where it runs, or "
+                f"kill -INT {holder.pid}), then try again"
             )
     finally:
         holder.kill()

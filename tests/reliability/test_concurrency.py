@@ -116,7 +116,11 @@ def test_a_second_process_on_a_running_run_is_refused_and_changes_nothing(
     assert still_running, "the first process finished before the second arrived: too fast"
     for command, (code, message) in refused.items():
         assert code == 4, (command, message)
-        assert re.fullmatch(rf"error: run 1 is in use by {re.escape(holder)} since \S+", message), (
+        assert re.fullmatch(
+            rf"error: run 1 is in use by {re.escape(holder)} since \S+: wait for it to end, "
+            rf"or stop it \(Ctrl-C where it runs, or kill -INT {first.pid}\), then try again",
+            message,
+        ), (
             command,
             message,
         )
@@ -172,7 +176,9 @@ def test_two_resumes_racing_for_a_dead_lock_one_wins(tmp_path: Path) -> None:
     assert codes == [0, 4], results
     winner = next(p.pid for p, (code, _, _) in zip(racers, results, strict=True) if code == 0)
     assert re.fullmatch(
-        rf"error: run 1 is (in use by pid {winner} on \S+ since \S+|completed: nothing to resume)",
+        rf"error: run 1 is (in use by pid {winner} on \S+ since \S+: wait for it to end, or "
+        rf"stop it \(Ctrl-C where it runs, or kill -INT {winner}\), then try again|"
+        r"completed: nothing to resume)",
         losers[0],
     ), losers
     taken = state_rows(state, "SELECT summary FROM audit WHERE outcome = 'lock-taken'")
