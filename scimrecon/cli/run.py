@@ -281,12 +281,23 @@ def result_doc(result: RunResult) -> dict[str, Any]:
     }
 
 
+def _counts(result: RunResult) -> str:
+    """The targets by state, the half-moved ones counted as "incomplete" (as `status` does),
+    not as the "pending" the engine keeps them: a script reading this line must not take
+    people left half-way for people not yet touched."""
+    counts = dict(result.targets)
+    for item in result.incomplete:
+        if counts.get(item.state, 0) > 0:
+            counts[item.state] -= 1
+            counts["incomplete"] = counts.get("incomplete", 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if n)
+
+
 def _report(result: RunResult, fmt: str) -> None:
     if fmt == "json":
         click.echo(to_json(result_doc(result)))
     else:
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(result.targets.items()))
-        click.echo(f"run {result.run_id} {result.state}: {counts}")
+        click.echo(f"run {result.run_id} {result.state}: {_counts(result)}")
         if result.reason:
             click.echo(fit_text(f"reason: {result.reason}"))
         for key, step, reason in result.failures:
