@@ -135,10 +135,11 @@ class PauseProvisioning(Action):
         if state == "Paused" and (ctx.settling or paused):
             return {"paused_at": paused or _now()}  # ours; a crash may have swallowed the answer
         if state != "Active":
+            then = "plan again" if ctx.dry_run else f"scimrecon resume {ctx.run_id}"
             raise RefusedError(
                 f"{_idp_name(ctx)} provisioning is {state} before this run touched it; "
                 "this run will not take it over (and would not know to leave it paused): "
-                "make it Active, or finish whatever paused it, then run again"
+                f"make it Active, or finish whatever paused it, then {then}"
             )
         idp = ctx.services.idp
         restore = _restore(ctx) if isinstance(idp, RestoresExactly) else None

@@ -20,6 +20,7 @@ def test_a_job_someone_else_paused_is_refused_and_left_paused(tmp_path: Path) ->
         result = env.cli("run", "reprovision", "--targets", targets("acme-trello"), "--yes")
         assert result.exit_code == 4, result.output
         assert "provisioning is Paused before this run touched it" in result.output
+        assert "finish whatever paused it, then scimrecon resume 1\n" in result.output
         after = env.world()
         assert after["idp"]["job"]["state"] == "Paused"  # not ours to resume
         assert after["accounts"] == before["accounts"]
