@@ -74,11 +74,14 @@ def locate_decode_error(path: Path, encoding: str) -> tuple[int, int, bytes]:
     line, offset = 1, 0
     with open_regular(path) as fh:
         while chunk := fh.read(1):
+            # a lead byte waits in the decoder until the byte that proves it wrong comes: the
+            # bad sequence starts at the first byte waiting (Latin-1 `Zo\xeb,` fails at ",")
+            waiting = decoder.getstate()[0]
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError:
                 rest = fh.read(3)
-                return line, offset, (chunk + rest)[:4]
+                return line, offset - len(waiting), (waiting + chunk + rest)[:4]
             line += text.count("\n")
             offset += 1
     return line, offset, b""

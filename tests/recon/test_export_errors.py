@@ -104,6 +104,18 @@ def test_undecodable_bytes_are_located_exactly(tmp_path: Path) -> None:
     )
 
 
+def test_a_latin1_letter_is_named_not_the_byte_after_it(tmp_path: Path) -> None:
+    """0xEB starts a three-byte UTF-8 sequence: the decoder only fails at the comma after it,
+    and the message must name 0xEB where it is (trial 6: it named ",zoe")."""
+    row = "u-z,Zo\u00eb,zoe@acme.example,Active,,Member,No,\n".encode("latin-1")
+    path = _write(tmp_path, HEADER.encode() + row)
+    offset = len(HEADER.encode()) + len(b"u-z,Zo")
+    assert _error(path) == (
+        f"{path}:2: cannot decode byte(s) eb 2c 7a 6f at offset {offset} as utf-8 "
+        "(save the export as UTF-8 or pass --encoding)"
+    )
+
+
 def test_wrong_number_of_fields(tmp_path: Path) -> None:
     path = _write(tmp_path, HEADER + "u1,Ann, Smith,ann@acme.example,Active,,Member,Yes,\n")
     assert _error(path) == (
