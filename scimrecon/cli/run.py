@@ -300,8 +300,9 @@ def _report(result: RunResult, fmt: str) -> None:
         click.echo(f"run {result.run_id} {result.state}: {_counts(result)}")
         if result.reason:
             click.echo(fit_text(f"reason: {result.reason}"))
-        for key, step, reason in result.failures:
-            click.echo(fit_text(f"  failed {key} at {step}: {reason}"))
+        for key, step, reason in result.failures:  # no step: a run step stopped the target
+            where = f" at {step}" if step else ""
+            click.echo(fit_text(f"  failed {key}{where}: {reason}"))
     if result.unrecorded:
         click.secho(
             "\nNOT RECORDED in the state file (it could not be written); `scimrecon resume "
