@@ -62,6 +62,19 @@ class PlannedRead:
     reason: str | None = None
 
 
+def fingerprint(playbook_hash: Any, params: Any, targets_hash: Any, rows: list[Any]) -> str:
+    """What a plan stands for, as one hash: a saved plan's own fields give it back unless
+    somebody edited the file (plan_file.check_plan)."""
+    material = {
+        "playbook_hash": playbook_hash,
+        "params": params,
+        "targets_hash": targets_hash,
+        "entries": rows,
+    }
+    blob = json.dumps(material, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 @dataclass
 class Plan:
     playbook: str
@@ -78,14 +91,8 @@ class Plan:
 
     @property
     def fingerprint(self) -> str:
-        material = {
-            "playbook_hash": self.playbook_hash,
-            "params": self.params,
-            "targets_hash": self.targets_hash,
-            "entries": [[e.target, e.step, e.status, e.text, e.digest] for e in self.entries],
-        }
-        blob = json.dumps(material, sort_keys=True, default=str, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        rows = [[e.target, e.step, e.status, e.text, e.digest] for e in self.entries]
+        return fingerprint(self.playbook_hash, self.params, self.targets_hash, rows)
 
     def summary(self) -> dict[str, dict[str, int]]:
         """step id -> status -> count, in step order."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scimrecon.atomicfile import write_atomic
-from scimrecon.engine.plan import PLAN_FORMAT, Plan, PlanEntry
+from scimrecon.engine.plan import PLAN_FORMAT, Plan, PlanEntry, fingerprint
 from scimrecon.errors import InputError, RefusedError
 from scimrecon.limits import parse_json, read_document
 
@@ -42,6 +42,14 @@ def check_plan(saved: Mapping[str, Any], current: Plan, path: Path) -> None:
     if saved["playbook"] != current.playbook:
         raise RefusedError(
             f"{name} is a plan for playbook {saved['playbook']}, not {current.playbook}"
+        )
+    keys = ("target", "step", "status", "text", "digest")
+    rows = [[e.get(k) for k in keys] if isinstance(e, dict) else e for e in saved["entries"]]
+    own = fingerprint(saved.get("playbook_hash"), saved["params"], saved["targets_hash"], rows)
+    if own != saved["fingerprint"]:
+        raise RefusedError(
+            f"{name} was changed after it was made (its contents no longer match its "
+            "fingerprint): what was reviewed is not what it says now; make a new plan"
         )
     if saved["fingerprint"] == current.fingerprint:
         return

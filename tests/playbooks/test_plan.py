@@ -64,6 +64,33 @@ def test_run_with_a_saved_plan_refuses_once_the_world_has_moved(tmp_path: Path) 
         assert env.writes() == []
 
 
+def test_a_plan_file_edited_after_it_was_made_is_refused(tmp_path: Path) -> None:
+    """The reviewed file must say what runs: its params edited (scim_removal unlink -> delete,
+    the fingerprint left alone) is refused, though the run would have used the command
+    line's (trial 6). The same file untouched runs."""
+    plan_file = tmp_path / "plan.json"
+    with in_process("acme-trello", tmp_path) as env:
+        made = env.cli(
+            "plan", "reprovision", "--targets", targets("acme-trello"), "--out", str(plan_file)
+        )
+        assert made.exit_code == 0, made.output
+        original = plan_file.read_text(encoding="utf-8")
+        doc = json.loads(original)
+        assert doc["params"]["scim_removal"] == "unlink"
+        doc["params"]["scim_removal"] = "delete"
+        plan_file.write_text(json.dumps(doc), encoding="utf-8")
+        args = ["run", "reprovision", "--targets", targets("acme-trello"), "--yes"]
+        result = env.cli(*args, "--plan", str(plan_file))
+        assert result.exit_code == 4, result.output
+        assert result.stderr.strip().splitlines()[-1] == (
+            "error: plan.json was changed after it was made (its contents no longer match its "
+            "fingerprint): what was reviewed is not what it says now; make a new plan"
+        )
+        assert env.writes() == []
+        plan_file.write_text(original, encoding="utf-8")
+        assert env.cli(*args, "--plan", str(plan_file)).exit_code == 0
+
+
 def test_a_playbook_cannot_run_an_irreversible_action_without_flagging_it(
     tmp_path: Path,
 ) -> None:
