@@ -255,7 +255,13 @@ def runs(fmt: str, state_path: Path) -> None:
 
 @click.command()
 @click.argument("run_id")
-@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl"]),
+    default="table",
+    help="json: one array, as every table command gives; jsonl: a record a line, for tools.",
+)
 @state_option
 def log(run_id: str, fmt: str, state_path: Path) -> None:
     """Show a run's audit trail: who did what, when, with which outcome."""
@@ -265,6 +271,9 @@ def log(run_id: str, fmt: str, state_path: Path) -> None:
         records = store.audit(run.id)
     finally:
         store.close()
+    if fmt == "json":
+        click.echo(to_json([r.__dict__ for r in records]))
+        return
     if fmt == "jsonl":
         for r in records:
             click.echo(json.dumps(r.__dict__, ensure_ascii=False))

@@ -104,6 +104,9 @@ def test_retry_reruns_check_then_apply_and_applies_once(harness: Harness, tmp_pa
     log = harness.invoke("log", "1", "--format", "jsonl", "--state", str(harness.state))
     done = [json.loads(line) for line in log.stdout.splitlines() if '"done"' in line]
     assert len(done) == 1
+    # --format json: the same records, one array (as every table command gives)
+    whole = harness.invoke("log", "1", "--format", "json", "--state", str(harness.state))
+    assert json.loads(whole.stdout) == [json.loads(line) for line in log.stdout.splitlines()]
 
 
 def test_max_fail_percent_aborts_runs_finally_and_exits_4(harness: Harness) -> None:

@@ -164,6 +164,7 @@ def test_no_command_writes_or_prints_a_secret(tmp_path: Path) -> None:
             run(f"report {fmt}", "report", "2", "--format", fmt)
         run("report csv", "report", "2", "--format", "csv")
         run("log", "log", "1", "--format", "jsonl")
+        run("log json", "log", "1", "--format", "json")
         run("log table", "log", "2")
         # A key pasted into a URL (issue 11 point 5): refused, and never printed back. The
         # profile lives with the inputs (it holds the key by construction), not in `work`.
