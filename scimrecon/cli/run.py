@@ -282,13 +282,13 @@ def result_doc(result: RunResult) -> dict[str, Any]:
 
 
 def _counts(result: RunResult) -> str:
-    """The targets by state, the half-moved ones counted as "incomplete" (as `status` does),
-    not as the "pending" the engine keeps them: a script reading this line must not take
-    people left half-way for people not yet touched."""
+    """The targets by state, the half-moved ones still "pending" counted as "incomplete" (as
+    `status` does): a script reading this line must not take people left half-way for people
+    not yet touched. A failed one stays "failed" (its line below says where)."""
     counts = dict(result.targets)
     for item in result.incomplete:
-        if counts.get(item.state, 0) > 0:
-            counts[item.state] -= 1
+        if item.state == "pending" and counts.get("pending", 0) > 0:
+            counts["pending"] -= 1
             counts["incomplete"] = counts.get("incomplete", 0) + 1
     return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if n)
 

@@ -153,6 +153,9 @@ class Action(ABC):
     #: A run-scoped action that opens ("open": pause provisioning) or closes ("close": resume
     #: it) the run-wide window; the undo runs the playbook's own such steps forward.
     window: ClassVar[str | None] = None
+    #: `apply` is only safe while the window is open: a playbook that places the step
+    #: anywhere else is refused when it is loaded (engine/playbook.py).
+    needs_window: ClassVar[bool] = False
 
     def undo_describe(self, ctx: StepContext) -> str:
         """One line for the undo plan."""

@@ -376,6 +376,8 @@ def parse_playbook(text: str, source_name: str, registry: ActionRegistry | None 
                 )
             if step.start_after is not None:
                 _check_start_after(step, steps, where, name, registry)
+            if registry is not None and step.action in registry:
+                _check_window(step, steps, where, name, registry)
             steps.append(step)
     return Playbook(
         id=doc["id"],
@@ -392,6 +394,27 @@ def parse_playbook(text: str, source_name: str, registry: ActionRegistry | None 
         report_columns=tuple(doc.get("report", {}).get("columns", ())),
         report_run_outputs=tuple(doc.get("report", {}).get("run_outputs", ())),
     )
+
+
+def _check_window(
+    step: Step, before: list[Step], where: str, name: str, registry: ActionRegistry
+) -> None:
+    """A step whose action needs the window (provisioning paused) comes after a step that
+    opens it and before any step that closes it again."""
+    if not getattr(registry.get(step.action), "needs_window", False):
+        return
+    open_ = False
+    for earlier in before:
+        known = earlier.action in registry
+        kind = getattr(registry.get(earlier.action), "window", None) if known else None
+        open_ = True if kind == "open" else False if kind == "close" else open_
+    if not open_ or step.is_finally:
+        raise _fail(
+            name,
+            f"{where}.action",
+            f"action {step.action!r} must run while provisioning is paused: place it after a "
+            "step that pauses it (idp.pause) and before the one that resumes it",
+        )
 
 
 def _check_start_after(

@@ -128,6 +128,9 @@ class ParkOldEmail(Action):
     name = "account.park_email"
     destructive = True
     idempotent = True
+    # With provisioning running, the IdP's next cycle could push the person back onto the old
+    # account before its address moves, or onto whichever account takes the address after.
+    needs_window = True
     # Never started: the address with this run's id in it cannot be there yet; a PUT of an
     # address the account already holds is refused and then settled by check.
     check_first_time = False

@@ -134,8 +134,8 @@ def test_a_failed_run_step_fails_the_run_and_finally_still_runs(
     t = harness.targets(f"email\n{ADA}\n")
     result = cli(harness, "run", str(pb), "--targets", str(t), "--yes")
     assert result.exit_code == 1
-    # the summary: half-moved is "incomplete"; a target stopped by a run step has no step
-    assert "run 1 failed: 1 incomplete\n" in result.stdout, result.stdout
+    # the summary: a target stopped by a run step is failed, with no step of its own
+    assert "run 1 failed: 1 failed\n" in result.stdout, result.stdout
     assert f"  failed {ADA}: stopped: run step p failed (" in result.stdout, result.stdout
     doc = status(harness)
     assert (doc["state"], doc["reason"]) == (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scimrecon.engine import adopt
-from tests.playbooks.harness import in_process, targets
+from tests.playbooks.harness import FIXTURES, in_process, targets
 from tests.playbooks.test_reprovision import TARGETS
 
 
@@ -105,6 +105,24 @@ def test_a_playbook_cannot_run_an_irreversible_action_without_flagging_it(
         assert result.output == (
             "error: quiet.toml: steps[0] (remove).destructive: action 'scim.remove' "
             "cannot simply be undone: set destructive = true\n"
+        )
+
+
+def test_a_playbook_cannot_park_an_email_while_provisioning_runs(tmp_path: Path) -> None:
+    """The shipped reprovision without its pause step (trial 6): refused when loaded, so the
+    old address never moves while the IdP may push the person back."""
+    shipped = (FIXTURES.parent / "playbooks" / "reprovision.toml").read_text("utf-8")
+    start = shipped.index('[[steps]]\nid = "pause"')
+    end = shipped.index("[[steps]]", start + 1)
+    text = shipped[:start] + shipped[end:]
+    (tmp_path / "nopause.toml").write_text(text.replace('id = "reprovision"', 'id = "np"', 1))
+    with in_process("acme-trello", tmp_path) as env:
+        result = env.cli("playbooks", "show", "np", "--playbooks", str(tmp_path))
+        assert result.exit_code == 2
+        assert result.output == (
+            "error: nopause.toml: steps[6] (park-email).action: action 'account.park_email' "
+            "must run while provisioning is paused: place it after a step that pauses it "
+            "(idp.pause) and before the one that resumes it\n"
         )
 
 

@@ -189,8 +189,8 @@ def test_a_run_whose_final_resume_failed_can_still_be_aborted_to_resume(tmp_path
         assert failed.exit_code == 1, failed.output
         assert env.world()["idp"]["job"]["state"] == "Paused"
         assert "provisioning is still paused in Entra ID" in failed.output
-        # the summary counts the half-moved as incomplete, as `status` does, not as pending
-        assert "\nrun 1 failed: 6 incomplete\n" in failed.stdout, failed.stdout
+        # stopped by the failed resume: failed, each at no step of its own
+        assert "\nrun 1 failed: 6 failed\n" in failed.stdout, failed.stdout
 
         graph.broken = False
         refused = env.cli("abort", "1", "--yes")  # six people half-moved: nobody chose

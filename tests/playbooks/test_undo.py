@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,10 +55,15 @@ def interrupted_env(tmp: Path, nth: int = 3) -> Iterator[SimEnv]:
 
 def _interrupt(env: SimEnv) -> dict[str, Any]:
     """Run reprovision until the Ctrl-C; returns the world as it was before."""
+    return _interrupted_run(env)[0]
+
+
+def _interrupted_run(env: SimEnv) -> tuple[dict[str, Any], str]:
+    """The world before, and what the interrupted run printed on stdout."""
     before = env.world()
     result = env.cli("run", "reprovision", "--targets", TARGETS, "--yes", "--concurrency", "1")
     assert result.exit_code == 130, result.output
-    return before
+    return before, result.stdout
 
 
 def _status(env: SimEnv) -> dict[str, Any]:
@@ -90,7 +96,7 @@ def test_ctrl_c_during_park_email_leaves_incomplete_targets_that_status_names(
     tmp_path: Path,
 ) -> None:
     with interrupted_env(tmp_path) as env:
-        _interrupt(env)
+        _, printed = _interrupted_run(env)
         expected = _expected_incomplete(env)
         assert expected and any("park-email" in v for v in expected.values())
         doc = _status(env)
@@ -100,6 +106,10 @@ def test_ctrl_c_during_park_email_leaves_incomplete_targets_that_status_names(
         for key, steps in expected.items():
             assert set(steps) <= set(shown.get(key, [])), (key, steps, shown)
         assert set(expected) <= set(shown)
+        # the run's own summary line counts them as status does (trial 6: it said "pending")
+        counts = Counter(t["state"] for t in doc["targets"])
+        line = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        assert f"run 1 interrupted: {line}\n" in printed, printed
         human = env.cli("status", "1")
         assert "INCOMPLETE" in human.output
         for key in expected:
