@@ -180,7 +180,8 @@ def test_delete_mode_deactivates_the_old_account_through_scim(tmp_path: Path) ->
 
 
 class IdpCycle(Action):
-    """Test only: the IdP's provisioning cycle runs now (in real life: any moment it likes)."""
+    """Test only: somebody restarts the paused job by hand, a full cycle runs, and they pause
+    it again: the pause did not hold (a playbook without it is refused when loaded)."""
 
     name = "test.idp_cycle"
     app: Any = None
@@ -192,11 +193,15 @@ class IdpCycle(Action):
         return None
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        # A full cycle: in real life a job restart, or any change to these users in Entra
-        return {"pushed": len(type(self).app.tick(full=True))}
+        app = type(self).app
+        job = app.store.world["idp"]["job"]
+        job["state"] = "Active"
+        pushed = app.tick(full=True)
+        job["state"] = "Paused"
+        return {"pushed": len(pushed)}
 
 
-def test_without_pausing_the_cycle_relinks_the_old_account_and_the_run_says_so(
+def test_a_cycle_inside_the_window_relinks_the_old_account_and_the_run_says_so(
     tmp_path: Path,
 ) -> None:
     with in_process("acme-trello", tmp_path) as env:
@@ -205,7 +210,7 @@ def test_without_pausing_the_cycle_relinks_the_old_account_and_the_run_says_so(
         before = accounts_by_email(env.world())
         result = env.cli(
             "run",
-            "reprovision-no-pause",
+            "reprovision-restarted",
             "--playbooks",
             str(DATA),
             "--targets",
@@ -214,8 +219,13 @@ def test_without_pausing_the_cycle_relinks_the_old_account_and_the_run_says_so(
         )
         assert result.exit_code == 1, result.output
         assert "6 failed" in result.output
-        # caught before the old email is parked: the person keeps a whole, working account
-        assert "is linked to SCIM again" in result.output
+        # the pause did not hold, but the run trusted its own unlink and parked the address
+        # (decision 103's read saved); the push catches it: nobody is unassigned, so no old
+        # account is deactivated, and the way back is `undo`
+        assert (
+            "still has a SCIM entry linked to the old account: unassigning now would "
+            "deactivate it" in result.output
+        )
         after = env.world()
         scim_by_name = {u["userName"].lower(): u for u in after["scim_users"]}
         for email in TARGETS:
