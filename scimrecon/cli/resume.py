@@ -139,6 +139,13 @@ def _resume_record(
 ) -> RunResult:
     """Resume one run: refuse a finished one (with the command that works), take its lock,
     and execute it with its stored options (`options` overrides those given)."""
+    undo = store.get_undo(record.id)
+    if undo is not None:
+        raise RefusedError(
+            f"run {record.id} has been undone in part (its undo is {undo.state}): going on "
+            "would build on changes already taken back; finish the undo: "
+            f"scimrecon undo {record.id}"
+        )
     retrying = retry_failed and record.state not in ("completed", "aborted")
     if record.state in ("completed", "failed", "aborted") and not retrying:
         hint = ""

@@ -67,11 +67,19 @@ def changing_steps(playbook: Playbook, registry: ActionRegistry | None) -> list[
 
 
 def target_changes(
-    steps: Iterable[Step], states: Mapping[tuple[str, str], StepRecord], key: str
+    steps: Iterable[Step],
+    states: Mapping[tuple[str, str], StepRecord],
+    key: str,
+    undone: Mapping[tuple[str, str], StepRecord] | None = None,
 ) -> tuple[Change, ...]:
+    """The target's steps that changed the world and stand: done (or started), and not taken
+    back by an undo since (`undone`: the undo's own step records)."""
     found = []
     for step in steps:
         rec = states.get((key, step.id))
+        back = (undone or {}).get((key, step.id))
+        if back is not None and back.state == "done":
+            continue
         if rec is not None and rec.state in ("done", "running"):
             found.append(Change(step.id, rec.state))
     return tuple(found)
@@ -82,11 +90,12 @@ def incomplete_targets(
 ) -> list[Incomplete]:
     steps = changing_steps(playbook, registry)
     states = store.step_states(run.id)
+    undone = store.undo_states(run.id)
     out = []
     for t in store.targets(run.id):
         if t.state not in UNFINISHED:
             continue
-        changes = target_changes(steps, states, t.key)
+        changes = target_changes(steps, states, t.key, undone)
         if changes:
             out.append(Incomplete(t.key, t.state, t.reason, changes))
     return out

@@ -19,10 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from scimrecon.sim.app import SimApp
 from scimrecon.sim.world import load_world
-from tests.playbooks.harness import FakeClock, SimEnv, _services, accounts_by_email, targets
+from tests.playbooks.harness import (
+    FakeClock,
+    SimEnv,
+    _services,
+    accounts_by_email,
+    in_process,
+    targets,
+)
 from tests.reliability.worlds import facts
 
 TARGETS = targets("acme-trello")
@@ -335,3 +343,50 @@ def test_a_finished_reprovision_is_undone_the_new_accounts_abandoned(tmp_path: P
         assert_memberships_back(before, after)
         doc = _status(env)
         assert {t["state"] for t in doc["targets"]} == {"undone"}
+
+
+class BreaksPush(httpx.BaseTransport):
+    """Graph, except that any push of a user (the app role assignment, provisionOnDemand)
+    answers 500 while `broken`."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.broken = True
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        pushes = "appRoleAssign" in path or path.endswith("/provisionOnDemand")
+        if self.broken and pushes and request.method != "GET":
+            return httpx.Response(500, json={"error": {"code": "InternalServerError"}})
+        return self.inner.handle_request(request)
+
+
+@pytest.mark.slow  # the failing pushes are retried with their backoff: about 7 s
+def test_a_run_undone_in_part_is_not_resumed_and_shows_only_what_stands(tmp_path: Path) -> None:
+    """The push fails in the run (after the emails were parked) and again in its undo (after
+    the emails went back): the addresses are restored, the SCIM entries are not. Status then
+    names only what stands (remove-scim), and `resume --retry-failed` would build on the
+    parked addresses that are gone: it is refused, naming the undo (trial 6)."""
+    with in_process("acme-trello", tmp_path) as env:
+        graph = BreaksPush(httpx.WSGITransport(app=env.app))
+        env.services_factory = _services(env.app, "http://sim.localhost", graph, env.clock)
+        ada = "ada.lovelace@acme.example"
+        one = tmp_path / "one.csv"
+        one.write_text(f"email\n{ada}\n", encoding="utf-8")
+        failed = env.cli("run", "reprovision", "--targets", str(one), "--yes")
+        assert failed.exit_code == 1, failed.output
+        undo = env.cli("undo", "1", "--yes")
+        assert undo.exit_code == 1, undo.output
+        assert accounts_by_email(env.world())[ada]["email"] == ada  # the address is back
+        doc = _status(env)
+        (target,) = doc["targets"]
+        assert "park-email" not in target["changed"] and "remove-scim" in target["changed"]
+        resumed = env.cli("resume", "1", "--retry-failed", "--yes")
+        assert resumed.exit_code == 4, resumed.output
+        assert resumed.stderr.strip().splitlines()[-1] == (
+            "error: run 1 has been undone in part (its undo is failed): going on would build "
+            "on changes already taken back; finish the undo: scimrecon undo 1"
+        )
+        graph.broken = False
+        again = env.cli("undo", "1", "--yes")
+        assert again.exit_code == 0, again.output
