@@ -25,6 +25,7 @@ from jsonschema.exceptions import best_match
 
 from scimrecon.engine.action import ActionRegistry
 from scimrecon.engine.expr import Condition, ExprError
+from scimrecon.engine.step_rules import step_problem
 from scimrecon.errors import InputError
 from scimrecon.limits import MAX_DAYS, MAX_INT_DIGITS, load_toml, read_document
 
@@ -354,30 +355,9 @@ def parse_playbook(text: str, source_name: str, registry: ActionRegistry | None 
                 raise _fail(name, f"{where}.id", f"duplicate step id (first at {seen[raw['id']]})")
             seen[raw["id"]] = f"{section}[{i}]"
             step = _step(raw, where, name, is_finally)
-            if (
-                registry is not None
-                and step.action != MANUAL_ACTION
-                and step.action not in registry
-            ):
-                known = ", ".join(registry.names()) or "none registered"
-                raise _fail(name, f"{where}.action", f"unknown action {step.action!r} ({known})")
-            if (
-                registry is not None
-                and step.action in registry
-                and registry.get(step.action).destructive
-                and not step.destructive
-            ):
-                # The flag decides what is confirmed and shown as DESTRUCTIVE: a playbook must
-                # not be able to run an irreversible action quietly by leaving it out.
-                raise _fail(
-                    name,
-                    f"{where}.destructive",
-                    f"action {step.action!r} cannot simply be undone: set destructive = true",
-                )
-            if step.start_after is not None:
-                _check_start_after(step, steps, where, name, registry)
-            if registry is not None and step.action in registry:
-                _check_window(step, steps, where, name, registry)
+            problem = step_problem(step, steps, registry, MANUAL_ACTION)
+            if problem is not None:
+                raise _fail(name, f"{where}.{problem[0]}", problem[1])
             steps.append(step)
     return Playbook(
         id=doc["id"],
@@ -394,53 +374,6 @@ def parse_playbook(text: str, source_name: str, registry: ActionRegistry | None 
         report_columns=tuple(doc.get("report", {}).get("columns", ())),
         report_run_outputs=tuple(doc.get("report", {}).get("run_outputs", ())),
     )
-
-
-def _check_window(
-    step: Step, before: list[Step], where: str, name: str, registry: ActionRegistry
-) -> None:
-    """A step whose action needs the window (provisioning paused) comes after a step that
-    opens it and before any step that closes it again."""
-    if not getattr(registry.get(step.action), "needs_window", False):
-        return
-    open_ = False
-    for earlier in before:
-        known = earlier.action in registry
-        kind = getattr(registry.get(earlier.action), "window", None) if known else None
-        open_ = True if kind == "open" else False if kind == "close" else open_
-    if not open_ or step.is_finally:
-        raise _fail(
-            name,
-            f"{where}.action",
-            f"action {step.action!r} must run while provisioning is paused: place it after a "
-            "step that pauses it (idp.pause) and before the one that resumes it",
-        )
-
-
-def _check_start_after(
-    step: Step, before: list[Step], where: str, name: str, registry: ActionRegistry | None
-) -> None:
-    """`start_after` names a target step of the flow right before this run step (no run step
-    in between), and the step only reads: it runs beside changes still being made."""
-    flow: list[str] = []
-    for earlier in reversed(before):
-        if earlier.scope != "target":
-            break
-        flow.append(earlier.id)
-    if step.start_after not in flow:
-        raise _fail(
-            name,
-            f"{where}.start_after",
-            f"{step.start_after!r} is not a target step right before this one "
-            f"(after the last run step): {', '.join(reversed(flow)) or 'none'}",
-        )
-    known = registry is not None and step.action in registry
-    if known and not getattr(registry.get(step.action), "read_only", False):  # type: ignore[union-attr]
-        raise _fail(
-            name,
-            f"{where}.start_after",
-            f"action {step.action!r} changes the world: it cannot start early",
-        )
 
 
 @dataclass(frozen=True)
