@@ -149,8 +149,30 @@ def same_account_as_listed(ctx: StepContext, email: str, account_id: str) -> Non
     if listed and listed != account_id:
         raise StepFailed(
             f"the target list says account {listed} for {email}, but the org says "
-            f"{account_id}: fix the list"
+            f"{account_id}: nothing was changed for it; fix the list (or make it again) and "
+            "start a new run with it"
         )
+
+
+def skip_service_account(user: Any) -> None:
+    """Bots and integrations (an account type other than `atlassian`) are never a person's
+    licence, notice or departure: no playbook touches them."""
+    if (user.account_type or "atlassian") != "atlassian":
+        raise Skip(f"protected: service account (account_type {user.account_type})")
+
+
+def idp_still_provisions(
+    ctx: StepContext, names: Iterable[str], object_id: str | None = None
+) -> str | None:
+    """Why the IdP would push this person (again), or None: assigned to the Atlassian app and
+    not disabled, read live (Entra, Okta). A manual IdP cannot be asked: None."""
+    if not reads_idp_directory(ctx):
+        return None
+    for user in idp_users(ctx, object_id=object_id, names=names):
+        if user.provisioned:
+            via = f" through group {user.assigned_via}" if user.assigned_via else ""
+            return f"still assigned to the Atlassian app in the IdP ({ctx.services.idp.kind}){via}"
+    return None
 
 
 def org_member(ctx: StepContext, email: str) -> Any:

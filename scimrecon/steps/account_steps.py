@@ -11,13 +11,16 @@ from scimrecon.errors import InputError
 from scimrecon.identity import email_syntax_problem, same_identity
 from scimrecon.steps._util import (
     account_profile,
-    idp_users,
+    idp_still_provisions,
     is_not_found,
     org_member,
     reads_idp_directory,
     require,
+    same_account_as_listed,
     skip_admin,
     skip_protected,
+    skip_service_account,
+    still_holds_address,
     target_email,
 )
 from scimrecon.steps.idp_steps import paused_by_this_run
@@ -365,8 +368,10 @@ class RecheckInactive(ReadAction):
         user = ctx.services.admin.find_org_user_by_email(email)
         if user is None:
             raise Skip("no such account in the org")
-        if (user.account_type or "atlassian") != "atlassian":
-            raise Skip(f"protected: service account (account_type {user.account_type})")
+        if not same_identity(user.email, email):
+            raise StepFailed(f"the org answered with {user.email!r} for {email!r}: not acting")
+        same_account_as_listed(ctx, email, user.account_id)
+        skip_service_account(user)
         if user.account_status != "active":
             raise Skip(f"account is {user.account_status}")
         skip_protected(ctx, email)
@@ -421,8 +426,10 @@ class SuspendAccess(Action):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         (account_id,) = require(ctx, "account_id")
         # Read again right before the change: a plan can wait hours for its confirmation, and
-        # a resumed run may reach this step days after the re-check.
+        # a resumed run may reach this step days after the re-check (a notice period): the
+        # role, and that the account still holds the address the notice went to.
         skip_admin(ctx, account_id)
+        still_holds_address(ctx, account_id, "suspending")
         ctx.services.admin.suspend_access(account_id)
         return {"suspended": True}
 
@@ -460,13 +467,9 @@ def _require_gone_from_idp(ctx: StepContext, scim_ids: list[str], email: str) ->
         object_id, names = entry.external_id, [email, entry.user_name or ""]
         break
     # Any match still provisioned spares the account: a wrong disable is the costly mistake.
-    for user in idp_users(ctx, object_id=object_id, names=names):
-        if user.provisioned:
-            via = f" through group {user.assigned_via}" if user.assigned_via else ""
-            raise Skip(
-                f"still assigned to the Atlassian app in the IdP ({ctx.services.idp.kind}){via}: "
-                "not a leaver"
-            )
+    why = idp_still_provisions(ctx, names, object_id)
+    if why is not None:
+        raise Skip(f"{why}: not a leaver")
 
 
 class LookupLeaver(ReadAction):
@@ -480,10 +483,18 @@ class LookupLeaver(ReadAction):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         email = target_email(ctx)
         user = org_member(ctx, email)
+        skip_service_account(user)
         skip_admin(ctx, user.account_id)
         status = ctx.services.admin.get_profile(user.account_id).account_status
         if status != "active":
             raise Skip(f"account {user.account_id} is already {status}")
         links = ctx.services.admin.scim_links_for_account(user.account_id)
+        if not links:
+            # A leaver here is an account the IdP provisioned and no longer does (reconcile's
+            # "orphaned"): an account with no SCIM entry was never the IdP's to take away.
+            raise Skip(
+                "no SCIM entry: the IdP never provisioned this account, so it is no leaver of it "
+                "(an unmanaged account: deactivate-unwanted, or by hand)"
+            )
         _require_gone_from_idp(ctx, [link.scim_user_id for link in links], email)
         return {"account_id": user.account_id, "scim_id": links[0].scim_user_id if links else ""}

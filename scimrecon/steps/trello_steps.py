@@ -16,6 +16,7 @@ from scimrecon.steps._util import (
     org_member,
     require,
     skip_admin,
+    skip_service_account,
     target_email,
 )
 
@@ -33,8 +34,7 @@ class LookupTrelloOnly(ReadAction):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         email = target_email(ctx)
         user = org_member(ctx, email)
-        if (user.account_type or "atlassian") != "atlassian":
-            raise Skip(f"protected: service account (account_type {user.account_type})")
+        skip_service_account(user)
         if user.account_status != "active":
             raise Skip(f"account is {user.account_status}: not billable")
         skip_admin(ctx, user.account_id)

@@ -18,7 +18,13 @@ from typing import Any
 
 from scimrecon.engine.action import ReadAction, Skip, StepContext, StepFailed
 from scimrecon.errors import CredentialsRefused, RemoteError
-from scimrecon.steps._util import csv_param, find_member, still_holds_address, target_email
+from scimrecon.steps._util import (
+    csv_param,
+    find_member,
+    idp_still_provisions,
+    still_holds_address,
+    target_email,
+)
 from scimrecon.steps.account_steps import DisableAccount
 
 
@@ -46,6 +52,12 @@ def prove_unwanted(ctx: StepContext) -> dict[str, Any]:
             f"management source {source or 'unknown'} (not 'invited'): an IdP may manage "
             "it; never deactivated here"
         )
+    # The directory says `invited`, and no SCIM entry links the account; an IdP that still
+    # assigns the person (an entry removed by hand, a push not yet made) would bring them back
+    # as a managed account: this playbook never touches those (read live, Entra and Okta).
+    why = idp_still_provisions(ctx, [target_email(ctx), user.email or ""])
+    if why is not None:
+        raise Skip(f"{why}: the IdP will provision it; use the reprovision playbook or the IdP")
     unwanted = set(csv_param(ctx, "unwanted", "trello"))
     keys = sorted({p.key.lower() for p in user.product_access})
     if not keys:

@@ -86,3 +86,78 @@ def test_deactivate_leavers_disables_orphans_and_removes_their_scim_entries(
             assert email not in scim_names
         others = [a for a in before["accounts"] if a["email"].lower() not in leavers]
         assert [now[a["email"].lower()] for a in others] == others
+
+
+def test_deactivate_leavers_disables_no_one_the_idp_never_provisioned(tmp_path: Path) -> None:
+    """A careless leaver list (trial 7, finding 3): tessa's second account (no SCIM entry,
+    tessa still employed), two service accounts, one protected by name; only the real orphan
+    (oscar: SCIM entry, IdP user gone) is disabled."""
+    names = ["tbrown@acme.example", "svc-backup@acme.example", "oscar.dubois@acme.example"]
+    with over_socket("drift", tmp_path) as env:
+        world = env.app.store.world
+        # two service accounts, as the inactive-licences world has them: one by type, one by
+        # name (both with a SCIM entry, so only the protection can spare them)
+        tessa = next(a for a in world["accounts"] if a["email"] == "tessa.brown@acme.example")
+        for email, kind in (("svc-backup@acme.example", "atlassian"),
+                            ("app-bot@acme.example", "app")):  # fmt: skip
+            bot = {**tessa, "account_id": f"bot-{kind}", "email": email, "account_type": kind}
+            world["accounts"].append(bot)
+            entry = next(
+                u for u in world["scim_users"] if u.get("account_id") == tessa["account_id"]
+            )
+            world["scim_users"].append(
+                {**entry, "id": f"scim-{kind}", "userName": email, "account_id": bot["account_id"],
+                 "externalId": f"gone-{kind}"}
+            )  # fmt: skip
+        names.append("app-bot@acme.example")
+        before = accounts_by_email(env.world())
+        target_file = tmp_path / "leavers.csv"
+        target_file.write_text("email\n" + "\n".join(names) + "\n", encoding="utf-8")
+        result = env.cli("run", "deactivate-leavers", "--targets", str(target_file), "--yes")
+        assert result.exit_code == 0, result.output
+        status = json.loads(env.cli("status", "1", "--format", "json").output)
+        reasons = {t["key"]: (t["state"], t["reason"]) for t in status["targets"]}
+        assert reasons == {
+            "tbrown@acme.example": (
+                "skipped",
+                "no SCIM entry: the IdP never provisioned this account, so it is no leaver of "
+                "it (an unmanaged account: deactivate-unwanted, or by hand)",
+            ),
+            "svc-backup@acme.example": ("skipped", "protected: matches svc-*"),
+            "app-bot@acme.example": (
+                "skipped",
+                "protected: service account (account_type app)",
+            ),
+            "oscar.dubois@acme.example": ("done", reasons["oscar.dubois@acme.example"][1]),
+        }
+        after = accounts_by_email(env.world())
+        assert after["oscar.dubois@acme.example"]["status"] == "inactive"
+        for email in names[:2] + names[3:]:
+            assert after[email] == before[email], email
+
+
+def test_inactive_licences_refuses_a_list_whose_account_id_is_someone_elses(
+    tmp_path: Path,
+) -> None:
+    """A row naming one person's email and another's account id (a hand-edited or stale list)
+    suspends nobody (trial 7, finding 1)."""
+    email = sorted(INACTIVE["inactive_90d"])[0]
+    with over_socket("inactive-licences", tmp_path) as env:
+        before = accounts_by_email(env.world())
+        other = next(a["account_id"] for e, a in before.items() if e != email)
+        target_file = tmp_path / "targets.csv"
+        target_file.write_text(f"email,account_id\n{email},{other}\n", encoding="utf-8")
+        result = env.cli(
+            "run", "inactive-licences", "--targets", str(target_file), "--yes",
+            "--param", "as_of=2026-11-23",
+        )  # fmt: skip
+        assert result.exit_code == 1, result.output
+        status = json.loads(env.cli("status", "1", "--format", "json").output)
+        (target,) = status["targets"]
+        assert target["state"] == "failed"
+        assert target["reason"] == (
+            f"recheck: the target list says account {other} for {email}, but the org says "
+            f"{before[email]['account_id']}: nothing was changed for it; fix the list (or make "
+            "it again) and start a new run with it"
+        )
+        assert accounts_by_email(env.world()) == before

@@ -283,5 +283,27 @@ def test_notify_trello_owners_takes_the_options_list_and_checks_its_account_ids(
         assert _reasons(env)[second] == (
             "failed",
             f"lookup: the target list says account {ids[first]} for {second}, but the org "
-            f"says {ids[second]}: fix the list",
+            f"says {ids[second]}: nothing was changed for it; fix the list (or make it again) "
+            "and start a new run with it",
         )
+
+
+def test_an_address_moved_during_the_notice_is_not_suspended(tmp_path: Path) -> None:
+    """The notice went to an address; if that address moves to someone else before the period
+    ends, the account is not suspended as the list's person (trial 7, finding 1)."""
+    moved = next(e for e in CHOSEN if e != JULIA)
+    with in_process("inactive-licences", tmp_path, smtp=True) as env:
+        env.clock.t = START
+        before = _products(env)
+        result = _run_notice(env, _targets(tmp_path, [moved]))
+        assert result.exit_code == 3, result.output
+        env.clock.t = START + 3 * DAY
+        account = accounts_by_email(env.app.store.world)[moved]
+        account["email"] = "renamed." + moved
+        env.clock.t = START + 8 * DAY
+        done = env.cli("resume", "--all", "--yes")
+        assert done.exit_code == 1, done.output
+        state, reason = _reasons(env)[moved]
+        assert state == "failed", reason
+        assert reason is not None and f"has address 'renamed.{moved}' now, not '{moved}'" in reason
+        assert _products(env)["renamed." + moved] == before[moved]  # nothing suspended

@@ -135,6 +135,7 @@ def test_deactivate_unwanted_skips_an_account_with_a_wanted_product(tmp_path: Pa
     world["scim_users"] = [
         s for s in world["scim_users"] if s.get("account_id") != user["account_id"]
     ]
+    world["idp"]["users"] = [u for u in world["idp"]["users"] if u.get("mail") != SIX[0]]
     with in_process(world, tmp_path) as env:
         result = env.cli(
             "run", "deactivate-unwanted", "--targets", _targets(tmp_path, SIX[:1]), "--yes"

@@ -19,15 +19,38 @@ EMAIL = "ada.lovelace@acme.example"  # Trello-only in acme-trello
 
 
 def _unlinked_world() -> dict[str, Any]:
-    """acme-trello with Ada's SCIM entry gone: her account is `invited`, an option 4 target;
-    she is still assigned to the app in Entra, so a push links her account again."""
+    """acme-trello with Ada's SCIM entry gone and her Entra assignment removed: her account is
+    `invited` and no IdP will provision it, an option 4 target. (Still assigned, the look-up
+    skips her: the IdP would bring her back; see the test below.)"""
     world = copy.deepcopy(load_world("acme-trello"))
     account = next(a for a in world["accounts"] if a["email"] == EMAIL)
     gone = {s["id"] for s in world["scim_users"] if s.get("account_id") == account["account_id"]}
     world["scim_users"] = [s for s in world["scim_users"] if s["id"] not in gone]
     for group in world["groups"]:
         group["members"] = [m for m in group["members"] if m not in gone]
+    _idp_user(world)["assigned"] = False
     return world
+
+
+def _idp_user(world: dict[str, Any]) -> dict[str, Any]:
+    return next(u for u in world["idp"]["users"] if u["userName"] == EMAIL)
+
+
+def test_an_account_the_idp_still_assigns_is_never_deactivated(tmp_path: Path) -> None:
+    """No SCIM entry and `invited` in the directory, but Entra still assigns her: the next push
+    would link her account again, so she is not an unwanted signup (trial 7, finding 2)."""
+    world = _unlinked_world()
+    _idp_user(world)["assigned"] = True
+    with in_process(world, tmp_path) as env:
+        env.ui = ChangesAtTheDisablePrompt(lambda: None)
+        target = _run(env, tmp_path)
+        assert (target["state"], target["reason"]) == (
+            "skipped",
+            "still assigned to the Atlassian app in the IdP (entra): the IdP will provision it; "
+            "use the reprovision playbook or the IdP",
+        )
+        assert accounts_by_email(env.world())[EMAIL]["status"] == "active"
+        assert not [r for r in env.app.log if r["path"].endswith("/lifecycle/disable")]
 
 
 class ChangesAtTheDisablePrompt:
@@ -63,7 +86,8 @@ def test_an_account_the_idp_links_while_the_run_waits_is_not_deactivated(tmp_pat
     with in_process(_unlinked_world(), tmp_path) as env:
         with httpx.Client(transport=httpx.WSGITransport(app=env.app), base_url="http://sim") as c:
 
-            def push() -> None:  # the IdP admin pushes Ada: her account is linked again
+            def push() -> None:  # the IdP admin assigns and pushes Ada: linked again
+                _idp_user(env.app.store.world)["assigned"] = True
                 assert c.post("/_sim/push", json={"user": EMAIL}).status_code == 200
 
             env.ui = ChangesAtTheDisablePrompt(push)
