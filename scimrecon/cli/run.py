@@ -455,6 +455,9 @@ def _plan_confirm_execute(
         for key in held:
             store.set_target_state(run_id, [key], "skipped", prep.held[key.lower()])
         store.add_audit(run_id, "held", f"{len(held)} target(s) held by other runs: skipped")
+    if fresh:
+        adopt.adopt_plan_reads(store, run_id, current)
+    # after the adopted reads, which record their targets as pending: this decides
     doomed = current.certain_failures()
     for key, why in doomed.items():
         store.set_target_state(
@@ -462,8 +465,6 @@ def _plan_confirm_execute(
         )
     if doomed:
         store.add_audit(run_id, "doomed", f"{len(doomed)} target(s) certain to fail: not started")
-    if fresh:
-        adopt.adopt_plan_reads(store, run_id, current)
     click.echo(f"run {run_id} started (state: {state_path})", err=True)
     runner = Runner(
         store, prep.playbook, prep.registry, services, ui, options, progress=current_progress()

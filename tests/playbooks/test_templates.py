@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -10,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scimrecon.http import HttpError
+from scimrecon.sim.world import load_world
 from scimrecon.steps.account_steps import parked_email
 from scimrecon.steps.templates import fill, template_problem
 from tests.playbooks.harness import in_process, targets
@@ -141,3 +143,31 @@ def test_the_simulator_refuses_an_invalid_email_like_the_real_api(tmp_path: Path
             "http://sim.localhost/_sim/world"
         )
         assert body.status_code == 200
+
+
+def test_a_target_whose_parked_address_cannot_exist_is_not_started(tmp_path: Path) -> None:
+    """Ada's local part is 59 characters: `+old-1` makes it longer than the 64 an address
+    allows, so park-email would fail. The plan says so, and the run (confirmed at once, its
+    reads adopted from the plan) does not start her: no pause, no unlink (review of session 6:
+    the adopted reads had set her back to pending)."""
+    long = "a" * 59 + "@acme.example"
+    world = json.loads(json.dumps(load_world("acme-trello")).replace("ada.lovelace@", long[:60]))
+    with in_process(world, tmp_path) as env:
+        before = env.world()
+        path = tmp_path / "t.csv"
+        path.write_text(f"email\n{long}\n", encoding="utf-8")
+        plan = env.cli("plan", "reprovision", "--targets", str(path), "--format", "json")
+        assert plan.exit_code == 1, plan.output
+        park = next(e for e in json.loads(plan.stdout)["entries"] if e["step"] == "park-email")
+        assert park["status"] == "error" and park["text"].startswith("would fail: "), park
+        result = env.cli("run", "reprovision", "--targets", str(path), "--yes")
+        assert result.exit_code == 0, result.output
+        status = json.loads(env.cli("status", "1", "--format", "json").stdout)
+        (target,) = status["targets"]
+        assert target["state"] == "skipped"
+        assert target["reason"] == (
+            f"not started: the plan shows park-email: {park['text'].removeprefix('would fail: ')}"
+            "; nothing was changed"
+        )
+        assert env.writes() == []
+        assert env.world() == before
