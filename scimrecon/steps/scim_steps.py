@@ -56,7 +56,7 @@ class LookupUser(ReadAction):
         # Role, status and product access in one read (no listing of the whole org first).
         member = live_directory_user(ctx, account_id)
         account_email, status = member.email, member.account_status
-        _require_same_person(email, user.id, account_id, account_email)
+        _require_same_person(email, user.id, account_id, account_email, user.primary_email)
         _require_assigned(ctx, user.external_id, user.user_name or email)
         products = [key for _, key, _ in member.product_access]
         skip_protected(ctx, email, account_email)
@@ -85,9 +85,11 @@ class LookupUser(ReadAction):
 
 
 def _require_same_person(
-    email: str, scim_id: str, account_id: str, account_email: str | None
+    email: str, scim_id: str, account_id: str, account_email: str | None, entry_email: str | None
 ) -> None:
-    """The account the SCIM entry links to must hold the target's own address.
+    """The account the SCIM entry links to must hold the entry's own address: the target's
+    (its userName), or the entry's primary email where the IdP's userName is not the mail
+    (an Entra UPN): Atlassian links an entry to the account that holds that email.
 
     Every later step acts on that account: the email is parked from it, the tickets move off
     it, it is disabled. A link to somebody else's account (links swapped by hand, an earlier
@@ -96,7 +98,7 @@ def _require_same_person(
     matching the target is not enough; the account's own email decides, under the identity
     rule, and an account whose email cannot be read is not assumed to be the target's.
     """
-    if account_email and same_identity(account_email, email):
+    if account_email and any(same_identity(account_email, own) for own in (email, entry_email)):
         return
     held = f"whose email is {account_email!r}" if account_email else "whose email cannot be read"
     raise Skip(

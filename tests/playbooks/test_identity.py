@@ -212,6 +212,27 @@ def test_a_scim_entry_linked_to_another_persons_account_changes_nothing(tmp_path
         assert env.world() == before
 
 
+def test_a_upn_that_is_not_the_mail_still_finds_its_own_account(tmp_path: Path) -> None:
+    """Entra's userName is the UPN, which need not be the mail: Ada's entry says
+    `ada.l@acme.example`, its primary email and her account say `ada.lovelace@...`. The entry's
+    own email is the account's: the same person, so the look-up goes on (the review of the
+    first version, which compared only the userName, refused every such user)."""
+    world = load_world("acme-trello")
+    entry = next(u for u in world["scim_users"] if u["userName"].startswith("ada."))
+    idp = next(u for u in world["idp"]["users"] if u["userName"].startswith("ada."))
+    entry["userName"] = idp["userName"] = "ada.l@acme.example"
+    with in_process(world, tmp_path) as env:
+        plan = env.cli(
+            "plan", "reprovision", "--targets", write_targets(tmp_path, "ada.l@acme.example"),
+            "--format", "json",
+        )  # fmt: skip
+        assert plan.exit_code == 0, plan.output
+        lookup = next(e for e in json.loads(plan.stdout)["entries"] if e["step"] == "lookup")
+        assert lookup["status"] == "would", lookup  # read, not skipped
+        park = next(e for e in json.loads(plan.stdout)["entries"] if e["step"] == "park-email")
+        assert "ada.lovelace+old-" in park["text"], park
+
+
 # -- the property: no step acts on an account whose address differs from the target ----------
 
 _letters = st.sampled_from(
