@@ -69,6 +69,8 @@ def _only_unwanted_access(ctx: StepContext, access: list[Any]) -> None:
     if not keys:
         raise Skip("no product access: not billable, nothing to save")
     unwanted = set(csv_param(ctx, "unwanted", "trello"))
+    if not set(keys) & unwanted:  # include_licensed or not: this option is for them alone
+        raise Skip(f"no {'/'.join(sorted(unwanted))} access: not billable through it")
     licensed = [k for k in keys if k not in unwanted]
     if licensed and not as_bool(ctx.param("include_licensed", False)):
         raise Skip(

@@ -151,17 +151,20 @@ def test_non_billable_policy_moves_no_one_who_uses_another_product_or_none(
 ) -> None:
     """The policy takes SSO and two-step verification away: a hand-typed list naming someone
     who works in Jira (lars: four products, trello among them) or someone with no product at
-    all (kira: nothing to save) moves nobody (trial 6, finding 5); include_licensed opts in."""
+    all (kira: nothing to save) moves nobody (trial 6, finding 5); include_licensed opts in
+    lars, never alan, who has no Trello at all (the review of the first version)."""
     world = _policy_world()
     lars, kira = "lars.nilsson@acme.example", "kira.ivanova@acme.example"
+    alan = "alan.turing@acme.example"
     products = {
         a["email"]: sorted(p["key"] for p in a["product_access"]) for a in world["accounts"]
     }
     licensed = [k for k in products[lars] if k != "trello"]
     assert licensed and "trello" in products[lars] and products[kira] == []  # the fixture
+    assert products[alan] and "trello" not in products[alan]
     with in_process(world, tmp_path) as env:
         before = env.world()
-        targets = _targets(tmp_path, [lars, kira])
+        targets = _targets(tmp_path, [lars, kira, alan])
         result = env.cli(
             "run", "non-billable-policy", "--targets", targets,
             "--yes", "--param", f"policy_id={POLICY['id']}",
@@ -173,6 +176,7 @@ def test_non_billable_policy_moves_no_one_who_uses_another_product_or_none(
             "verification away from a product they use (--param include_licensed=true to move "
             "them anyway)",
             kira: "no product access: not billable, nothing to save",
+            alan: "no trello access: not billable through it",
         }
         assert env.world() == before
         assert not [r for r in env.app.log if r["path"].endswith("/add-users")]
@@ -185,3 +189,4 @@ def test_non_billable_policy_moves_no_one_who_uses_another_product_or_none(
         after = accounts_by_email(env.world())
         assert after[lars]["policy"] == POLICY  # asked for by name
         assert after[kira] == accounts_by_email(before)[kira]  # still nothing to save
+        assert after[alan] == accounts_by_email(before)[alan]  # no Trello: never this option
