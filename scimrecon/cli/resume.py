@@ -31,7 +31,7 @@ from scimrecon.cli.run import (
     result_doc,
 )
 from scimrecon.cli.status import open_store, state_option
-from scimrecon.engine.incomplete import incomplete_targets
+from scimrecon.engine.incomplete import UNFINISHED, incomplete_targets
 from scimrecon.engine.playbook import parse_playbook
 from scimrecon.engine.runner import EXIT_INTERRUPTED, Runner, RunResult
 from scimrecon.engine.state import RunRecord, StateStore
@@ -139,12 +139,13 @@ def _resume_record(
 ) -> RunResult:
     """Resume one run: refuse a finished one (with the command that works), take its lock,
     and execute it with its stored options (`options` overrides those given)."""
-    undo = store.get_undo(record.id)
-    if undo is not None:
+    taken_back = _undone_in_part(store, record)
+    if taken_back:
         raise RefusedError(
-            f"run {record.id} has been undone in part (its undo is {undo.state}): going on "
-            "would build on changes already taken back; finish the undo: "
-            f"scimrecon undo {record.id}"
+            f"run {record.id}: {len(taken_back)} target(s) it would go on with were undone in "
+            f"part ({', '.join(taken_back[:3])}{', ...' if len(taken_back) > 3 else ''}): going "
+            "on would build on changes already taken back; finish their undo: scimrecon undo "
+            f"{record.id} --targets FILE (a list of them)"
         )
     retrying = retry_failed and record.state not in ("completed", "aborted")
     if record.state in ("completed", "failed", "aborted") and not retrying:
@@ -177,6 +178,13 @@ def _resume_record(
     with progress_for() as shown:  # the command's own --format decides, as for `run`
         runner = Runner(store, playbook, registry, services, ui, run_options, progress=shown)
         return _drive(store, record.id, lambda: runner.execute(record.id))
+
+
+def _undone_in_part(store: StateStore, record: RunRecord) -> list[str]:
+    """Targets a resume would go on with (not finished) on which an undo has already acted:
+    an undo of other targets (`undo --targets`) leaves the rest free to resume."""
+    touched = {key for (key, _), rec in store.undo_states(record.id).items() if key}
+    return [t.key for t in store.targets(record.id) if t.key in touched and t.state in UNFINISHED]
 
 
 def _has_incomplete(store: StateStore, record: RunRecord) -> bool:

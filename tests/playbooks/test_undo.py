@@ -384,9 +384,10 @@ def test_a_run_undone_in_part_is_not_resumed_and_shows_only_what_stands(tmp_path
         resumed = env.cli("resume", "1", "--retry-failed", "--yes")
         assert resumed.exit_code == 4, resumed.output
         assert resumed.stderr.strip().splitlines()[-1] == (
-            "error: run 1 has been undone in part (its undo is failed): going on would build "
-            "on changes already taken back; finish the undo: scimrecon undo 1"
+            f"error: run 1: 1 target(s) it would go on with were undone in part ({ada}): going "
+            "on would build on changes already taken back; finish their undo: scimrecon undo 1 "
+            "--targets FILE (a list of them)"
         )
         graph.broken = False
-        again = env.cli("undo", "1", "--yes")
+        again = env.cli("undo", "1", "--yes", "--targets", str(one))
         assert again.exit_code == 0, again.output
