@@ -36,7 +36,15 @@ from scimrecon.engine.redact import redact
 from scimrecon.engine.state import StateStore, StepRecord
 from scimrecon.engine.stepexec import summarize
 from scimrecon.engine.undo_plan import RUN_SCOPE, UndoPlanner
-from scimrecon.errors import EXIT_OK, EXIT_PARKED, EXIT_REFUSED, EXIT_TARGETS_FAILED, RefusedError
+from scimrecon.errors import (
+    EXIT_OK,
+    EXIT_PARKED,
+    EXIT_REFUSED,
+    EXIT_TARGETS_FAILED,
+    CredentialsRefused,
+    RefusedError,
+    ScimreconError,
+)
 
 EXIT_INTERRUPTED = 130
 
@@ -106,6 +114,8 @@ class Undoer(UndoPlanner):
             result.exit_code = EXIT_INTERRUPTED
         except RefusedError as exc:
             result.state, result.reason, result.exit_code = "failed", exc.message, EXIT_REFUSED
+        except ScimreconError as exc:  # a refused key, a window step the API would not take
+            result.state, result.reason, result.exit_code = "failed", exc.message, exc.exit_code
         result.left = self._still_incomplete()
         result.window_open = self.window_left_open() or self._undo_window_open()
         if result.state == "running":
@@ -299,6 +309,11 @@ class Undoer(UndoPlanner):
             self._record(step, key, step.id, state="refused", error=reason, outcome="refused",
                          summary=reason)  # fmt: skip
             return "refused", reason
+        except CredentialsRefused as exc:
+            reason = redact(f"failed: {exc.message}")
+            self._record(step, key, step.id, state="failed", attempts=attempts, error=reason,
+                         outcome="failed", summary=reason)  # fmt: skip
+            raise  # no other target's reversal can be made either: the undo stops
         except Exception as exc:
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             reason = redact(f"failed: {message}")

@@ -391,3 +391,30 @@ def test_a_run_undone_in_part_is_not_resumed_and_shows_only_what_stands(tmp_path
         graph.broken = False
         again = env.cli("undo", "1", "--yes", "--targets", str(one))
         assert again.exit_code == 0, again.output
+
+
+def test_a_refused_key_stops_the_undo_at_once_and_keeps_provisioning_paused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 401 in an undo stops it at the first call (not one failure per target), says why in
+    one line, leaves provisioning paused over the half-moved people and names the commands
+    that work (review of session 6)."""
+    with interrupted_env(tmp_path) as env:
+        _interrupt(env)
+        half_moved = _expected_incomplete(env)
+        good = env.app.secrets()
+        monkeypatch.setattr(env.app, "secrets", lambda: {**good, "SCIMRECON_ORG_API_KEY": "x"})
+        transport = httpx.WSGITransport(app=env.app)
+        env.services_factory = _services(env.app, "http://sim.localhost", transport, env.clock)
+        seen = len(env.app.log)
+        result = env.cli("abort", "1", "--undo", "--yes")
+        assert result.exit_code == 4, result.output
+        assert "undo of run 1 failed: 0 undone\n" in result.output
+        assert "→ 401: unauthorized: invalid credentials for the organization APIs" in result.output
+        assert "finish them: scimrecon resume 1; or undo them: scimrecon abort 1 --undo" in (
+            result.output
+        )
+        refused = [r for r in env.app.log[seen:] if r["status"] == 401]
+        assert len(refused) == 1  # stopped at the first refusal
+        assert env.world()["idp"]["job"]["state"] == "Paused"
+        assert _expected_incomplete(env) == half_moved  # nothing changed
