@@ -39,7 +39,7 @@ from scimrecon.engine.incomplete import (
 from scimrecon.engine.playbook import parse_playbook
 from scimrecon.engine.runner import Runner, RunResult
 from scimrecon.engine.state import RunRecord, StateStore
-from scimrecon.engine.state_locks import in_use
+from scimrecon.engine.state_locks import in_use, lock_holder
 from scimrecon.engine.targets import DEFAULT_MAX_TARGETS, load_targets
 from scimrecon.engine.undo import Undoer, UndoOptions, UndoResult
 from scimrecon.engine.undo_plan import UndoPlan
@@ -154,8 +154,12 @@ def undo(
     try:
         record = store.get_run(run_id)
         if held_here(record):  # abort and resume would be refused too: say what works
-            holder = f"pid {record.lock_pid} on {record.lock_host} since {record.lock_since}"
-            raise RefusedError(in_use(record.id, holder, record.lock_pid))
+            holder = lock_holder(record.lock_pid, record.lock_host, record.lock_since)
+            then = (
+                f"scimrecon abort {record.id} --undo if it has not ended, scimrecon undo "
+                f"{record.id} if it has"
+            )
+            raise RefusedError(in_use(record.id, holder, record.lock_pid, then))
         if record.state in UNFINISHED_RUN:
             raise RefusedError(
                 f"run {record.id} is {record.state}: undo its targets while ending it "

@@ -80,6 +80,8 @@ class StepContext:
     started_actions: frozenset[str] = frozenset()
     #: This very step was started before (its intent is recorded): `check` is settling it.
     settling: bool = False
+    #: Run by an undo (a window step run forward): a message names the undo's commands.
+    undoing: bool = False
     #: Reads one attempt of this step has made, keyed by the action: `apply` may reuse what its
     #: own `check` read a moment before instead of asking the API again. Emptied by the runner
     #: before every attempt, so a retry never sees an answer from before its failure.

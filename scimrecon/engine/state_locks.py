@@ -37,7 +37,12 @@ def pid_alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
-def in_use(run_id: str, holder: str | None, pid: int | None) -> str:
+def lock_holder(pid: int | None, host: str | None, since: str | None) -> str | None:
+    """How messages name the process recorded as holding a run (None: nobody recorded)."""
+    return f"pid {pid} on {host} since {since}" if pid is not None else None
+
+
+def in_use(run_id: str, holder: str | None, pid: int | None, then: str = "try again") -> str:
     """Why a run cannot be taken now, and the way out: every command that needs the run
     (resume, abort, undo) says the same, so none of them points at another that is refused."""
     stop = (
@@ -45,7 +50,7 @@ def in_use(run_id: str, holder: str | None, pid: int | None) -> str:
     )
     return (
         f"run {run_id} is in use by {holder or 'another process'}: wait for it to end, or stop "
-        f"it ({stop}), then try again"
+        f"it ({stop}), then {then}"
     )
 
 
@@ -132,7 +137,7 @@ class RunLocks(StoreBase):
                 if row is None:
                     raise InputError(f"run {run_id} not found in {self.path}")
                 pid, host, since = row
-                holder = f"pid {pid} on {host} since {since}" if pid is not None else None
+                holder = lock_holder(pid, host, since)
                 if fd is None:
                     raise RefusedError(in_use(run_id, holder, pid))
                 mine = pid == os.getpid() and host == self._host

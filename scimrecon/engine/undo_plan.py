@@ -194,6 +194,7 @@ class UndoPlanner:
             run_outputs=run_outputs,
             started_actions=started,
             settling=rec is not None and rec.state == "running",
+            undoing=True,
         )
 
     # -- the plan -------------------------------------------------------------------------

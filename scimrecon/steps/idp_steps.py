@@ -135,7 +135,16 @@ class PauseProvisioning(Action):
         if state == "Paused" and (ctx.settling or paused):
             return {"paused_at": paused or _now()}  # ours; a crash may have swallowed the answer
         if state != "Active":
-            then = "plan again" if ctx.dry_run else f"scimrecon resume {ctx.run_id}"
+            then = (
+                "plan again"
+                if ctx.dry_run
+                else (
+                    f"carry on with the undo: scimrecon undo {ctx.run_id} (scimrecon abort "
+                    f"{ctx.run_id} --undo for a run that has not ended)"
+                )
+                if ctx.undoing
+                else f"scimrecon resume {ctx.run_id}"
+            )
             raise RefusedError(
                 f"{_idp_name(ctx)} provisioning is {state} before this run touched it; "
                 "this run will not take it over (and would not know to leave it paused): "

@@ -282,7 +282,8 @@ def test_a_second_process_on_the_same_run_is_refused(harness: Harness) -> None:
         assert undo.stderr == (
             f"error: run 1 is in use by pid {holder.pid} on {socket.gethostname()} "
             f"since {since}: wait for it to end, or stop it (Ctrl-C where it runs, or "
-            f"kill -INT {holder.pid}), then try again\n"
+            f"kill -INT {holder.pid}), then scimrecon abort 1 --undo if it has not ended, "
+            "scimrecon undo 1 if it has\n"
         )
         shown = cli(harness, "status", "1").stdout
         assert f"locked by pid {holder.pid} on {socket.gethostname()} since {since}\n" in shown
