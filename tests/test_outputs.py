@@ -51,10 +51,14 @@ def test_no_output_replaces_an_sqlite_database(tmp_path: Path) -> None:
     code, _, err = _invoke("analyze", str(EXPORT), *ANALYZE, "--targets-out", str(db))
     assert code == 2
     assert err.strip() == (
-        f"error: --targets-out {db}: refusing to replace an SQLite database (a state file "
-        "holds what resume and undo need); choose another path"
+        f"error: --targets-out {db}: refusing to replace an SQLite database or its files (a "
+        "state file holds what resume and undo need); choose another path"
     )
     assert db.read_bytes() == before
+    wal = db.with_name(db.name + "-wal")  # the log beside an open database
+    code, _, err = _invoke("analyze", str(EXPORT), *ANALYZE, "--targets-out", str(wal))
+    assert code == 2 and "refusing to replace an SQLite database or its files" in err
+    assert not wal.exists()
 
 
 def test_a_plan_is_never_saved_over_the_state_file_or_the_targets(tmp_path: Path) -> None:

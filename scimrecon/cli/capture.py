@@ -132,7 +132,7 @@ def _no_leftovers(original: dict[str, Any], redacted: dict[str, Any], names: Any
 )
 @click.option(
     "--state-out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="Where to write the redacted copy of --state (a new file).",
 )
 @click.pass_context

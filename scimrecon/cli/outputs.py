@@ -8,6 +8,10 @@ need (old account ids, parked addresses, recorded groups) with a JSON plan, and
 (trial 6, finding 8). Any other existing file is replaced as before (outputs are written
 whole, through a temporary file): refusing those would only teach people to pass a flag.
 
+`sim serve --profile-out` has a rule of its own (it replaces only files it wrote itself:
+sim/profile_toml.py), and `sim serve --save` may write over the world it started from: that
+is what saving a session back is for.
+
 Every command gets the guard from the root group (`cli/main.py` wraps each command's callback),
 so an option only has to be declared with the `OutputFile` type to be covered.
 """
@@ -51,6 +55,11 @@ def _same(a: Path, b: Path) -> bool:
 
 
 def _is_sqlite(path: Path) -> bool:
+    """An SQLite database, or one of the files beside it while it is open (its write-ahead
+    log, shared memory, rollback journal): replacing those damages the database too."""
+    for suffix in ("-wal", "-shm", "-journal"):
+        if path.name.endswith(suffix):
+            return _is_sqlite(path.with_name(path.name.removesuffix(suffix)))
     try:
         with path.open("rb") as fh:
             return fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
@@ -83,8 +92,8 @@ def check_outputs(ctx: click.Context) -> None:
     for n, (option, path) in enumerate(outputs):
         if _is_sqlite(path):
             raise InputError(
-                f"{option} {path}: refusing to replace an SQLite database (a state file holds "
-                "what resume and undo need); choose another path"
+                f"{option} {path}: refusing to replace an SQLite database or its files (a state "
+                "file holds what resume and undo need); choose another path"
             )
         for other, there in [*others, *outputs[:n]]:
             if _same(path, there):

@@ -133,12 +133,21 @@ def serve(
     """
     from scimrecon.atomicfile import write_atomic
     from scimrecon.sim.app import SimApp
-    from scimrecon.sim.profile_toml import env_lines, profile_toml
+    from scimrecon.sim.profile_toml import env_lines, profile_toml, sim_file_problem
     from scimrecon.sim.server import make_sim_server, server_url
 
     world = _load_world(world_source)
     if faults_file is not None:
         world["faults"] = _load_faults(faults_file)
+    # Checked before anything starts: the files are written only once the server listens.
+    env_file = profile_out.with_name(profile_out.name + ".env")
+    for path in (profile_out, env_file):
+        problem = sim_file_problem(path)
+        if problem is not None:
+            raise InputError(
+                f"--profile-out {profile_out}: refusing to replace {path}: {problem}; choose "
+                "another path"
+            )
     app = SimApp(world, seed=seed)
     try:
         server = make_sim_server(app, host, port)
@@ -166,14 +175,13 @@ def serve(
         url = server_url(server)
         # The files are written before the first line: a script that waits for `listening on`
         # may source FILE.env at once (the README's tour does).
-        env_path = profile_out.with_name(profile_out.name + ".env")
         try:
             profile_out.write_text(profile_toml(app.profile(url)), encoding="utf-8")
-            write_atomic(env_path, env_lines(app.secrets()), private=True)
+            write_atomic(env_file, env_lines(app.secrets()), private=True)
         except OSError as exc:
             raise InputError(f"cannot write {exc.filename}: {exc.strerror}") from None
         click.echo(f"listening on {url}")
-        click.echo(f"profile: {profile_out}  secrets: {env_path} (source it: . {env_path})")
+        click.echo(f"profile: {profile_out}  secrets: {env_file} (source it: . {env_file})")
         if mail_server is not None:
             click.echo(
                 f"smtp: {mail_server.host}:{mail_server.port} (received mail: GET {url}/_sim/mail)"

@@ -57,7 +57,10 @@ def _window_open(before: list[Step], registry: ActionRegistry | None, step: Step
     for earlier in before:
         known = earlier.action in registry
         kind = getattr(registry.get(earlier.action), "window", None) if known else None
-        open_ = True if kind == "open" else False if kind == "close" else open_
+        if kind == "open":
+            open_ = earlier.when is None  # a pause that may not run opens nothing for sure
+        elif kind == "close":
+            open_ = False
     return open_
 
 

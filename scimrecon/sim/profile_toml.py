@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 
@@ -25,9 +26,28 @@ def _value(value: Any) -> str:
     return text.replace("\x7f", "\\u007f")
 
 
+#: The first words of both files `sim serve` writes: a file that does not start with them is
+#: somebody's own (a real profile, real keys) and is never replaced (`sim_file_problem`).
+WRITTEN_BY = "# Written by `scimrecon sim serve`"
+
+
+def sim_file_problem(path: Path) -> str | None:
+    """Why `sim serve` may not write `path`, or None: it is new, or one it wrote before."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(WRITTEN_BY))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror})"
+    if head != WRITTEN_BY.encode():
+        return "it is not a file sim serve wrote (a real profile or its keys?)"
+    return None
+
+
 def profile_toml(profile: Mapping[str, Mapping[str, Any]]) -> str:
     """Tables of scalar (or list-of-scalar) keys, in the order given."""
-    lines = ["# Written by `scimrecon sim serve`: endpoints and ids only, never secrets."]
+    lines = [f"{WRITTEN_BY}: endpoints and ids only, never secrets."]
     for section, table in profile.items():
         lines += ["", f"[{section}]"]
         lines += [f"{key} = {_value(value)}" for key, value in table.items() if value is not None]
@@ -35,4 +55,7 @@ def profile_toml(profile: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def env_lines(secrets: Mapping[str, str]) -> str:
-    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in secrets.items())
+    head = f"{WRITTEN_BY}: the simulator's own fake keys.\n"
+    return head + "".join(
+        f"export {name}={shlex.quote(value)}\n" for name, value in secrets.items()
+    )

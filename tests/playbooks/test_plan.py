@@ -116,14 +116,20 @@ def test_a_playbook_cannot_park_an_email_while_provisioning_runs(tmp_path: Path)
     end = shipped.index("[[steps]]", start + 1)
     text = shipped[:start] + shipped[end:]
     (tmp_path / "nopause.toml").write_text(text.replace('id = "reprovision"', 'id = "np"', 1))
+    # a pause that may not run (a `when` on it) opens nothing for sure either
+    maybe = shipped.replace(
+        'action = "idp.pause"\n', 'action = "idp.pause"\nwhen = "params.include_licensed"\n', 1
+    )
+    (tmp_path / "maybe.toml").write_text(maybe.replace('id = "reprovision"', 'id = "mp"', 1))
     with in_process("acme-trello", tmp_path) as env:
-        result = env.cli("playbooks", "show", "np", "--playbooks", str(tmp_path))
-        assert result.exit_code == 2
-        assert result.output == (
-            "error: nopause.toml: steps[6] (park-email).action: action 'account.park_email' "
-            "must run while provisioning is paused: place it after a step that pauses it "
-            "(idp.pause) and before the one that resumes it\n"
-        )
+        for playbook, file, index in (("np", "nopause.toml", 6), ("mp", "maybe.toml", 7)):
+            result = env.cli("playbooks", "show", playbook, "--playbooks", str(tmp_path))
+            assert result.exit_code == 2
+            assert result.output == (
+                f"error: {file}: steps[{index}] (park-email).action: action "
+                "'account.park_email' must run while provisioning is paused: place it after a "
+                "step that pauses it (idp.pause) and before the one that resumes it\n"
+            )
 
 
 def test_ending_input_at_the_run_question_refuses_with_exit_4_and_changes_nothing(

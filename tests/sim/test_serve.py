@@ -158,3 +158,28 @@ def test_sigint_also_stops_cleanly(tmp_path: Path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
+
+
+def test_sim_serve_never_replaces_a_profile_it_did_not_write(tmp_path: Path):
+    """`--profile-out scimrecon.toml` in a folder with the real profile (trial 7): refused
+    before anything starts, both files left as they were; a profile sim serve wrote earlier
+    may be replaced (the tour starts the simulator again and again)."""
+    real = tmp_path / "scimrecon.toml"
+    real.write_text('[atlassian]\norg_id = "real-org"\n', encoding="utf-8")
+    keys = tmp_path / "scimrecon.toml.env"
+    keys.write_text("export SCIMRECON_ORG_API_KEY=REAL-PROD-KEY\n", encoding="utf-8")
+    for target, named in ((real, real), (tmp_path / "other.toml", None)):
+        if named is None:  # a profile of its own, beside somebody's keys
+            (tmp_path / "other.toml.env").write_text("export X=1\n", encoding="utf-8")
+            named = tmp_path / "other.toml.env"
+        result = CliRunner().invoke(
+            cli, ["sim", "serve", "--world", "acme-trello", "--port", "0", "--profile-out",
+                  str(target)],
+        )  # fmt: skip
+        assert result.exit_code == 2, result.output
+        assert result.output.strip() == (
+            f"error: --profile-out {target}: refusing to replace {named}: it is not a file sim "
+            "serve wrote (a real profile or its keys?); choose another path"
+        )
+    assert real.read_text(encoding="utf-8") == '[atlassian]\norg_id = "real-org"\n'
+    assert keys.read_text(encoding="utf-8") == "export SCIMRECON_ORG_API_KEY=REAL-PROD-KEY\n"
