@@ -160,12 +160,26 @@ def _script_problem(local: str) -> str | None:
         names = " and ".join(s.title() for s in sorted(scripts))
         odd = next((c for s, c in scripts.items() if s != "LATIN"), letters[0])
         return f"mixes {names} letters ({_show(odd)}): a look-alike of another address"
-    for char in letters:
-        twin = _ascii_look_alike(char) if _script(char) == "LATIN" else None
-        if twin is not None:
+    previous = ""
+    for char in local:
+        if not char.isascii() and _script(char) == "LATIN":
+            twin = _ascii_look_alike(char)
+            if twin is not None:
+                return (
+                    f"holds {_show(char)}, which looks like {twin!r}: a look-alike of another "
+                    "address"
+                )
+            if "SMALL CAPITAL" in unicodedata.name(char, ""):  # phonetic: no name is written so
+                return f"holds {_show(char)}, a small capital: a look-alike of another address"
+        latin_before = previous.isascii() or _script(previous) == "LATIN"
+        if unicodedata.category(char) in ("Mn", "Me") and previous and latin_before:
+            # a mark NFC cannot join to its letter (`j` + U+0301): drawn over it, unlike
+            # a letter written whole (`é`), so two addresses can look the same
             return (
-                f"holds {_show(char)}, which looks like {twin!r}: a look-alike of another address"
+                f"holds {_show(char)} on {previous!r}, a mark no single letter has: a look-alike "
+                "of another address"
             )
+        previous = char
     if set(scripts) - {"LATIN"} and all(_ascii_look_alike(c) for c in letters):
         (script,) = scripts
         return (

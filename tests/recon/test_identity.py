@@ -110,6 +110,7 @@ def test_accepted_keys_that_differ_differ_under_any_looser_folding(a: str, b: st
         "bj\u00f8rn@acme.example",
         "\u041c\u0430\u0440\u0438\u044f@acme.example",  # a real Cyrillic name: not all look-alikes
         "tanaka.\u65e5\u672c@acme.example",  # Latin + Han: TR39 highly restrictive
+        "\u0928\u093f\u0915\u093f\u0932@acme.example",  # Devanagari with its vowel signs
     ],
 )
 def test_ordinary_addresses_are_accepted(key: str) -> None:
@@ -135,6 +136,10 @@ def test_ordinary_addresses_are_accepted(key: str) -> None:
             "U+0131 LATIN SMALL LETTER DOTLESS I, which looks like 'i'",
         ),
         ("\u0251da@acme.example", "U+0251 LATIN SMALL LETTER ALPHA, which looks like 'a'"),
+        # the review of session 6: every small capital, and a mark NFC cannot join
+        ("x\u0276y@acme.example", "U+0276 LATIN LETTER SMALL CAPITAL OE, a small capital"),
+        ("x\ua7aey@acme.example", "U+A7AE LATIN CAPITAL LETTER SMALL CAPITAL I"),
+        ("j\u0301ne@acme.example", "U+0301 COMBINING ACUTE ACCENT on 'j', a mark no single"),
         # trial 6, finding 7: a small capital, and a letter lower case turns into two
         ("\u1d00da@acme.example", "U+1D00 LATIN LETTER SMALL CAPITAL A, which looks like 'a'"),
         (
