@@ -167,6 +167,12 @@ def redact_world(world: dict[str, Any], *, map_domains: bool = False) -> dict[st
     org["domains"] = sorted({names.domain(d) for d in org.get("domains") or []})
     if "name" in org:
         org["name"] = "redacted org"
+    # a directory is often named after the company (trial 7: "Acme Corporation" survived)
+    directories = [*(org.get("user_directories") or []), *(out.get("directories") or [])]
+    for n, directory in enumerate(d for d in directories if isinstance(d, dict) and "name" in d):
+        directory["name"] = f"redacted directory {n + 1}"
+    if map_domains:  # a site's name is the customer's own address: NAME.atlassian.net
+        _rename_sites(out)
     for account in out.get("accounts") or []:
         account["name"] = names.name_of(account.get("email"))
         account["email"] = names.address(account.get("email"))
@@ -189,6 +195,35 @@ def redact_world(world: dict[str, Any], *, map_domains: bool = False) -> dict[st
     for issue in jira.get("issues") or []:
         issue.pop("summary", None)
     return out
+
+
+#: site names that name no customer: Atlassian's own products, kept as they are
+_PRODUCT_SITES = frozenset({"trello"})
+
+
+def _rename_sites(world: dict[str, Any]) -> None:
+    """Every customer site becomes `siteN`, wherever the world names it (its list of sites,
+    each product access, the Jira site): the same new name everywhere, so the twin stays whole."""
+    renamed: dict[str, str] = {}
+    for site in world.get("sites") or []:
+        name = str(site.get("name") or "")
+        if name and name.lower() not in _PRODUCT_SITES and name not in renamed:
+            renamed[name] = f"site{len(renamed) + 1}"
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "site" and isinstance(value, str) and value in renamed:
+                    node[key] = renamed[value]
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(world)
+    for site in world.get("sites") or []:
+        site["name"] = renamed.get(str(site.get("name") or ""), site.get("name"))
 
 
 __all__ = ["Pseudonyms", "redact_world"]

@@ -169,6 +169,10 @@ def test_redact_can_map_domains_and_write_the_targets_under_their_pseudonyms(
         )
     assert not [a["email"] for a in twin["accounts"] if "acme" in a["email"]]
     assert twin["org"]["domains"] == ["org1.example"]
+    # nothing else names the customer (trial 7): not its site, not its directory
+    assert "acme" not in json.dumps(twin).lower()
+    assert sorted(s["name"] for s in twin["sites"]) == ["site1", "trello"]
+    assert twin["jira"]["site"] == "site1"
     emails = {a["email"] for a in twin["accounts"]}
     rows = mapped_targets.read_text("utf-8").split()
     assert rows[0] == "email" and len(rows) == 7
