@@ -117,7 +117,9 @@ def _no_leftovers(original: dict[str, Any], redacted: dict[str, Any], names: Any
 )
 @click.option("--redact", is_flag=True, help="Replace people's names and emails by pseudonyms.")
 @click.option(
-    "--map-domains", is_flag=True, help="With --redact: map the email domains too (orgN.example)."
+    "--map-domains",
+    is_flag=True,
+    help="With --redact: map the email domains (orgN.example) and site names (siteN) too.",
 )
 @click.option(
     "--targets-out",
