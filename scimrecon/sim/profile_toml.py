@@ -55,7 +55,7 @@ def profile_toml(profile: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def env_lines(secrets: Mapping[str, str]) -> str:
-    head = f"{WRITTEN_BY}: the simulator's own fake keys.\n"
+    head = f"{WRITTEN_BY}: fake keys of the simulator, never real ones.\n"
     return head + "".join(
         f"export {name}={shlex.quote(value)}\n" for name, value in secrets.items()
     )
