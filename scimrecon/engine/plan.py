@@ -278,6 +278,15 @@ class Planner:
             return PlanEntry(key, step.id, "skip", redact(f"skip: {skip.reason}")), True, False
         except (MissingSecret, CredentialsRefused):
             raise  # the same for every target: one line for the plan, not one per row
+        except StepFailed as exc:
+            if action.read_only and key is not None and not isinstance(exc, MissingOutput):
+                # a look-up that fails the target (its list names another account): nothing
+                # after it would run, so nothing after it is planned as "would"; the run's own
+                # look-up fails it again, before anything changes
+                text = redact(f"fails here: {exc.message}")
+                return PlanEntry(key, step.id, "error", text), True, False
+            text = redact(f"cannot check: {exc.message}")
+            return PlanEntry(key, step.id, "error", text), False, False
         except Exception as exc:
             text = redact(f"cannot check: {getattr(exc, 'message', None) or exc}")
             return PlanEntry(key, step.id, "error", text), False, False

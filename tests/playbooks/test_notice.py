@@ -277,6 +277,13 @@ def test_notify_trello_owners_takes_the_options_list_and_checks_its_account_ids(
             f"{second},{ids[first]},B,billable only through Trello\n",  # a wrong id
             encoding="utf-8",
         )
+        plan = env.cli(
+            "plan", "notify-trello-owners", "--targets", str(targets), "--format", "json"
+        )
+        assert plan.exit_code == 1, plan.output  # the plan says so, and plans nothing after it
+        planned = [e for e in json.loads(plan.stdout)["entries"] if e["target"] == second]
+        assert [(e["step"], e["status"]) for e in planned] == [("lookup", "error")]
+        assert planned[0]["text"].startswith("fails here: the target list says account ")
         result = env.cli("run", "notify-trello-owners", "--targets", str(targets), "--yes")
         assert result.exit_code == 3, result.output
         assert [m["to"] for m in env.mail()] == [[first]]
