@@ -7,7 +7,6 @@ from scimrecon.engine.action import ActionRegistry
 from scimrecon.steps.account_steps import (
     AwaitLogin,
     DisableAccount,
-    LookupLeaver,
     ParkOldEmail,
     RecheckInactive,
     SuspendAccess,
@@ -20,6 +19,7 @@ from scimrecon.steps.idp_steps import (
     SnapshotProvisioning,
 )
 from scimrecon.steps.jira_steps import CountWhatStays, ReassignTickets
+from scimrecon.steps.leaver_steps import LookupLeaver
 from scimrecon.steps.notify_steps import AwaitNoticeEnd, NotifyEmail, RecheckAfterNotice
 from scimrecon.steps.org_steps import CountBillable
 from scimrecon.steps.policy_steps import LookupPolicyMember, MoveToPolicy

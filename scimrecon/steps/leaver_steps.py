@@ -1,0 +1,68 @@
+"""The look-up of deactivate-leavers: a leaver is an account the IdP provisioned and no longer
+does (reconcile's "orphaned"), proven live right before anything is disabled, because a leaver
+list can be a week old and a wrong disable is the costly mistake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scimrecon.engine.action import ReadAction, Skip, StepContext
+from scimrecon.steps._util import (
+    idp_still_provisions,
+    is_not_found,
+    org_member,
+    reads_idp_directory,
+    skip_admin,
+    skip_service_account,
+    target_email,
+)
+
+
+def _require_gone_from_idp(ctx: StepContext, scim_ids: list[str], email: str) -> None:
+    """A leaver list can be a week old: someone re-hired or re-assigned since must not be
+    disabled. Checked live where the IdP can be read (Entra, Okta); manual IdP lists are trusted.
+    """
+    if not reads_idp_directory(ctx):
+        return
+    object_id, names = None, [email]
+    for scim_id in scim_ids:
+        try:
+            entry = ctx.services.scim.get(scim_id)
+        except Exception as exc:
+            if is_not_found(exc):
+                continue  # an entry of another directory than the profile's
+            raise
+        object_id, names = entry.external_id, [email, entry.user_name or ""]
+        break
+    # Any match still provisioned spares the account: a wrong disable is the costly mistake.
+    why = idp_still_provisions(ctx, names, object_id)
+    if why is not None:
+        raise Skip(f"{why}: not a leaver")
+
+
+class LookupLeaver(ReadAction):
+    """Find a leaver's account and SCIM entry, live, right before anything is changed."""
+
+    name = "account.lookup_leaver"
+
+    def describe(self, ctx: StepContext) -> str:
+        return f"look up {target_email(ctx)}'s account and SCIM entry"
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        email = target_email(ctx)
+        user = org_member(ctx, email)
+        skip_service_account(user)
+        skip_admin(ctx, user.account_id)
+        status = ctx.services.admin.get_profile(user.account_id).account_status
+        if status != "active":
+            raise Skip(f"account {user.account_id} is already {status}")
+        links = ctx.services.admin.scim_links_for_account(user.account_id)
+        if not links:
+            # A leaver here is an account the IdP provisioned and no longer does (reconcile's
+            # "orphaned"): an account with no SCIM entry was never the IdP's to take away.
+            raise Skip(
+                "no SCIM entry: the IdP never provisioned this account, so it is no leaver of it "
+                "(an unmanaged account: deactivate-unwanted, or by hand)"
+            )
+        _require_gone_from_idp(ctx, [link.scim_user_id for link in links], email)
+        return {"account_id": user.account_id, "scim_id": links[0].scim_user_id if links else ""}
