@@ -56,7 +56,7 @@ class LookupUser(ReadAction):
         # Role, status and product access in one read (no listing of the whole org first).
         member = live_directory_user(ctx, account_id)
         account_email, status = member.email, member.account_status
-        _require_same_person(email, user.id, account_id, account_email, user.primary_email)
+        _require_same_person(ctx, email, user, account_id, account_email)
         _require_assigned(ctx, user.external_id, user.user_name or email)
         products = [key for _, key, _ in member.product_access]
         skip_protected(ctx, email, account_email)
@@ -85,26 +85,55 @@ class LookupUser(ReadAction):
 
 
 def _require_same_person(
-    email: str, scim_id: str, account_id: str, account_email: str | None, entry_email: str | None
+    ctx: StepContext, email: str, user: Any, account_id: str, account_email: str | None
 ) -> None:
-    """The account the SCIM entry links to must hold the entry's own address: the target's
-    (its userName), or the entry's primary email where the IdP's userName is not the mail
-    (an Entra UPN): Atlassian links an entry to the account that holds that email.
+    """The account the SCIM entry links to must hold the target's own address (its userName),
+    or, where the IdP's userName is not the mail (an Entra UPN), the entry's primary email
+    when that address is nobody else's: no other SCIM entry has it as its userName, and no
+    other account of the org holds the target's own address.
 
     Every later step acts on that account: the email is parked from it, the tickets move off
     it, it is disabled. A link to somebody else's account (links swapped by hand, an earlier
-    half-done fix, an address changed in Atlassian only) would make those steps act on the wrong
-    person, and the re-push could not take the address back anyway. The entry's userName
-    matching the target is not enough; the account's own email decides, under the identity
-    rule, and an account whose email cannot be read is not assumed to be the target's.
+    half-done fix, an address changed in Atlassian only, mail attributes swapped in the IdP)
+    would make those steps act on the wrong person. The entry's userName matching the target
+    is not enough; the account's own email decides, under the identity rule, and an account
+    whose email cannot be read is not assumed to be the target's.
     """
-    if account_email and any(same_identity(account_email, own) for own in (email, entry_email)):
+    if account_email and same_identity(account_email, email):
         return
     held = f"whose email is {account_email!r}" if account_email else "whose email cannot be read"
+    why = f"links account {account_id}, {held}"
+    entry_email = user.primary_email
+    if account_email and entry_email and same_identity(account_email, entry_email):
+        why = _someone_elses(ctx, email, user.id, account_id, entry_email)
+        if why is None:
+            return
     raise Skip(
-        f"not the same person: SCIM user {scim_id} ({email}) links account {account_id}, "
-        f"{held}; check the link by hand: scimrecon accounts show {email}"
+        f"not the same person: SCIM user {user.id} ({email}) {why}; check the link by hand: "
+        f"scimrecon accounts show {email}"
     )
+
+
+def _someone_elses(
+    ctx: StepContext, email: str, scim_id: str, account_id: str, entry_email: str
+) -> str | None:
+    """Why the entry's own email may name another person, or None when it is this one's: the
+    rare UPN-is-not-the-mail case pays two reads, the usual one none."""
+    try:
+        other = ctx.services.scim.find_by_username(entry_email)
+    except Exception as exc:
+        if not is_identity_mismatch(exc):
+            raise
+        other = exc  # an answer for another identity: somebody's, not ours
+    if other is not None and getattr(other, "id", None) != scim_id:
+        return f"has the email {entry_email!r}, which is another SCIM user's userName"
+    holder = ctx.services.admin.find_org_user_by_email(email)
+    if holder is not None and holder.account_id != account_id:
+        return (
+            f"links account {account_id} ({entry_email!r}), while {email!r} is the address of "
+            f"account {holder.account_id}"
+        )
+    return None
 
 
 def _linked_account(ctx: StepContext, email: str, scim_id: str) -> str | None:

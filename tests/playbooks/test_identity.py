@@ -233,6 +233,35 @@ def test_a_upn_that_is_not_the_mail_still_finds_its_own_account(tmp_path: Path) 
         assert "ada.lovelace+old-" in park["text"], park
 
 
+def test_mail_swapped_in_the_idp_does_not_make_another_person_the_target(
+    tmp_path: Path,
+) -> None:
+    """Fatima's and Diego's mail swapped in the IdP: each SCIM entry carries the other's address
+    and links the other's account (Atlassian links by email). Fatima's entry's own email is
+    Diego's address, which is Diego's entry's userName: nobody is touched (the second review of
+    session 6 reproduced Diego's account planned for parking and disabling)."""
+    fatima, diego = "fatima.okafor@acme.example", "diego.alvarez@acme.example"
+    world = _links_swapped(fatima, diego)
+    entries = {u["userName"]: u for u in world["scim_users"]}
+    entries[fatima]["emails"], entries[diego]["emails"] = (
+        entries[diego]["emails"],
+        entries[fatima]["emails"],
+    )
+    with in_process(world, tmp_path) as env:
+        before = env.world()
+        result = env.cli(
+            "run", "reprovision", "--targets", write_targets(tmp_path, fatima), "--yes"
+        )
+        assert result.exit_code == 0, result.output
+        assert skip_reason(env) == (
+            f"not the same person: SCIM user {entries[fatima]['id']} ({fatima}) has the email "
+            f"{diego!r}, which is another SCIM user's userName; check the link by hand: "
+            f"scimrecon accounts show {fatima}"
+        )
+        assert env.writes() == []
+        assert env.world() == before
+
+
 # -- the property: no step acts on an account whose address differs from the target ----------
 
 _letters = st.sampled_from(
