@@ -139,6 +139,13 @@ def _resume_record(
 ) -> RunResult:
     """Resume one run: refuse a finished one (with the command that works), take its lock,
     and execute it with its stored options (`options` overrides those given)."""
+    undo = store.get_undo(record.id)
+    if undo is not None and undo.state not in ("completed", "failed"):
+        raise RefusedError(
+            f"run {record.id} has an undo that has not ended ({undo.state}): the two would "
+            f"fight over the provisioning pause; finish the undo first: scimrecon undo {record.id}"
+            f" (scimrecon abort {record.id} --undo for a run that has not ended)"
+        )
     taken_back = _undone_in_part(store, record)
     if taken_back:
         raise RefusedError(
@@ -183,7 +190,9 @@ def _resume_record(
 def _undone_in_part(store: StateStore, record: RunRecord) -> list[str]:
     """Targets a resume would go on with (not finished) on which an undo has already acted:
     an undo of other targets (`undo --targets`) leaves the rest free to resume."""
-    touched = {key for (key, _), rec in store.undo_states(record.id).items() if key}
+    undo = store.undo_states(record.id)
+    # a refused reversal touched nothing (it is refused before any call): that target is free
+    touched = {key for (key, _), rec in undo.items() if key and rec.state != "refused"}
     return [t.key for t in store.targets(record.id) if t.key in touched and t.state in UNFINISHED]
 
 
