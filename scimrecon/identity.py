@@ -52,6 +52,13 @@ _ALLOWED_MIXES = (
     frozenset({"LATIN", "HAN", "HANGUL"}),
 )
 _NEUTRAL_SCRIPTS = {"COMMON", "INHERITED"}
+#: Accents that languages written in Latin letters put on a letter with no precomposed form
+#: (Yoruba `ẹ́`, Lithuanian dictionary accents, Navajo, Guarani...): visible, so allowed, at
+#: most two on one letter. Any other mark on a Latin letter is refused (`_script_problem`).
+_ACCENTS = frozenset(
+    {0x300, 0x301, 0x302, 0x303, 0x304, 0x306, 0x308, 0x30A, 0x30B, 0x30C, 0x30F, 0x311,
+     0x323, 0x324, 0x325, 0x327, 0x328, 0x32D, 0x330, 0x331}
+)  # fmt: skip
 #: `LATIN LETTER SMALL CAPITAL A` and its kind: the capital letter, written small
 _SMALL_CAPITAL = re.compile(r"LATIN LETTER SMALL CAPITAL ([A-Z])")
 
@@ -160,7 +167,7 @@ def _script_problem(local: str) -> str | None:
         names = " and ".join(s.title() for s in sorted(scripts))
         odd = next((c for s, c in scripts.items() if s != "LATIN"), letters[0])
         return f"mixes {names} letters ({_show(odd)}): a look-alike of another address"
-    previous = ""
+    previous, marks = "", 0
     for char in local:
         if not char.isascii() and _script(char) == "LATIN":
             twin = _ascii_look_alike(char)
@@ -171,15 +178,18 @@ def _script_problem(local: str) -> str | None:
                 )
             if "SMALL CAPITAL" in unicodedata.name(char, ""):  # phonetic: no name is written so
                 return f"holds {_show(char)}, a small capital: a look-alike of another address"
-        latin_before = previous.isascii() or _script(previous) == "LATIN"
-        if unicodedata.category(char) in ("Mn", "Me") and previous and latin_before:
-            # a mark NFC cannot join to its letter (`j` + U+0301): drawn over it, unlike
-            # a letter written whole (`é`), so two addresses can look the same
-            return (
-                f"holds {_show(char)} on {previous!r}, a mark no single letter has: a look-alike "
-                "of another address"
-            )
-        previous = char
+        if unicodedata.category(char) in ("Mn", "Me"):
+            marks += 1
+            base = previous.isascii() or _script(previous) == "LATIN"
+            if base and (ord(char) not in _ACCENTS or marks > 2):
+                # an overlay, a dot above (`i` + U+0307 is `i` to the eye), a combining letter
+                # or a pile of marks: drawn so that two addresses can look the same
+                return (
+                    f"holds {_show(char)} on a Latin letter, a mark that can hide it: a "
+                    "look-alike of another address"
+                )
+            continue  # the letter the marks sit on stays `previous`
+        previous, marks = char, len(unicodedata.normalize("NFD", char)) - 1
     if set(scripts) - {"LATIN"} and all(_ascii_look_alike(c) for c in letters):
         (script,) = scripts
         return (
