@@ -41,7 +41,10 @@ def sim_file_problem(path: Path) -> str | None:
     except OSError as exc:
         return f"cannot read it ({exc.strerror})"
     if head != WRITTEN_BY.encode():
-        return "it is not a file sim serve wrote (a real profile or its keys?)"
+        return (
+            "it is not a file sim serve wrote (a real profile or its keys? if an older "
+            "scimrecon sim serve wrote it, delete it)"
+        )
     return None
 
 

@@ -179,7 +179,8 @@ def test_sim_serve_never_replaces_a_profile_it_did_not_write(tmp_path: Path):
         assert result.exit_code == 2, result.output
         assert result.output.strip() == (
             f"error: --profile-out {target}: refusing to replace {named}: it is not a file sim "
-            "serve wrote (a real profile or its keys?); choose another path"
+            "serve wrote (a real profile or its keys? if an older scimrecon sim serve wrote "
+            "it, delete it); choose another path"
         )
     assert real.read_text(encoding="utf-8") == '[atlassian]\norg_id = "real-org"\n'
     assert keys.read_text(encoding="utf-8") == "export SCIMRECON_ORG_API_KEY=REAL-PROD-KEY\n"
