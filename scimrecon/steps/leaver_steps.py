@@ -24,7 +24,7 @@ def _require_gone_from_idp(ctx: StepContext, scim_ids: list[str], email: str) ->
     """
     if not reads_idp_directory(ctx):
         return
-    object_id, names = None, [email]
+    object_id, names, ours = None, [email], False
     for scim_id in scim_ids:
         try:
             entry = ctx.services.scim.get(scim_id)
@@ -32,8 +32,15 @@ def _require_gone_from_idp(ctx: StepContext, scim_ids: list[str], email: str) ->
             if is_not_found(exc):
                 continue  # an entry of another directory than the profile's
             raise
-        object_id, names = entry.external_id, [email, entry.user_name or ""]
+        object_id, names, ours = entry.external_id, [email, entry.user_name or ""], True
         break
+    if not ours:
+        # Only another directory (another IdP) links it: this profile's IdP not knowing the
+        # person proves nothing, so the account is not taken for a leaver.
+        raise Skip(
+            "linked only by another SCIM directory than the profile's: its IdP is not the one "
+            "read here, so nothing proves a leaver"
+        )
     # Any match still provisioned spares the account: a wrong disable is the costly mistake.
     why = idp_still_provisions(ctx, names, object_id)
     if why is not None:

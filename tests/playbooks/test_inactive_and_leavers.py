@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from scimrecon.recon.billable import world_billable
+from scimrecon.sim.world import load_world
 from tests.playbooks.harness import FIXTURES, accounts_by_email, over_socket
 
 INACTIVE = json.loads((FIXTURES / "inactive-licences" / "expected.json").read_text())["classes"]
@@ -159,5 +160,29 @@ def test_inactive_licences_refuses_a_list_whose_account_id_is_someone_elses(
             f"recheck: the target list says account {other} for {email}, but the org says "
             f"{before[email]['account_id']}: nothing was changed for it; fix the list (or make "
             "it again) and start a new run with it"
+        )
+        assert accounts_by_email(env.world()) == before
+
+
+def test_a_leaver_linked_only_by_another_directory_is_not_disabled(tmp_path: Path) -> None:
+    """Two SCIM directories (two IdPs): oscar's entry belongs to the other one, so this
+    profile's IdP not knowing him proves nothing (second review of session 6)."""
+    world = load_world("drift")
+    other = {"id": "0ther-d1r", "name": "Okta", "api_key": "ATCTT3xFfGN0-sim-scim-key-other"}
+    world["directories"].append(other)
+    entry = next(u for u in world["scim_users"] if u["userName"] == "oscar.dubois@acme.example")
+    entry["directory"] = other["id"]
+    with over_socket(world, tmp_path) as env:
+        before = accounts_by_email(env.world())
+        target_file = tmp_path / "leavers.csv"
+        target_file.write_text("email\noscar.dubois@acme.example\n", encoding="utf-8")
+        result = env.cli("run", "deactivate-leavers", "--targets", str(target_file), "--yes")
+        assert result.exit_code == 0, result.output
+        status = json.loads(env.cli("status", "1", "--format", "json").output)
+        (target,) = status["targets"]
+        assert (target["state"], target["reason"]) == (
+            "skipped",
+            "linked only by another SCIM directory than the profile's: its IdP is not the one "
+            "read here, so nothing proves a leaver",
         )
         assert accounts_by_email(env.world()) == before
