@@ -173,6 +173,11 @@ def redact_world(world: dict[str, Any], *, map_domains: bool = False) -> dict[st
         directory["name"] = f"redacted directory {n + 1}"
     if map_domains:  # a site's name is the customer's own address: NAME.atlassian.net
         _rename_sites(out)
+        okta = (out.get("idp") or {}).get("okta")
+        if isinstance(okta, dict) and okta.get("domain"):  # NAME.okta.com names them too
+            if out["idp"].get("tenant") == okta["domain"]:
+                out["idp"]["tenant"] = "org1.okta.example"
+            okta["domain"] = "org1.okta.example"
     for account in out.get("accounts") or []:
         account["name"] = names.name_of(account.get("email"))
         account["email"] = names.address(account.get("email"))

@@ -121,6 +121,15 @@ def test_an_okta_org_captures_its_app_settings_and_its_people_from_scim(tmp_path
     assert twin["jira"]["issues"] == []
 
 
+def test_a_mapped_okta_twin_names_neither_the_okta_domain_nor_the_sites(tmp_path: Path) -> None:
+    """--redact --map-domains on an Okta org: the Okta domain (NAME.okta.com) is the customer's
+    name too (second review of session 6)."""
+    with in_process("okta", tmp_path) as env:
+        twin = _capture(env, tmp_path, "--issues", "none", "--redact", "--map-domains")
+    assert twin["idp"]["okta"]["domain"] == "org1.okta.example"
+    assert "acme" not in json.dumps(twin).lower()
+
+
 def test_redact_leaves_no_original_name_or_email_and_keeps_each_person_whole(
     tmp_path: Path,
 ) -> None:
