@@ -78,3 +78,17 @@ def test_a_plan_is_never_saved_over_the_state_file_or_the_targets(tmp_path: Path
         ok = env.cli("plan", "reprovision", "--targets", str(targets), "--out", str(elsewhere))
         assert ok.exit_code == 0, ok.output
         assert elsewhere.read_text(encoding="utf-8").startswith("{")
+
+
+def test_sim_serve_never_saves_its_world_over_a_state_database(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    sqlite3.connect(db).execute("CREATE TABLE t (x)").connection.commit()
+    before = db.read_bytes()
+    code, _, err = _invoke("sim", "serve", "--world", "acme-trello", "--port", "0",
+                           "--profile-out", str(tmp_path / "p.toml"), "--save", str(db))  # fmt: skip
+    assert code == 2
+    assert err.strip() == (
+        f"error: --save {db}: refusing to replace an SQLite database or its files (a state "
+        "file holds what resume and undo need); choose another path"
+    )
+    assert db.read_bytes() == before and not (tmp_path / "p.toml").exists()

@@ -9,8 +9,9 @@ need (old account ids, parked addresses, recorded groups) with a JSON plan, and
 whole, through a temporary file): refusing those would only teach people to pass a flag.
 
 `sim serve --profile-out` has a rule of its own (it replaces only files it wrote itself:
-sim/profile_toml.py), and `sim serve --save` may write over the world it started from: that
-is what saving a session back is for.
+sim/profile_toml.py), and `sim serve --save` may write over the world it started from (the
+world is named by a text, not a path, so the guard does not compare them): that is what saving
+a session back is for.
 
 Every command gets the guard from the root group (`cli/main.py` wraps each command's callback),
 so an option only has to be declared with the `OutputFile` type to be covered.

@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from scimrecon.cli.outputs import OutputFile
 from scimrecon.errors import InputError
 from scimrecon.limits import parse_json, read_document
 
@@ -90,7 +91,7 @@ def _save(app: Any, path: Path) -> None:
 )
 @click.option(
     "--save",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="On exit, write the final world here (same format as the fixture).",
 )
 @click.option(

@@ -116,6 +116,9 @@ class Undoer(UndoPlanner):
             result.state, result.reason, result.exit_code = "failed", exc.message, EXIT_REFUSED
         except ScimreconError as exc:  # a refused key, a window step the API would not take
             result.state, result.reason, result.exit_code = "failed", exc.message, exc.exit_code
+        except Exception as exc:  # never an undo left "running" with nothing said
+            result.state, result.exit_code = "failed", EXIT_TARGETS_FAILED
+            result.reason = f"unexpected {type(exc).__name__}: {exc}"
         result.left = self._still_incomplete()
         result.window_open = self.window_left_open() or self._undo_window_open()
         if result.state == "running":
