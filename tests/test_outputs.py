@@ -84,8 +84,9 @@ def test_sim_serve_never_saves_its_world_over_a_state_database(tmp_path: Path) -
     db = tmp_path / "state.db"
     sqlite3.connect(db).execute("CREATE TABLE t (x)").connection.commit()
     before = db.read_bytes()
+    profile = str(tmp_path / "p.toml")
     code, _, err = _invoke("sim", "serve", "--world", "acme-trello", "--port", "0",
-                           "--profile-out", str(tmp_path / "p.toml"), "--save", str(db))  # fmt: skip
+                           "--profile-out", profile, "--save", str(db))  # fmt: skip
     assert code == 2
     assert err.strip() == (
         f"error: --save {db}: refusing to replace an SQLite database or its files (a state "

@@ -154,6 +154,16 @@ def same_account_as_listed(ctx: StepContext, email: str, account_id: str) -> Non
         )
 
 
+def unwanted_split(ctx: StepContext, keys: Iterable[str]) -> tuple[list[str], list[str], bool]:
+    """A user's product keys as the playbooks for unwanted access judge them: (the unwanted
+    ones held, the others, whether `include_licensed` lets the others pass). One definition for
+    every look-up, so a playbook cannot forget the half that requires the unwanted product."""
+    unwanted = set(csv_param(ctx, "unwanted", "trello"))
+    held = sorted({k.lower() for k in keys})
+    include = as_bool(ctx.param("include_licensed", False))
+    return [k for k in held if k in unwanted], [k for k in held if k not in unwanted], include
+
+
 def skip_service_account(user: Any) -> None:
     """Bots and integrations (an account type other than `atlassian`) are never a person's
     licence, notice or departure: no playbook touches them."""

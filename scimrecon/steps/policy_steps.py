@@ -14,13 +14,13 @@ from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepF
 from scimrecon.errors import InputError
 from scimrecon.identity import same_identity
 from scimrecon.steps._util import (
-    as_bool,
     csv_param,
     find_member,
     require,
     skip_admin,
     still_holds_address,
     target_email,
+    unwanted_split,
 )
 
 TRADE_OFF = "no enforced SSO or two-step verification for them there"
@@ -65,14 +65,13 @@ def _only_unwanted_access(ctx: StepContext, access: list[Any]) -> None:
     ones. The policy takes SSO and enforced two-step verification away; for a Trello-only
     signup that is the trade-off the option is chosen for, for someone who works in Jira or
     Confluence it is a security downgrade that a list typed by hand must not cause."""
-    keys = sorted({p.key.lower() for p in access})
-    if not keys:
+    if not access:
         raise Skip("no product access: not billable, nothing to save")
-    unwanted = set(csv_param(ctx, "unwanted", "trello"))
-    if not set(keys) & unwanted:  # include_licensed or not: this option is for them alone
-        raise Skip(f"no {'/'.join(sorted(unwanted))} access: not billable through it")
-    licensed = [k for k in keys if k not in unwanted]
-    if licensed and not as_bool(ctx.param("include_licensed", False)):
+    unwanted, licensed, include = unwanted_split(ctx, [p.key for p in access])
+    if not unwanted:  # include_licensed or not: this option is for them alone
+        names = "/".join(sorted(csv_param(ctx, "unwanted", "trello")))
+        raise Skip(f"no {names} access: not billable through it")
+    if licensed and not include:
         raise Skip(
             f"uses {', '.join(licensed)}: the policy would take SSO and two-step verification "
             "away from a product they use (--param include_licensed=true to move them anyway)"

@@ -8,7 +8,6 @@ from typing import Any
 from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.identity import same_identity
 from scimrecon.steps._util import (
-    as_bool,
     csv_param,
     idp_users,
     is_identity_mismatch,
@@ -18,6 +17,7 @@ from scimrecon.steps._util import (
     require,
     skip_protected,
     target_email,
+    unwanted_split,
 )
 
 SCIM_REMOVAL_MODES = ("unlink", "delete")
@@ -62,12 +62,11 @@ class LookupUser(ReadAction):
         skip_protected(ctx, email, account_email)
         if status != "active":
             raise Skip(f"account {account_id} is {status}: not billable")
-        unwanted = csv_param(ctx, "unwanted", "trello")
-        keys = sorted({key.lower() for key in products})
-        if not set(keys) & set(unwanted):
-            raise Skip(f"no {'/'.join(unwanted)} access: nothing to remove")
-        licensed = [k for k in keys if k not in unwanted]
-        if licensed and not as_bool(ctx.param("include_licensed", False)):
+        unwanted, licensed, include = unwanted_split(ctx, products)
+        if not unwanted:
+            names = "/".join(csv_param(ctx, "unwanted", "trello"))
+            raise Skip(f"no {names} access: nothing to remove")
+        if licensed and not include:
             raise Skip(
                 f"billable anyway through {', '.join(licensed)} (no saving; "
                 "--param include_licensed=true to include)"
@@ -80,7 +79,7 @@ class LookupUser(ReadAction):
             "external_id": user.external_id,
             "old_account_id": account_id,
             "old_email": account_email,
-            "products_before": ",".join(keys),
+            "products_before": ",".join(sorted([*unwanted, *licensed])),
         }
 
 
