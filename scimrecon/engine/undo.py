@@ -172,10 +172,15 @@ class Undoer(UndoPlanner):
         )
 
     def _half_moved_inside(self) -> list[str]:
-        """Targets of the run with a change whose reversal is not done and must come first."""
+        """Targets of the run with a change whose reversal is not done and must come first: the
+        ones this undo reverses, and the others only while they are themselves half-moved (a
+        target the run finished is past the window; `undo --targets` of some people of a
+        completed run must close it again, not wait for everyone else's undo)."""
         out = []
         for t in self.targets.values():
             if t.state in ("skipped", "undone"):
+                continue
+            if t.key not in self.selected and t.state not in UNFINISHED:
                 continue
             for change in target_changes(self.changing, self.states, t.key):
                 step = next(s for s in self.changing if s.id == change.step)

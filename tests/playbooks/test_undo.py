@@ -418,3 +418,33 @@ def test_a_refused_key_stops_the_undo_at_once_and_keeps_provisioning_paused(
         assert len(refused) == 1  # stopped at the first refusal
         assert env.world()["idp"]["job"]["state"] == "Paused"
         assert _expected_incomplete(env) == half_moved  # nothing changed
+
+
+def test_undo_of_some_people_of_a_finished_run_brings_them_back_and_resumes(
+    tmp_path: Path,
+) -> None:
+    """`undo RUN --targets FILE` on a completed reprovision (trial 8): the two named people are
+    back on their old accounts, provisioning is Active again, the four others keep their new
+    accounts. Before, the four finished targets counted as half-moved, the window stayed open
+    (provisioning paused) and the undo said "completed: 0 undone", exit 0."""
+    with in_process("acme-trello", tmp_path) as env:
+        before = facts(env.world())
+        done = env.cli("run", "reprovision", "--targets", TARGETS, "--yes")
+        assert done.exit_code == 0, done.output
+        moved = facts(env.world())
+        some = ["ada.lovelace@acme.example", "diego.alvarez@acme.example"]
+        chosen = tmp_path / "some.csv"
+        chosen.write_text("email\n" + "\n".join(some) + "\n", encoding="utf-8")
+        result = env.cli("undo", "1", "--targets", str(chosen), "--yes")
+        assert result.exit_code == 0, result.output
+        assert "undo of run 1 completed: 2 undone" in result.output, result.output
+        after = env.world()
+        assert after["idp"]["job"]["state"] == "Active"
+        now = facts(after)
+        for email in some:  # back on the old account, under its own address
+            assert now["accounts"][email] == before["accounts"][email], email
+        others = [e for e in moved["accounts"] if "+old-1@" in e and e.split("+")[0] not in
+                  {s.split("@")[0] for s in some}]  # fmt: skip
+        assert len(others) == 4
+        for parked in others:  # the four others stay moved
+            assert now["accounts"][parked] == moved["accounts"][parked], parked
