@@ -36,6 +36,7 @@ from scim2_models import (
     User,
 )
 
+from scimrecon.errors import CredentialsRefused
 from scimrecon.http import HttpClient, HttpError
 from scimrecon.identity import same_identity
 
@@ -67,10 +68,20 @@ class NotFound(ScimError):
     """404: no such SCIM user (or directory)."""
 
 
+class ScimCredentialsRefused(ScimError, CredentialsRefused):
+    """401: the directory refused the bearer token (every later call fails alike)."""
+
+
 class IdentityMismatch(ScimError):
     """The directory answered a look-up with a user that is not the one asked for."""
 
     identity_mismatch = True  # what steps test for (steps/_util.is_identity_mismatch)
+
+
+def _error_class(status: int) -> type[ScimError]:
+    """The error a status means: 404 NotFound, 401 a refused token (the run stops), else
+    ScimError."""
+    return {404: NotFound, 401: ScimCredentialsRefused}.get(status, ScimError)
 
 
 def quote_filter_value(value: str) -> str:
@@ -250,8 +261,7 @@ class ScimDirectory:
             scim_type = getattr(exc, "scim_type", "") or None
             detail = exc.detail
             shown = f"{detail} (scimType {scim_type})" if scim_type else detail
-            cls = NotFound if status == 404 else ScimError
-            return cls(
+            return _error_class(status)(
                 self.http.scrub(f"{self.http.api}: {method} {path} → {status}: {shown}"),
                 api=self.http.api,
                 method=method,
@@ -263,8 +273,7 @@ class ScimDirectory:
         if isinstance(exc, SCIMResponseException) and isinstance(source, httpx.Response):
             if isinstance(exc, UnexpectedStatusCodeException) or source.status_code >= 400:
                 base = self.http._response_error(method, path, source)
-                cls = NotFound if source.status_code == 404 else ScimError
-                return cls(
+                return _error_class(source.status_code)(
                     str(base),
                     api=base.api,
                     method=method,
