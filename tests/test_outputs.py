@@ -4,8 +4,10 @@ of its outputs (cli/outputs.py; trial 6, finding 8: `plan --out state.db` and
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import stat
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -93,3 +95,17 @@ def test_sim_serve_never_saves_its_world_over_a_state_database(tmp_path: Path) -
         "file holds what resume and undo need); choose another path"
     )
     assert db.read_bytes() == before and not (tmp_path / "p.toml").exists()
+
+
+def test_an_output_that_is_no_regular_file_is_refused_without_waiting(tmp_path: Path) -> None:
+    """A pipe or a terminal (trial 8: `--targets-out /dev/stdout` hung on the database check,
+    and writing through a temp file renamed over it would replace the link itself)."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, _, err = _invoke("analyze", str(EXPORT), *ANALYZE, "--targets-out", str(fifo))
+    assert code == 2
+    assert err.strip() == (
+        f"error: --targets-out {fifo}: not a regular file (a terminal, a pipe, a device or a "
+        "folder); give a file path, and print that file if you want it on screen"
+    )
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,24 @@ def _is_sqlite(path: Path) -> bool:
         if path.name.endswith(suffix):
             return _is_sqlite(path.with_name(path.name.removesuffix(suffix)))
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False  # a terminal, a pipe (/dev/stdout): reading it would block, not tell
+    except OSError:
+        return False
+    try:
         with path.open("rb") as fh:
             return fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
     except OSError:  # missing, or not a regular readable file: the write itself will say
+        return False
+
+
+def _regular_or_new(path: Path) -> bool:
+    """Whether `path` (its link followed) is a regular file, or nothing yet."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
         return False
 
 
@@ -91,6 +107,13 @@ def check_outputs(ctx: click.Context) -> None:
         for param in root.command.params:
             others.extend((_option(param), p) for p in _paths(root.params.get(param.name or "")))
     for n, (option, path) in enumerate(outputs):
+        if not _regular_or_new(path):
+            # outputs are written whole through a temp file renamed over the path: over
+            # /dev/stdout (a link) that would replace the device link itself
+            raise InputError(
+                f"{option} {path}: not a regular file (a terminal, a pipe, a device or a "
+                "folder); give a file path, and print that file if you want it on screen"
+            )
         if _is_sqlite(path):
             raise InputError(
                 f"{option} {path}: refusing to replace an SQLite database or its files (a state "
