@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -213,6 +214,9 @@ def parse_targets(
         if not isinstance(row[key], str):
             # 42 is nobody's email: a key that is not text is a broken list, not a target.
             raise InputError(f"{name}:{line}: field {key!r}: {row[key]!r} is not a string")
+        for column in {key, "email"}:  # composed as NFC: what a Mac tool saves decomposed
+            if isinstance(row.get(column), str):  # reads the same, and the rule composes anyway
+                row[column] = unicodedata.normalize("NFC", row[column])
         raw_key = row[key]
         _vet(name, line, key, raw_key)
         if key != "email" and isinstance(row.get("email"), str) and row["email"]:

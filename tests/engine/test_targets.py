@@ -62,6 +62,19 @@ def test_multiline_cells_keep_line_numbers_right() -> None:
     assert error(text) == "targets.csv:4: duplicate target 'a@x.example' (first on line 2)"
 
 
+def test_a_list_saved_decomposed_is_read_composed() -> None:
+    """NFD, as some Mac tools save text: `zoe` + U+0301 reads `zoé` and is that address (the
+    identity rule composes anyway); before, the whole list was refused (trial 8). Composed, it
+    is also the same target as `zoé` typed whole: a duplicate."""
+    got = parse("email,name\nzoe\u0301@acme.example,Zoe\u0301\n")
+    assert [(t.key, t.row) for t in got.targets] == [
+        ("zo\u00e9@acme.example", {"email": "zo\u00e9@acme.example", "name": "Zoe\u0301"})
+    ]
+    assert error("email\nzoe\u0301@acme.example\nzo\u00e9@acme.example\n") == (
+        "targets.csv:3: duplicate target 'zo\u00e9@acme.example' (first on line 2)"
+    )
+
+
 def test_trailing_blank_lines_and_spaces_are_fine() -> None:
     got = parse("email , name\n a@x.example , A \n\n,\n")
     assert [(t.key, t.row, t.line) for t in got.targets] == [
