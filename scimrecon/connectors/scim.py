@@ -36,7 +36,12 @@ from scim2_models import (
     User,
 )
 
-from scimrecon.errors import CredentialsRefused
+from scimrecon.connectors.scim_errors import (
+    IdentityMismatch,
+    NotFound,
+    ScimError,
+    error_class,
+)
 from scimrecon.http import HttpClient, HttpError
 from scimrecon.identity import same_identity
 
@@ -54,34 +59,6 @@ class AtlassianExtension(Extension):
 
 
 ScimUserModel = User[AtlassianExtension]
-
-
-class ScimError(HttpError):
-    """The SCIM directory refused a request; `scim_type` is the SCIM error keyword if any."""
-
-    def __init__(self, message: str, *, scim_type: str | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.scim_type = scim_type
-
-
-class NotFound(ScimError):
-    """404: no such SCIM user (or directory)."""
-
-
-class ScimCredentialsRefused(ScimError, CredentialsRefused):
-    """401: the directory refused the bearer token (every later call fails alike)."""
-
-
-class IdentityMismatch(ScimError):
-    """The directory answered a look-up with a user that is not the one asked for."""
-
-    identity_mismatch = True  # what steps test for (steps/_util.is_identity_mismatch)
-
-
-def _error_class(status: int) -> type[ScimError]:
-    """The error a status means: 404 NotFound, 401 a refused token (the run stops), else
-    ScimError."""
-    return {404: NotFound, 401: ScimCredentialsRefused}.get(status, ScimError)
 
 
 def quote_filter_value(value: str) -> str:
@@ -261,7 +238,7 @@ class ScimDirectory:
             scim_type = getattr(exc, "scim_type", "") or None
             detail = exc.detail
             shown = f"{detail} (scimType {scim_type})" if scim_type else detail
-            return _error_class(status)(
+            return error_class(status)(
                 self.http.scrub(f"{self.http.api}: {method} {path} → {status}: {shown}"),
                 api=self.http.api,
                 method=method,
@@ -273,7 +250,7 @@ class ScimDirectory:
         if isinstance(exc, SCIMResponseException) and isinstance(source, httpx.Response):
             if isinstance(exc, UnexpectedStatusCodeException) or source.status_code >= 400:
                 base = self.http._response_error(method, path, source)
-                return _error_class(source.status_code)(
+                return error_class(source.status_code)(
                     str(base),
                     api=base.api,
                     method=method,
