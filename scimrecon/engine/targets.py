@@ -214,9 +214,12 @@ def parse_targets(
         if not isinstance(row[key], str):
             # 42 is nobody's email: a key that is not text is a broken list, not a target.
             raise InputError(f"{name}:{line}: field {key!r}: {row[key]!r} is not a string")
-        for column in {key, "email"}:  # composed as NFC: what a Mac tool saves decomposed
-            if isinstance(row.get(column), str):  # reads the same, and the rule composes anyway
-                row[column] = unicodedata.normalize("NFC", row[column])
+        for column in {key, "email"}:
+            value = row.get(column)
+            # what a Mac tool saves decomposed (NFD) reads the same composed; only a text that
+            # is wholly NFD: a Kelvin sign or an Angstrom sign is not, and stays refused
+            if isinstance(value, str) and unicodedata.normalize("NFD", value) == value:
+                row[column] = unicodedata.normalize("NFC", value)
         raw_key = row[key]
         _vet(name, line, key, raw_key)
         if key != "email" and isinstance(row.get("email"), str) and row["email"]:

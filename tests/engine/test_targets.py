@@ -73,6 +73,11 @@ def test_a_list_saved_decomposed_is_read_composed() -> None:
     assert error("email\nzoe\u0301@acme.example\nzo\u00e9@acme.example\n") == (
         "targets.csv:3: duplicate target 'zo\u00e9@acme.example' (first on line 2)"
     )
+    # a Kelvin sign is no decomposed text (NFC would map it to K): still refused
+    assert error("email\n\u212aenji@acme.example\n") == (
+        "targets.csv:2: email '\u212aenji@acme.example': holds U+212A KELVIN SIGN, a variant of "
+        "'K': retype it as 'K'"
+    )
 
 
 def test_trailing_blank_lines_and_spaces_are_fine() -> None:
