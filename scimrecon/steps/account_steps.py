@@ -28,6 +28,9 @@ EMAIL_PLACEHOLDERS = ("local", "domain", "run")
 DEFAULT_DISABLE_MESSAGE = "Replaced by a new account (scimrecon run {run})"
 #: A run id for checking a template before a run has one (digits, as real run ids are).
 _SAMPLE_RUN = "1"
+#: The widest run id a state file will reach, for the plan's check of a parked address's
+#: length: the real id is only known once the run starts, after its first changes.
+_WIDEST_RUN = "999999"
 
 
 def verified_domains(ctx: StepContext) -> tuple[str, ...] | None:
@@ -143,8 +146,9 @@ class ParkOldEmail(Action):
         original = str(ctx.target.get("old_email") or target_email(ctx))
         if not ctx.dry_run:
             return parked_email(template, original, ctx.run_id)
-        # A plan has no run id yet: check the address with a sample one, show where it goes.
-        parked_email(template, original, _SAMPLE_RUN)
+        # A plan has no run id yet: check the address with the widest one (a parked address
+        # too long for the real id would fail after the unlink), show where it goes.
+        parked_email(template, original, _WIDEST_RUN)
         local, _, domain = original.partition("@")
         return fill("email_template", template, {"local": local, "domain": domain, "run": "<run>"})
 

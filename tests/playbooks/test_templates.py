@@ -145,6 +145,21 @@ def test_the_simulator_refuses_an_invalid_email_like_the_real_api(tmp_path: Path
         assert body.status_code == 200
 
 
+def test_the_plan_checks_the_parked_address_with_the_widest_run_id() -> None:
+    """A 57-byte local part fits `+old-1` but not `+old-12` (64 bytes at most): the plan
+    cannot know the run id, so it checks with the widest one (the review of session 6: the
+    sample id 1 let the plan pass and the run fail after its unlink)."""
+    from scimrecon.engine.action import StepContext, StepFailed
+    from scimrecon.steps.account_steps import ParkOldEmail
+
+    email = "b" * 57 + "@acme.example"
+    ctx = StepContext(run_id="", step_id="park-email", params={}, services=None, ui=None,
+                      target_key=email, target={"email": email}, dry_run=True)  # fmt: skip
+    with pytest.raises(StepFailed):
+        ParkOldEmail().describe(ctx)
+    assert parked_email("{local}+old-{run}@{domain}", email, "1")  # fits with a short id
+
+
 def test_a_target_whose_parked_address_cannot_exist_is_not_started(tmp_path: Path) -> None:
     """Ada's local part is 59 characters: `+old-1` makes it longer than the 64 an address
     allows, so park-email would fail. The plan says so, and the run (confirmed at once, its
