@@ -75,6 +75,21 @@ class HttpError(RemoteError):
     def __repr__(self) -> str:
         return f"HttpError({self.message!r})"
 
+    def with_hint(self, hint: str) -> HttpError:
+        """The same error with `hint` after its message (what the caller knows to do about
+        it). Of the same class: a refused key stays `CredentialsRefused`, so the run still
+        stops on it."""
+        return type(self)(
+            f"{self.message}{hint}",
+            api=self.api,
+            method=self.method,
+            path=self.path,
+            status=self.status,
+            detail=self.detail,
+            body=self.body,
+            timed_out=self.timed_out,
+        )
+
 
 class HttpAuthError(HttpError, CredentialsRefused):
     """A 401: the API refused the credentials (see CredentialsRefused)."""

@@ -711,3 +711,23 @@ def test_a_chain_alone_never_exceeds_the_rate(rate: float, chain: list[bool]) ->
         bucket.acquire(ahead=ahead)
     elapsed = ft.t - 1000.0
     assert len(chain) <= 1 + rate * elapsed + 1e-6
+
+
+def test_a_hint_keeps_the_errors_kind_a_refused_key_stays_refused() -> None:
+    """Connectors add what to do to an error's message (`with_hint`); a 401 must stay a
+    CredentialsRefused so the run still stops on it, not become a plain failure per target."""
+    from scimrecon.errors import CredentialsRefused
+    from scimrecon.http import HttpAuthError
+
+    error = HttpAuthError(
+        "Okta: POST /apps/x/users → 401: invalid token",
+        api="Okta",
+        method="POST",
+        path="/apps/x/users",
+        status=401,
+        detail="invalid",
+    )
+    hinted = error.with_hint("; assign them again")
+    assert isinstance(hinted, CredentialsRefused) and type(hinted) is HttpAuthError
+    assert hinted.message == "Okta: POST /apps/x/users → 401: invalid token; assign them again"
+    assert (hinted.status, hinted.path, hinted.detail) == (401, "/apps/x/users", "invalid")

@@ -36,14 +36,9 @@ def graph_pages(
         except HttpError as exc:
             if exc.status != 403:
                 raise
-            raise HttpError(
-                f"{exc.message} (the app registration needs the {permission} application "
-                "permission, with admin consent)",
-                api=exc.api,
-                method=exc.method,
-                path=exc.path,
-                status=exc.status,
-                detail=exc.detail,
+            raise exc.with_hint(
+                f" (the app registration needs the {permission} application permission, with "
+                "admin consent)"
             ) from None
         if not isinstance(body, dict) or not isinstance(body.get("value"), list):
             raise graph.unexpected("GET", path, "no value list")

@@ -136,14 +136,7 @@ class OktaAdapter:
         except HttpError as exc:
             if exc.status != 403:
                 raise
-            raise HttpError(
-                f"{exc.message} ({ROLE_HINT})",
-                api=exc.api,
-                method=exc.method,
-                path=exc.path,
-                status=exc.status,
-                detail=exc.detail,
-            ) from None
+            raise exc.with_hint(f" ({ROLE_HINT})") from None
 
     # -- the provisioning feature ----------------------------------------------------------------
 
@@ -285,15 +278,10 @@ class OktaAdapter:
         try:
             self._call("POST", f"{self._app}/users", json=body)
         except HttpError as exc:
-            raise HttpError(
-                f"{exc.message}; {user_name} is now unassigned from the Atlassian Cloud app in "
-                "Okta: assign them again (Applications → Atlassian Cloud → Assignments → "
-                "Assign), or run the step again",
-                api=exc.api,
-                method=exc.method,
-                path=exc.path,
-                status=exc.status,
-                detail=exc.detail,
+            raise exc.with_hint(
+                f"; {user_name} is now unassigned from the Atlassian Cloud app in Okta: assign "
+                "them again (Applications → Atlassian Cloud → Assignments → Assign), or run the "
+                "step again"
             ) from None
 
     # -- directory reads ---------------------------------------------------------------------------
