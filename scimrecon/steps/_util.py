@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from scimrecon.connectors.admin_records import DirectoryUser
 from scimrecon.connectors.idp.base import IdpUser, UserDirectory
@@ -11,6 +11,8 @@ from scimrecon.engine.action import MissingOutput, Skip, StepContext, StepFailed
 from scimrecon.errors import CredentialsRefused, RemoteError
 from scimrecon.identity import matches_pattern, same_identity
 from scimrecon.recon.roles import admin_role
+
+T = TypeVar("T")
 
 
 def require(ctx: StepContext, *names: str) -> tuple[Any, ...]:
@@ -102,12 +104,7 @@ def skip_admin(ctx: StepContext, account_id: str) -> None:
     directory, a refusal, an outage) skips the target with that reason: an unknown role is
     never taken for a member's.
     """
-    try:
-        user = ctx.services.admin.directory_user(account_id)
-    except CredentialsRefused:
-        raise  # not this account's role: nothing can be read, the run stops
-    except RemoteError as exc:
-        raise _unreadable_role(account_id, exc) from None
+    user = _role_read(account_id, ctx.services.admin.directory_user)
     if user.account_id != account_id:
         raise Skip(f"role of {account_id} cannot be read (the API answered for another account)")
     _skip_admin_role(user)
@@ -117,16 +114,22 @@ def live_directory_user(ctx: StepContext, account_id: str) -> DirectoryUser:
     """The account as the org's directory shows it now, with its roles and product access (one
     user search by account id), after `skip_admin`'s test: an admin, or a role that cannot be
     read, skips the target."""
-    try:
-        user = ctx.services.admin.search_directory_user(account_id)
-    except CredentialsRefused:
-        raise  # not this account's role: nothing can be read, the run stops
-    except RemoteError as exc:
-        raise _unreadable_role(account_id, exc) from None
+    user = _role_read(account_id, ctx.services.admin.search_directory_user)
     if user is None:
         raise Skip(f"role of {account_id} cannot be read (not in the directory): not touching it")
     _skip_admin_role(user)
     return user
+
+
+def _role_read(account_id: str, read: Callable[[str], T]) -> T:
+    """`read(account_id)`; a failure skips the target with the reason (an unknown role is never
+    taken for a member's), except refused credentials: nothing can be read, the run stops."""
+    try:
+        return read(account_id)
+    except CredentialsRefused:
+        raise
+    except RemoteError as exc:
+        raise _unreadable_role(account_id, exc) from None
 
 
 def _unreadable_role(account_id: str, exc: RemoteError) -> Skip:
