@@ -39,7 +39,6 @@ from scimrecon.engine.undo_plan import RUN_SCOPE, UndoPlanner
 from scimrecon.errors import (
     EXIT_OK,
     EXIT_PARKED,
-    EXIT_REFUSED,
     EXIT_TARGETS_FAILED,
     CredentialsRefused,
     RefusedError,
@@ -112,9 +111,7 @@ class Undoer(UndoPlanner):
         except KeyboardInterrupt:
             result.state, result.reason = "interrupted", "interrupted (Ctrl-C)"
             result.exit_code = EXIT_INTERRUPTED
-        except RefusedError as exc:
-            result.state, result.reason, result.exit_code = "failed", exc.message, EXIT_REFUSED
-        except ScimreconError as exc:  # a refused key, a window step the API would not take
+        except ScimreconError as exc:  # refused (exit 4), a refused key, a window step's error
             result.state, result.reason, result.exit_code = "failed", exc.message, exc.exit_code
         except Exception as exc:  # never an undo left "running" with nothing said
             result.state, result.exit_code = "failed", EXIT_TARGETS_FAILED
