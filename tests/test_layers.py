@@ -75,6 +75,24 @@ def test_no_import_points_back_up_the_layers() -> None:
     assert _violations() == []
 
 
+def test_only_the_command_line_imports_click() -> None:
+    """Steps, engine, recon and connectors speak through `Interaction` and exceptions, never
+    Click: a step that printed or prompted itself would bypass `--yes`, `--format json` and
+    the tests' scripted answers."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        part = _part(path)
+        if part in (None, "cli"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            if any(n == "click" or n.startswith("click.") for n in names):
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert found == []
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
