@@ -1,12 +1,12 @@
 """Stream an Atlassian user export into UserRecords, a block of rows at a time.
 
 The reader holds one block of rows in memory (BLOCK_ROWS, parsed together by
-export_blocks.py), a few bounded caches of cells seen before, plus about 16 bytes a user to
-refuse duplicates (see keytable.py; about 48 when the export has a group column and may repeat
-a user once a group, group_rows.py), so a million-row export costs little more memory than a
-ten-row one. Every
-problem becomes an InputError naming the file, the line and the column, because an admin
-fixing a CSV by hand needs to know exactly where to look.
+export_blocks.py), a few bounded caches of cells seen before, plus about 8 bytes a user to
+refuse duplicates (a key's hash, sorted after the last row: repeats.py; about 48 bytes when
+the export has a group column and may repeat a user once a group, group_rows.py), so a
+million-row export costs little more memory than a ten-row one. Every problem becomes an
+InputError naming the file, the line and the column, because an admin fixing a CSV by hand
+needs to know exactly where to look.
 
 This module opens the file and streams it (blocks, repeats, decoding and CSV errors); a row
 becomes a UserRecord in export_rows.py, by the words of export_cells.py.
@@ -15,6 +15,7 @@ becomes a UserRecord in export_rows.py, by the words of export_cells.py.
 from __future__ import annotations
 
 import csv
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,14 +25,14 @@ from pathlib import Path
 
 from scimrecon.errors import InputError
 from scimrecon.identity import identity_key
-from scimrecon.limits import GuardedLines, check_columns
+from scimrecon.limits import check_columns
 from scimrecon.recon.columns import DIRECTORY, MANAGED, ColumnPlan, plan_columns
 from scimrecon.recon.csvrows import FastRows, split_lines
 from scimrecon.recon.export_blocks import block_parser
 from scimrecon.recon.export_rows import RowReader
-from scimrecon.recon.group_rows import merge_group_rows
-from scimrecon.recon.keytable import KeyTable, expected_rows
+from scimrecon.recon.group_rows import expected_rows, merge_group_rows
 from scimrecon.recon.model import UserRecord
+from scimrecon.recon.repeats import KeyHashes
 from scimrecon.recon.textio import locate_decode_error, open_text
 
 
@@ -70,13 +71,15 @@ def open_export(
     export_format: str | None = None,
     encoding: str | None = None,
     block_rows: int = BLOCK_ROWS,
+    suspects: frozenset[int] | None = None,
 ) -> Iterator[Export]:
     """Open an export for one streaming pass; every input problem raises InputError.
 
     `domains` are the org's verified domains: in a Directory export a user is managed when the
     email's domain is one of them or when the export has a `Claimed` column that says Yes.
     `block_rows`: rows read and parsed together (export_blocks.py); 0 parses every row on its
-    own (the tests compare the two).
+    own (the tests compare the two). `suspects`: the pass that looks for the first repeated
+    user among keys of these hashes (repeats.py), made by the first pass when it needs it.
     """
     name = source or str(path)
     if export_format is not None and export_format not in (DIRECTORY, MANAGED):
@@ -110,11 +113,6 @@ def open_export(
         plan = plan_columns(header, source=name, overrides=columns, export_format=export_format)
         rows = RowReader(plan, name, domains)
 
-        def on_duplicate(key: str, line: int) -> None:
-            first = _find_first(path, codec, plan, key, line)
-            if first is not None:
-                raise InputError(f"{name}:{line}: duplicate user {key!r} (already on line {first})")
-
         def group_records() -> Iterator[UserRecord]:
             """One row per group membership: a user's rows merged (group_rows.py)."""
             try:
@@ -133,14 +131,26 @@ def open_export(
                 raise InputError(f"{name}:{reader.line_num}: not valid CSV ({exc})") from None
 
         def record_lists() -> Iterator[list[UserRecord]]:
-            seen = KeyTable.for_file(path)
+            seen = KeyHashes()
+            first_lines: dict[str, int] = {}  # with suspects: key -> the line it was first on
 
             def admit(block: list[UserRecord]) -> None:
-                """Refuse a repeated user (a hash seen before is looked up in the file)."""
+                """Keep the block's keys' hashes; on the second pass, refuse the first key
+                seen twice among the suspected hashes."""
                 keys = list(map(_account_id, block))
                 if not all(keys):
                     keys = [k or identity_key(r.email) for k, r in zip(keys, block, strict=True)]
-                seen.add_keys(keys, lambda n: on_duplicate(keys[n], block[n].line))
+                if suspects is None:
+                    seen.add(keys)
+                    return
+                for key, record in zip(keys, block, strict=True):
+                    if hash(key) in suspects:
+                        first = first_lines.setdefault(key, record.line)
+                        if first != record.line:
+                            raise InputError(
+                                f"{name}:{record.line}: duplicate user {key!r} "
+                                f"(already on line {first})"
+                            )
 
             parse = rows.parser()
             fast = block_parser(rows) if block_rows else None
@@ -176,6 +186,20 @@ def open_export(
                 raise decode_failure() from None
             except csv.Error as exc:
                 raise InputError(f"{name}:{reader.line_num}: not valid CSV ({exc})") from None
+            repeated = seen.repeated() if suspects is None else None
+            if repeated:  # a key's hash came twice: read again, comparing those keys
+                again = open_export(
+                    path,
+                    source=source,
+                    columns=columns,
+                    domains=domains,
+                    export_format=export_format,
+                    encoding=codec,
+                    block_rows=block_rows,
+                    suspects=repeated,
+                )
+                with again as second:
+                    deque(second.records(), maxlen=0)
 
         merging = "groups" in plan.fields
         # the records of a list come out of a C iterator: no generator step per record
@@ -194,25 +218,6 @@ def _row_at(path: Path, codec: str, line: int) -> list[str] | None:
                 return row
             if start > line:
                 break
-    return None
-
-
-def _find_first(path: Path, codec: str, plan: ColumnPlan, key: str, before: int) -> int | None:
-    """Second look after a hash hit: the line where `key` first appeared, or None (collision)."""
-    f = plan.fields
-    with open_text(path, codec) as (text, _):
-        reader = csv.reader(GuardedLines(text, str(path)))
-        next(reader, None)
-        last = reader.line_num
-        for row in reader:
-            start, last = last + 1, reader.line_num
-            if start >= before:
-                return None
-            if len(row) != len(plan.headers):
-                continue
-            rid = row[f["account_id"]].strip() if "account_id" in f else ""
-            if (rid or identity_key(row[f["email"]].strip())) == key:
-                return start
     return None
 
 

@@ -19,10 +19,19 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Protocol
 
 from scimrecon.errors import InputError
 from scimrecon.recon.model import UserRecord
+
+
+def expected_rows(path: Path) -> int:
+    """About how many rows an export of this size has, at most (120 bytes a row or more)."""
+    try:
+        return min(path.stat().st_size // 120, 50_000_000)
+    except OSError:
+        return 0
 
 
 class _Seen:

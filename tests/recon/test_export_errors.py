@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from scimrecon.cli.main import cli
 from scimrecon.errors import InputError
-from scimrecon.recon.export import read_records
+from scimrecon.recon.export import open_export, read_records
 
 HEADER = (
     "User id,User name,email,User status,Added to org,Org role,Jira - acme,"
@@ -73,12 +73,40 @@ def test_duplicate_user_names_both_lines(tmp_path: Path) -> None:
     assert _error(path) == f"{path}:5: duplicate user 'u1' (already on line 3)"
 
 
-def test_duplicates_are_found_after_the_table_grows(tmp_path: Path) -> None:
-    # short rows: the duplicate table, sized from the file (120 bytes a row), grows three times
+def test_the_first_repeat_in_file_order_is_named(tmp_path: Path) -> None:
+    # the repeats are found after the last row (repeats.py): of several, the one on the
+    # earliest line is named, whichever key sorts first
     text = "email,User status\n" + "".join(f"{n}@x.example,Active\n" for n in range(9000))
     assert len(read_records(_write(tmp_path, text))) == 9000
-    path = _write(tmp_path, text + "17@X.example,Active\n")
+    path = _write(tmp_path, text + "8999@x.example,Active\n17@X.example,Active\n")
+    assert _error(path) == f"{path}:9002: duplicate user '8999@x.example' (already on line 9001)"
+    path = _write(tmp_path, text + "17@X.example,Active\n8999@x.example,Active\n")
     assert _error(path) == f"{path}:9002: duplicate user '17@x.example' (already on line 19)"
+    # the same in rows read one at a time (block_rows=0) and in a row the block parser refuses
+    assert _error(path, block_rows=0) == _error(path)
+
+
+def test_a_shared_hash_alone_is_no_repeat(tmp_path: Path) -> None:
+    """Two keys that share a hash are told apart by the second pass: given the hash of a key
+    that is there once (as a collision would give it), reading ends without an error; given
+    a repeated key's, the second pass names it."""
+    path = _write(tmp_path, HEADER + _rows(300))
+    with open_export(path, suspects=frozenset({hash("u7"), hash("u8")})) as export:
+        assert sum(1 for _ in export.records()) == 300
+    path = _write(tmp_path, HEADER + _rows(300) + ROW.format(n=7))
+    with pytest.raises(InputError) as err, open_export(path, suspects=frozenset({hash("u7")})) as e:
+        list(e.records())
+    assert str(err.value) == f"{path}:302: duplicate user 'u7' (already on line 9)"
+
+
+def test_a_repeat_is_named_after_the_rows_are_read(tmp_path: Path) -> None:
+    """The documented price of finding repeats at the end (decision 119): a file with a
+    repeat and, further on, a bad date names the bad date; fixed, the repeat."""
+    bad = ROW.format(n=50).replace("02 Mar 2025", "31/02/2025")
+    path = _write(tmp_path, HEADER + _rows(3) + ROW.format(n=1) + _rows(40) + bad)
+    assert _error(path).startswith(f"{path}:46: column 'Last seen in Jira - acme': bad date")
+    path = _write(tmp_path, HEADER + _rows(3) + ROW.format(n=1) + _rows(40))
+    assert _error(path) == f"{path}:5: duplicate user 'u1' (already on line 3)"
 
 
 def test_duplicate_by_email_when_there_are_no_ids(tmp_path: Path) -> None:

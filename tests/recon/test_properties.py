@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -13,8 +14,8 @@ from hypothesis import strategies as st
 from scimrecon.cli.render import json_chunks
 from scimrecon.recon.classify import Candidate
 from scimrecon.recon.export import read_records
-from scimrecon.recon.keytable import KeyTable
 from scimrecon.recon.model import UserRecord
+from scimrecon.recon.repeats import KeyHashes
 from scimrecon.recon.tier import OK, OVER, WARNING, tier_usage
 from scimrecon.recon.world import export_from_world, records_from_accounts
 
@@ -142,23 +143,6 @@ def test_a_candidate_streams_as_the_encoder_writes_its_dict(texts: list[str]) ->
     assert json.loads(streamed) == [candidate.as_dict()]
 
 
-@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=300))
-def test_key_table_reports_exactly_the_repeats(hashes: list[int]) -> None:
-    table = KeyTable()
-    seen: set[int] = set()
-    for h in hashes:
-        assert table.add(h) == ((h or 1) in seen)
-        seen.add(h or 1)
-
-
-def test_key_table_keeps_every_key_when_it_grows() -> None:
-    table = KeyTable()
-    keys = [hash(f"user-{n}") for n in range(20_000)]  # several doublings from 4,096 slots
-    assert not any(table.add(h) for h in keys)
-    assert all(table.add(h) for h in keys)
-    assert table.used == len(set(keys))
-
-
 class _Key(str):
     """A key whose hash is chosen (hash(str) is salted per process): collisions on demand."""
 
@@ -175,13 +159,11 @@ class _Key(str):
 
 @given(st.lists(st.lists(st.integers(-5, 5) | st.integers(-(2**63), 2**63 - 1), max_size=40),
                 max_size=200))  # fmt: skip
-def test_key_blocks_report_exactly_the_repeats(blocks: list[list[int]]) -> None:
-    """add_keys (a block at a time, the table grown first) says what add says, key by key,
-    through collisions, a hash of 0 (the empty slot's mark) and growth."""
-    table, one_by_one = KeyTable(), KeyTable()
+def test_key_hashes_name_exactly_the_repeated_hashes(blocks: list[list[int]]) -> None:
+    """Added a block at a time, through 0, the extremes and many repeats, `repeated` names
+    every hash added more than once and no other (counted here with a Counter)."""
+    hashes = KeyHashes()
     for block in blocks:
-        said: list[int] = []
-        keys = [_Key(h) for h in block]
-        table.add_keys(keys, said.append)
-        assert said == [n for n, key in enumerate(keys) if one_by_one.add(hash(key))]
-    assert sorted(h for h in table.table if h) == sorted(h for h in one_by_one.table if h)
+        hashes.add(_Key(h) for h in block)
+    counts = Counter(hash(_Key(h)) for block in blocks for h in block)  # hash() makes -1 -2
+    assert hashes.repeated() == {h for h, n in counts.items() if n > 1}
