@@ -71,7 +71,7 @@ def open_export(
     export_format: str | None = None,
     encoding: str | None = None,
     block_rows: int = BLOCK_ROWS,
-    suspects: frozenset[int] | None = None,
+    suspects: Mapping[int, int] | None = None,
 ) -> Iterator[Export]:
     """Open an export for one streaming pass; every input problem raises InputError.
 
@@ -79,7 +79,8 @@ def open_export(
     email's domain is one of them or when the export has a `Claimed` column that says Yes.
     `block_rows`: rows read and parsed together (export_blocks.py); 0 parses every row on its
     own (the tests compare the two). `suspects`: the pass that looks for the first repeated
-    user among keys of these hashes (repeats.py), made by the first pass when it needs it.
+    user among keys of these hashes (repeats.py; each with the times the first pass saw it),
+    made by the first pass when it needs it.
     """
     name = source or str(path)
     if export_format is not None and export_format not in (DIRECTORY, MANAGED):
@@ -133,6 +134,7 @@ def open_export(
         def record_lists() -> Iterator[list[UserRecord]]:
             seen = KeyHashes()
             first_lines: dict[str, int] = {}  # with suspects: key -> the line it was first on
+            times: dict[int, int] = {}  # with suspects: hash -> keys of it seen this time
 
             def admit(block: list[UserRecord]) -> None:
                 """Keep the block's keys' hashes; on the second pass, refuse the first key
@@ -144,7 +146,9 @@ def open_export(
                     seen.add(keys)
                     return
                 for key, record in zip(keys, block, strict=True):
-                    if hash(key) in suspects:
+                    h = hash(key)
+                    if h in suspects:
+                        times[h] = times.get(h, 0) + 1
                         first = first_lines.setdefault(key, record.line)
                         if first != record.line:
                             raise InputError(
@@ -186,7 +190,14 @@ def open_export(
                 raise decode_failure() from None
             except csv.Error as exc:
                 raise InputError(f"{name}:{reader.line_num}: not valid CSV ({exc})") from None
-            repeated = seen.repeated() if suspects is None else None
+            if suspects is not None:
+                if times != suspects:  # no repeat now, and not the keys of the first read
+                    raise InputError(
+                        f"{name}: the file changed while it was read (its users differ between "
+                        "two reads); read it again when nothing writes to it"
+                    )
+                return
+            repeated = seen.repeated()
             if repeated:  # a key's hash came twice: read again, comparing those keys
                 again = open_export(
                     path,

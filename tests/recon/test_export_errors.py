@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -87,16 +88,33 @@ def test_the_first_repeat_in_file_order_is_named(tmp_path: Path) -> None:
 
 
 def test_a_shared_hash_alone_is_no_repeat(tmp_path: Path) -> None:
-    """Two keys that share a hash are told apart by the second pass: given the hash of a key
-    that is there once (as a collision would give it), reading ends without an error; given
-    a repeated key's, the second pass names it."""
+    """Two keys that share a hash are told apart by the second pass: given hashes of keys
+    that are there once each, as often as the first pass counted them (as a collision would
+    give them), reading ends without an error; given a repeated key's, it names the key."""
     path = _write(tmp_path, HEADER + _rows(300))
-    with open_export(path, suspects=frozenset({hash("u7"), hash("u8")})) as export:
+    with open_export(path, suspects={hash("u7"): 1, hash("u8"): 1}) as export:
         assert sum(1 for _ in export.records()) == 300
     path = _write(tmp_path, HEADER + _rows(300) + ROW.format(n=7))
-    with pytest.raises(InputError) as err, open_export(path, suspects=frozenset({hash("u7")})) as e:
+    with pytest.raises(InputError) as err, open_export(path, suspects={hash("u7"): 2}) as e:
         list(e.records())
     assert str(err.value) == f"{path}:302: duplicate user 'u7' (already on line 9)"
+
+
+def test_a_file_changed_between_the_two_reads_is_an_error(tmp_path: Path) -> None:
+    """The first read saw u7 twice; the repeat is gone when the second read looks for it (the
+    file was rewritten in between): an error, not the first read's counts, which hold u7
+    twice."""
+    path = _write(tmp_path, HEADER + _rows(300) + ROW.format(n=7))
+    with open_export(path) as export:
+        records = export.records()
+        assert len(list(islice(records, 301))) == 301  # every row: the first read is over
+        _write(tmp_path, HEADER + _rows(300))
+        with pytest.raises(InputError) as err:
+            next(records)
+    assert str(err.value) == (
+        f"{path}: the file changed while it was read (its users differ between two reads); "
+        "read it again when nothing writes to it"
+    )
 
 
 def test_a_repeat_is_named_after_the_rows_are_read(tmp_path: Path) -> None:

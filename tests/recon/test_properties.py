@@ -161,10 +161,11 @@ class _Key(str):
                 max_size=200))  # fmt: skip
 def test_key_hashes_name_exactly_the_repeated_hashes(blocks: list[list[int]]) -> None:
     """Added a block at a time, through 0, the extremes and many repeats, `repeated` names
-    every hash added more than once and no other (counted here with a Counter), both ways."""
+    every hash added more than once, and how many times, and no other (counted here with a
+    Counter), both ways."""
     counts = Counter(hash(_Key(h)) for block in blocks for h in block)  # hash() makes -1 -2
     for small in (SMALL, 0):  # a set's count, and numpy's sort
         hashes = KeyHashes()
         for block in blocks:
             hashes.add(_Key(h) for h in block)
-        assert hashes.repeated(small) == {h for h, n in counts.items() if n > 1}
+        assert hashes.repeated(small) == {h: n for h, n in counts.items() if n > 1}
