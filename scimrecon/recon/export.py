@@ -32,7 +32,7 @@ from scimrecon.recon.export_blocks import block_parser
 from scimrecon.recon.export_rows import RowReader
 from scimrecon.recon.group_rows import expected_rows, merge_group_rows
 from scimrecon.recon.model import UserRecord
-from scimrecon.recon.repeats import KeyHashes
+from scimrecon.recon.repeats import LIMIT, KeyHashes
 from scimrecon.recon.textio import locate_decode_error, open_text
 
 
@@ -83,6 +83,8 @@ def open_export(
     made by the first pass when it needs it.
     """
     name = source or str(path)
+    domains = tuple(domains)  # the second read (suspects) needs them too
+    suspects = suspects or None  # an empty mapping is no second read: every key is checked
     if export_format is not None and export_format not in (DIRECTORY, MANAGED):
         raise InputError(f"unknown export format {export_format!r} (use {DIRECTORY} or {MANAGED})")
     with open_text(path, encoding, label=name) as (text, codec):
@@ -195,6 +197,11 @@ def open_export(
                     raise InputError(
                         f"{name}: the file changed while it was read (its users differ between "
                         "two reads); read it again when nothing writes to it"
+                    )
+                if len(suspects) >= LIMIT:  # collisions all, and maybe repeats past the limit
+                    raise InputError(
+                        f"{name}: {len(suspects)} keys share a hash with another and none of "
+                        "them repeats: the rest were not compared; refusing the export"
                     )
                 return
             repeated = seen.repeated()

@@ -2,11 +2,12 @@
 
 The reader keeps only each key's 64-bit hash, 8 bytes a user in one array that grows as it
 goes (`array.extend` over a block of keys: one C call), and when the export has been read
-sorts the hashes (numpy) and looks for neighbours that are equal; below 50,000 keys a Counter
+sorts the hashes (numpy) and looks for neighbours that are equal; below 1,000 keys a Counter
 of them does, cheaper than numpy's import. A hash that repeats is only a suspicion (two keys
 can share one): the caller reads the export a second time and compares the keys themselves,
-only for the suspected hashes, and counts them again: a count that differs means the file
-changed between the two reads, which is an error, not a collision.
+only for the suspected hashes (at most LIMIT: its memory grows with them), and counts them
+again: a count that differs means the file changed between the two reads, which is an error,
+not a collision.
 
 Why not look up each key as it comes (a hash table, as before, decision 119): that table was a
 Python loop a key with a random read of a 16 MB array, 0.42 s of `analyze`'s 3.2 s on the
@@ -20,10 +21,14 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Iterable
+from itertools import islice
 
 #: below this many keys a Counter finds the repeats: cheaper than numpy's import (0.04-0.08 s,
-#: 15 MiB), which only the sort of a large export pays for
-SMALL = 50_000
+#: 15 MiB), which only the sort of a larger export pays for
+SMALL = 1_000
+#: at most this many repeated hashes are named to the second read, whose memory grows with
+#: them (a key and a line each): an export with more repeated users names one of these
+LIMIT = 1_000
 
 
 class KeyHashes:
@@ -35,15 +40,16 @@ class KeyHashes:
     def add(self, keys: Iterable[str]) -> None:
         self.hashes.extend(map(hash, keys))
 
-    def repeated(self, small: int = SMALL) -> dict[int, int]:
-        """Each hash added more than once, with how many times; with `small` keys or more, by
-        numpy's sort (it sorts the array in place: call it last)."""
+    def repeated(self, small: int = SMALL, limit: int = LIMIT) -> dict[int, int]:
+        """Hashes added more than once, with how many times, at most `limit` of them; with
+        `small` keys or more, by numpy's sort (in place: call it last)."""
         if len(self.hashes) < small:
-            return {h: n for h, n in Counter(self.hashes).items() if n > 1}
+            counts = Counter(self.hashes).items()
+            return dict(islice(((h, n) for h, n in counts if n > 1), limit))
         import numpy as np  # here: an export of fewer rows needs neither its time nor memory
 
         ordered = np.frombuffer(self.hashes, dtype=np.int64)  # a view: no copy
         ordered.sort()
         # a hash added k times is equal to its left neighbour k - 1 times
         again, extra = np.unique(ordered[1:][ordered[1:] == ordered[:-1]], return_counts=True)
-        return {int(h): int(n) + 1 for h, n in zip(again, extra, strict=True)}
+        return {int(h): int(n) + 1 for h, n in zip(again[:limit], extra[:limit], strict=True)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import islice
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from scimrecon.cli.main import cli
 from scimrecon.errors import InputError
 from scimrecon.recon.export import open_export, read_records
+from scimrecon.recon.repeats import LIMIT
 
 HEADER = (
     "User id,User name,email,User status,Added to org,Org role,Jira - acme,"
@@ -98,6 +100,33 @@ def test_a_shared_hash_alone_is_no_repeat(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err, open_export(path, suspects={hash("u7"): 2}) as e:
         list(e.records())
     assert str(err.value) == f"{path}:302: duplicate user 'u7' (already on line 9)"
+
+
+def test_an_export_appended_to_itself_names_one_real_repeat(tmp_path: Path) -> None:
+    """1,500 users twice over: the second read compares at most LIMIT of the repeated keys (its
+    memory grows with them), and names one of them with both its lines."""
+    path = _write(tmp_path, HEADER + _rows(1500) + _rows(1500))
+    message = _error(path)
+    found = re.fullmatch(rf"{re.escape(str(path))}:(\d+): duplicate user 'u(\d+)' "
+                         r"\(already on line (\d+)\)", message)  # fmt: skip
+    assert found, message
+    line, n, first = map(int, found.groups())
+    assert (first, line) == (n + 2, n + 1502)
+
+
+def test_a_limit_of_shared_hashes_with_no_repeat_is_refused(tmp_path: Path) -> None:
+    """Past the limit, hashes that all turn out shared by different keys (never seen: 64-bit
+    hashes) may hide a repeat among those not compared: refused, not read as no repeat."""
+    path = _write(tmp_path, HEADER + _rows(LIMIT))
+    suspects = {hash(f"u{n}"): 1 for n in range(LIMIT)}
+    with pytest.raises(InputError) as err, open_export(path, suspects=suspects) as export:
+        list(export.records())
+    assert str(err.value) == (
+        f"{path}: {LIMIT} keys share a hash with another and none of them repeats: the rest "
+        "were not compared; refusing the export"
+    )
+    path = _write(tmp_path, HEADER + _rows(3) + ROW.format(n=1))
+    assert _error(path, suspects={}) == f"{path}:5: duplicate user 'u1' (already on line 3)"
 
 
 def test_a_file_changed_between_the_two_reads_is_an_error(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from scimrecon.cli.render import json_chunks
 from scimrecon.recon.classify import Candidate
 from scimrecon.recon.export import read_records
 from scimrecon.recon.model import UserRecord
-from scimrecon.recon.repeats import SMALL, KeyHashes
+from scimrecon.recon.repeats import LIMIT, KeyHashes
 from scimrecon.recon.tier import OK, OVER, WARNING, tier_usage
 from scimrecon.recon.world import export_from_world, records_from_accounts
 
@@ -161,11 +161,15 @@ class _Key(str):
                 max_size=200))  # fmt: skip
 def test_key_hashes_name_exactly_the_repeated_hashes(blocks: list[list[int]]) -> None:
     """Added a block at a time, through 0, the extremes and many repeats, `repeated` names
-    every hash added more than once, and how many times, and no other (counted here with a
-    Counter), both ways."""
+    hashes added more than once, with how many times, and no other (counted here with a
+    Counter), all of them or as many as the limit, both ways."""
     counts = Counter(hash(_Key(h)) for block in blocks for h in block)  # hash() makes -1 -2
-    for small in (SMALL, 0):  # a set's count, and numpy's sort
-        hashes = KeyHashes()
-        for block in blocks:
-            hashes.add(_Key(h) for h in block)
-        assert hashes.repeated(small) == {h: n for h, n in counts.items() if n > 1}
+    repeats = {h: n for h, n in counts.items() if n > 1}
+    for small in (len(counts) + 1, 0):  # a Counter, and numpy's sort
+        for limit in (LIMIT, 2):
+            hashes = KeyHashes()
+            for block in blocks:
+                hashes.add(_Key(h) for h in block)
+            named = hashes.repeated(small, limit)
+            assert len(named) == min(limit, len(repeats))
+            assert named.items() <= repeats.items()
