@@ -8,13 +8,17 @@ The commands run as a subprocess whose stdout is a pseudo-terminal 100 columns w
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from scimrecon.cli import terminal
 from tests.playbooks.harness import in_process, targets
 from tests.ptyterm import ROOT, Seen, run
 
@@ -67,6 +71,59 @@ def test_a_cut_cell_ends_in_an_ellipsis_and_a_long_summary_wraps(state: Path) ->
     # a lookup's summary (its ids) continues on the lines below, in the summary column
     column = lines[1].rindex(" ") + 1
     assert any(line.startswith(" " * column) and line.strip() for line in lines[2:])
+
+
+def _columns(text: str) -> int:
+    """Display width, computed here from the Unicode tables (not by wcwidth): East Asian wide
+    and full-width characters take two columns, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def test_wide_and_combining_names_line_up(tmp_path: Path) -> None:
+    """Names in Japanese (two columns a character) and Yoruba (tone marks that take none) pad
+    by the columns they take: piped, every row's reason starts in one column; on a terminal of
+    80, every line fits, shortened by what it shows, not by its length."""
+    names = {"Kenji Watanabe": "渡辺健二", "Fatima Okafor": "Fátímà O\u0323\u0300kàfọ̀r"}
+    text = (FIXTURES / "acme-trello" / "users-export.csv").read_text(encoding="utf-8")
+    for old, new in names.items():
+        text = text.replace(old, unicodedata.normalize("NFD", new) if "O" in new else new)
+    export = tmp_path / "users.csv"
+    export.write_text(text, encoding="utf-8")
+    args = ("analyze", str(export), "--tier", "50", "--as-of", "2026-11-23")
+    piped = run(*args, stdout_tty=False, env={"SCIMRECON_PROFILE": ""})
+    assert piped.code == 0, piped.stderr
+    rows = [line for line in piped.stdout.splitlines() if "billable only through Trello" in line]
+    assert any("渡辺健二" in row for row in rows) and len(rows) == 6
+    assert len({_columns(row[: row.index("billable only")]) for row in rows}) == 1
+    narrow = run(*args, columns=80, env={"SCIMRECON_PROFILE": ""})
+    lines = Seen.plain(narrow.stdout).splitlines()
+    assert max(map(_columns, lines)) <= 80
+    assert any("渡辺健二" in line for line in lines)
+
+
+_WORD = st.text(alphabet="ab.é渡辺Ọ\u0300\u0323-", min_size=1, max_size=30).filter(
+    lambda w: not unicodedata.combining(w[0])  # a word starts with a letter
+)
+
+
+@given(st.lists(_WORD, max_size=12), st.integers(0, 4), st.integers(2, 40), st.integers(0, 3))
+def test_wrapped_lines_fit_their_columns_and_keep_every_character(
+    words: list[str], lead: int, room: int, indent: int
+) -> None:
+    """terminal.wrap, measured by the Unicode tables (`_columns`): every line fits the width
+    when a line has room for the indent and one wide character, no character is lost or
+    moved, the first line keeps the text's own indent and the others start with `indent`."""
+    text = " " * lead + " ".join(words)
+    width = max(room, lead, indent) + 2
+    lines = terminal.wrap(text, width, " " * indent)
+    assert all(_columns(line) <= width for line in lines), lines
+    assert "".join("".join(line.split()) for line in lines) == "".join(words)
+    if lines:
+        assert lines[0].startswith(" " * lead)
+        assert all(line.startswith(" " * indent) for line in lines[1:])
 
 
 def test_states_are_coloured_on_a_terminal_and_not_with_no_color(state: Path) -> None:

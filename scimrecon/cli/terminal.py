@@ -12,10 +12,10 @@ import os
 import re
 import shutil
 import sys
-import textwrap
 from typing import Any
 
 import click
+from wcwidth import wcswidth, wcwidth
 
 ELLIPSIS = "…"
 _GAP = 2  # tabulate's "simple" format puts two spaces between columns
@@ -69,9 +69,65 @@ def colour_state(value: Any) -> Any:
     return click.style(value, **style)
 
 
+def columns_of(text: str) -> int:
+    """The terminal columns `text` takes (wcwidth): a wide character (Chinese, Japanese,
+    Korean) two, a combining mark (the tone marks of a Yoruba name) none. Text holding a
+    control character has no defined width: its length stands in."""
+    taken = wcswidth(text)
+    return taken if taken >= 0 else len(text)
+
+
 def shorten(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, the cut shown by an ellipsis."""
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + ELLIPSIS
+    """`text` cut to `limit` columns, the cut shown by an ellipsis (a character never split,
+    its combining marks kept with it)."""
+    if columns_of(text) <= limit:
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += max(wcwidth(char), 0)
+        if used > limit - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + ELLIPSIS
+
+
+def _head(word: str, room: int) -> str:
+    """The longest start of `word` that takes at most `room` columns (its combining marks kept
+    with their letter); at least one character, so a cut always moves on."""
+    used, end = 0, 0
+    for end, char in enumerate(word, 1):
+        used += max(wcwidth(char), 0)
+        if used > room:
+            end -= 1
+            break
+    end = max(end, 1)
+    while end < len(word) and wcwidth(word[end]) == 0:  # a mark goes with its letter
+        end += 1
+    return word[:end]
+
+
+def wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """`text` on lines of at most `width` columns (textwrap's rule, in columns: broken at
+    whitespace, a word wider than a line cut); the first line keeps `text`'s own indent, the
+    others start with `indent`."""
+    lines: list[str] = []
+    line = text[: len(text) - len(text.lstrip())]  # the first line's own indent
+    for word in text.split():
+        joined = f"{line} {word}" if line.strip() else line + word
+        if columns_of(joined) <= width:
+            line = joined
+            continue
+        if line.strip():
+            lines.append(line)
+            line = indent
+        while word and columns_of(line + word) > width:  # alone on its line and still too wide
+            head = _head(word, width - columns_of(line))
+            lines.append(line + head)
+            word, line = word[len(head) :], indent
+        line += word
+    if line.strip():
+        lines.append(line)
+    return lines
 
 
 def _cap(natural: list[int], floors: list[int], room: int) -> int:
@@ -152,9 +208,9 @@ def fit(
     for row in rows:
         for i, value in enumerate(row[:count]):
             text = str(value)
-            cells[i] = max(cells[i], len(text))
+            cells[i] = max(cells[i], columns_of(text))
             fixed[i] = fixed[i] and (not isinstance(value, str) or bool(_FIXED.fullmatch(text)))
-    whole = sum(max(c, len(h)) for c, h in zip(cells, headers, strict=True))
+    whole = sum(max(c, columns_of(h)) for c, h in zip(cells, headers, strict=True))
     if whole + _GAP * (count - 1) <= columns:
         return rows, headers, list(range(count))
     keep = [i for i in range(count) if cells[i] or not rows]
@@ -175,7 +231,7 @@ def fit(
     if keep and widths[last] < cells[last]:
         for row in fitted:
             if isinstance(row[last], str):
-                row[last] = "\n".join(textwrap.wrap(row[last], widths[last]) or [""])
+                row[last] = "\n".join(wrap(row[last], widths[last]) or [""])
     heads = [
         _wrap_header(h, max(w, 1)) if len(h) > w else h
         for h, w in zip(headers, widths, strict=True)
@@ -192,9 +248,9 @@ def fit_text(text: str, stream: Any = None) -> str:
         return text
     out: list[str] = []
     for line in text.split("\n"):
-        if len(line) <= columns:
+        if columns_of(line) <= columns:
             out.append(line)
             continue
         indent = line[: len(line) - len(line.lstrip())]
-        out += textwrap.wrap(line, columns, subsequent_indent=indent + "  ") or [line]
+        out += wrap(line, columns, indent + "  ") or [line]
     return "\n".join(out)
