@@ -288,6 +288,7 @@ class HttpClient:
         retry_unsafe: bool = False,
         raise_for_status: bool = True,
         ahead: bool = False,
+        window: WindowLimiter | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send a request with rate limiting and retries; raise HttpError for a final failure.
@@ -295,6 +296,9 @@ class HttpClient:
         Retried: 429 (the server did not act on it) and connection failures before anything was
         sent, for every method; 502/503/504, timeouts and broken connections only for idempotent
         methods, or when the caller passes `retry_unsafe=True` because the call has no effect.
+        `window`: a limit of this call's own (Graph's provisionOnDemand), taken before every
+        attempt, retries included, and held shut after a 429 for its Retry-After, or for the
+        whole window without one, since the server's count holds calls ours does not.
         """
         method = method.upper()
         if path.startswith(("http://", "https://")):
@@ -314,6 +318,8 @@ class HttpClient:
             if self.limiter is not None:
                 # `ahead`: the next page of a listing read one page after another (TokenBucket)
                 self.limiter.acquire(ahead=True) if ahead else self.limiter.acquire()
+            if window is not None:
+                window.acquire()
             reason: str
             delay: float | None
             try:
@@ -351,6 +357,8 @@ class HttpClient:
                     # nothing: fall back to backoff rather than retry in the same instant.
                     delay, header = hinted
                     reason = f"{status}, {header} {delay:g} s"
+                if window is not None and status == 429:
+                    window.hold(delay if delay is not None else window.window)
             if delay is None:
                 delay = retry.backoff(attempt, self._rng)
                 reason += ", backoff"

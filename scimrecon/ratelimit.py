@@ -104,6 +104,7 @@ class WindowLimiter:
         self._clock = clock
         self._sleep = sleep
         self._stamps: deque[float] = deque()
+        self._until = 0.0  # no call before this (hold)
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
@@ -112,11 +113,17 @@ class WindowLimiter:
             now = self._clock()
             while self._stamps and now - self._stamps[0] >= self.window:
                 self._stamps.popleft()
-            wait = 0.0
+            wait = self._until - now
             if len(self._stamps) >= self.limit:
-                wait = self._stamps[-self.limit] + self.window - now
+                wait = max(wait, self._stamps[-self.limit] + self.window - now)
             # reserve the slot at the time the call will really go out
             self._stamps.append(now + max(wait, 0.0))
         if wait > 0:
             self._sleep(wait)
         return max(wait, 0.0)
+
+    def hold(self, seconds: float) -> None:
+        """No call for `seconds` from now, in any thread: the server said its window is full
+        (a 429), which our own count missed (another process, or someone in the portal)."""
+        with self._lock:
+            self._until = max(self._until, self._clock() + seconds)

@@ -304,7 +304,8 @@ def abort(
             f"{record.id})"
         )
     _report(result, fmt)
-    ctx.exit(result.exit_code)
+    # an undo that failed or waits for the IdP says so in the exit code too, not only on screen
+    ctx.exit(result.exit_code or (body.undone.exit_code if body.undone is not None else 0))
 
 
 class _AbortBody:

@@ -71,7 +71,21 @@ def make_sim(
     world = world if world is not None else load_world(name)
     ft = FakeTime()
     app = SimApp(world, seed=1, clock=ft.clock, sleep=ft.sleep)
-    profile = Profile.from_dict(profile if profile is not None else app.profile(SIM_URL))
+    services = _services(app, ft, retry=retry, secrets=secrets, profile=profile, wrap=wrap)
+    return Sim(app, app.world, services, ft)
+
+
+def _services(
+    app: Any,
+    ft: FakeTime,
+    *,
+    retry: RetryPolicy | None = None,
+    secrets: dict[str, str] | None = None,
+    profile: dict[str, Any] | None = None,
+    wrap: Callable[[Any], Any] | None = None,
+) -> Services:
+    """Services over the simulator `app` on the fake time `ft`, as one process has them."""
+    settled = Profile.from_dict(profile if profile is not None else app.profile(SIM_URL))
     secrets_env = secrets if secrets is not None else app.secrets()
     factory = ApiClientFactory(
         settings=HttpSettings(
@@ -81,10 +95,15 @@ def make_sim(
             now=ft.now,
             retry=retry or RetryPolicy(attempts=3),
         ),
-        rates={name: profile.rate_for(name) for name in ("atlassian", "jira", "graph")},
+        rates={name: settled.rate_for(name) for name in ("atlassian", "jira", "graph")},
     )
-    services = Services(profile, Secrets(secrets_env, keyring_lookup=None), factory=factory)
-    return Sim(app, app.world, services, ft)
+    return Services(settled, Secrets(secrets_env, keyring_lookup=None), factory=factory)
+
+
+def another_process(sim: Sim) -> Services:
+    """Services of a second process on the same simulator and clock: its own limiters, which
+    know nothing of what the first one sent."""
+    return _services(sim.app, sim.time)
 
 
 @pytest.fixture

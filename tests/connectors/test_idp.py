@@ -7,7 +7,7 @@ import pytest
 from scimrecon.connectors.idp import ManualAdapter, ManualOperation
 from scimrecon.errors import InputError
 from scimrecon.http import HttpError
-from tests.connectors.conftest import Sim, make_sim
+from tests.connectors.conftest import Sim, another_process, make_sim
 
 PRIYA = "priya.raman@acme.example"
 
@@ -53,6 +53,27 @@ def test_provision_on_demand_stays_under_5_per_10_seconds(sim: Sim) -> None:
     statuses = [s for _, p, s in sim.requests("/graph") if p.endswith("provisionOnDemand")]
     assert statuses == [200] * 12  # the simulator never had to answer 429
     assert sum(sim.time.sleeps) == pytest.approx(20.0)  # calls 6-10 wait 10 s, 11-12 another 10
+
+
+def test_a_second_process_meeting_a_full_window_waits_it_out(sim: Sim) -> None:
+    """One process pushed 5 users this instant; a second, whose own window is empty, pushes
+    12. The simulator refuses its first call (no Retry-After, and the refused call counts:
+    docs/fidelity.md GRAPH-8); the client shuts its window for the whole 10 s, then keeps
+    under the limit, its retry included: one 429 in all, every push made, in 30 s."""
+    upns = [u["userName"] for u in sim.world["idp"]["users"][:17]]
+    for upn in upns[:5]:
+        sim.services.idp.provision_user(upn)
+    second = another_process(sim)
+    try:
+        started = sim.time.clock()
+        for upn in upns[5:]:
+            second.idp.provision_user(upn)
+        took = sim.time.clock() - started
+    finally:
+        second.close()
+    statuses = [s for _, p, s in sim.requests("/graph") if p.endswith("provisionOnDemand")]
+    assert statuses == [200] * 5 + [429] + [200] * 12
+    assert took == pytest.approx(30.0)  # pushes at 10 s (5), 20 s (5) and 30 s (2)
 
 
 def test_entra_job_id_is_discovered_when_not_configured() -> None:

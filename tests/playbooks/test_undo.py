@@ -179,6 +179,29 @@ class _FaultsAt:
         return body
 
 
+def test_abort_undo_that_leaves_someone_not_undone_exits_non_zero(tmp_path: Path) -> None:
+    """Ctrl-C while the run pushes users back (after the window); the undo's own pushes are
+    then fail at Graph (500 from provisionOnDemand alone). The abort still resumes
+    provisioning, names who was not undone and the command that works, and its exit code is
+    the undo's (1), not 0 (the probe of session 7 saw 0)."""
+    clock = FakeClock()
+    app = SimApp(load_world("acme-trello"), seed=1, clock=clock.now, sleep=clock.sleep)
+    transport = httpx.WSGITransport(app=_InterruptAt(app, "provisionOnDemand", 2))
+    env = SimEnv(app, _services(app, "http://sim.localhost", transport, clock), tmp_path / "s.db")
+    result = env.cli("run", "reprovision", "--targets", TARGETS, "--yes", "--concurrency", "1")
+    assert result.exit_code == 130, result.output
+    idp = app.profile("http://sim.localhost")["idp"]
+    push = (
+        f"/graph/servicePrincipals/{idp['service_principal']}/synchronization/jobs/"
+        f"{idp['job_id']}/provisionOnDemand"
+    )
+    app.set_faults({push: {"error_rate": 1.0, "error_statuses": [500]}, "seed": 1})
+    result = env.cli("abort", "1", "--undo", "--yes")
+    assert result.exit_code == 1, result.output
+    assert "not undone" in result.output and "undo them: scimrecon undo 1" in result.output
+    assert env.world()["idp"]["job"]["state"] == "Active"  # the finally steps still ran
+
+
 @contextmanager
 def graph_down_after_parking(tmp: Path) -> Iterator[SimEnv]:
     """Graph answers 503 from the 6th email change on: the run step `resume` fails."""
