@@ -88,14 +88,19 @@ def _managed_or_403(store: Store, account_id: str) -> Record:
     which account and why (`forbidden.action`, reason `managedAccount`)."""
     account = _account_or_404(store, account_id)
     if not account.get("managed"):
-        raise ApiError(
-            403,
+        raise _forbidden(
             f"account {account_id} is not a managed account of this organization: "
             "only managed accounts can be changed",
-            code="forbidden.action",
-            context={"allowed": False, "reason": {"key": "managedAccount"}},
+            "managedAccount",
         )
     return account
+
+
+def _forbidden(detail: str, reason: str) -> ApiError:
+    """The user management API's refusal: `forbidden.action` with why (docs/fidelity.md UM-4)."""
+    return ApiError(
+        403, detail, code="forbidden.action", context={"allowed": False, "reason": {"key": reason}}
+    )
 
 
 # -- provisioning admin -----------------------------------------------------------------------
@@ -158,6 +163,25 @@ def only_delete_in_db(ctx: Ctx, org_id: str, account_id: str) -> Reply:
 # -- user management --------------------------------------------------------------------------
 
 
+def _local_or_403(store: Store, account_id: str) -> Record:
+    """A managed account the organization may change itself: one no SCIM directory holds.
+
+    Atlassian's user management errors name the reason `externalDirectory.scim` ("restricted
+    because the user is managed by an external SCIM directory", docs/fidelity.md UM-4), and
+    removing the SCIM entry is what lets an account be "managed locally" (UM-6). The documents
+    do not list which calls refuse a linked account, so every write here does (the cautious
+    reading). The directory's own way is SCIM (`PATCH active`), or removing the entry first.
+    """
+    account = _managed_or_403(store, account_id)
+    if store.scim_links(account_id):
+        raise _forbidden(
+            f"account {account_id} is managed by an external SCIM directory: change it in the "
+            "identity provider, or remove its SCIM entry first",
+            "externalDirectory.scim",
+        )
+    return account
+
+
 def get_profile(ctx: Ctx, account_id: str) -> Reply:
     account = _managed_or_403(ctx.store, account_id)
     return Reply(
@@ -176,7 +200,7 @@ def get_profile(ctx: Ctx, account_id: str) -> Reply:
 
 def put_email(ctx: Ctx, account_id: str) -> Reply:
     """Change the address: verified domain, not used by anyone else; ends the user's sessions."""
-    account = _managed_or_403(ctx.store, account_id)
+    account = _local_or_403(ctx.store, account_id)
     email = json_object(ctx.request).get("email")
     # The real API answers 400 "a field violated its constraints" for a malformed address
     # (`<class 'str'>@acme.example` among them); the syntax rule is scimrecon.identity's.
@@ -198,7 +222,7 @@ def put_email(ctx: Ctx, account_id: str) -> Reply:
 
 
 def disable(ctx: Ctx, account_id: str) -> Reply:
-    account = _managed_or_403(ctx.store, account_id)
+    account = _local_or_403(ctx.store, account_id)
     body = ctx.request.get_data(cache=True)
     if body:
         message = json_object(ctx.request).get("message")
@@ -211,7 +235,7 @@ def disable(ctx: Ctx, account_id: str) -> Reply:
 
 
 def enable(ctx: Ctx, account_id: str) -> Reply:
-    account = _managed_or_403(ctx.store, account_id)
+    account = _local_or_403(ctx.store, account_id)
     if account.get("status") == "closed":
         raise ApiError(400, f"account {account_id} is closed", code="ACCOUNT_CLOSED")
     account["status"] = "active"

@@ -19,7 +19,7 @@ from scimrecon.steps.idp_steps import (
     SnapshotProvisioning,
 )
 from scimrecon.steps.jira_steps import CountWhatStays, ReassignTickets
-from scimrecon.steps.leaver_steps import LookupLeaver
+from scimrecon.steps.leaver_steps import DeactivateLinked, LookupLeaver
 from scimrecon.steps.notify_steps import AwaitNoticeEnd, NotifyEmail, RecheckAfterNotice
 from scimrecon.steps.org_steps import CountBillable
 from scimrecon.steps.policy_steps import LookupPolicyMember, MoveToPolicy
@@ -48,6 +48,7 @@ REGISTRY = ActionRegistry(
             RecheckInactive,
             SuspendAccess,
             LookupLeaver,
+            DeactivateLinked,
             CountBillable,
             NotifyEmail,
             AwaitNoticeEnd,

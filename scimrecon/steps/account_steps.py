@@ -221,6 +221,17 @@ class ParkOldEmail(Action):
         return {"email_restored": original}
 
 
+def enabled_again(ctx: StepContext, account_id: str) -> dict[str, Any] | None:
+    """The undo check of a disable: done when the account is active again; a Skip when it is
+    neither active nor disabled (closed: not ours to touch)."""
+    status = ctx.services.admin.get_profile(account_id).account_status
+    if status == "active":
+        return {"enabled_account": account_id}
+    if status != "inactive":
+        raise Skip(f"account {account_id} is {status} now, not disabled: not touching it")
+    return None
+
+
 class DisableAccount(Action):
     """Deactivate the old account once nothing depends on it any more."""
 
@@ -291,12 +302,7 @@ class DisableAccount(Action):
         account_id = self._account(ctx)
         if not account_id:
             raise Skip("no account id recorded for the disable")
-        status = ctx.services.admin.get_profile(account_id).account_status
-        if status == "active":
-            return {"enabled_account": account_id}
-        if status != "inactive":
-            raise Skip(f"account {account_id} is {status} now, not disabled: not touching it")
-        return None
+        return enabled_again(ctx, account_id)
 
     def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
         account_id = self._account(ctx)

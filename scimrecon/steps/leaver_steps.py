@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimrecon.engine.action import ReadAction, Skip, StepContext
+from scimrecon.engine.action import Action, ReadAction, Skip, StepContext, StepFailed
 from scimrecon.steps._util import (
+    account_profile,
     idp_still_provisions,
     is_not_found,
     org_member,
@@ -16,6 +17,7 @@ from scimrecon.steps._util import (
     skip_service_account,
     target_email,
 )
+from scimrecon.steps.account_steps import enabled_again
 
 
 def _require_gone_from_idp(ctx: StepContext, scim_ids: list[str], email: str) -> None:
@@ -73,3 +75,73 @@ class LookupLeaver(ReadAction):
             )
         _require_gone_from_idp(ctx, [link.scim_user_id for link in links], email)
         return {"account_id": user.account_id, "scim_id": links[0].scim_user_id if links else ""}
+
+
+class DeactivateLinked(Action):
+    """Deactivate a leaver's account the way its IdP would: `active: false` on its SCIM entry.
+
+    Atlassian lets the organization change a SCIM-managed account only through its directory
+    (the user management API's reason `externalDirectory.scim`, docs/fidelity.md UM-4): the
+    account follows its entry's `active`, and the undo sets it back.
+    """
+
+    name = "scim.deactivate"
+    destructive = True
+    idempotent = True
+
+    def _ids(self, ctx: StepContext) -> tuple[str, str]:
+        return str(ctx.target.get("account_id") or ""), str(ctx.target.get("scim_id") or "")
+
+    def describe(self, ctx: StepContext) -> str:
+        account_id, scim_id = self._ids(ctx)
+        return (
+            f"would deactivate {account_id or 'the account'} ({target_email(ctx)}) through its "
+            f"SCIM entry {scim_id or '?'} (active: false)"
+        )
+
+    def _entry(self, ctx: StepContext) -> Any:
+        """The SCIM entry, proven still the account's: a list can be old, a link can move."""
+        account_id, scim_id = self._ids(ctx)
+        if not account_id or not scim_id:
+            raise StepFailed("no account id or SCIM entry recorded by the look-up")
+        entry = ctx.services.scim.get(scim_id)
+        if entry.account_id != account_id:
+            raise StepFailed(
+                f"SCIM entry {scim_id} links account {entry.account_id or 'none'} now, not "
+                f"{account_id}: not touching it"
+            )
+        return entry
+
+    def check(self, ctx: StepContext) -> dict[str, Any] | None:
+        account_id, scim_id = self._ids(ctx)
+        if account_id and account_profile(ctx, account_id).account_status != "active":
+            return {"disabled_account": account_id, "deactivated_scim_id": scim_id}
+        return None
+
+    def apply(self, ctx: StepContext) -> dict[str, Any]:
+        entry = self._entry(ctx)
+        ctx.services.scim.set_active(entry.id, False)
+        account_id = entry.account_id
+        status = ctx.services.admin.get_profile(account_id).account_status
+        if status == "active":
+            raise StepFailed(
+                f"SCIM entry {entry.id} is inactive but account {account_id} is still active: "
+                "Atlassian has not applied it yet; `resume --retry-failed` checks again"
+            )
+        return {"disabled_account": account_id, "deactivated_scim_id": entry.id}
+
+    # -- undo: the entry active again, and with it the account (scimrecon undo) --------------
+
+    def undo_describe(self, ctx: StepContext) -> str:
+        account_id, scim_id = self._ids(ctx)
+        who = f"{account_id}, {target_email(ctx)}"
+        return f"would set SCIM entry {scim_id or '?'} active again ({who})"
+
+    def undo_check(self, ctx: StepContext) -> dict[str, Any] | None:
+        account_id, _ = self._ids(ctx)
+        return enabled_again(ctx, account_id)
+
+    def undo_apply(self, ctx: StepContext) -> dict[str, Any]:
+        entry = self._entry(ctx)
+        ctx.services.scim.set_active(entry.id, True)
+        return {"enabled_account": entry.account_id}

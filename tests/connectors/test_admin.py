@@ -73,8 +73,29 @@ def test_get_profile_and_errors(sim: Sim) -> None:
     )
 
 
+def _unlinked(sim: Sim, account_id: str) -> None:
+    """Remove the account's SCIM entry: only then may the organization change it itself
+    (the user management API's reason `externalDirectory.scim`, docs/fidelity.md UM-4)."""
+    sim.services.admin.delete_scim_record_only(account_id)
+
+
+def test_a_scim_linked_account_is_refused_with_the_reason(sim: Sim) -> None:
+    acc, _ = priya(sim)
+    with pytest.raises(HttpError) as err:
+        sim.services.admin.disable(acc["account_id"], "left")
+    assert err.value.status == 403
+    assert str(err.value) == (
+        f"Atlassian org API: POST /users/{acc['account_id']}/manage/lifecycle/disable → 403: "
+        f"forbidden.action: account {acc['account_id']} is managed by an external SCIM "
+        "directory: change it in the identity provider, or remove its SCIM entry first "
+        "(reason: externalDirectory.scim)"
+    )
+    assert account(sim, PRIYA)["status"] == "active"
+
+
 def test_set_email_and_the_unverified_domain_error(sim: Sim) -> None:
     acc, _ = priya(sim)
+    _unlinked(sim, acc["account_id"])
     sim.services.admin.set_email(acc["account_id"], "priya.old@acme.example")
     assert account(sim, "priya.old@acme.example")["account_id"] == acc["account_id"]
     with pytest.raises(HttpError) as err:
@@ -87,6 +108,7 @@ def test_set_email_and_the_unverified_domain_error(sim: Sim) -> None:
 
 def test_disable_and_enable(sim: Sim) -> None:
     acc, _ = priya(sim)
+    _unlinked(sim, acc["account_id"])
     sim.services.admin.disable(acc["account_id"], "moved to a new account (run 7)")
     assert account(sim, PRIYA)["status"] == "inactive"
     sim.services.admin.enable(acc["account_id"])
@@ -158,6 +180,7 @@ def test_wrong_key_is_401_with_the_exact_line() -> None:
 def test_read_post_and_same_twice_posts_are_retried_on_503() -> None:
     sim = make_sim(retry=RetryPolicy(attempts=10))
     acc, _ = priya(sim)
+    _unlinked(sim, acc["account_id"])
     sim.faults({"/atlassian": {"error_rate": 0.5}, "seed": 11})
     for _ in range(3):
         sim.services.admin.scim_links_for_email(PRIYA)
@@ -169,10 +192,11 @@ def test_read_post_and_same_twice_posts_are_retried_on_503() -> None:
 
 def test_429_on_post_is_retried(sim: Sim) -> None:
     acc, _ = priya(sim)
+    _unlinked(sim, acc["account_id"])
     sim.faults({"/atlassian": {"rate_per_s": 1}})
     sim.services.admin.disable(acc["account_id"])
     sim.services.admin.enable(acc["account_id"])
-    assert [s for _, _, s in sim.requests("/atlassian")] == [204, 429, 204]
+    assert [s for _, _, s in sim.requests("/atlassian/users")] == [204, 429, 204]
     assert sim.time.sleeps == [1.0]
 
 
@@ -186,6 +210,9 @@ def test_ids_are_single_escaped_path_segments() -> None:
 
 def test_our_own_writes_keep_the_cached_user_list_true_without_rereading(sim: Sim) -> None:
     admin = sim.services.admin
+    ada = admin.find_org_user_by_email("ada.lovelace@acme.example")
+    assert ada is not None
+    _unlinked(sim, ada.account_id)
     ada = admin.find_org_user_by_email("ada.lovelace@acme.example")
     assert ada is not None
     pages = len(sim.requests("/atlassian/admin/v1/orgs"))

@@ -102,15 +102,20 @@ def test_leavers_spares_someone_assigned_again_since_the_list_was_made(tmp_path:
         assert result.exit_code == 0, result.output
         status = json.loads(env.cli("status", "--format", "json").stdout)
         after = accounts_by_email(env.world())
-        disabled_paths = [r["path"] for r in env.writes() if r["path"].endswith("/disable")]
+        entries = {u["id"]: u["account_id"] for u in env.world()["scim_users"]}
+        # deactivated the IdP's way: a SCIM PATCH of each leaver's entry (decision 122)
+        patched = [r["path"].rsplit("/", 1)[-1] for r in env.writes() if r["method"] == "PATCH"]
     target = next(t for t in status["targets"] if t["key"] == rehired)
     assert (target["state"], target["reason"]) == (
         "skipped",
         "still assigned to the Atlassian app in the IdP (entra): not a leaver",
     )
     assert after[rehired]["status"] == "active"
-    assert not any(account["account_id"] in p for p in disabled_paths)
-    assert len(disabled_paths) == len(leavers) - 1
+    assert account["account_id"] not in [entries.get(p) for p in patched]
+    assert len(patched) == len(leavers) - 1
+    assert [e for e in leavers if after[e]["status"] == "inactive"] == sorted(
+        set(leavers) - {rehired}
+    )
 
 
 def test_leavers_matches_the_idp_user_by_mail_when_the_upn_differs(tmp_path: Path) -> None:

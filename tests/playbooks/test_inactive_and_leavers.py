@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from scimrecon.recon.billable import world_billable
 from scimrecon.sim.world import load_world
-from tests.playbooks.harness import FIXTURES, accounts_by_email, over_socket
+from tests.playbooks.harness import FIXTURES, accounts_by_email, in_process, over_socket
 
 INACTIVE = json.loads((FIXTURES / "inactive-licences" / "expected.json").read_text())["classes"]
 DRIFT = json.loads((FIXTURES / "drift" / "expected.json").read_text())["situations"]
@@ -87,6 +88,39 @@ def test_deactivate_leavers_disables_orphans_and_removes_their_scim_entries(
             assert email not in scim_names
         others = [a for a in before["accounts"] if a["email"].lower() not in leavers]
         assert [now[a["email"].lower()] for a in others] == others
+
+
+def test_leavers_are_deactivated_through_scim_and_the_undo_brings_them_back(
+    tmp_path: Path,
+) -> None:
+    """Atlassian refuses the user management API on an account a SCIM directory holds
+    (`externalDirectory.scim`, UM-4), so a leaver is deactivated as the IdP would do it:
+    `active: false` on its SCIM entry, and `undo` sets it back. No lifecycle call is made."""
+    leavers = sorted(e for e, situation in DRIFT.items() if situation == "orphaned")
+    target_file = tmp_path / "leavers.csv"
+    target_file.write_text("email\n" + "\n".join(leavers) + "\n", encoding="utf-8")
+    with in_process("drift", tmp_path) as env:
+        before = env.world()
+        result = env.cli("run", "deactivate-leavers", "--targets", str(target_file), "--yes")
+        assert result.exit_code == 0, result.output
+        mid = env.world()
+        entries = {u["account_id"]: u for u in mid["scim_users"]}
+        for email in leavers:
+            account = accounts_by_email(mid)[email]
+            assert account["status"] == "inactive"
+            assert entries[account["account_id"]]["active"] is False
+        writes = [(r["method"], r["path"]) for r in env.writes()]
+        assert not [p for _, p in writes if "/lifecycle/" in p]
+        assert len([m for m, _ in writes if m == "PATCH"]) == len(leavers)
+        undone = env.cli("undo", "1", "--yes")
+        assert undone.exit_code == 0, undone.output
+        after = env.world()
+
+    def states(world: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+        accounts = {a["account_id"]: a["status"] for a in world["accounts"]}
+        return accounts, {u["id"]: (u["account_id"], u.get("active")) for u in world["scim_users"]}
+
+    assert states(after) == states(before)
 
 
 def test_deactivate_leavers_disables_no_one_the_idp_never_provisioned(tmp_path: Path) -> None:

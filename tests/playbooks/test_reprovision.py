@@ -219,18 +219,19 @@ def test_a_cycle_inside_the_window_relinks_the_old_account_and_the_run_says_so(
         )
         assert result.exit_code == 1, result.output
         assert "6 failed" in result.output
-        # the pause did not hold, but the run trusted its own unlink and parked the address
-        # (decision 103's read saved); the push catches it: nobody is unassigned, so no old
-        # account is deactivated, and the way back is `undo`
-        assert (
-            "still has a SCIM entry linked to the old account: unassigning now would "
-            "deactivate it" in result.output
-        )
+        # the pause did not hold, and the run trusted its own unlink (decision 103's read
+        # saved); parking the address is then refused by Atlassian itself, since the IdP
+        # manages the old account again (UM-6, decision 122): nothing parked, nobody
+        # unassigned, and the way back is `undo`
+        assert "(reason: externalDirectory.scim)" in result.output
+        assert "undo them: scimrecon undo 1" in result.output
         after = env.world()
         scim_by_name = {u["userName"].lower(): u for u in after["scim_users"]}
+        now = accounts_by_email(after)
         for email in TARGETS:
             # the IdP pushed each user straight back onto the account we meant to retire
             assert scim_by_name[email]["account_id"] == before[email]["account_id"]
+            assert now[email]["account_id"] == before[email]["account_id"]  # its address kept
         assert env.billable() == EXPECTED["billable"]["before"]
 
 

@@ -131,6 +131,7 @@ def test_the_simulator_refuses_an_invalid_email_like_the_real_api(tmp_path: Path
     with in_process("acme-trello", tmp_path) as env:
         services = env.services_factory()
         account = next(a for a in env.world()["accounts"] if a["email"].startswith("samir."))
+        services.admin.delete_scim_record_only(account["account_id"])  # as reprovision does
         with pytest.raises(HttpError) as err:
             services.admin.set_email(account["account_id"], "<class 'str'>@acme.example")
         assert err.value.status == 400

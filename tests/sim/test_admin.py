@@ -88,7 +88,35 @@ def test_unmanaged_account_cannot_be_managed(api, org_h):
     assert EXT in body["errorDetail"] and "not a managed account" in body["errorDetail"]
 
 
+def _unlink(api, org_h, account_id: str) -> None:
+    """Remove the account's SCIM entry: only then may the organization change it itself."""
+    r = api.delete(f"{PROV}/user/{account_id}/onlyDeleteUserInDB", headers=org_h)
+    assert r.status_code in (200, 204), r.text
+
+
+def test_a_scim_linked_account_is_changed_only_through_its_directory(sim, api, org_h):
+    """UM-4's reason `externalDirectory.scim`: email and lifecycle writes refuse an account a
+    SCIM directory holds (nothing changes); once its entry is removed they go through."""
+    for method, path, body in (
+        ("PUT", "/email", {"email": "bob.old@acme.example"}),
+        ("POST", "/lifecycle/disable", {"message": "bye"}),
+        ("POST", "/lifecycle/enable", None),
+    ):
+        r = api.request(method, MANAGE.format(BOB) + path, headers=org_h, json=body)
+        assert r.status_code == 403, (path, r.text)
+        assert r.json()["context"] == {
+            "allowed": False,
+            "reason": {"key": "externalDirectory.scim"},
+        }
+    assert account(sim, BOB)["email"] == "bob@acme.example"
+    assert account(sim, BOB)["status"] == "active"
+    _unlink(api, org_h, BOB)
+    r = api.post(MANAGE.format(BOB) + "/lifecycle/disable", headers=org_h)
+    assert r.status_code == 204 and account(sim, BOB)["status"] == "inactive"
+
+
 def test_change_email_on_a_verified_domain(sim, api, org_h):
+    _unlink(api, org_h, ADA)
     r = api.put(
         MANAGE.format(ADA) + "/email", headers=org_h, json={"email": "ada.old@acme.example"}
     )
@@ -97,6 +125,7 @@ def test_change_email_on_a_verified_domain(sim, api, org_h):
 
 
 def test_change_email_refusals(sim, api, org_h):
+    _unlink(api, org_h, ADA)
     url = MANAGE.format(ADA) + "/email"
     assert_um_error(
         api.put(url, headers=org_h, json={"email": "ada@gmail.example"}), 400, "domain_not_verified"
@@ -113,6 +142,7 @@ def test_change_email_refusals(sim, api, org_h):
 
 
 def test_disable_and_enable(sim, api, org_h):
+    _unlink(api, org_h, BOB)
     r = api.post(MANAGE.format(BOB) + "/lifecycle/disable", headers=org_h, json={"message": "bye"})
     assert r.status_code == 204 and account(sim, BOB)["status"] == "inactive"
     r = api.post(MANAGE.format(BOB) + "/lifecycle/enable", headers=org_h)

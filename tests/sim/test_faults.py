@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scimrecon.sim.faults import Faults, FaultSpecError, validate_spec
-from tests.sim.conftest import JIRA, JIRA_AUTH, ORG
+from tests.sim.conftest import JIRA, JIRA_AUTH, ORG, PROV
 from tests.simharness import FakeClock, client, make_sim
 
 ORG_H = {"Authorization": "Bearer org-key-SECRET-1"}
@@ -77,6 +77,9 @@ def test_timeout_sleeps_past_the_client_timeout_and_changes_nothing(sim, api, cl
 
 
 def test_timeout_that_applies_changes_the_world_anyway(sim, api, clock):
+    # bob's SCIM entry removed first: the organization may then disable him itself (UM-4)
+    unlinked = api.delete(f"{PROV}/user/aaa000000000000000000002/onlyDeleteUserInDB", headers=ORG_H)
+    assert unlinked.status_code in (200, 204)
     api.put(
         "/_sim/faults",
         json={"/atlassian": {"timeout_rate": 1.0, "timeout_ms": 45000, "timeout_applies": True}},
