@@ -322,6 +322,7 @@ class HttpClient:
                 window.acquire()
             reason: str
             delay: float | None
+            throttled = False  # a 429: it waits longer than a failure (RetryPolicy.throttled)
             try:
                 response = self._client.request(method, path, **kwargs)
             except httpx.TimeoutException as exc:
@@ -350,6 +351,7 @@ class HttpClient:
                     return response
                 failure = self._response_error(method, shown, response)
                 hinted = parse_retry_after(response.headers, settings.now())
+                throttled = status == 429
                 reason = f"{status}"
                 delay = None
                 if hinted is not None and hinted[0] > 0:
@@ -360,7 +362,7 @@ class HttpClient:
                 if window is not None and status == 429:
                     window.hold(delay if delay is not None else window.window)
             if delay is None:
-                delay = retry.backoff(attempt, self._rng)
+                delay = (retry.throttled if throttled else retry.backoff)(attempt, self._rng)
                 reason += ", backoff"
             elapsed = settings.clock() - started
             if attempt >= retry.attempts or elapsed + delay > retry.total_seconds:

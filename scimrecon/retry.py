@@ -31,6 +31,14 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return rng.uniform(0, ceiling)
 
+    def throttled(self, attempt: int, rng: random.Random) -> float:
+        """The wait after a 429 that says nothing of how long: doubled after each one from at
+        least a second, jittered within its upper half (Atlassian's "double the delay after
+        each successive 429 ... apply jitter"). Full jitter could retry at once, and Jira
+        answers a retry inside the wait with "the same or longer" wait."""
+        ceiling = min(self.max_delay, max(self.base_delay, 1.0) * (2 ** (attempt - 1)))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
 
 NO_RETRY = RetryPolicy(attempts=1)
 

@@ -207,7 +207,9 @@ def test_429_without_hints_backs_off_exponentially_and_gives_up_after_attempts(
     assert len(app.seen) == 4
     assert len(ft.sleeps) == 3
     for n, delay in enumerate(ft.sleeps, start=1):
-        assert 0 <= delay <= 2 ** (n - 1)
+        # doubled each time, jittered in its upper half: never a retry at once (Jira answers
+        # a retry inside the wait with "the same or longer" wait)
+        assert 2 ** (n - 1) / 2 <= delay <= 2 ** (n - 1)
     assert any("giving up after 4 attempt(s)" in r.getMessage() for r in caplog.records)
 
 

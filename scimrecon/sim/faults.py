@@ -12,7 +12,10 @@ Spec (the world's "faults" and PUT /_sim/faults), keys are path prefixes, longes
      "seed": 1}
 
 `retry_after`: true (default) sends the bucket's wait, a number sends that many seconds, false
-omits the header (real APIs do not always send it). `down_for_s` starts an outage when the spec
+omits the header (real APIs do not always send it). `hints: false` sends no rate-limit header at
+all, neither `Retry-After` nor `X-RateLimit-*` (Jira: they "may" come; Graph sends no
+`X-RateLimit-*`). `penalty: true` makes a refused call cost a token too, so a retry inside the
+wait meets "the same or longer" wait, as Jira documents. `down_for_s` starts an outage when the spec
 is applied (world load or PUT /_sim/faults); `down_until` (epoch seconds) ends one at a fixed
 time. `timeout_applies`: the slow request still takes
 effect although the client has given up (the nasty case for resume logic).
@@ -39,6 +42,8 @@ _KNOWN = {
     "timeout_ms",
     "timeout_applies",
     "retry_after",
+    "hints",
+    "penalty",
     "down_for_s",
     "down_until",
 }
@@ -83,7 +88,9 @@ def validate_spec(spec: Any) -> dict[str, Any]:
         for name, item in value.items():
             if name not in _KNOWN:
                 raise FaultSpecError(f"faults[{key!r}].{name} is not a known fault")
-            if name == "timeout_applies" or (name == "retry_after" and isinstance(item, bool)):
+            if name in ("timeout_applies", "hints", "penalty") or (
+                name == "retry_after" and isinstance(item, bool)
+            ):
                 if not isinstance(item, bool):
                     raise FaultSpecError(f"faults[{key!r}].{name} must be true or false")
             elif name == "error_statuses":
@@ -184,9 +191,14 @@ class Faults:
                     headers["Retry-After"] = str(max(1, math.ceil(wait)))
                 elif retry_after is not False:
                     headers["Retry-After"] = str(math.ceil(float(retry_after)))
-                return Decision(429, headers, latency, apply=False, reason="rate")
+                if rule.get("penalty", False):  # an early retry waits longer, never less
+                    bucket.tokens = max(-capacity, bucket.tokens - 1.0)
+                hinted = rule.get("hints", True)
+                return Decision(429, headers if hinted else {}, latency, apply=False, reason="rate")
             bucket.tokens = max(0.0, bucket.tokens - 1.0)
-            headers = {"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": str(int(bucket.tokens))}
+            if rule.get("hints", True):
+                remaining = str(int(bucket.tokens))
+                headers = {"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": remaining}
         error_rate = float(rule.get("error_rate") or 0)
         if error_rate and self._rng.random() < error_rate:
             statuses = list(rule.get("error_statuses") or ERROR_STATUSES)

@@ -137,6 +137,26 @@ def test_iter_org_users_follows_cursors() -> None:
     assert first.access_billable is True and first.product_access[0].name
 
 
+def test_a_listing_outlasts_429s_that_say_nothing_and_punish_early_retries() -> None:
+    """A limit of 1 request/s (burst 1) far under the profile's pace; each 429 carries no
+    header at all and a retry inside the wait makes it longer (`hints: false`, `penalty`,
+    Jira's documented behaviour). The default retry policy still reads all three pages: every
+    hint-less 429 waits at least half of a doubling delay from one second, never at once."""
+    world = load_world("acme-trello")
+    template = next(a for a in world["accounts"] if a["managed"])
+    for n in range(250):
+        extra = copy.deepcopy(template)
+        extra.update(account_id=f"712020:extra-{n:03d}", email=f"extra{n}@acme.example")
+        world["accounts"].append(extra)
+    sim = make_sim(world=world, retry=RetryPolicy())
+    sim.faults({"/atlassian": {"rate_per_s": 1, "burst": 1, "hints": False, "penalty": True}})
+    users = list(sim.services.admin.iter_org_users())
+    assert len(users) == len([a for a in sim.world["accounts"] if a["managed"]])
+    statuses = [s for _, _, s in sim.requests("/atlassian/admin/v1")]
+    assert statuses.count(200) == 3 and 429 in statuses
+    assert min(sim.time.sleeps) >= 0.5  # no hint-less 429 was retried at once
+
+
 def test_find_org_user_by_email_is_cached_until_refresh(sim: Sim) -> None:
     admin = sim.services.admin
     found = admin.find_org_user_by_email("PRIYA.RAMAN@acme.example")

@@ -38,6 +38,22 @@ def test_rate_limit_can_omit_retry_after(api):
     assert "X-RateLimit-Reset" in r.headers
 
 
+def test_a_rate_limit_without_hints_and_with_a_penalty(api, clock):
+    """`hints: false`: a 429 with no rate-limit header at all; `penalty: true`: a retry inside
+    the wait is refused and makes the wait longer (Jira: "the same or longer")."""
+    spec = {"/atlassian": {"rate_per_s": 1, "burst": 1, "hints": False, "penalty": True}}
+    api.put("/_sim/faults", json=spec)
+    ok = api.get(f"{ORG}/users", headers=ORG_H)
+    assert ok.status_code == 200 and not [h for h in ok.headers if "ratelimit" in h.lower()]
+    refused = api.get(f"{ORG}/users", headers=ORG_H)
+    assert refused.status_code == 429
+    assert not [h for h in refused.headers if "ratelimit" in h or h.lower() == "retry-after"]
+    clock.advance(1.0)  # a second after the first call: without the penalty, a token is back
+    assert statuses(api, 1) == [429]
+    clock.advance(2.0)  # the two refused calls paid for, and one more second earned
+    assert statuses(api, 1) == [200]
+
+
 def test_faults_are_per_prefix(api):
     api.put("/_sim/faults", json={"/jira": {"error_rate": 1.0}})
     assert statuses(api, 3) == [200, 200, 200]
