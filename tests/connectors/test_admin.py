@@ -119,14 +119,19 @@ def test_disable_and_enable(sim: Sim) -> None:
     ]
 
 
-def test_iter_org_users_follows_cursors() -> None:
+def _with_extra_accounts(count: int) -> dict[str, Any]:
+    """acme-trello with `count` more managed accounts: a listing of several pages."""
     world = load_world("acme-trello")
     template = next(a for a in world["accounts"] if a["managed"])
-    for n in range(180):
+    for n in range(count):
         extra = copy.deepcopy(template)
         extra.update(account_id=f"712020:extra-{n:03d}", email=f"extra{n}@acme.example")
         world["accounts"].append(extra)
-    sim = make_sim(world=world)
+    return world
+
+
+def test_iter_org_users_follows_cursors() -> None:
+    sim = make_sim(world=_with_extra_accounts(180))
     users = list(sim.services.admin.iter_org_users())
     managed = [a["account_id"] for a in sim.world["accounts"] if a["managed"]]
     assert [u.account_id for u in users] == managed
@@ -142,13 +147,7 @@ def test_a_listing_outlasts_429s_that_say_nothing_and_punish_early_retries() -> 
     header at all and a retry inside the wait makes it longer (`hints: false`, `penalty`,
     Jira's documented behaviour). The default retry policy still reads all three pages: every
     hint-less 429 waits at least half of a doubling delay from one second, never at once."""
-    world = load_world("acme-trello")
-    template = next(a for a in world["accounts"] if a["managed"])
-    for n in range(250):
-        extra = copy.deepcopy(template)
-        extra.update(account_id=f"712020:extra-{n:03d}", email=f"extra{n}@acme.example")
-        world["accounts"].append(extra)
-    sim = make_sim(world=world, retry=RetryPolicy())
+    sim = make_sim(world=_with_extra_accounts(250), retry=RetryPolicy())
     sim.faults({"/atlassian": {"rate_per_s": 1, "burst": 1, "hints": False, "penalty": True}})
     users = list(sim.services.admin.iter_org_users())
     assert len(users) == len([a for a in sim.world["accounts"] if a["managed"]])
