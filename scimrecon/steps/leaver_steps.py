@@ -12,7 +12,6 @@ from scimrecon.steps._util import (
     idp_still_provisions,
     is_not_found,
     org_member,
-    reads_idp_directory,
     skip_admin,
     skip_service_account,
     target_email,
@@ -20,31 +19,28 @@ from scimrecon.steps._util import (
 from scimrecon.steps.account_steps import enabled_again
 
 
-def _require_gone_from_idp(ctx: StepContext, scim_ids: list[str], email: str) -> None:
-    """A leaver list can be a week old: someone re-hired or re-assigned since must not be
-    disabled. Checked live where the IdP can be read (Entra, Okta); manual IdP lists are trusted.
-    """
-    if not reads_idp_directory(ctx):
-        return
-    object_id, names, ours = None, [email], False
+def _own_entry(ctx: StepContext, scim_ids: list[str]) -> Any:
+    """The account's SCIM entry in the profile's directory: the one whose IdP is read here, and
+    the one `scim.deactivate` sets inactive. Linked only by another directory (another IdP),
+    the account is no leaver of this one: skipped."""
     for scim_id in scim_ids:
         try:
-            entry = ctx.services.scim.get(scim_id)
+            return ctx.services.scim.get(scim_id)
         except Exception as exc:
-            if is_not_found(exc):
-                continue  # an entry of another directory than the profile's
-            raise
-        object_id, names, ours = entry.external_id, [email, entry.user_name or ""], True
-        break
-    if not ours:
-        # Only another directory (another IdP) links it: this profile's IdP not knowing the
-        # person proves nothing, so the account is not taken for a leaver.
-        raise Skip(
-            "linked only by another SCIM directory than the profile's: its IdP is not the one "
-            "read here, so nothing proves a leaver"
-        )
-    # Any match still provisioned spares the account: a wrong disable is the costly mistake.
-    why = idp_still_provisions(ctx, names, object_id)
+            if not is_not_found(exc):
+                raise  # an entry of another directory than the profile's is a 404 here
+    raise Skip(
+        "linked only by another SCIM directory than the profile's: its IdP is not the one "
+        "read here, so nothing proves a leaver"
+    )
+
+
+def _require_gone_from_idp(ctx: StepContext, entry: Any, email: str) -> None:
+    """A leaver list can be a week old: someone re-hired or re-assigned since must not be
+    disabled. Checked live where the IdP can be read (Entra, Okta); manual IdP lists are trusted.
+    Any match still provisioned spares the account: a wrong disable is the costly mistake."""
+    names = [email, entry.user_name or ""]
+    why = idp_still_provisions(ctx, names, entry.external_id)
     if why is not None:
         raise Skip(f"{why}: not a leaver")
 
@@ -73,8 +69,9 @@ class LookupLeaver(ReadAction):
                 "no SCIM entry: the IdP never provisioned this account, so it is no leaver of it "
                 "(an unmanaged account: deactivate-unwanted, or by hand)"
             )
-        _require_gone_from_idp(ctx, [link.scim_user_id for link in links], email)
-        return {"account_id": user.account_id, "scim_id": links[0].scim_user_id if links else ""}
+        entry = _own_entry(ctx, [link.scim_user_id for link in links])
+        _require_gone_from_idp(ctx, entry, email)
+        return {"account_id": user.account_id, "scim_id": entry.id}
 
 
 class DeactivateLinked(Action):

@@ -198,6 +198,30 @@ def test_inactive_licences_refuses_a_list_whose_account_id_is_someone_elses(
         assert accounts_by_email(env.world()) == before
 
 
+def test_a_leaver_linked_by_two_directories_is_deactivated_through_the_profiles(
+    tmp_path: Path,
+) -> None:
+    """oscar's account is linked by an entry of another directory first, and by his own: the
+    look-up records the entry of the profile's directory (the one `scim.deactivate` can set
+    inactive), and the other directory's entry is left alone."""
+    world = load_world("drift")
+    other = {"id": "0ther-d1r", "name": "Okta", "api_key": "ATCTT3xFfGN0-sim-scim-key-other"}
+    world["directories"].append(other)
+    own = next(u for u in world["scim_users"] if u["userName"] == "oscar.dubois@acme.example")
+    theirs = {**own, "id": "0ther-scim-oscar", "directory": other["id"]}
+    world["scim_users"].insert(0, theirs)
+    with in_process(world, tmp_path) as env:
+        target_file = tmp_path / "leavers.csv"
+        target_file.write_text("email\noscar.dubois@acme.example\n", encoding="utf-8")
+        result = env.cli("run", "deactivate-leavers", "--targets", str(target_file), "--yes")
+        assert result.exit_code == 0, result.output
+        after = env.world()
+    entries = {u["id"]: u for u in after["scim_users"]}
+    assert accounts_by_email(after)["oscar.dubois@acme.example"]["status"] == "inactive"
+    assert entries[own["id"]]["active"] is False
+    assert entries[theirs["id"]].get("active", True) is True
+
+
 def test_a_leaver_linked_only_by_another_directory_is_not_disabled(tmp_path: Path) -> None:
     """Two SCIM directories (two IdPs): oscar's entry belongs to the other one, so this
     profile's IdP not knowing him proves nothing (second review of session 6)."""
