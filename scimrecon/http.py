@@ -296,9 +296,8 @@ class HttpClient:
         Retried: 429 (the server did not act on it) and connection failures before anything was
         sent, for every method; 502/503/504, timeouts and broken connections only for idempotent
         methods, or when the caller passes `retry_unsafe=True` because the call has no effect.
-        `window`: a limit of this call's own (Graph's provisionOnDemand), taken before every
-        attempt, retries included, and held shut after a 429 for its Retry-After, or for the
-        whole window without one, since the server's count holds calls ours does not.
+        `window`: a limit of this call's own (provisionOnDemand), taken before every attempt and
+        shut after a 429 for its Retry-After, else a whole window (decision 121).
         """
         method = method.upper()
         if path.startswith(("http://", "https://")):
